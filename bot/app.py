@@ -1,0 +1,78 @@
+"""Wiring: open storage, log in, and run the three loops (sync, worker, sender)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from bot.config import Config
+from bot.dispatch import Dispatcher, Worker
+from bot.matrix import MatrixAdapter
+from bot.messages import Messages
+from commands import build_registry
+from storage.db import Store
+
+log = logging.getLogger(__name__)
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces passwords and access tokens in log records, wherever they appear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def add(self, secrets: Iterable[str | None]) -> None:
+        self.secrets.update(s for s in secrets if s and len(s) >= 4)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            if any(s in text for s in self.secrets):
+                for secret in self.secrets:
+                    text = text.replace(secret, "[hidden]")
+                record.msg, record.args = text, None
+        return True
+
+
+def setup_logging(level: str) -> RedactSecrets:
+    redact = RedactSecrets()
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(redact)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    return redact
+
+
+async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
+    """Run until cancelled. Everything needed to carry on is in SQLite."""
+    redact = next(
+        (
+            f
+            for h in logging.getLogger().handlers
+            for f in h.filters
+            if isinstance(f, RedactSecrets)
+        ),
+        None,
+    ) or setup_logging(config.bot.log_level)
+    redact.add([config.matrix.password, config.matrix.access_token])
+    config.storage.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    store = Store.open(config.storage.database)
+    adapter = MatrixAdapter(config, store, fill_gaps=fill_gaps)
+    try:
+        await adapter.login()
+        redact.add(adapter.secrets)
+        dispatcher = Dispatcher(config, Messages.load(), build_registry())
+        worker = Worker(store, dispatcher, adapter)
+        adapter.on_ingest = worker.wake
+        worker.wake()  # anything left from before a crash
+        adapter.wake_sender()
+        log.info("copro-bot is running as %s", config.matrix.user_id)
+        await asyncio.gather(adapter.sync_loop(), adapter.sender_loop(), worker.run())
+    finally:
+        await adapter.close()
+        store.close()

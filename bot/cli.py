@@ -1,0 +1,99 @@
+"""The ``copro`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from bot.config import Config, ConfigError, config_warnings, load_config
+
+EXIT_CONFIG = 2
+
+
+def _load(path: str) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        print(f"There is a problem with the config file {path}:", file=sys.stderr)
+        for line in err.problems:
+            print(f"  {line}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    for warning in config_warnings(config):
+        print(f"Warning: {warning}")
+    print(f"{args.config} looks good. The bot will sign in as {config.matrix.user_id}.")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.app import run_bot, setup_logging
+
+    config = _load(args.config)
+    setup_logging(config.bot.log_level)
+    return run_until_stopped(run_bot(config, fill_gaps=not args.no_gap_filling))
+
+
+def run_until_stopped(main: object) -> int:
+    """Run a coroutine until it ends, Ctrl-C or SIGTERM."""
+
+    async def runner() -> None:
+        task = asyncio.ensure_future(main)  # type: ignore[arg-type]
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+
+    asyncio.run(runner())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(Path(args.dir))
+
+
+def cmd_demo_send(args: argparse.Namespace) -> int:
+    from bot.demo import demo_send
+
+    return demo_send(Path(args.dir), args.text, as_person=args.as_person)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="copro", description="copro-bot: co-production in chat.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run the bot")
+    p.add_argument("-c", "--config", required=True, help="the config file (TOML)")
+    p.add_argument("--no-gap-filling", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("check-config", help="check a config file without connecting")
+    p.add_argument("-c", "--config", required=True, help="the config file (TOML)")
+    p.set_defaults(func=cmd_check_config)
+
+    p = sub.add_parser("demo", help="run the bot against a throwaway local homeserver")
+    p.add_argument("--dir", default="demo", help="where the demo keeps its files (default: demo)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("demo-send", help="send the demo bot a message and show its reply")
+    p.add_argument("text", help="what to send, for example '!ping'")
+    p.add_argument("--dir", default="demo")
+    p.add_argument("--as", dest="as_person", default="alex", help="who sends it (default: alex)")
+    p.set_defaults(func=cmd_demo_send)
+
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

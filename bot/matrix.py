@@ -1,0 +1,477 @@
+"""The Matrix adapter: sync into the inbox, send from the outbox.
+
+Receiving: one sync loop. Each sync's events go into the inbox (unique by
+event ID) in the same transaction as the new sync position. When a room's
+timeline is ``limited``, the missing events are fetched from ``/messages``
+first, so the position never moves past something unseen.
+
+Sending: the outbox. Every action (send, join, leave) is stored with a
+transaction ID before anything goes out; a separate task sends it, one room at
+a time in order, waiting out 429s (``Retry-After``), backing off on 5xx and
+network errors, and retrying with the same transaction ID so nothing is sent
+twice. Sending never blocks receiving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from nio import AsyncClient, AsyncClientConfig, LoginResponse
+from sqlite_utils import Database
+
+from bot.config import Config
+from bot.context import Message
+from bot.matrix_http import MatrixError, MatrixHTTP, path
+from bot.roles import Role, role_of
+from storage import inbox, outbox, rooms
+from storage.db import Store
+from storage.inbox import InboxEvent
+from storage.outbox import OutboxItem
+
+log = logging.getLogger(__name__)
+
+INVITE_TYPE = "copro.invite"  # an inbox row we make for an invite (invites are not events)
+SYNC_TIMEOUT_MS = 30_000
+GAP_PAGE = 100
+SYNC_FILTER = {
+    "presence": {"not_types": ["*"]},
+    "account_data": {"not_types": ["*"]},
+    "room": {
+        "ephemeral": {"not_types": ["*"]},
+        "account_data": {"not_types": ["*"]},
+        "state": {"lazy_load_members": True},
+        "timeline": {"limit": 100},
+    },
+}
+
+
+class Backoff:
+    """Exponential back-off with jitter, for errors that may go away."""
+
+    def __init__(self, first: float = 0.5, most: float = 30.0) -> None:
+        self.first, self.most, self.failures = first, most, 0
+
+    def next_delay(self) -> float:
+        self.failures += 1
+        delay = min(self.most, self.first * 2 ** (self.failures - 1))
+        return delay * random.uniform(0.8, 1.2)
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+def strip_reply_fallback(body: str) -> str:
+    """Remove the quoted text a client puts at the top of a reply."""
+    lines = body.split("\n")
+    i = 0
+    while i < len(lines) and lines[i].startswith(">"):
+        i += 1
+    if i and i < len(lines) and lines[i] == "":
+        i += 1
+    return "\n".join(lines[i:]) if i else body
+
+
+def notice(text: str, reply_to: str | None, mentions: Sequence[str]) -> dict[str, Any]:
+    """The content of a message from the bot: plain text, no HTML, no accidental pings."""
+    content: dict[str, Any] = {
+        "msgtype": "m.notice",
+        "body": text,
+        "m.mentions": {"user_ids": list(mentions)} if mentions else {},
+    }
+    if reply_to:
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+    return content
+
+
+class MatrixAdapter:
+    def __init__(self, config: Config, store: Store, *, fill_gaps: bool = True) -> None:
+        self.config = config
+        self.store = store
+        self.user_id = config.matrix.user_id
+        self.fill_gaps = fill_gaps
+        self.on_ingest: Callable[[], None] = lambda: None
+        self.http: MatrixHTTP | None = None
+        self.nio: AsyncClient | None = None
+        self._sender_wake = asyncio.Event()
+        self._room_tasks: dict[str, asyncio.Task[None]] = {}
+
+    # ----- session -------------------------------------------------------
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.config.storage.data_dir / "credentials.json"
+
+    async def login(self) -> None:
+        """Log in once and keep the session, so transaction IDs stay valid across restarts."""
+        m = self.config.matrix
+        saved = self._load_credentials()
+        nio_config = AsyncClientConfig(
+            max_limit_exceeded=0, max_timeouts=0, encryption_enabled=False
+        )
+        store_dir = self.config.storage.data_dir / "nio-store"
+        store_dir.mkdir(mode=0o700, exist_ok=True)
+        client = AsyncClient(m.homeserver, m.user_id, config=nio_config, store_path=str(store_dir))
+        token = m.access_token or (saved or {}).get("access_token")
+        device_id = (saved or {}).get("device_id")
+        if token:
+            client.restore_login(m.user_id, device_id or "", token)
+            who = await client.whoami()
+            if getattr(who, "user_id", None) == m.user_id:
+                device_id = getattr(who, "device_id", None) or device_id
+                client.device_id = device_id or ""
+            elif m.password:
+                token = None
+            else:
+                await client.close()
+                raise RuntimeError(f"The access token for {m.user_id} was not accepted: {who}")
+        if not token:
+            if m.password is None:
+                raise RuntimeError("matrix.password or matrix.access_token is needed to log in")
+            client.device_id = device_id or ""
+            resp = await client.login(m.password, device_name=m.device_name)
+            if not isinstance(resp, LoginResponse):
+                await client.close()
+                raise RuntimeError(
+                    f"Could not log in as {m.user_id}: {getattr(resp, 'message', resp)}"
+                )
+            token, device_id = resp.access_token, resp.device_id
+            self._save_credentials(token, device_id)
+        self.nio = client
+        self.http = MatrixHTTP(m.homeserver, token)
+        log.info("Logged in as %s (device %s)", m.user_id, device_id)
+
+    def _load_credentials(self) -> dict[str, str] | None:
+        try:
+            data = json.loads(self.credentials_file.read_text())
+        except (OSError, ValueError):
+            return None
+        if (
+            data.get("user_id") != self.user_id
+            or data.get("homeserver") != self.config.matrix.homeserver
+        ):
+            return None
+        return data
+
+    def _save_credentials(self, token: str, device_id: str) -> None:
+        data = {
+            "homeserver": self.config.matrix.homeserver,
+            "user_id": self.user_id,
+            "device_id": device_id,
+            "access_token": token,
+        }
+        tmp = self.credentials_file.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.credentials_file)
+
+    async def close(self) -> None:
+        for task in self._room_tasks.values():
+            task.cancel()
+        if self.http:
+            await self.http.close()
+        if self.nio:
+            await self.nio.close()
+
+    @property
+    def secrets(self) -> list[str]:
+        """Strings that must never reach a log."""
+        found = [self.config.matrix.password, self.config.matrix.access_token]
+        if self.nio is not None:
+            found.append(self.nio.access_token)
+        return [s for s in found if s]
+
+    # ----- receiving -----------------------------------------------------
+
+    async def sync_loop(self) -> None:
+        assert self.http is not None
+        backoff = Backoff()
+        token = inbox.get_sync_token(self.store.db)
+        while True:
+            try:
+                params = {"timeout": str(SYNC_TIMEOUT_MS), "filter": json.dumps(SYNC_FILTER)}
+                if token:
+                    params["since"] = token
+                data = await self.http.request(
+                    "GET", "v3/sync", params=params, timeout=SYNC_TIMEOUT_MS / 1000 + 30
+                )
+                gaps = await self._fetch_gaps(data, token) if token else {}
+                async with self.store.writing() as db:
+                    added = self._ingest(db, data, gaps, first=token is None)
+                    inbox.set_sync_token(db, data["next_batch"])
+                token = data["next_batch"]
+                backoff.reset()
+                if added:
+                    self.on_ingest()
+            except MatrixError as err:
+                delay = backoff.next_delay()
+                if err.retry_after:
+                    delay = max(delay, err.retry_after)
+                log.warning("Sync failed (%s); trying again in %.1f s", err, delay)
+                await asyncio.sleep(delay)
+            except (KeyError, TypeError, ValueError) as err:
+                delay = backoff.next_delay()
+                log.warning(
+                    "Sync answer was not understood (%r); trying again in %.1f s", err, delay
+                )
+                await asyncio.sleep(delay)
+
+    async def _fetch_gaps(
+        self, data: dict[str, Any], since: str
+    ) -> dict[str, list[dict[str, Any]]]:
+        """For each room whose timeline was cut short, the events that were left out."""
+        assert self.http is not None
+        gaps: dict[str, list[dict[str, Any]]] = {}
+        if not self.fill_gaps:
+            return gaps
+        for room_id, room in data.get("rooms", {}).get("join", {}).items():
+            timeline = room.get("timeline", {})
+            if not timeline.get("limited") or not timeline.get("prev_batch"):
+                continue
+            missing: list[dict[str, Any]] = []
+            start = timeline["prev_batch"]
+            while True:
+                page = await self.http.request(
+                    "GET",
+                    f"v3/rooms/{path(room_id)}/messages",
+                    params={"from": start, "to": since, "dir": "b", "limit": str(GAP_PAGE)},
+                )
+                chunk = page.get("chunk") or []
+                missing.extend(chunk)
+                if not chunk or not page.get("end") or page["end"] == start:
+                    break
+                start = page["end"]
+            missing.reverse()
+            gaps[room_id] = missing
+            log.info("Filled a gap of %d events in %s", len(missing), room_id)
+        return gaps
+
+    def _ingest(
+        self, db: Database, data: dict[str, Any], gaps: dict[str, list[dict[str, Any]]], first: bool
+    ) -> int:
+        added = 0
+        rooms_data = data.get("rooms", {})
+        for room_id, room in rooms_data.get("join", {}).items():
+            timeline = gaps.get(room_id, []) + (room.get("timeline", {}).get("events") or [])
+            if first:
+                # Everything before the bot's first start is history: note the room, skip it.
+                last_ts = max((int(e.get("origin_server_ts") or 0) for e in timeline), default=0)
+                rooms.upsert(db, room_id, state="joined", joined_at_ts=last_ts)
+                continue
+            events = self._after_join(db, room_id, timeline)
+            added += inbox.add_events(
+                db, room_id, (e for e in events if self._is_from_someone_else(e))
+            )
+        for room_id, room in rooms_data.get("invite", {}).items():
+            added += self._ingest_invite(db, room_id, room, data["next_batch"])
+        for room_id in rooms_data.get("leave", {}):
+            rooms.upsert(db, room_id, state="left")
+        return added
+
+    def _is_from_someone_else(self, event: dict[str, Any]) -> bool:
+        return (
+            isinstance(event.get("event_id"), str)
+            and isinstance(event.get("sender"), str)
+            and event["sender"] != self.user_id
+        )
+
+    def _after_join(
+        self, db: Database, room_id: str, events: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Drop events from before the bot joined the room."""
+        for i in range(len(events) - 1, -1, -1):
+            e = events[i]
+            if (
+                e.get("type") == "m.room.member"
+                and e.get("state_key") == self.user_id
+                and (e.get("content") or {}).get("membership") == "join"
+                and ((e.get("unsigned") or {}).get("prev_content") or {}).get("membership")
+                != "join"
+            ):
+                rooms.upsert(
+                    db, room_id, state="joined", joined_at_ts=int(e.get("origin_server_ts") or 0)
+                )
+                return events[i + 1 :]
+        room = rooms.get(db, room_id)
+        if room is not None and room.joined_at_ts:
+            return [e for e in events if int(e.get("origin_server_ts") or 0) >= room.joined_at_ts]
+        return events
+
+    def _ingest_invite(self, db: Database, room_id: str, room: dict[str, Any], batch: str) -> int:
+        for e in room.get("invite_state", {}).get("events") or []:
+            content = e.get("content") or {}
+            if (
+                e.get("type") == "m.room.member"
+                and e.get("state_key") == self.user_id
+                and content.get("membership") == "invite"
+            ):
+                invite = {
+                    "type": INVITE_TYPE,
+                    "event_id": f"{INVITE_TYPE}:{room_id}:{batch}",
+                    "sender": str(e.get("sender", "")),
+                    "room_id": room_id,
+                    "origin_server_ts": int(time.time() * 1000),
+                    "content": {"is_direct": bool(content.get("is_direct"))},
+                }
+                return inbox.add_events(db, room_id, [invite])
+        return 0
+
+    # ----- understanding stored events (called by the worker) -------------
+
+    def interpret(self, db: Database, event: InboxEvent) -> Message | None:
+        raw = event.event
+        content = raw.get("content")
+        if not isinstance(content, dict):
+            return None
+        if event.type == INVITE_TYPE:
+            self._answer_invite(db, event.room_id, event.sender, bool(content.get("is_direct")))
+            return None
+        if event.type == "m.room.tombstone" and raw.get("state_key") == "":
+            self._follow_upgrade(db, event.sender, event.room_id, content.get("replacement_room"))
+            return None
+        if event.type != "m.room.message" or content.get("msgtype") != "m.text":
+            return None  # notices (other bots), images, reactions...: not commands
+        relates = content.get("m.relates_to")
+        if isinstance(relates, dict) and relates.get("rel_type") == "m.replace":
+            return None  # an edit never runs a command again
+        body = content.get("body")
+        if not isinstance(body, str):
+            return None
+        if isinstance(relates, dict) and "m.in_reply_to" in relates:
+            body = strip_reply_fallback(body)
+        room = rooms.get(db, event.room_id)
+        return Message(
+            event_id=event.event_id,
+            room_id=event.room_id,
+            sender=event.sender,
+            body=body,
+            is_direct=bool(room and room.is_direct),
+        )
+
+    def may_invite(self, db: Database, user_id: str) -> bool:
+        allowed = self.config.rooms.allow_invites_from
+        server = user_id.split(":", 1)[1] if ":" in user_id else ""
+        return (
+            user_id in allowed
+            or server in allowed
+            or role_of(self.config, db, user_id) >= Role.CHAMPION
+        )
+
+    def _answer_invite(self, db: Database, room_id: str, inviter: str, is_direct: bool) -> None:
+        if self.may_invite(db, inviter):
+            log.info("Accepting invite from %s to %s", inviter, room_id)
+            rooms.upsert(db, room_id, state="invited", inviter=inviter, is_direct=is_direct)
+            outbox.enqueue(db, "join", room_id)
+        else:
+            log.info("Refusing invite from %s (not allowed to invite the bot)", inviter)
+            rooms.upsert(db, room_id, state="refused", inviter=inviter, is_direct=is_direct)
+            outbox.enqueue(db, "leave", room_id)
+
+    def _follow_upgrade(self, db: Database, sender: str, old_room: str, new_room: Any) -> None:
+        if not isinstance(new_room, str) or not new_room.startswith("!"):
+            return
+        if not self.config.rooms.follow_upgrades or not self.may_invite(db, sender):
+            log.info("Not following the upgrade of %s to %s", old_room, new_room)
+            return
+        old = rooms.get(db, old_room)
+        rooms.upsert(
+            db, new_room, state="invited", inviter=sender, is_direct=bool(old and old.is_direct)
+        )
+        outbox.enqueue(db, "join", new_room)
+
+    # ----- sending -------------------------------------------------------
+
+    def queue_text(
+        self,
+        db: Database,
+        room_id: str,
+        text: str,
+        *,
+        reply_to: str | None = None,
+        mentions: Sequence[str] = (),
+    ) -> None:
+        outbox.enqueue(db, "send", room_id, "m.room.message", notice(text, reply_to, mentions))
+
+    def wake_sender(self) -> None:
+        self._sender_wake.set()
+
+    async def sender_loop(self) -> None:
+        """Start one task per room that has something to send."""
+        while True:
+            async with self.store.writing() as db:
+                heads = outbox.heads(db)
+            for item in heads:
+                task = self._room_tasks.get(item.room_id)
+                if task is None or task.done():
+                    self._room_tasks[item.room_id] = asyncio.create_task(
+                        self._drain_room(item.room_id)
+                    )
+            self._sender_wake.clear()
+            try:
+                await asyncio.wait_for(self._sender_wake.wait(), timeout=5)
+            except TimeoutError:
+                pass
+
+    async def _drain_room(self, room_id: str) -> None:
+        backoff = Backoff()
+        while True:
+            async with self.store.writing() as db:
+                item = outbox.next_in_room(db, room_id)
+            if item is None:
+                return
+            wait = item.not_before - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                result = await self._perform(item)
+            except MatrixError as err:
+                if err.transient:
+                    delay = max(
+                        err.retry_after or 0.0, 0.0 if err.status == 429 else backoff.next_delay()
+                    )
+                    log.warning(
+                        "Sending to %s failed (%s); trying again in %.1f s", room_id, err, delay
+                    )
+                    async with self.store.writing() as db:
+                        outbox.retry_later(db, item.id, time.time() + delay)
+                    continue
+                log.error("Gave up on %s in %s: %s", item.action, room_id, err)
+                async with self.store.writing() as db:
+                    outbox.mark_failed(db, item.id, str(err))
+                    if item.action == "join":
+                        rooms.upsert(db, room_id, state="failed")
+                continue
+            backoff.reset()
+            async with self.store.writing() as db:
+                outbox.mark_sent(db, item.id, result)
+                room = rooms.get(db, room_id)
+                if item.action == "leave" and (room is None or room.state != "refused"):
+                    rooms.upsert(db, room_id, state="left")
+
+    async def _perform(self, item: OutboxItem) -> str | None:
+        assert self.http is not None
+        if item.action == "send":
+            resp = await self.http.request(
+                "PUT",
+                f"v3/rooms/{path(item.room_id)}/send/{path(item.event_type or '')}/"
+                + path(item.txn_id),
+                body=item.content or {},
+            )
+            return str(resp.get("event_id", ""))
+        if item.action == "join":
+            resp = await self.http.request("POST", f"v3/join/{path(item.room_id)}", body={})
+            return str(resp.get("room_id", ""))
+        if item.action == "leave":
+            await self.http.request("POST", f"v3/rooms/{path(item.room_id)}/leave", body={})
+            return None
+        raise MatrixError(0, "COPRO_UNKNOWN_ACTION", item.action, None)

@@ -1,0 +1,68 @@
+"""The messages catalogue: every sentence the bot sends, in ``messages.toml``.
+
+The team can edit the TOML file without touching code. Each entry has
+``text`` (with ``{placeholders}``), ``sample`` values used by the
+plain-language test, and optionally ``audience = "staff"`` for messages
+only staff see (these are exempt from the reading-ease score).
+"""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PATH = Path(__file__).with_name("messages.toml")
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    text: str
+    sample: Mapping[str, str] = field(default_factory=dict)
+    audience: str = "people"
+
+    @property
+    def placeholders(self) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(self.text) if name}
+
+
+class Messages:
+    def __init__(self, entries: Mapping[str, Entry]) -> None:
+        self._entries = dict(entries)
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_PATH) -> Messages:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+        return cls({e.key: e for e in _entries(data, "")})
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self._entries.values())
+
+    def get(self, key: str, **values: object) -> str:
+        """The message ``key`` filled with ``values``. Raises KeyError if unknown."""
+        entry = self._entries[key]
+        return entry.text.format_map({k: str(v) for k, v in values.items()})
+
+
+def _entries(table: dict[str, Any], prefix: str) -> Iterator[Entry]:
+    for name, value in table.items():
+        key = f"{prefix}{name}"
+        if not isinstance(value, dict):
+            raise ValueError(f"messages: {key} should be a table with a text")
+        if "text" in value:
+            yield Entry(
+                key=key,
+                text=value["text"],
+                sample={k: str(v) for k, v in value.get("sample", {}).items()},
+                audience=value.get("audience", "people"),
+            )
+        else:
+            yield from _entries(value, f"{key}.")

@@ -1,0 +1,74 @@
+"""The command registry: one decorator records a command's name, help and who may run it.
+
+Help is generated from here, filtered by what the asker may do, so help and
+code never drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.roles import Role
+
+if TYPE_CHECKING:
+    from bot.context import Context
+
+Handler = Callable[["Context"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # one or more words, lower case: "champion add"
+    handler: Handler
+    summary: str  # a key in the messages catalogue
+    usage: str  # what to type after the prefix, e.g. "champion add @name:server"
+    section: str
+    role: Role
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(self.name.split())
+
+
+class CommandSet:
+    """The commands of one module, declared with ``@commands.command(...)``."""
+
+    def __init__(self, section: str) -> None:
+        self.section = section
+        self.commands: list[Command] = []
+
+    def command(
+        self, name: str, *, summary: str, usage: str | None = None, role: Role = Role.MEMBER
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.commands.append(Command(name, handler, summary, usage or name, self.section, role))
+            return handler
+
+        return register
+
+
+class Registry:
+    def __init__(self, sets: Iterable[CommandSet]) -> None:
+        self._commands: dict[tuple[str, ...], Command] = {}
+        for command_set in sets:
+            for cmd in command_set.commands:
+                if cmd.words in self._commands:
+                    raise ValueError(f"command {cmd.name!r} is registered twice")
+                self._commands[cmd.words] = cmd
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._commands.values())
+
+    def find(self, words: list[str]) -> tuple[Command, int] | None:
+        """The longest command matching the first words, and how many words it used."""
+        lowered = [w.lower() for w in words]
+        for n in range(min(len(lowered), 3), 0, -1):
+            cmd = self._commands.get(tuple(lowered[:n]))
+            if cmd is not None:
+                return cmd, n
+        return None
+
+    def visible_to(self, role: Role) -> list[Command]:
+        return [c for c in self._commands.values() if c.role <= role]

@@ -1,0 +1,12 @@
+"""One module per capability. ``build_registry()`` gathers their commands."""
+
+from __future__ import annotations
+
+from bot.registry import Registry
+from commands import basics, champions
+
+MODULES = (basics, champions)
+
+
+def build_registry() -> Registry:
+    return Registry(module.commands for module in MODULES)

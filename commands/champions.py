@@ -1,0 +1,62 @@
+"""The team adds and removes Co-production Champions. Every change is audited."""
+
+from __future__ import annotations
+
+import re
+
+from bot.context import Context, UserError
+from bot.registry import CommandSet
+from bot.roles import Role
+from storage import roles as role_store
+
+commands = CommandSet("team")
+
+MATRIX_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d{1,5})?$")
+
+
+def _one_person(ctx: Context) -> str:
+    parts = ctx.args.split()
+    if len(parts) != 1 or not MATRIX_ID.match(parts[0]):
+        raise UserError("champion.bad_id", text=(parts[0] if parts else "")[:80] or "nothing")
+    return parts[0]
+
+
+@commands.command(
+    "champion add",
+    summary="champion.add_summary",
+    usage="champion add @name:server",
+    role=Role.TEAM,
+)
+async def champion_add(ctx: Context) -> None:
+    person = _one_person(ctx)
+    if person in ctx.config.people.champions or role_store.granted_role(ctx.db, person):
+        raise UserError("champion.already", person=person)
+    role_store.grant(ctx.db, person, "champion", actor=ctx.sender)
+    ctx.reply("champion.added", person=person)
+
+
+@commands.command(
+    "champion remove",
+    summary="champion.remove_summary",
+    usage="champion remove @name:server",
+    role=Role.TEAM,
+)
+async def champion_remove(ctx: Context) -> None:
+    person = _one_person(ctx)
+    if role_store.revoke(ctx.db, person, "champion", actor=ctx.sender):
+        ctx.reply("champion.removed", person=person)
+    elif person in ctx.config.people.champions:
+        raise UserError("champion.in_config", person=person)
+    else:
+        raise UserError("champion.not_one", person=person)
+
+
+@commands.command("champions", summary="champion.list_summary", role=Role.TEAM)
+async def champion_list(ctx: Context) -> None:
+    people = sorted(
+        set(ctx.config.people.champions) | set(role_store.users_with_role(ctx.db, "champion"))
+    )
+    if not people:
+        ctx.reply("champion.none")
+    else:
+        ctx.reply("champion.list", count=len(people), people=", ".join(people))

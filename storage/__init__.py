@@ -1,0 +1,1 @@
+"""SQLite storage: the schema, the one writer, and small read/write functions."""

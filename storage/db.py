@@ -1,0 +1,83 @@
+"""Opening the database, and the one writer connection.
+
+Rules (see the design notes): WAL mode, ``synchronous=FULL``, one writer,
+``BEGIN IMMEDIATE`` for every write. Async code writes through
+``Store.writing()``, which also serialises writers on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from storage.schema import migrations
+
+
+class NewerDatabaseError(Exception):
+    """The database was written by a newer version of copro-bot."""
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def open_database(path: str | Path) -> Database:
+    """Open (or create) the database and bring its schema up to date."""
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=5000")
+    db = Database(conn, execute_plugins=False)
+    known = {m.name for m in migrations._migrations}
+    unknown = [m.name for m in migrations.applied(db) if m.name not in known]
+    if unknown:
+        conn.close()
+        raise NewerDatabaseError(
+            f"{path} was written by a newer version of copro-bot "
+            f"(it has schema changes {', '.join(unknown)} that this version does not know). "
+            "Upgrade copro-bot, or restore a backup."
+        )
+    migrations.apply(db)
+    return db
+
+
+class Store:
+    """The one writer. Holds the connection and a lock for async writers."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        return cls(open_database(path))
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def write(self) -> Iterator[Database]:
+        """A synchronous write transaction (for the command line and tests)."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[Database]:
+        """A write transaction for async code: one writer at a time."""
+        async with self._lock:
+            with self.write() as db:
+                yield db

@@ -1,0 +1,81 @@
+"""The inbox: every incoming event, unique by event ID, handled in order."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage.db import utcnow
+
+SYNC_TOKEN = "next_batch"
+
+
+@dataclass(frozen=True)
+class InboxEvent:
+    seq: int
+    event_id: str
+    room_id: str
+    sender: str
+    type: str
+    origin_server_ts: int
+    event: dict[str, Any]
+
+
+def add_events(db: Database, room_id: str, events: Iterable[dict[str, Any]]) -> int:
+    """Store events (raw Matrix JSON) as pending. Returns how many were new."""
+    now = utcnow()
+    added = 0
+    for event in events:
+        cur = db.execute(
+            "INSERT OR IGNORE INTO inbox "
+            "(event_id, room_id, sender, type, origin_server_ts, event, state, received_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+            [
+                event["event_id"],
+                room_id,
+                event.get("sender", ""),
+                event.get("type", ""),
+                int(event.get("origin_server_ts") or 0),
+                json.dumps(event, ensure_ascii=False),
+                now,
+            ],
+        )
+        added += cur.rowcount
+    return added
+
+
+def pending(db: Database, limit: int = 100) -> list[InboxEvent]:
+    rows = db.execute(
+        "SELECT seq, event_id, room_id, sender, type, origin_server_ts, event "
+        "FROM inbox WHERE state = 'pending' ORDER BY seq LIMIT ?",
+        [limit],
+    ).fetchall()
+    return [
+        InboxEvent(seq, event_id, room_id, sender, type_, ts, json.loads(event))
+        for seq, event_id, room_id, sender, type_, ts, event in rows
+    ]
+
+
+def mark(db: Database, seq: int, state: str) -> None:
+    db.execute("UPDATE inbox SET state = ?, handled_at = ? WHERE seq = ?", [state, utcnow(), seq])
+
+
+def get_sync_token(db: Database) -> str | None:
+    row = db.execute("SELECT value FROM sync_state WHERE key = ?", [SYNC_TOKEN]).fetchone()
+    return row[0] if row else None
+
+
+def set_sync_token(db: Database, token: str) -> None:
+    db.execute(
+        "INSERT INTO sync_state (key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [SYNC_TOKEN, token],
+    )
+
+
+def count_by_state(db: Database) -> dict[str, int]:
+    return dict(db.execute("SELECT state, count(*) FROM inbox GROUP BY state").fetchall())

@@ -1,0 +1,110 @@
+"""The outbox: what the bot will send, each with a transaction ID, sent in order."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage.db import utcnow
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    txn_id: str
+    action: str
+    room_id: str
+    event_type: str | None
+    content: dict[str, Any] | None
+    attempts: int
+    not_before: float
+
+
+def enqueue(
+    db: Database,
+    action: str,
+    room_id: str,
+    event_type: str | None = None,
+    content: dict[str, Any] | None = None,
+) -> str:
+    """Queue one action (send, join or leave). Returns its transaction ID."""
+    txn_id = "copro-" + uuid.uuid4().hex
+    db.execute(
+        "INSERT INTO outbox (txn_id, action, room_id, event_type, content, state, created_at) "
+        "VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+        [
+            txn_id,
+            action,
+            room_id,
+            event_type,
+            None if content is None else json.dumps(content, ensure_ascii=False),
+            utcnow(),
+        ],
+    )
+    return txn_id
+
+
+def _item(row: tuple[Any, ...]) -> OutboxItem:
+    id_, txn_id, action, room_id, event_type, content, attempts, not_before = row
+    return OutboxItem(
+        id_,
+        txn_id,
+        action,
+        room_id,
+        event_type,
+        None if content is None else json.loads(content),
+        attempts,
+        not_before,
+    )
+
+
+_COLUMNS = "id, txn_id, action, room_id, event_type, content, attempts, not_before"
+
+
+def heads(db: Database, exclude_rooms: set[str] = frozenset()) -> list[OutboxItem]:  # type: ignore[assignment]
+    """The oldest pending item of each room: rooms are sent to in order."""
+    rows = db.execute(
+        f"SELECT {_COLUMNS} FROM outbox WHERE id IN "
+        "(SELECT min(id) FROM outbox WHERE state = 'pending' GROUP BY room_id) ORDER BY id"
+    ).fetchall()
+    return [item for item in map(_item, rows) if item.room_id not in exclude_rooms]
+
+
+def next_in_room(db: Database, room_id: str) -> OutboxItem | None:
+    row = db.execute(
+        f"SELECT {_COLUMNS} FROM outbox WHERE state = 'pending' AND room_id = ? "
+        "ORDER BY id LIMIT 1",
+        [room_id],
+    ).fetchone()
+    return _item(row) if row else None
+
+
+def mark_sent(db: Database, item_id: int, result: str | None) -> None:
+    db.execute(
+        "UPDATE outbox SET state = 'sent', attempts = attempts + 1, done_at = ?, result = ? "
+        "WHERE id = ?",
+        [utcnow(), result, item_id],
+    )
+
+
+def mark_failed(db: Database, item_id: int, error: str) -> None:
+    db.execute(
+        "UPDATE outbox SET state = 'failed', attempts = attempts + 1, done_at = ?, result = ? "
+        "WHERE id = ?",
+        [utcnow(), error, item_id],
+    )
+
+
+def retry_later(db: Database, item_id: int, not_before: float) -> None:
+    db.execute(
+        "UPDATE outbox SET attempts = attempts + 1, not_before = ? WHERE id = ?",
+        [not_before, item_id],
+    )
+
+
+def count_by_state(db: Database) -> dict[str, int]:
+    return dict(db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())

@@ -1,0 +1,106 @@
+"""The database schema, as ordered sqlite-utils migrations.
+
+Add a new function at the end for every change; never edit an applied one.
+Each migration runs in its own transaction.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("copro")
+
+
+@migrations()
+def m001_core(db: Database) -> None:
+    # Sync position and other small bits of state.
+    db["sync_state"].create({"key": str, "value": str}, pk="key")
+
+    # Every event a person sends is written here before anything else happens.
+    db["inbox"].create(
+        {
+            "seq": int,
+            "event_id": str,
+            "room_id": str,
+            "sender": str,
+            "type": str,
+            "origin_server_ts": int,
+            "event": str,  # the whole event as JSON
+            "state": str,  # pending, done, failed, ignored
+            "received_at": str,
+            "handled_at": str,
+        },
+        pk="seq",
+        not_null={"event_id", "room_id", "sender", "type", "event", "state"},
+    )
+    db["inbox"].create_index(["event_id"], unique=True)
+    db["inbox"].create_index(["state", "seq"])
+
+    # Everything the bot says or does on the chat platform goes out from here.
+    db["outbox"].create(
+        {
+            "id": int,
+            "txn_id": str,
+            "action": str,  # send, join, leave
+            "room_id": str,
+            "event_type": str,
+            "content": str,  # JSON
+            "state": str,  # pending, sent, failed
+            "attempts": int,
+            "not_before": float,  # unix time; do not try before this
+            "created_at": str,
+            "done_at": str,
+            "result": str,  # event ID on success, error text on failure
+        },
+        pk="id",
+        not_null={"txn_id", "action", "room_id", "state"},
+        defaults={"attempts": 0, "not_before": 0.0},
+    )
+    db["outbox"].create_index(["txn_id"], unique=True)
+    db["outbox"].create_index(["state", "room_id", "id"])
+
+    # Events whose handler failed, with the reference number the person was given.
+    db["dead_letters"].create(
+        {
+            "ref": str,
+            "event_id": str,
+            "room_id": str,
+            "sender": str,
+            "event": str,
+            "error": str,
+            "created_at": str,
+        },
+        pk="ref",
+    )
+
+    # Rooms the bot knows about.
+    db["rooms"].create(
+        {
+            "room_id": str,
+            "state": str,  # invited, joined, left, refused
+            "is_direct": int,
+            "inviter": str,
+            "joined_at_ts": int,
+            "updated_at": str,
+        },
+        pk="room_id",
+    )
+
+    # Roles given in chat (the config file gives the rest).
+    db["roles"].create(
+        {"user_id": str, "role": str, "granted_by": str, "granted_at": str},
+        pk="user_id",
+    )
+
+    # Who changed what, for the team to review.
+    db["audit_log"].create(
+        {
+            "id": int,
+            "at": str,
+            "actor": str,
+            "action": str,
+            "subject": str,
+            "detail": str,
+        },
+        pk="id",
+    )

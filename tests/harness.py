@@ -1,0 +1,230 @@
+"""Real parts for end-to-end tests: the bot as a real process, people as real Matrix clients."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from nio import AsyncClient, JoinedMembersResponse, RoomCreateResponse, RoomSendResponse
+
+from bot.localsynapse import Account, LocalSynapse
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+async def wait_until(
+    check: Callable[[], bool], timeout: float, what: str, every: float = 0.1
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        await asyncio.sleep(every)
+
+
+class BotProcess:
+    """``copro run`` in a subprocess, with its own config, database and log."""
+
+    def __init__(
+        self,
+        synapse: LocalSynapse,
+        directory: Path,
+        account: Account,
+        *,
+        team: Iterable[str] = (),
+        champions: Iterable[str] = (),
+        allow_invites_from: Iterable[str] = ("localhost",),
+        extra_args: Iterable[str] = (),
+    ) -> None:
+        self.directory = directory
+        self.account = account
+        self.user_id = account.user_id
+        directory.mkdir(parents=True, exist_ok=True)
+        self.config_path = directory / "config.toml"
+        self.log_path = directory / "bot.log"
+        self.db_path = directory / "copro.db"
+        self.extra_args = list(extra_args)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.config_path.write_text(
+            "[matrix]\n"
+            f'homeserver = "{synapse.base_url}"\n'
+            f'user_id = "{account.user_id}"\n'
+            f'password = "{account.password}"\n'
+            "[storage]\n"
+            'database = "copro.db"\n'
+            'data_dir = "data"\n'
+            "[people]\n"
+            f"team = {_toml_list(team)}\n"
+            f"champions = {_toml_list(champions)}\n"
+            "[rooms]\n"
+            f"allow_invites_from = {_toml_list(allow_invites_from)}\n"
+            "[bot]\n"
+            'log_level = "INFO"\n'
+        )
+
+    def start(self) -> None:
+        assert self.process is None or self.process.poll() is not None
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run", "-c", str(self.config_path), *self.extra_args],
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        log.close()
+
+    async def wait_running(self, timeout: float = 30) -> None:
+        await wait_until(
+            lambda: "copro-bot is running" in self.log() or not self.alive(),
+            timeout,
+            "the bot to start",
+        )
+        assert self.alive(), f"the bot stopped:\n{self.log()[-3000:]}"
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def signal(self, sig: signal.Signals) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, with no chance to tidy up."""
+        self.signal(signal.SIGKILL)
+        assert self.process is not None
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.alive():
+            assert self.process is not None
+            self.process.send_signal(signal.SIGCONT)
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        """Read the bot's database (a separate read-only connection, as the team would)."""
+        conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)
+        try:
+            return conn.execute(sql, list(params)).fetchall()
+        finally:
+            conn.close()
+
+
+def _toml_list(items: Iterable[str]) -> str:
+    return "[" + ", ".join(f'"{i}"' for i in items) + "]"
+
+
+class Person:
+    """A real Matrix client acting as a person."""
+
+    def __init__(self, synapse: LocalSynapse, account: Account) -> None:
+        self.account = account
+        self.user_id = account.user_id
+        self.client = AsyncClient(synapse.base_url, account.user_id)
+        self.client.restore_login(account.user_id, account.device_id, account.access_token)
+        self.events: list[dict[str, Any]] = []  # every timeline event seen, with room_id
+        self._sync_task: asyncio.Task[None] | None = None
+        self._since: str | None = None
+
+    async def close(self) -> None:
+        if self._sync_task is not None:
+            self._sync_task.cancel()
+        await self.client.close()
+
+    async def listen(self) -> None:
+        """Start recording what arrives in this person's rooms."""
+        first = await self.client.sync(timeout=0, full_state=True)
+        self._since = first.next_batch
+        self._sync_task = asyncio.create_task(self._sync_forever())
+
+    async def _sync_forever(self) -> None:
+        while True:
+            try:
+                resp = await self.client.sync(timeout=5000, since=self._since)
+            except Exception:  # the homeserver may be down on purpose
+                await asyncio.sleep(0.5)
+                continue
+            if not hasattr(resp, "next_batch"):
+                await asyncio.sleep(0.5)
+                continue
+            for room_id, room in resp.rooms.join.items():
+                for event in room.timeline.events:
+                    self.events.append({**event.source, "room_id": room_id})
+            self._since = resp.next_batch
+
+    async def create_room(self, invite: Iterable[str] = (), *, direct: bool = False) -> str:
+        resp = await self.client.room_create(invite=list(invite), is_direct=direct)
+        assert isinstance(resp, RoomCreateResponse), resp
+        return resp.room_id
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        await self.client.room_invite(room_id, user_id)
+
+    async def join(self, room_id: str) -> None:
+        resp = await self.client.join(room_id)
+        assert hasattr(resp, "room_id"), resp
+
+    async def members(self, room_id: str) -> set[str]:
+        resp = await self.client.joined_members(room_id)
+        assert isinstance(resp, JoinedMembersResponse), resp
+        return {m.user_id for m in resp.members}
+
+    async def wait_for_member(self, room_id: str, user_id: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while user_id not in await self.members(room_id):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{user_id} did not join {room_id} within {timeout} s")
+            await asyncio.sleep(0.2)
+
+    async def send(self, room_id: str, text: str, **extra: Any) -> str:
+        content = {"msgtype": "m.text", "body": text, **extra}
+        resp = await self.client.room_send(room_id, "m.room.message", content)
+        assert isinstance(resp, RoomSendResponse), resp
+        return resp.event_id
+
+    def messages_from(self, sender: str, room_id: str | None = None) -> list[dict[str, Any]]:
+        return [
+            e
+            for e in self.events
+            if e.get("sender") == sender
+            and e.get("type") == "m.room.message"
+            and (room_id is None or e["room_id"] == room_id)
+        ]
+
+    def replies_from(self, sender: str) -> dict[str, list[dict[str, Any]]]:
+        """The sender's messages, grouped by the event each one replies to."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for e in self.messages_from(sender):
+            target = (
+                (e["content"].get("m.relates_to") or {}).get("m.in_reply_to", {}).get("event_id")
+            )
+            if target:
+                out.setdefault(target, []).append(e)
+        return out
+
+    async def ask(self, room_id: str, text: str, bot: str, timeout: float = 30) -> dict[str, Any]:
+        """Send ``text`` and wait for the bot's reply to it."""
+        event_id = await self.send(room_id, text)
+        await wait_until(
+            lambda: event_id in self.replies_from(bot), timeout, f"a reply to {text!r}"
+        )
+        return self.replies_from(bot)[event_id][0]

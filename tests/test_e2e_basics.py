@@ -1,0 +1,60 @@
+"""A person talks to the bot through a real homeserver."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_dm_help_ping_and_permissions(synapse, make_bot, make_person):
+    alex = make_person(synapse, "alex")  # in the team
+    sam = make_person(synapse, "sam")  # a member
+    bot = make_bot(synapse, team=[alex.user_id])
+    bot.start()
+    await bot.wait_running()
+    for person in (alex, sam):
+        await person.listen()
+
+    dm = await sam.create_room([bot.user_id], direct=True)
+    await sam.wait_for_member(dm, bot.user_id)
+
+    reply = await sam.ask(dm, "!help", bot.user_id)
+    body = reply["content"]["body"]
+    assert "!ping" in body and "!help" in body
+    assert "champion add" not in body  # members only see what they may do
+    assert reply["content"]["msgtype"] == "m.notice"
+    assert reply["content"]["m.mentions"] == {}
+    assert "formatted_body" not in reply["content"]
+
+    assert (await sam.ask(dm, "!ping", bot.user_id))["content"]["body"] == "pong"
+
+    reply = await sam.ask(dm, "!champion add @x:localhost", bot.user_id)
+    assert "only the team" in reply["content"]["body"]
+    assert bot.query("SELECT count(*) FROM roles") == [(0,)]
+
+    reply = await sam.ask(dm, "!nonsense", bot.user_id)
+    assert "!help" in reply["content"]["body"]
+
+    team_dm = await alex.create_room([bot.user_id], direct=True)
+    await alex.wait_for_member(team_dm, bot.user_id)
+    body = (await alex.ask(team_dm, "!help", bot.user_id))["content"]["body"]
+    assert "!champion add" in body
+    reply = await alex.ask(team_dm, f"!champion add {sam.user_id}", bot.user_id)
+    assert "now a champion" in reply["content"]["body"]
+    assert bot.query("SELECT user_id, role, granted_by FROM roles") == [
+        (sam.user_id, "champion", alex.user_id)
+    ]
+    assert bot.query("SELECT actor, action, subject FROM audit_log") == [
+        (alex.user_id, "grant champion", sam.user_id)
+    ]
+
+    # Logs never contain the bot's password or access token.
+    token = bot.query  # noqa: F841 (the token lives in the data folder, not the database)
+    credentials = (bot.directory / "data" / "credentials.json").read_text()
+    log = bot.log()
+    assert bot.account.password not in log
+    assert '"access_token"' in credentials
+    import json
+
+    assert json.loads(credentials)["access_token"] not in log
