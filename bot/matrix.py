@@ -275,7 +275,7 @@ class MatrixAdapter:
         for room_id, room in rooms_data.get("invite", {}).items():
             added += self._ingest_invite(db, room_id, room, data["next_batch"])
         for room_id in rooms_data.get("leave", {}):
-            rooms.upsert(db, room_id, state="left")
+            rooms.mark_left(db, room_id)
         return added
 
     def _is_from_someone_else(self, event: dict[str, Any]) -> bool:
@@ -454,9 +454,8 @@ class MatrixAdapter:
             backoff.reset()
             async with self.store.writing() as db:
                 outbox.mark_sent(db, item.id, result)
-                room = rooms.get(db, room_id)
-                if item.action == "leave" and (room is None or room.state != "refused"):
-                    rooms.upsert(db, room_id, state="left")
+                if item.action == "leave":
+                    rooms.mark_left(db, room_id)
 
     async def _perform(self, item: OutboxItem) -> str | None:
         assert self.http is not None

@@ -75,7 +75,7 @@ class MatrixHTTP:
         endpoint: str,
         body: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 (per-request HTTP timeout)
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         """Make one request. Raises MatrixError on any failure."""
         if self._session is None:

@@ -34,3 +34,10 @@ def upsert(db: Database, room_id: str, **fields: object) -> None:
     if "is_direct" in fields:
         fields["is_direct"] = int(bool(fields["is_direct"]))
     db["rooms"].upsert(fields, pk="room_id")
+
+
+def mark_left(db: Database, room_id: str) -> None:
+    """The bot is out of the room. A refused invite stays marked as refused."""
+    room = get(db, room_id)
+    if room is None or room.state != "refused":
+        upsert(db, room_id, state="left")

@@ -13,7 +13,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from nio import AsyncClient, JoinedMembersResponse, RoomCreateResponse, RoomSendResponse
+from nio import (
+    AsyncClient,
+    JoinedMembersResponse,
+    RoomCreateResponse,
+    RoomMessagesResponse,
+    RoomSendResponse,
+)
 
 from bot.localsynapse import Account, LocalSynapse
 
@@ -201,6 +207,23 @@ class Person:
         assert isinstance(resp, RoomSendResponse), resp
         return resp.event_id
 
+    async def history(self, room_id: str) -> list[dict[str, Any]]:
+        """The room's whole timeline, oldest first, read page by page from /messages.
+
+        A client's own sync can be `limited` in a burst; history is complete.
+        """
+        events: list[dict[str, Any]] = []
+        start = ""
+        while True:
+            resp = await self.client.room_messages(room_id, start=start, limit=1000)
+            assert isinstance(resp, RoomMessagesResponse), resp
+            events.extend({**e.source, "room_id": room_id} for e in resp.chunk)
+            if not resp.chunk or not resp.end:
+                break
+            start = resp.end
+        events.reverse()
+        return events
+
     def messages_from(self, sender: str, room_id: str | None = None) -> list[dict[str, Any]]:
         return [
             e
@@ -210,10 +233,14 @@ class Person:
             and (room_id is None or e["room_id"] == room_id)
         ]
 
-    def replies_from(self, sender: str) -> dict[str, list[dict[str, Any]]]:
+    def replies_from(
+        self, sender: str, events: list[dict[str, Any]] | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
         """The sender's messages, grouped by the event each one replies to."""
         out: dict[str, list[dict[str, Any]]] = {}
-        for e in self.messages_from(sender):
+        for e in events if events is not None else self.events:
+            if e.get("sender") != sender or e.get("type") != "m.room.message":
+                continue
             target = (
                 (e["content"].get("m.relates_to") or {}).get("m.in_reply_to", {}).get("event_id")
             )

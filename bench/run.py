@@ -1,0 +1,783 @@
+"""copro-bot benchmarks against bare matrix-nio baselines on one throwaway Synapse.
+
+Run: ``.venv/bin/python bench/run.py [--quick]``. See bench/README.md.
+
+1. Reply latency: ``!ping`` -> ``pong`` from the real bot (``copro run``) vs. a
+   bare nio echo bot (bench/echo_bot.py), pings interleaved.
+2. Ingest: a burst of plain-text messages from many senders into one room;
+   time until the bot has handled them all vs. until a bare nio sync client
+   (bench/sync_watcher.py) has seen them all.
+3. Memory: the bot's peak RSS (VmHWM) during the burst.
+
+Every figure is a ratio against a baseline measured in the same run, on the
+same homeserver, so machine speed and noise mostly cancel out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from nio import AsyncClient, RoomSendResponse, SyncResponse  # noqa: E402
+
+from bot.localsynapse import Account, LocalSynapse  # noqa: E402
+from harness import BotProcess, Person  # noqa: E402
+
+TARGET_LATENCY_RATIO = 1.15
+TARGET_INGEST_RATIO = 1.2
+TARGET_PEAK_MIB = 150
+INGEST_PREFIX = "hello "
+SETTLE_S = 0.1  # default pause before each ping (--settle)
+
+
+@dataclass
+class Sizes:
+    name: str
+    pings: int
+    warmup: int
+    messages: int
+    senders: int
+    ingest_timeout: float
+    settle: float = SETTLE_S
+
+
+FULL = Sizes(name="full", pings=50, warmup=3, messages=1000, senders=50, ingest_timeout=300)
+QUICK = Sizes(name="quick", pings=15, warmup=2, messages=300, senders=20, ingest_timeout=150)
+
+
+# ----- small helpers ---------------------------------------------------------
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100), nearest-rank on sorted values."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[k]
+
+
+def iso_to_unix(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM of a process, in kB (empty if it is gone)."""
+    out: dict[str, int] = {}
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    key, value = line.split(":", 1)
+                    out[key] = int(value.split()[0])
+    except OSError:
+        pass
+    return out
+
+
+def mib(kb: int) -> float:
+    return kb / 1024
+
+
+class RssSampler(threading.Thread):
+    """Samples VmRSS/VmHWM of some processes every ``every`` seconds."""
+
+    def __init__(self, pids: dict[str, int], every: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.pids = pids
+        self.every = every
+        self.max_rss: dict[str, int] = dict.fromkeys(pids, 0)
+        self.hwm: dict[str, int] = dict.fromkeys(pids, 0)
+        self.samples = 0
+        self._stop_event = threading.Event()
+
+    def sample(self) -> None:
+        for name, pid in self.pids.items():
+            status = proc_status(pid)
+            self.max_rss[name] = max(self.max_rss[name], status.get("VmRSS", 0))
+            self.hwm[name] = max(self.hwm[name], status.get("VmHWM", 0))
+        self.samples += 1
+
+    def run(self) -> None:
+        self.sample()
+        while not self._stop_event.wait(self.every):
+            self.sample()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+        self.sample()
+
+
+class Listener:
+    """A person's long-poll /sync loop that notes when each event arrived."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self.client = client
+        self.events: list[tuple[float, str, dict[str, Any]]] = []  # (monotonic, room, event)
+        self.changed = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+        self.since = ""
+
+    async def start(self) -> None:
+        first = await self.client.sync(timeout=0, full_state=True)
+        assert isinstance(first, SyncResponse), first
+        self.since = first.next_batch
+        self.task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def _loop(self) -> None:
+        while True:
+            resp = await self.client.sync(timeout=30_000, since=self.since)
+            now = time.monotonic()
+            if not isinstance(resp, SyncResponse):
+                await asyncio.sleep(0.2)
+                continue
+            for room_id, room in resp.rooms.join.items():
+                for event in room.timeline.events:
+                    self.events.append((now, room_id, event.source))
+            self.since = resp.next_batch
+            self.changed.set()
+
+    async def wait_for(
+        self, match: Callable[[str, dict[str, Any]], bool], start: int, timeout: float
+    ) -> tuple[float, dict[str, Any]] | None:
+        """The first event at index >= start that matches, with its arrival time."""
+        deadline = time.monotonic() + timeout
+        i = start
+        while True:
+            while i < len(self.events):
+                seen, room_id, event = self.events[i]
+                i += 1
+                if match(room_id, event):
+                    return seen, event
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), remaining)
+            except TimeoutError:
+                return None
+
+
+def reply_target(event: dict[str, Any]) -> str | None:
+    relates = (event.get("content") or {}).get("m.relates_to") or {}
+    return (relates.get("m.in_reply_to") or {}).get("event_id")
+
+
+async def send_text(client: AsyncClient, room_id: str, body: str, txn: str) -> str:
+    """Send m.text, retrying with the same transaction ID so nothing is sent twice."""
+    content = {"msgtype": "m.text", "body": body}
+    resp: Any = None
+    for attempt in range(5):
+        resp = await client.room_send(room_id, "m.room.message", content, tx_id=txn)
+        if isinstance(resp, RoomSendResponse):
+            return resp.event_id
+        await asyncio.sleep(0.5 * (attempt + 1))
+    raise RuntimeError(f"could not send {body!r}: {resp}")
+
+
+class Children:
+    """Subprocesses started by the benchmark, all stopped at the end whatever happens."""
+
+    def __init__(self) -> None:
+        self.procs: list[asyncio.subprocess.Process] = []
+        self.bots: list[BotProcess] = []
+
+    async def spawn(self, script: Path, *args: str, env: dict[str, str]) -> Any:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(script),
+            *args,
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=None,  # tracebacks go to our stderr
+            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+        )
+        self.procs.append(proc)
+        return proc
+
+    async def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.terminate()
+                try:
+                    await asyncio.wait_for(proc.wait(), 10)
+                except TimeoutError:
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.kill()
+                    await proc.wait()
+        for bot in self.bots:
+            bot.stop()
+
+
+async def read_line(proc: Any, timeout: float, what: str) -> str:
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), timeout)
+    except TimeoutError:
+        raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}") from None
+    if not line:
+        raise RuntimeError(f"{what}: the process exited (code {proc.returncode})")
+    return str(line.decode().strip())
+
+
+# ----- results -----------------------------------------------------------------
+
+
+@dataclass
+class Results:
+    sizes: Sizes
+    bot_rtt: list[float] = field(default_factory=list)  # ms
+    echo_rtt: list[float] = field(default_factory=list)
+    paired_diff: list[float] = field(default_factory=list)  # bot - echo, same round, ms
+    bot_missing: int = 0
+    echo_missing: int = 0
+    latency_breakdown: dict[str, float] = field(default_factory=dict)  # median ms per stage
+    bot_turnaround: list[float] = field(default_factory=list)  # reply ts - request ts, ms
+    echo_turnaround: list[float] = field(default_factory=list)
+    ingest_sent_s: float = 0.0
+    ingest_bot_s: float | None = None
+    ingest_base_s: float | None = None
+    ingest_handled: int = 0
+    ingest_failed: int = 0
+    ingest_base_seen: int = 0
+    ingest_notes: list[str] = field(default_factory=list)
+    bot_hwm_kb: int = 0
+    bot_max_rss_kb: int = 0
+    bot_rss_before_kb: int = 0
+    echo_hwm_kb: int = 0
+    watcher_hwm_kb: int = 0
+    rss_samples: int = 0
+
+    # -- verdicts --
+
+    @property
+    def latency_ratio(self) -> float:
+        return statistics.median(self.bot_rtt) / statistics.median(self.echo_rtt)
+
+    @property
+    def latency_pass(self) -> bool:
+        return (
+            bool(self.bot_rtt and self.echo_rtt)
+            and self.bot_missing == 0
+            and self.latency_ratio <= TARGET_LATENCY_RATIO
+        )
+
+    @property
+    def ingest_ratio(self) -> float | None:
+        if self.ingest_bot_s is None or not self.ingest_base_s:
+            return None
+        return self.ingest_bot_s / self.ingest_base_s
+
+    @property
+    def ingest_pass(self) -> bool:
+        ratio = self.ingest_ratio
+        return (
+            ratio is not None
+            and ratio <= TARGET_INGEST_RATIO
+            and self.ingest_handled == self.sizes.messages
+            and self.ingest_failed == 0
+        )
+
+    @property
+    def memory_pass(self) -> bool:
+        return 0 < mib(self.bot_hwm_kb) <= TARGET_PEAK_MIB
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def fmt_s(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} s"
+
+
+def table(r: Results) -> list[str]:
+    s = r.sizes
+    rows: list[tuple[str, str, str, str, str, str]] = []
+    if r.bot_rtt and r.echo_rtt:
+        rows.append(
+            (
+                f"reply latency, median ({s.pings} pings)",
+                f"{statistics.median(r.bot_rtt):.0f} ms",
+                f"{statistics.median(r.echo_rtt):.0f} ms",
+                f"{r.latency_ratio:.2f}",
+                f"<= {TARGET_LATENCY_RATIO}",
+                verdict(r.latency_pass),
+            )
+        )
+        rows.append(
+            (
+                "reply latency, p90",
+                f"{pct(r.bot_rtt, 90):.0f} ms",
+                f"{pct(r.echo_rtt, 90):.0f} ms",
+                f"{pct(r.bot_rtt, 90) / pct(r.echo_rtt, 90):.2f}",
+                "(info)",
+                "",
+            )
+        )
+    ratio = r.ingest_ratio
+    rows.append(
+        (
+            f"ingest, {s.messages} msgs / {s.senders} senders",
+            fmt_s(r.ingest_bot_s),
+            fmt_s(r.ingest_base_s),
+            "-" if ratio is None else f"{ratio:.2f}",
+            f"<= {TARGET_INGEST_RATIO}",
+            verdict(r.ingest_pass),
+        )
+    )
+    rows.append(
+        (
+            "ingest, messages handled / seen",
+            f"{r.ingest_handled}/{s.messages}",
+            f"{r.ingest_base_seen}/{s.messages}",
+            "",
+            "all",
+            verdict(r.ingest_handled == s.messages and r.ingest_failed == 0),
+        )
+    )
+    rows.append(
+        (
+            "peak RSS (VmHWM)",
+            f"{mib(r.bot_hwm_kb):.1f} MiB",
+            f"{mib(r.echo_hwm_kb):.1f} MiB (echo)",
+            "",
+            f"<= {TARGET_PEAK_MIB} MiB",
+            verdict(r.memory_pass),
+        )
+    )
+    header = ("figure", "copro-bot", "baseline", "ratio", "target", "result")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(row: Sequence[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+
+    return [
+        line(header),
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+        *(line(row) for row in rows),
+    ]
+
+
+def notes(r: Results) -> list[str]:
+    out = []
+    if r.bot_rtt and r.echo_rtt:
+        out.append(
+            f"Reply latency = person sends -> person's /sync long-poll returns the reply. "
+            f"min/median/p90/max: bot {min(r.bot_rtt):.0f}/{statistics.median(r.bot_rtt):.0f}/"
+            f"{pct(r.bot_rtt, 90):.0f}/{max(r.bot_rtt):.0f} ms, echo {min(r.echo_rtt):.0f}/"
+            f"{statistics.median(r.echo_rtt):.0f}/{pct(r.echo_rtt, 90):.0f}/"
+            f"{max(r.echo_rtt):.0f} ms; missing replies: bot {r.bot_missing}, "
+            f"echo {r.echo_missing}."
+        )
+    if r.paired_diff:
+        out.append(
+            f"Paired (same round, bot minus echo): median {statistics.median(r.paired_diff):+.0f} "
+            f"ms, bot slower in {sum(d > 0 for d in r.paired_diff)}/{len(r.paired_diff)} rounds."
+        )
+    if r.bot_turnaround and r.echo_turnaround:
+        out.append(
+            "Server-side turnaround (reply origin_server_ts - request origin_server_ts), "
+            f"median: bot {statistics.median(r.bot_turnaround):.0f} ms, "
+            f"echo {statistics.median(r.echo_turnaround):.0f} ms."
+        )
+    if r.latency_breakdown:
+        parts = ", ".join(f"{k} {v:.0f} ms" for k, v in r.latency_breakdown.items())
+        out.append(f"Bot ping stages (medians, from its database): {parts}.")
+    out.append(
+        f"Ingest messages are plain text `{INGEST_PREFIX}N`: the bot stores and handles each "
+        "(no reply), so this measures ingest, not sending. Times run from the first send; "
+        f"all sends were accepted by Synapse after {r.ingest_sent_s:.2f} s."
+    )
+    out.extend(r.ingest_notes)
+    out.append(
+        f"Memory: bot VmHWM {mib(r.bot_hwm_kb):.1f} MiB (max sampled VmRSS during the burst "
+        f"{mib(r.bot_max_rss_kb):.1f} MiB, {r.bot_rss_before_kb / 1024:.1f} MiB before it, "
+        f"{r.rss_samples} samples every 50 ms); echo bot VmHWM {mib(r.echo_hwm_kb):.1f} MiB; "
+        f"bare sync client VmHWM {mib(r.watcher_hwm_kb):.1f} MiB."
+    )
+    return out
+
+
+def write_results(path: Path, r: Results, command: str, started: datetime) -> None:
+    versions = ", ".join(
+        f"{name} {version(name)}" for name in ("matrix-synapse", "matrix-nio", "aiohttp")
+    )
+    passed = r.latency_pass and r.ingest_pass and r.memory_pass
+    block = [
+        f"## {started:%Y-%m-%d %H:%M} UTC, {r.sizes.name} run: "
+        f"{'all PASS' if passed else 'some FAIL'}",
+        "",
+        f"- Command: `{command}`",
+        f"- Machine: nproc {os.cpu_count()}, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()} ({platform.machine()}); {versions}",
+        "",
+        *table(r),
+        "",
+        *(f"- {n}" for n in notes(r)),
+        "",
+    ]
+    new = not path.exists()
+    with path.open("a", encoding="utf-8") as f:
+        if new:
+            f.write("# Benchmark results\n\nAppended by `bench/run.py`, newest last.\n\n")
+        f.write("\n".join(block) + "\n")
+
+
+# ----- the benchmarks --------------------------------------------------------------
+
+
+def env_for(prefix: str, synapse: LocalSynapse, account: Account) -> dict[str, str]:
+    return {
+        f"{prefix}_HOMESERVER": synapse.base_url,
+        f"{prefix}_USER_ID": account.user_id,
+        f"{prefix}_DEVICE_ID": account.device_id,
+        f"{prefix}_TOKEN": account.access_token,
+    }
+
+
+async def join_as(synapse: LocalSynapse, account: Account, room_id: str) -> None:
+    client = AsyncClient(synapse.base_url, account.user_id)
+    client.restore_login(account.user_id, account.device_id, account.access_token)
+    try:
+        resp = await client.join(room_id)
+        assert hasattr(resp, "room_id"), resp
+    finally:
+        await client.close()
+
+
+async def wait_no_pending(bot: BotProcess, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while bot.query("SELECT count(*) FROM inbox WHERE state = 'pending'")[0][0]:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the bot did not finish its pending inbox")
+        await asyncio.sleep(0.1)
+
+
+async def bench_latency(
+    r: Results, synapse: LocalSynapse, children: Children, bot: BotProcess, person: Person
+) -> None:
+    s = r.sizes
+    echo_account = synapse.register("echo-bot")
+    bot_room = await person.create_room([bot.user_id])
+    echo_room = await person.create_room([echo_account.user_id])
+    await join_as(synapse, echo_account, echo_room)
+    echo = await children.spawn(BENCH / "echo_bot.py", env=env_for("ECHO", synapse, echo_account))
+    if await read_line(echo, 60, "the echo bot to start") != "ready":
+        raise RuntimeError("the echo bot did not say ready")
+    await person.wait_for_member(bot_room, bot.user_id)
+    await wait_no_pending(bot)
+
+    listener = Listener(person.client)
+    await listener.start()
+    requests: dict[str, float] = {}  # bot ping event ID -> unix time sent
+    try:
+        for i in range(s.warmup + s.pings):
+            order = ("bot", "echo") if i % 2 == 0 else ("echo", "bot")
+            this_round: dict[str, float] = {}
+            for who in order:
+                # Let the previous exchange settle (the bots' own follow-up syncs and
+                # writes), so each ping meets an idle bot, as a person's ping would.
+                await asyncio.sleep(s.settle)
+                mark = len(listener.events)
+                if who == "bot":
+                    sent_unix = time.time()
+                    t0 = time.monotonic()
+                    event_id = await send_text(person.client, bot_room, "!ping", f"b{i}")
+
+                    def match(room: str, e: dict[str, Any], eid: str = event_id) -> bool:
+                        return (
+                            room == bot_room and e.get("sender") == bot.user_id
+                        ) and reply_target(e) == eid
+                else:
+                    body = f"echo {i}"
+                    t0 = time.monotonic()
+                    event_id = await send_text(person.client, echo_room, body, f"e{i}")
+
+                    def match(room: str, e: dict[str, Any], text: str = body) -> bool:
+                        return (
+                            room == echo_room
+                            and e.get("sender") == echo_account.user_id
+                            and (e.get("content") or {}).get("body") == text
+                        )
+
+                got = await listener.wait_for(match, mark, timeout=30)
+                if i < s.warmup:
+                    continue
+                rtts = r.bot_rtt if who == "bot" else r.echo_rtt
+                turnaround = r.bot_turnaround if who == "bot" else r.echo_turnaround
+                if got is None:
+                    if who == "bot":
+                        r.bot_missing += 1
+                    else:
+                        r.echo_missing += 1
+                    continue
+                seen, reply = got
+                rtts.append((seen - t0) * 1000)
+                this_round[who] = rtts[-1]
+                request = next(
+                    (e for _, _, e in listener.events if e.get("event_id") == event_id), None
+                )
+                if request is not None:
+                    turnaround.append(reply["origin_server_ts"] - request["origin_server_ts"])
+                if who == "bot":
+                    requests[event_id] = sent_unix
+            if len(this_round) == 2:
+                r.paired_diff.append(this_round["bot"] - this_round["echo"])
+    finally:
+        await listener.stop()
+        r.echo_hwm_kb = proc_status(echo.pid).get("VmHWM", 0)
+    r.latency_breakdown = ping_stages(bot, requests)
+
+
+def ping_stages(bot: BotProcess, requests: dict[str, float]) -> dict[str, float]:
+    """Where the bot's time goes, from inbox/outbox timestamps (wall clock, ms)."""
+    stages: dict[str, list[float]] = {
+        "send->stored in inbox": [],
+        "stored->handled": [],
+        "handled->reply PUT returned": [],
+    }
+    inbox_rows = {
+        event_id: (received, handled)
+        for event_id, received, handled in bot.query(
+            "SELECT event_id, received_at, handled_at FROM inbox WHERE type = 'm.room.message'"
+        )
+    }
+    outbox_rows = {}
+    for content, done in bot.query(
+        "SELECT content, done_at FROM outbox WHERE action = 'send' AND state = 'sent'"
+    ):
+        target = reply_target({"content": json.loads(content or "{}")})
+        if target:
+            outbox_rows[target] = done
+    for event_id, sent in requests.items():
+        if event_id not in inbox_rows or event_id not in outbox_rows:
+            continue
+        received, handled = inbox_rows[event_id]
+        done = outbox_rows[event_id]
+        if not (received and handled and done):
+            continue
+        stages["send->stored in inbox"].append((iso_to_unix(received) - sent) * 1000)
+        stages["stored->handled"].append((iso_to_unix(handled) - iso_to_unix(received)) * 1000)
+        stages["handled->reply PUT returned"].append(
+            (iso_to_unix(done) - iso_to_unix(handled)) * 1000
+        )
+    return {k: statistics.median(v) for k, v in stages.items() if v}
+
+
+async def bench_ingest(
+    r: Results, synapse: LocalSynapse, children: Children, bot: BotProcess, person: Person
+) -> None:
+    s = r.sizes
+    watcher_account = synapse.register("watcher")
+    senders = [Person(synapse, synapse.register(f"sender{j}")) for j in range(s.senders)]
+    try:
+        room = await person.create_room([bot.user_id, watcher_account.user_id])
+        # Invite one by one: fewer state events in a single request, same end result.
+        for sender in senders:
+            await person.invite(room, sender.user_id)
+        await asyncio.gather(*(sender.join(room) for sender in senders))
+        await join_as(synapse, watcher_account, room)
+        await person.wait_for_member(room, bot.user_id)
+        await wait_no_pending(bot)
+        log_offset = len(bot.log())
+
+        watcher = await children.spawn(
+            BENCH / "sync_watcher.py",
+            room,
+            str(s.messages),
+            INGEST_PREFIX,
+            env=env_for("WATCH", synapse, watcher_account),
+        )
+        if await read_line(watcher, 60, "the sync watcher to start") != "ready":
+            raise RuntimeError("the sync watcher did not say ready")
+        await asyncio.sleep(0.5)  # let both long-polls settle
+
+        assert bot.process is not None
+        r.bot_rss_before_kb = proc_status(bot.process.pid).get("VmRSS", 0)
+        sampler = RssSampler({"bot": bot.process.pid, "watcher": watcher.pid})
+        sampler.start()
+
+        async def send_share(j: int, sender: Person) -> None:
+            for k in range(j, s.messages, s.senders):
+                await send_text(sender.client, room, f"{INGEST_PREFIX}{k}", f"i{k}")
+
+        watcher_done = asyncio.create_task(
+            read_line(watcher, s.ingest_timeout, "the sync watcher to see everything")
+        )
+        t0 = time.time()
+        try:
+            await asyncio.gather(*(send_share(j, x) for j, x in enumerate(senders)))
+            r.ingest_sent_s = time.time() - t0
+            deadline = time.monotonic() + s.ingest_timeout
+            query = (
+                "SELECT count(*), sum(state = 'failed'), max(handled_at) FROM inbox "
+                "WHERE room_id = ? AND type = 'm.room.message' "
+                "AND state IN ('done', 'ignored', 'failed')"
+            )
+            while time.monotonic() < deadline:
+                handled, failed, last = bot.query(query, [room])[0]
+                r.ingest_handled, r.ingest_failed = handled, failed or 0
+                if handled >= s.messages and watcher_done.done():
+                    break
+                await asyncio.sleep(0.05)
+            if r.ingest_handled >= s.messages and last:
+                r.ingest_bot_s = iso_to_unix(last) - t0
+            if watcher_done.done():
+                parts = watcher_done.result().split()
+                if parts[0] == "done":
+                    r.ingest_base_s = float(parts[1]) - t0
+                    r.ingest_base_seen = int(parts[2])
+                    r.watcher_hwm_kb = int(parts[3])
+        finally:
+            watcher_done.cancel()
+            sampler.stop()
+        r.bot_hwm_kb = sampler.hwm["bot"]
+        r.bot_max_rss_kb = sampler.max_rss["bot"]
+        r.watcher_hwm_kb = r.watcher_hwm_kb or sampler.hwm["watcher"]
+        r.rss_samples = sampler.samples
+        ingest_notes(r, bot, room, t0, bot.log()[log_offset:])
+    finally:
+        for sender in senders:
+            await sender.close()
+
+
+def ingest_notes(r: Results, bot: BotProcess, room: str, t0: float, log: str) -> None:
+    rows = bot.query(
+        "SELECT origin_server_ts, received_at, handled_at FROM inbox "
+        "WHERE room_id = ? AND type = 'm.room.message' AND handled_at IS NOT NULL",
+        [room],
+    )
+    if rows:
+        last_ts = max(ts for ts, _, _ in rows) / 1000 - t0
+        lag_in = [iso_to_unix(rec) * 1000 - ts for ts, rec, _ in rows]
+        lag_handle = [(iso_to_unix(h) - iso_to_unix(rec)) * 1000 for _, rec, h in rows]
+        r.ingest_notes.append(
+            f"Synapse stamped the last message at {last_ts:.2f} s. Bot lag per message: "
+            f"server timestamp -> stored in inbox median {statistics.median(lag_in):.0f} ms "
+            f"(max {max(lag_in):.0f}); stored -> handled median "
+            f"{statistics.median(lag_handle):.0f} ms (max {max(lag_handle):.0f})."
+        )
+        if r.ingest_bot_s is not None and r.ingest_base_s is not None:
+            r.ingest_notes.append(
+                "Tail after Synapse stamped the last message: bot done "
+                f"+{(r.ingest_bot_s - last_ts) * 1000:.0f} ms, bare sync client "
+                f"+{(r.ingest_base_s - last_ts) * 1000:.0f} ms."
+            )
+    gaps = log.count("Filled a gap")
+    warnings = sum(1 for line in log.splitlines() if " WARNING " in line or " ERROR " in line)
+    r.ingest_notes.append(
+        f"Bot log during the burst: {gaps} gap fill(s) from /messages, "
+        f"{warnings} warning/error line(s)."
+    )
+
+
+async def run_all(r: Results, synapse: LocalSynapse, workdir: Path) -> None:
+    children = Children()
+    person: Person | None = None
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
+    try:
+        bot = BotProcess(synapse, workdir / "bot", synapse.register("copro-bot"))
+        children.bots.append(bot)
+        bot.start()
+        await bot.wait_running()
+        person = Person(synapse, synapse.register("person"))
+        print("1/2 reply latency...", flush=True)
+        await bench_latency(r, synapse, children, bot, person)
+        print("2/2 ingest and memory...", flush=True)
+        await bench_ingest(r, synapse, children, bot, person)
+    finally:
+        if person is not None:
+            await person.close()
+        await children.stop_all()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=BENCH / "RESULTS.md",
+        help="markdown file to append to (default: bench/RESULTS.md)",
+    )
+    parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=SETTLE_S,
+        help=f"seconds to pause before each ping (default {SETTLE_S})",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args(argv)
+    sizes = replace(QUICK if args.quick else FULL, settle=args.settle)
+    command = "python bench/run.py" + (" --quick" if args.quick else "")
+    if args.settle != SETTLE_S:
+        command += f" --settle {args.settle:g}"
+    started = datetime.now(UTC)
+    r = Results(sizes)
+
+    workdir = Path(tempfile.mkdtemp(prefix="copro-bench-"))
+    synapse = LocalSynapse(workdir / "synapse", default_rate_limits=False)
+    ok = False
+    t_start = time.monotonic()
+    try:
+        print(f"Starting Synapse in {workdir} ...", flush=True)
+        synapse.start()
+        asyncio.run(run_all(r, synapse, workdir))
+        ok = True
+    finally:
+        synapse.stop()
+        if ok and not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"Logs kept in {workdir}", file=sys.stderr)
+
+    print()
+    print("\n".join(table(r)))
+    print()
+    for n in notes(r):
+        print(f"- {n}")
+    print(f"\n(took {time.monotonic() - t_start:.0f} s)")
+    if not args.no_record:
+        write_results(args.results, r, command, started)
+        print(f"Appended to {args.results}")
+    return 0 if (r.latency_pass and r.ingest_pass and r.memory_pass) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

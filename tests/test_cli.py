@@ -1,0 +1,75 @@
+"""The command line: config errors are clear, name the key and exit with code 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+GOOD = """
+[matrix]
+homeserver = "https://matrix.council.test"
+user_id = "@copro:council.test"
+password = "a real secret"
+[storage]
+database = "copro.db"
+data_dir = "data"
+[people]
+team = ["@alex:council.test"]
+"""
+
+
+def copro(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def check(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return copro("check-config", "-c", str(path))
+
+
+def test_good_config_passes(tmp_path):
+    result = check(tmp_path, GOOD)
+    assert result.returncode == 0, result.stderr
+    assert "looks good" in result.stdout
+    assert "a real secret" not in result.stdout + result.stderr
+    assert not (tmp_path / "copro.db").exists()  # checking connects to nothing, writes nothing
+
+
+def test_missing_key(tmp_path):
+    result = check(tmp_path, GOOD.replace('user_id = "@copro:council.test"\n', ""))
+    assert result.returncode == 2
+    assert "matrix.user_id" in result.stderr
+
+
+def test_wrong_type(tmp_path):
+    result = check(
+        tmp_path, GOOD.replace('team = ["@alex:council.test"]', 'team = "@alex:council.test"')
+    )
+    assert result.returncode == 2
+    assert "people.team" in result.stderr
+
+
+def test_placeholder_left_in(tmp_path):
+    result = check(tmp_path, GOOD.replace("a real secret", "CHANGE-ME"))
+    assert result.returncode == 2
+    assert "matrix.password" in result.stderr
+    assert "CHANGE-ME" not in result.stderr or "example" in result.stderr
+
+
+def test_example_config_is_refused_until_filled_in():
+    example = Path(__file__).resolve().parent.parent / "config.example.toml"
+    result = copro("check-config", "-c", str(example))
+    assert result.returncode == 2
+    assert "matrix.user_id" in result.stderr
+
+
+def test_run_refuses_a_bad_config_before_connecting(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(GOOD.replace("[storage]", "[storage]\nunknown = 1"))
+    result = copro("run", "-c", str(path))
+    assert result.returncode == 2
+    assert "storage.unknown" in result.stderr

@@ -1,0 +1,196 @@
+"""Nothing a person sends is lost: bursts, gaps, crashes, outages and rate limits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+import urllib.request
+
+import pytest
+
+from bot.localsynapse import LocalSynapse
+from harness import BotProcess, Person, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+async def shared_room(owner: Person, bot: BotProcess, people: list[Person]) -> str:
+    room = await owner.create_room([bot.user_id, *(p.user_id for p in people)])
+    await asyncio.gather(*(p.join(room) for p in people))
+    await owner.wait_for_member(room, bot.user_id)
+    return room
+
+
+async def send_burst(room: str, people: list[Person], per_person: int) -> list[str]:
+    """Everyone sends ``per_person`` pings at once. Returns the event IDs."""
+
+    async def one(person: Person) -> list[str]:
+        return [await person.send(room, f"!ping {i}") for i in range(per_person)]
+
+    return [eid for ids in await asyncio.gather(*(one(p) for p in people)) for eid in ids]
+
+
+async def settle(
+    bot: BotProcess, observer: Person, seconds: float = 3, timeout: float = 180
+) -> None:
+    """Wait until the bot has nothing left to do and nothing new arrives for a while."""
+
+    def snapshot() -> tuple[object, ...]:
+        return (
+            bot.query("SELECT count(*) FROM inbox WHERE state = 'pending'"),
+            bot.query("SELECT count(*) FROM outbox WHERE state = 'pending'"),
+            bot.query("SELECT count(*) FROM inbox"),
+            len(observer.events),
+        )
+
+    deadline = time.monotonic() + timeout
+    last, since = snapshot(), time.monotonic()
+    while time.monotonic() - since < seconds:
+        assert time.monotonic() < deadline, "the bot never settled"
+        await asyncio.sleep(0.25)
+        now = snapshot()
+        if now != last or now[0] != [(0,)] or now[1] != [(0,)]:
+            last, since = now, time.monotonic()
+
+
+async def assert_each_answered_once(
+    observer: Person, bot: BotProcess, room: str, pings: list[str]
+) -> None:
+    replies = observer.replies_from(bot.user_id, await observer.history(room))
+    missing = [p for p in pings if p not in replies]
+    twice = [p for p in pings if len(replies.get(p, [])) > 1]
+    assert not missing, f"{len(missing)} of {len(pings)} messages were never answered"
+    assert not twice, f"{len(twice)} messages were answered more than once"
+    assert all(r[0]["content"]["body"] == "pong" for r in replies.values())
+
+
+@pytest.mark.parametrize("fill_gaps", [True, False], ids=["gap-filling", "no-gap-filling"])
+async def test_burst_while_busy_is_handled_exactly_once(synapse, make_bot, make_person, fill_gaps):
+    """30 people send 300 messages while the bot is frozen (SIGSTOP): the next sync
+    is `limited`. Without gap filling the same test must fail."""
+    people = [make_person(synapse, "burst") for _ in range(30)]
+    bot = make_bot(synapse, extra_args=[] if fill_gaps else ["--no-gap-filling"])
+    bot.start()
+    await bot.wait_running()
+    observer = people[0]
+    await observer.listen()
+    room = await shared_room(observer, bot, people[1:])
+
+    bot.signal(signal.SIGSTOP)  # busy: it cannot sync while people talk
+    pings = await send_burst(room, people, 10)
+    bot.signal(signal.SIGCONT)
+    await settle(bot, observer)
+
+    if fill_gaps:
+        await assert_each_answered_once(observer, bot, room, pings)
+        assert bot.query(
+            "SELECT count(*) FROM inbox WHERE room_id = ? AND state = 'done'", [room]
+        ) == [(300,)]
+        assert "Filled a gap" in bot.log()
+    else:
+        with pytest.raises(AssertionError, match="never answered"):
+            await assert_each_answered_once(observer, bot, room, pings)
+
+
+async def test_crash_mid_burst_handles_every_event_once(synapse, make_bot, make_person):
+    people = [make_person(synapse, "crash") for _ in range(30)]
+    bot = make_bot(synapse)
+    bot.start()
+    await bot.wait_running()
+    observer = people[0]
+    await observer.listen()
+    room = await shared_room(observer, bot, people[1:])
+
+    burst = asyncio.create_task(send_burst(room, people, 10))
+    await wait_until(
+        lambda: len(observer.replies_from(bot.user_id)) >= 40, 60, "the bot to be mid-burst"
+    )
+    bot.kill()  # SIGKILL: no chance to tidy up
+    pings = await burst
+    bot.start()
+    await bot.wait_running()
+    await settle(bot, observer)
+
+    await assert_each_answered_once(observer, bot, room, pings)
+    handled = bot.query(
+        "SELECT state, count(*), count(DISTINCT event_id) FROM inbox "
+        "WHERE room_id = ? AND type = 'm.room.message' GROUP BY state",
+        [room],
+    )
+    assert handled == [("done", 300, 300)]
+
+
+async def test_homeserver_outage_recovers_by_itself(tmp_path, make_bot, make_person):
+    server = LocalSynapse(tmp_path / "synapse")
+    server.start()
+    try:
+        person = make_person(server, "outage")
+        bot = make_bot(server)
+        bot.start()
+        await bot.wait_running()
+        await person.listen()
+        dm = await person.create_room([bot.user_id], direct=True)
+        await person.wait_for_member(dm, bot.user_id)
+
+        before = [await person.send(dm, f"!ping {i}") for i in range(5)]
+        server.stop()  # replies may be in flight: they wait in the outbox
+        await asyncio.sleep(5)
+        server.start()
+        after = [await person.send(dm, f"!ping {i}") for i in range(5, 10)]
+        await settle(bot, person, timeout=120)
+
+        await assert_each_answered_once(person, bot, dm, before + after)
+        assert bot.alive()
+        assert "Sync failed" in bot.log()
+    finally:
+        server.stop()
+
+
+def override_rate_limit(server: LocalSynapse, admin_token: str, user_id: str) -> None:
+    """Let a test person send freely, so only the bot meets Synapse's default limits."""
+    request = urllib.request.Request(
+        f"{server.base_url}/_synapse/admin/v1/users/{user_id}/override_ratelimit",
+        data=json.dumps({"messages_per_second": 0, "burst_count": 0}).encode(),
+        headers={"Authorization": f"Bearer {admin_token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=10) as resp:
+        assert resp.status == 200
+
+
+@pytest.mark.timeout(900)
+async def test_default_rate_limits_every_reply_delivered_once_in_order(
+    tmp_path, make_bot, make_person
+):
+    server = LocalSynapse(tmp_path / "synapse", default_rate_limits=True)
+    server.start()
+    try:
+        admin = server.register("admin", admin=True)
+        person = make_person(server, "limited")
+        override_rate_limit(server, admin.access_token, person.user_id)
+        bot = make_bot(server)
+        bot.start()
+        await bot.wait_running()
+        await person.listen()
+        dm = await person.create_room([bot.user_id], direct=True)
+        await person.wait_for_member(dm, bot.user_id)
+
+        pings = [await person.send(dm, f"!ping {i}") for i in range(50)]
+        await settle(bot, person, seconds=3, timeout=600)
+
+        await assert_each_answered_once(person, bot, dm, pings)
+        replies = [
+            e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"]
+            for e in await person.history(dm)
+            if e.get("sender") == bot.user_id and e.get("type") == "m.room.message"
+            if e["content"].get("body") == "pong"
+        ]
+        assert replies == pings, "replies arrived out of order"
+        assert bot.query("SELECT count(*) FROM outbox WHERE attempts > 1") != [(0,)], (
+            "the homeserver never rate-limited the bot, so this test proved nothing"
+        )
+    finally:
+        server.stop()

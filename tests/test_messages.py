@@ -1,0 +1,277 @@
+"""The plain-language gate for the messages catalogue (see shared/plain-language.md).
+
+Every entry must format with its sample values, people-facing entries must be
+easy to read (Flesch reading ease 60 each, 70 all together), nothing may carry
+HTML or markdown, and every key the code uses must exist in the catalogue.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import textstat
+
+from bot.dispatch import ROLE_NAMES
+from bot.messages import Entry, Messages
+from commands import build_registry
+
+REPO = Path(__file__).resolve().parent.parent
+CATALOGUE = Messages.load()
+
+EACH_MIN = 60
+ALL_MIN = 70
+PREFIX = "!"
+
+HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
+MARKDOWN_EMPHASIS = re.compile(
+    r"(\*\*|__|~~)\S.*?\1"  # **bold**, __bold__, ~~struck~~
+    r"|(?<![\w*])\*(?!\s)[^*\n]+(?<!\s)\*(?![\w*])"  # *italic*
+    r"|(?<![\w_])_(?!\s)[^_\n]+(?<!\s)_(?![\w_])"  # _italic_ (not snake_case)
+    r"|`[^`\n]+`"  # `code`
+)
+
+
+# ----- the checks, as one function the gate (and its own test) can call ------------------
+
+
+def filled(entry: Entry) -> str:
+    """The entry's text with its sample values, as a person would see it."""
+    return entry.text.format_map({"prefix": PREFIX, **entry.sample})
+
+
+def catalogue_problems(messages: Messages) -> list[str]:
+    """Every way ``messages`` breaks the plain-language rules, one line each."""
+    problems: list[str] = []
+    people_texts: list[str] = []
+    for entry in messages:
+        unfilled = sorted(entry.placeholders - set(entry.sample) - {"prefix"})
+        for name in unfilled:
+            problems.append(f"{entry.key}: {{{name}}} has no sample value")
+        if unfilled:
+            continue
+        try:
+            text = filled(entry)
+        except (KeyError, IndexError, ValueError) as err:
+            problems.append(f"{entry.key}: does not format with its samples ({err!r})")
+            continue
+        if HTML_TAG.search(entry.text):
+            problems.append(f"{entry.key}: contains an HTML tag")
+        if MARKDOWN_EMPHASIS.search(entry.text):
+            problems.append(f"{entry.key}: contains markdown")
+        if entry.audience == "staff":
+            continue
+        people_texts.append(text)
+        score = textstat.flesch_reading_ease(text)
+        if score < EACH_MIN:
+            problems.append(f"{entry.key}: reading ease {score:.0f} is below {EACH_MIN}: {text}")
+    if people_texts:
+        score = textstat.flesch_reading_ease("\n".join(people_texts))
+        if score < ALL_MIN:
+            problems.append(f"all people-facing messages: reading ease {score:.0f} < {ALL_MIN}")
+    return problems
+
+
+def test_the_catalogue_is_plain() -> None:
+    assert catalogue_problems(CATALOGUE) == []
+
+
+def test_the_catalogue_is_not_empty() -> None:
+    assert sum(1 for e in CATALOGUE if e.audience != "staff") >= 5
+
+
+@pytest.mark.parametrize("entry", list(CATALOGUE), ids=lambda e: e.key)
+def test_each_entry_formats_with_its_samples(entry: Entry) -> None:
+    assert entry.placeholders <= set(entry.sample) | {"prefix"}
+    text = filled(entry)
+    assert "{" not in text and "}" not in text
+
+
+def test_audience_is_people_or_staff() -> None:
+    assert {e.audience for e in CATALOGUE} <= {"people", "staff"}
+
+
+# ----- the gate can fail ------------------------------------------------------------------
+
+GOOD = Entry("good", "Thanks, Sam. I've saved what you said.")
+
+
+def problems_with(*entries: Entry) -> list[str]:
+    return catalogue_problems(Messages({e.key: e for e in [GOOD, *entries]}))
+
+
+def test_gate_catches_a_placeholder_without_a_sample() -> None:
+    problems = problems_with(Entry("bad", "Hello {name}. Type {prefix}help."))
+    assert problems == ["bad: {name} has no sample value"]
+
+
+def test_gate_catches_a_text_that_does_not_format() -> None:
+    problems = problems_with(Entry("bad", "You have {count:d} replies.", {"count": "many"}))
+    assert [p.split(":")[0] for p in problems] == ["bad"]
+    assert "does not format" in problems[0]
+
+
+def test_gate_catches_hard_words() -> None:
+    hard = Entry(
+        "bad",
+        "Notwithstanding the aforementioned considerations, participation necessitates "
+        "comprehensive acknowledgement of organisational accountability responsibilities.",
+    )
+    problems = problems_with(hard)
+    assert any(p.startswith("bad: reading ease") for p in problems)
+
+
+def test_gate_lets_staff_messages_be_harder() -> None:
+    staff = Entry(
+        "staff",
+        "Export the consolidated participation statistics for the quarterly board report.",
+        audience="staff",
+    )
+    assert textstat.flesch_reading_ease(filled(staff)) < EACH_MIN
+    assert problems_with(staff) == []
+
+
+def test_gate_catches_a_hard_catalogue_overall() -> None:
+    # Each entry passes on its own, but together they are too hard.
+    entries = [
+        Entry("one", "Your comments are important to the council."),
+        Entry("two", "We are looking at the community bus service."),
+    ]
+    scores = [textstat.flesch_reading_ease(e.text) for e in entries]
+    overall = textstat.flesch_reading_ease("\n".join(e.text for e in entries))
+    assert all(s >= EACH_MIN for s in scores) and overall < ALL_MIN, (scores, overall)
+    problems = catalogue_problems(Messages({e.key: e for e in entries}))
+    assert len(problems) == 1 and problems[0].startswith("all people-facing messages")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Hello <b>there</b>.", "See <a href='https://council.test'>this</a>.", "Line<br>more."],
+)
+def test_gate_catches_html(text: str) -> None:
+    assert "bad: contains an HTML tag" in problems_with(Entry("bad", text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Hello **there**.", "Hello __there__.", "Hello *there*.", "Hello _there_.", "Type `help`."],
+)
+def test_gate_catches_markdown(text: str) -> None:
+    assert problems_with(Entry("bad", text)) == ["bad: contains markdown"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ask @sam_jones:council.test. It costs 2 * 3 pounds.",
+        "Reply 1, 2 or 3. <3",
+        "Hello {person}, type {prefix}help.",
+    ],
+)
+def test_gate_allows_ordinary_symbols(text: str) -> None:
+    entry = Entry("ok", text, {"person": "Sam"})
+    assert problems_with(entry) == []
+
+
+# ----- every key the code uses is in the catalogue ------------------------------------------
+
+# Calls whose string arguments are message keys. For ``get`` only on ``messages``.
+KEY_CALLS = {"reply", "text", "_say", "get", "UserError"}
+# Files whose calls by these names are not about messages.
+NOT_MESSAGES = {
+    "bot/config.py": "_Section.text(key) reads a key of the TOML config",
+}
+
+
+def _call_name(call: ast.Call) -> str | None:
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        if func.attr == "get":
+            receiver = func.value
+            named = receiver.attr if isinstance(receiver, ast.Attribute) else None
+            named = receiver.id if isinstance(receiver, ast.Name) else named
+            return "get" if named == "messages" else None
+        return func.attr
+    return None
+
+
+def keys_in(path: Path, name: str) -> Iterator[tuple[str, str]]:
+    """(where, key) for each string literal passed to a message-producing call."""
+    tree = ast.parse(path.read_text(), filename=name)
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or _call_name(node) not in KEY_CALLS:
+            continue
+        for arg in node.args:
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                yield f"{name}:{node.lineno}", arg.value
+
+
+def keys_in_code() -> Iterator[tuple[str, str]]:
+    for folder in ("bot", "commands"):
+        for path in sorted((REPO / folder).glob("*.py")):
+            name = path.relative_to(REPO).as_posix()
+            if name not in NOT_MESSAGES:
+                yield from keys_in(path, name)
+
+
+def test_the_scan_finds_the_keys_in_use() -> None:
+    found = {key for _, key in keys_in_code()}
+    expected = {
+        "dm.hint",
+        "errors.unknown_command",
+        "errors.not_allowed",
+        "errors.internal",
+        "help.intro",
+        "help.line",
+        "ping.pong",
+        "champion.bad_id",
+        "champion.added",
+    }
+    assert expected <= found
+
+
+def test_the_scan_sees_every_kind_of_call(tmp_path: Path) -> None:
+    code = tmp_path / "handler.py"
+    code.write_text(
+        "async def handler(ctx):\n"
+        "    ctx.reply('a.reply')\n"
+        "    ctx.reply_text(ctx.text('a.text', n=1))\n"
+        "    self._say(out, db, msg, 'a.say')\n"
+        "    self.dispatcher.messages.get('a.get', ref=1)\n"
+        "    config.get('not.a.message')\n"
+        "    raise UserError('a.user_error', text='x')\n"
+    )
+    keys = [key for _, key in keys_in(code, "handler.py")]
+    assert sorted(keys) == ["a.get", "a.reply", "a.say", "a.text", "a.user_error"]
+
+
+def test_every_key_used_in_code_is_in_the_catalogue() -> None:
+    missing = [f"{where}: {key}" for where, key in keys_in_code() if key not in CATALOGUE]
+    assert missing == []
+
+
+def test_role_names_are_in_the_catalogue() -> None:
+    assert [key for key in ROLE_NAMES.values() if key not in CATALOGUE] == []
+
+
+def test_every_command_summary_is_in_the_catalogue() -> None:
+    missing = [f"{c.name}: {c.summary}" for c in build_registry() if c.summary not in CATALOGUE]
+    assert missing == []
+
+
+def test_every_help_section_has_a_heading() -> None:
+    sections = {c.section for c in build_registry()} - {"basics"}
+    assert sections, "expected more than the basics"
+    assert [s for s in sorted(sections) if f"help.section.{s}" not in CATALOGUE] == []
+
+
+def test_command_summaries_have_no_placeholders_but_prefix() -> None:
+    # help fills summaries with only {prefix}.
+    for cmd in build_registry():
+        entry = next(e for e in CATALOGUE if e.key == cmd.summary)
+        assert entry.placeholders <= {"prefix"}, cmd.summary
