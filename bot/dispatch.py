@@ -47,9 +47,12 @@ class Dispatcher:
         self.messages = messages
         self.registry = registry
 
+    def text(self, key: str, **values: object) -> str:
+        """A catalogue message; ``{prefix}`` is always available to it."""
+        return self.messages.get(key, **{"prefix": self.config.bot.prefix, **values})
+
     def _say(self, out: Outgoing, db: Database, msg: Message, key: str, **values: object) -> None:
-        text = self.messages.get(key, prefix=self.config.bot.prefix, **values)
-        out.queue_text(db, msg.room_id, text, reply_to=msg.event_id)
+        out.queue_text(db, msg.room_id, self.text(key, **values), reply_to=msg.event_id)
 
     async def handle(self, db: Database, msg: Message, out: Outgoing) -> None:
         prefix = self.config.bot.prefix
@@ -59,17 +62,17 @@ class Dispatcher:
                 self._say(out, db, msg, "dm.hint")
             return
         words = body[len(prefix) :].split()
-        found = self.registry.find(words) if words else None
+        if not words:
+            self._say(out, db, msg, "dm.hint")
+            return
+        found = self.registry.find(words)
         if found is None:
-            shown = (words[0] if words else "")[:40]
-            self._say(out, db, msg, "errors.unknown_command", command=prefix + shown)
+            self._say(out, db, msg, "errors.unknown_command", command=prefix + words[0][:40])
             return
         cmd, used = found
         role = role_of(self.config, db, msg.sender)
         if role < cmd.role:
-            self._say(
-                out, db, msg, "errors.not_allowed", who=self.messages.get(ROLE_NAMES[cmd.role])
-            )
+            self._say(out, db, msg, "errors.not_allowed", who=self.text(ROLE_NAMES[cmd.role]))
             return
         args = body[len(prefix) :].split(None, used)[used:]
         ctx = Context(
@@ -151,6 +154,6 @@ class Worker:
             self.platform.queue_text(
                 db,
                 event.room_id,
-                self.dispatcher.messages.get("errors.internal", ref=ref),
+                self.dispatcher.text("errors.internal", ref=ref),
                 reply_to=event.event_id,
             )

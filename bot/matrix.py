@@ -61,8 +61,8 @@ class Backoff:
 
     def next_delay(self) -> float:
         self.failures += 1
-        delay = min(self.most, self.first * 2 ** (self.failures - 1))
-        return delay * random.uniform(0.8, 1.2)
+        delay = self.first * 2 ** min(self.failures - 1, 30)
+        return min(self.most, delay * random.uniform(0.8, 1.2))
 
     def reset(self) -> None:
         self.failures = 0
@@ -439,8 +439,12 @@ class MatrixAdapter:
                     delay = max(
                         err.retry_after or 0.0, 0.0 if err.status == 429 else backoff.next_delay()
                     )
-                    log.warning(
-                        "Sending to %s failed (%s); trying again in %.1f s", room_id, err, delay
+                    log.log(
+                        logging.INFO if err.status == 429 else logging.WARNING,
+                        "Sending to %s failed (%s); trying again in %.1f s",
+                        room_id,
+                        err,
+                        delay,
                     )
                     async with self.store.writing() as db:
                         outbox.retry_later(db, item.id, time.time() + delay)

@@ -9,6 +9,7 @@ classified as "try again later" (with how long) or "give up".
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from time import time
@@ -18,6 +19,7 @@ from urllib.parse import quote
 import aiohttp
 
 DEFAULT_RATE_LIMIT_WAIT = 5.0
+LONGEST_RATE_LIMIT_WAIT = 3600.0  # never trust a homeserver to ask for longer than this
 
 
 @dataclass
@@ -39,19 +41,31 @@ class MatrixError(Exception):
 
 def parse_retry_after(header: str | None, body: dict[str, Any]) -> float:
     """Seconds to wait after a 429: the header first, then ``retry_after_ms``."""
-    if header:
-        header = header.strip()
-        try:
-            return max(0.0, float(header))
-        except ValueError:
-            try:
-                return max(0.0, parsedate_to_datetime(header).timestamp() - time())
-            except (TypeError, ValueError):
-                pass
-    ms = body.get("retry_after_ms")
-    if isinstance(ms, int | float) and ms >= 0:
-        return ms / 1000
+    for seconds in (_header_seconds(header), _body_seconds(body)):
+        if seconds is not None and math.isfinite(seconds) and seconds >= 0:
+            return min(seconds, LONGEST_RATE_LIMIT_WAIT)
     return DEFAULT_RATE_LIMIT_WAIT
+
+
+def _header_seconds(header: str | None) -> float | None:
+    if not header:
+        return None
+    header = header.strip()
+    try:
+        return float(header)
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(header).timestamp() - time())
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _body_seconds(body: dict[str, Any]) -> float | None:
+    ms = body.get("retry_after_ms")
+    if isinstance(ms, int | float) and not isinstance(ms, bool):
+        return ms / 1000
+    return None
 
 
 def path(*parts: str) -> str:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bot.context import Context
 
 Handler = Callable[["Context"], Awaitable[None]]
+MAX_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class Registry:
         self._commands: dict[tuple[str, ...], Command] = {}
         for command_set in sets:
             for cmd in command_set.commands:
+                if not 1 <= len(cmd.words) <= MAX_WORDS:
+                    raise ValueError(f"command {cmd.name!r} must be 1 to {MAX_WORDS} words")
                 if cmd.words in self._commands:
                     raise ValueError(f"command {cmd.name!r} is registered twice")
                 self._commands[cmd.words] = cmd
@@ -64,7 +67,7 @@ class Registry:
     def find(self, words: list[str]) -> tuple[Command, int] | None:
         """The longest command matching the first words, and how many words it used."""
         lowered = [w.lower() for w in words]
-        for n in range(min(len(lowered), 3), 0, -1):
+        for n in range(min(len(lowered), MAX_WORDS), 0, -1):
             cmd = self._commands.get(tuple(lowered[:n]))
             if cmd is not None:
                 return cmd, n

@@ -11,19 +11,15 @@ commands = CommandSet("basics")
 @commands.command("help", summary="help.summary")
 async def help_(ctx: Context) -> None:
     """List what the asker may do, generated from the registry."""
-    lines = [ctx.text("help.intro")]
-    section = None
+    by_section: dict[str, list[str]] = {}
     for cmd in ctx.registry.visible_to(ctx.role):
-        if cmd.section != section:
-            section = cmd.section
-            if section != "basics":
-                lines.append("")
-                lines.append(ctx.text(f"help.section.{section}"))
-        lines.append(
-            ctx.text(
-                "help.line", usage=ctx.config.bot.prefix + cmd.usage, summary=ctx.text(cmd.summary)
-            )
+        line = ctx.text(
+            "help.line", usage=ctx.config.bot.prefix + cmd.usage, summary=ctx.text(cmd.summary)
         )
+        by_section.setdefault(cmd.section, []).append(line)
+    lines = [ctx.text("help.intro"), *by_section.pop("basics", [])]
+    for section, section_lines in by_section.items():
+        lines += ["", ctx.text(f"help.section.{section}"), *section_lines]
     ctx.reply_text("\n".join(lines))
 
 

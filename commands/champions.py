@@ -43,12 +43,11 @@ async def champion_add(ctx: Context) -> None:
 )
 async def champion_remove(ctx: Context) -> None:
     person = _one_person(ctx)
-    if role_store.revoke(ctx.db, person, "champion", actor=ctx.sender):
-        ctx.reply("champion.removed", person=person)
-    elif person in ctx.config.people.champions:
+    if person in ctx.config.people.champions:
         raise UserError("champion.in_config", person=person)
-    else:
+    if not role_store.revoke(ctx.db, person, "champion", actor=ctx.sender):
         raise UserError("champion.not_one", person=person)
+    ctx.reply("champion.removed", person=person)
 
 
 @commands.command("champions", summary="champion.list_summary", role=Role.TEAM)

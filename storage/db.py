@@ -69,11 +69,11 @@ class Store:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
+            conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[Database]:

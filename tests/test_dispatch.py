@@ -443,12 +443,6 @@ def inbox_event(bot: Bot, event_id: str) -> dict:
     return json.loads(row[0])
 
 
-@pytest.mark.xfail(
-    reason="bug: the worker builds errors.internal without prefix=, so a catalogue edit "
-    "that uses {prefix} there (as the TOML header allows) makes the apology raise "
-    "KeyError, rolling back the whole batch and stopping the worker",
-    strict=True,
-)
 async def test_apology_may_use_the_prefix(make_bot: MakeBot) -> None:
     entries = {e.key: e for e in MESSAGES}
     entries["errors.internal"] = Entry(
@@ -544,11 +538,6 @@ async def test_champion_remove_bad_id(bot: Bot) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    reason="bug: champion remove revokes the chat grant and says 'not a champion now' "
-    "even when the person is also a champion in the config file, so they still are",
-    strict=True,
-)
 async def test_champion_remove_does_not_claim_success_while_config_keeps_them(
     make_bot: MakeBot,
 ) -> None:

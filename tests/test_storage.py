@@ -138,11 +138,6 @@ async def test_writing_rolls_back_on_exception(store: Store) -> None:
     assert count(store, "inbox") == 1
 
 
-@pytest.mark.xfail(
-    reason="bug: Store.write leaves the transaction open when COMMIT itself fails, "
-    "so every later write fails with 'cannot start a transaction within a transaction'",
-    strict=True,
-)
 def test_a_failed_commit_does_not_wedge_the_store(store: Store) -> None:
     # A deferred foreign key is checked at COMMIT, so COMMIT fails.
     store.db.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
