@@ -332,7 +332,7 @@ def table(r: Results) -> list[str]:
                 f"reply latency, median ({s.pings} pings)",
                 f"{statistics.median(r.bot_rtt):.0f} ms",
                 f"{statistics.median(r.echo_rtt):.0f} ms",
-                f"{r.latency_ratio:.2f}",
+                f"{r.latency_ratio:.3f}",
                 f"<= {TARGET_LATENCY_RATIO}",
                 verdict(r.latency_pass),
             )
@@ -342,7 +342,7 @@ def table(r: Results) -> list[str]:
                 "reply latency, p90",
                 f"{pct(r.bot_rtt, 90):.0f} ms",
                 f"{pct(r.echo_rtt, 90):.0f} ms",
-                f"{pct(r.bot_rtt, 90) / pct(r.echo_rtt, 90):.2f}",
+                f"{pct(r.bot_rtt, 90) / pct(r.echo_rtt, 90):.3f}",
                 "(info)",
                 "",
             )
@@ -353,7 +353,7 @@ def table(r: Results) -> list[str]:
             f"ingest, {s.messages} msgs / {s.senders} senders",
             fmt_s(r.ingest_bot_s),
             fmt_s(r.ingest_base_s),
-            "-" if ratio is None else f"{ratio:.2f}",
+            "-" if ratio is None else f"{ratio:.3f}",
             f"<= {TARGET_INGEST_RATIO}",
             verdict(r.ingest_pass),
         )
@@ -726,6 +726,10 @@ async def run_all(r: Results, synapse: LocalSynapse, workdir: Path) -> None:
         await children.stop_all()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
@@ -755,12 +759,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     synapse = LocalSynapse(workdir / "synapse", default_rate_limits=False)
     ok = False
     t_start = time.monotonic()
+    signal.signal(signal.SIGTERM, _interrupt)  # so Synapse is stopped on SIGTERM too
     try:
         print(f"Starting Synapse in {workdir} ...", flush=True)
         synapse.start()
         asyncio.run(run_all(r, synapse, workdir))
         ok = True
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("Interrupted; stopping everything.", file=sys.stderr)
+        return 130
     finally:
+        signal.signal(signal.SIGTERM, _interrupt)  # asyncio.run put back the default
         synapse.stop()
         if ok and not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -33,10 +33,16 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import run_bot, setup_logging
+    from bot.matrix import StartupError
+    from storage.db import NewerDatabaseError
 
     config = _load(args.config)
     setup_logging(config.bot.log_level)
-    return run_until_stopped(run_bot(config, fill_gaps=not args.no_gap_filling))
+    try:
+        return run_until_stopped(run_bot(config, fill_gaps=not args.no_gap_filling))
+    except (StartupError, NewerDatabaseError) as err:
+        print(f"copro-bot cannot start: {err}", file=sys.stderr)
+        return 1
 
 
 def run_until_stopped(main: object) -> int:

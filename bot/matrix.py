@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from nio import AsyncClient, AsyncClientConfig, LoginResponse
+from nio import AsyncClient, AsyncClientConfig
 from sqlite_utils import Database
 
 from bot.config import Config
@@ -51,6 +51,10 @@ SYNC_FILTER = {
         "timeline": {"limit": 100},
     },
 }
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message says why."""
 
 
 class Backoff:
@@ -110,43 +114,70 @@ class MatrixAdapter:
         return self.config.storage.data_dir / "credentials.json"
 
     async def login(self) -> None:
-        """Log in once and keep the session, so transaction IDs stay valid across restarts."""
+        """Log in (or re-use the kept session), waiting for the homeserver if it is down.
+
+        The session is kept in the data folder so that the device, and with it the
+        transaction IDs of anything still in the outbox, stay the same across restarts.
+        """
         m = self.config.matrix
-        saved = self._load_credentials()
-        nio_config = AsyncClientConfig(
-            max_limit_exceeded=0, max_timeouts=0, encryption_enabled=False
-        )
+        self.http = MatrixHTTP(m.homeserver)
+        backoff = Backoff()
+        while True:
+            try:
+                device_id = await self._start_session()
+                break
+            except MatrixError as err:
+                if not err.transient:
+                    raise StartupError(f"Could not log in as {m.user_id}: {err}") from None
+                delay = max(backoff.next_delay(), err.retry_after or 0.0)
+                log.warning("Cannot log in yet (%s); trying again in %.1f s", err, delay)
+                await asyncio.sleep(delay)
         store_dir = self.config.storage.data_dir / "nio-store"
         store_dir.mkdir(mode=0o700, exist_ok=True)
-        client = AsyncClient(m.homeserver, m.user_id, config=nio_config, store_path=str(store_dir))
-        token = m.access_token or (saved or {}).get("access_token")
-        device_id = (saved or {}).get("device_id")
-        if token:
-            client.restore_login(m.user_id, device_id or "", token)
-            who = await client.whoami()
-            if getattr(who, "user_id", None) == m.user_id:
-                device_id = getattr(who, "device_id", None) or device_id
-                client.device_id = device_id or ""
-            elif m.password:
-                token = None
-            else:
-                await client.close()
-                raise RuntimeError(f"The access token for {m.user_id} was not accepted: {who}")
-        if not token:
-            if m.password is None:
-                raise RuntimeError("matrix.password or matrix.access_token is needed to log in")
-            client.device_id = device_id or ""
-            resp = await client.login(m.password, device_name=m.device_name)
-            if not isinstance(resp, LoginResponse):
-                await client.close()
-                raise RuntimeError(
-                    f"Could not log in as {m.user_id}: {getattr(resp, 'message', resp)}"
-                )
-            token, device_id = resp.access_token, resp.device_id
-            self._save_credentials(token, device_id)
-        self.nio = client
-        self.http = MatrixHTTP(m.homeserver, token)
+        self.nio = AsyncClient(
+            m.homeserver,
+            m.user_id,
+            config=AsyncClientConfig(
+                max_limit_exceeded=0, max_timeouts=0, encryption_enabled=False
+            ),
+            store_path=str(store_dir),
+        )
+        self.nio.restore_login(m.user_id, device_id, self.http.access_token or "")
         log.info("Logged in as %s (device %s)", m.user_id, device_id)
+
+    async def _start_session(self) -> str:
+        """Find a working access token, or log in with the password. Returns the device ID."""
+        assert self.http is not None
+        m = self.config.matrix
+        saved = self._load_credentials() or {}
+        for token in (m.access_token, saved.get("access_token")):
+            if not token:
+                continue
+            self.http.access_token = token
+            try:
+                who = await self.http.request("GET", "v3/account/whoami")
+            except MatrixError as err:
+                if err.transient or token == m.access_token:
+                    raise
+                continue  # the kept session has expired: log in again below
+            if who.get("user_id") != m.user_id:
+                raise StartupError(f"The access token is for {who.get('user_id')}, not {m.user_id}")
+            return str(who.get("device_id") or saved.get("device_id") or "")
+        if not m.password:
+            raise StartupError("Set matrix.password or matrix.access_token so the bot can log in")
+        self.http.access_token = None
+        body: dict[str, Any] = {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": m.user_id},
+            "password": m.password,
+            "initial_device_display_name": m.device_name,
+        }
+        if saved.get("device_id"):
+            body["device_id"] = saved["device_id"]
+        resp = await self.http.request("POST", "v3/login", body=body)
+        self.http.access_token = str(resp["access_token"])
+        self._save_credentials(self.http.access_token, str(resp["device_id"]))
+        return str(resp["device_id"])
 
     def _load_credentials(self) -> dict[str, str] | None:
         try:
@@ -187,8 +218,8 @@ class MatrixAdapter:
     def secrets(self) -> list[str]:
         """Strings that must never reach a log."""
         found = [self.config.matrix.password, self.config.matrix.access_token]
-        if self.nio is not None:
-            found.append(self.nio.access_token)
+        if self.http is not None:
+            found.append(self.http.access_token)
         return [s for s in found if s]
 
     # ----- receiving -----------------------------------------------------

@@ -73,9 +73,11 @@ def path(*parts: str) -> str:
 
 
 class MatrixHTTP:
-    def __init__(self, homeserver: str, access_token: str, timeout: float = 60) -> None:
+    def __init__(
+        self, homeserver: str, access_token: str | None = None, timeout: float = 60
+    ) -> None:
         self.homeserver = homeserver.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {access_token}"}
+        self.access_token = access_token
         self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
 
@@ -93,15 +95,18 @@ class MatrixHTTP:
     ) -> dict[str, Any]:
         """Make one request. Raises MatrixError on any failure."""
         if self._session is None:
-            self._session = aiohttp.ClientSession(headers=self._headers)
+            self._session = aiohttp.ClientSession()
         url = f"{self.homeserver}/_matrix/client/{endpoint}"
+        headers = {"Content-Type": "application/json"}
+        if self.access_token:
+            headers["Authorization"] = f"Bearer {self.access_token}"
         try:
             async with self._session.request(
                 method,
                 url,
                 params=params,
                 data=None if body is None else json.dumps(body),
-                headers={"Content-Type": "application/json"},
+                headers=headers,
                 timeout=aiohttp.ClientTimeout(total=timeout or self._timeout),
             ) as resp:
                 try:

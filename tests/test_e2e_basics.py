@@ -74,3 +74,15 @@ async def test_ignores_what_was_said_before_it_joined(synapse, make_bot, make_pe
     assert new["content"]["body"] == "pong"
     assert old not in alex.replies_from(bot.user_id, await alex.history(room))
     assert bot.query("SELECT count(*) FROM inbox WHERE event_id = ?", [old]) == [(0,)]
+
+
+async def test_wrong_password_stops_with_a_clear_message(synapse, make_bot):
+    bot = make_bot(synapse)
+    bot.config_path.write_text(
+        bot.config_path.read_text().replace(bot.account.password, "not-the-password")
+    )
+    bot.start()
+    assert bot.process is not None
+    assert bot.process.wait(30) == 1
+    assert "cannot start: Could not log in" in bot.log()
+    assert "not-the-password" not in bot.log()

@@ -194,3 +194,23 @@ async def test_default_rate_limits_every_reply_delivered_once_in_order(
         )
     finally:
         server.stop()
+
+
+async def test_bot_started_before_the_homeserver_waits_for_it(tmp_path, make_bot, make_person):
+    server = LocalSynapse(tmp_path / "synapse")
+    server.start()
+    try:
+        person = make_person(server, "early")
+        bot = make_bot(server)
+        server.stop()
+        bot.start()  # the homeserver is down: the bot must wait, not die
+        await wait_until(lambda: "Cannot log in yet" in bot.log(), 30, "a login retry")
+        assert bot.alive()
+        server.start()
+        await bot.wait_running(timeout=60)
+        await person.listen()
+        dm = await person.create_room([bot.user_id], direct=True)
+        await person.wait_for_member(dm, bot.user_id)
+        assert (await person.ask(dm, "!ping", bot.user_id))["content"]["body"] == "pong"
+    finally:
+        server.stop()
