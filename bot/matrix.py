@@ -120,7 +120,8 @@ class MatrixAdapter:
         transaction IDs of anything still in the outbox, stay the same across restarts.
         """
         m = self.config.matrix
-        self.http = MatrixHTTP(m.homeserver)
+        if self.http is None:
+            self.http = MatrixHTTP(m.homeserver)
         backoff = Backoff()
         while True:
             try:
@@ -132,6 +133,8 @@ class MatrixAdapter:
                 delay = max(backoff.next_delay(), err.retry_after or 0.0)
                 log.warning("Cannot log in yet (%s); trying again in %.1f s", err, delay)
                 await asyncio.sleep(delay)
+        if self.nio is not None:
+            await self.nio.close()
         store_dir = self.config.storage.data_dir / "nio-store"
         store_dir.mkdir(mode=0o700, exist_ok=True)
         self.nio = AsyncClient(
@@ -245,6 +248,10 @@ class MatrixAdapter:
                 if added:
                     self.on_ingest()
             except MatrixError as err:
+                if err.errcode == "M_UNKNOWN_TOKEN":
+                    log.warning("The homeserver ended the bot's session; logging in again")
+                    await self.login()
+                    continue
                 delay = backoff.next_delay()
                 if err.retry_after:
                     delay = max(delay, err.retry_after)
@@ -319,7 +326,14 @@ class MatrixAdapter:
     def _after_join(
         self, db: Database, room_id: str, events: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        """Drop events from before the bot joined the room."""
+        """Drop events from before the bot joined the room.
+
+        Only a room the bot is new in needs this: once it has seen its own join,
+        sync order alone says everything after is new.
+        """
+        room = rooms.get(db, room_id)
+        if room is not None and room.state == "joined":
+            return events
         for i in range(len(events) - 1, -1, -1):
             e = events[i]
             if (
@@ -333,7 +347,6 @@ class MatrixAdapter:
                     db, room_id, state="joined", joined_at_ts=int(e.get("origin_server_ts") or 0)
                 )
                 return events[i + 1 :]
-        room = rooms.get(db, room_id)
         if room is not None and room.joined_at_ts:
             return [e for e in events if int(e.get("origin_server_ts") or 0) >= room.joined_at_ts]
         return events
@@ -466,7 +479,8 @@ class MatrixAdapter:
             try:
                 result = await self._perform(item)
             except MatrixError as err:
-                if err.transient:
+                # A lost session is mended by the sync loop logging in again.
+                if err.transient or err.errcode == "M_UNKNOWN_TOKEN":
                     delay = max(
                         err.retry_after or 0.0, 0.0 if err.status == 429 else backoff.next_delay()
                     )

@@ -214,3 +214,28 @@ async def test_bot_started_before_the_homeserver_waits_for_it(tmp_path, make_bot
         assert (await person.ask(dm, "!ping", bot.user_id))["content"]["body"] == "pong"
     finally:
         server.stop()
+
+
+async def test_session_ended_by_the_homeserver_logs_in_again(synapse, make_bot, make_person):
+    person = make_person(synapse, "relogin")
+    bot = make_bot(synapse)
+    bot.start()
+    await bot.wait_running()
+    await person.listen()
+    dm = await person.create_room([bot.user_id], direct=True)
+    await person.wait_for_member(dm, bot.user_id)
+
+    credentials = json.loads((bot.directory / "data" / "credentials.json").read_text())
+    request = urllib.request.Request(
+        f"{synapse.base_url}/_matrix/client/v3/logout",
+        data=b"{}",
+        headers={"Authorization": f"Bearer {credentials['access_token']}"},
+        method="POST",
+    )
+    urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=10)
+
+    assert (await person.ask(dm, "!ping", bot.user_id, timeout=60))["content"]["body"] == "pong"
+    assert "logging in again" in bot.log()
+    renewed = json.loads((bot.directory / "data" / "credentials.json").read_text())
+    assert renewed["access_token"] != credentials["access_token"]
+    assert renewed["device_id"] == credentials["device_id"]  # same device: same transaction IDs
