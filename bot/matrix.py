@@ -291,7 +291,8 @@ class MatrixAdapter:
                 start = page["end"]
             missing.reverse()
             gaps[room_id] = missing
-            log.info("Filled a gap of %d events in %s", len(missing), room_id)
+            if missing:
+                log.info("Filled a gap of %d events in %s", len(missing), room_id)
         return gaps
 
     def _ingest(

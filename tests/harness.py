@@ -17,7 +17,9 @@ from nio import (
     AsyncClient,
     JoinedMembersResponse,
     RoomCreateResponse,
+    RoomInviteResponse,
     RoomMessagesResponse,
+    RoomPreset,
     RoomSendResponse,
 )
 
@@ -177,13 +179,20 @@ class Person:
                     self.events.append({**event.source, "room_id": room_id})
             self._since = resp.next_batch
 
-    async def create_room(self, invite: Iterable[str] = (), *, direct: bool = False) -> str:
-        resp = await self.client.room_create(invite=list(invite), is_direct=direct)
+    async def create_room(
+        self, invite: Iterable[str] = (), *, direct: bool = False, public: bool = False
+    ) -> str:
+        resp = await self.client.room_create(
+            invite=list(invite),
+            is_direct=direct,
+            preset=RoomPreset.public_chat if public else RoomPreset.private_chat,
+        )
         assert isinstance(resp, RoomCreateResponse), resp
         return resp.room_id
 
     async def invite(self, room_id: str, user_id: str) -> None:
-        await self.client.room_invite(room_id, user_id)
+        resp = await self.client.room_invite(room_id, user_id)
+        assert isinstance(resp, RoomInviteResponse), resp
 
     async def join(self, room_id: str) -> None:
         resp = await self.client.join(room_id)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import urllib.request
 
 import pytest
 from nio import RoomGetStateEventResponse
+
+from harness import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -48,3 +52,47 @@ async def test_invites_only_from_allowed_people_and_servers(synapse, make_bot, m
         "SELECT count(*) FROM inbox WHERE room_id = ? AND type != 'copro.invite'", [refused]
     ) == [(0,)]
     assert bot.query("SELECT state FROM rooms WHERE room_id = ?", [refused]) == [("refused",)]
+
+
+async def upgrade(person, synapse, room_id: str) -> str:
+    """Upgrade a room the way a client does; returns the new room's ID."""
+    request = urllib.request.Request(
+        f"{synapse.base_url}/_matrix/client/v3/rooms/{room_id}/upgrade",
+        data=json.dumps({"new_version": "10"}).encode(),
+        headers={
+            "Authorization": f"Bearer {person.account.access_token}",
+            "Content-Type": "application/json",
+        },
+        method="POST",
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=30) as resp:
+        return json.loads(resp.read())["replacement_room"]
+
+
+async def test_follows_room_upgrades_only_from_people_allowed_to_invite(
+    synapse, make_bot, make_person
+):
+    alex = make_person(synapse, "alex")  # team
+    stranger = make_person(synapse, "stranger")  # not allowed to invite the bot
+    bot = make_bot(synapse, team=[alex.user_id], allow_invites_from=[])
+    bot.start()
+    await bot.wait_running()
+    await alex.listen()
+
+    room = await alex.create_room([bot.user_id], public=True)
+    await alex.wait_for_member(room, bot.user_id)
+    new_room = await upgrade(alex, synapse, room)
+    await alex.wait_for_member(new_room, bot.user_id)
+    assert (await alex.ask(new_room, "!ping", bot.user_id))["content"]["body"] == "pong"
+
+    # The stranger owns a room the team brought the bot into, and upgrades it.
+    theirs = await stranger.create_room()
+    await stranger.invite(theirs, alex.user_id)
+    await alex.join(theirs)
+    await alex.invite(theirs, bot.user_id)
+    await stranger.wait_for_member(theirs, bot.user_id)
+    not_followed = await upgrade(stranger, synapse, theirs)
+    await wait_until(lambda: "Not following the upgrade" in bot.log(), 30, "the bot to decide")
+    assert bot.user_id not in await stranger.members(not_followed)
+    assert bot.query("SELECT count(*) FROM outbox WHERE room_id = ?", [not_followed]) == [(0,)]
