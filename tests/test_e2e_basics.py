@@ -86,3 +86,30 @@ async def test_wrong_password_stops_with_a_clear_message(synapse, make_bot):
     assert bot.process.wait(30) == 1
     assert "cannot start: Could not log in" in bot.log()
     assert "not-the-password" not in bot.log()
+
+
+async def test_bad_input_gets_a_kind_reply_and_the_bot_carries_on(synapse, make_bot, make_person):
+    sam = make_person(synapse, "sam")
+    bot = make_bot(synapse)
+    bot.start()
+    await bot.wait_running()
+    await sam.listen()
+    dm = await sam.create_room([bot.user_id], direct=True)
+    await sam.wait_for_member(dm, bot.user_id)
+
+    # Malformed events are stored and skipped, never a crash.
+    for content in ({"msgtype": "m.text", "body": 12345}, {"msgtype": "m.text"}, {"body": "!ping"}):
+        await sam.client.room_send(dm, "m.room.message", content)
+
+    # HTML and @room are shown back as plain text only, and ping nobody.
+    reply = await sam.ask(dm, "!<b>bold</b> @room", bot.user_id)
+    assert "<b>bold</b>" in reply["content"]["body"]
+    assert "formatted_body" not in reply["content"] and reply["content"]["m.mentions"] == {}
+
+    # A huge message gets a short answer.
+    reply = await sam.ask(dm, "!" + "x" * 60_000, bot.user_id)
+    assert len(reply["content"]["body"]) < 200
+
+    assert (await sam.ask(dm, "!ping", bot.user_id))["content"]["body"] == "pong"
+    assert bot.query("SELECT count(*) FROM dead_letters") == [(0,)]
+    assert bot.query("SELECT count(*) FROM inbox WHERE state = 'pending'") == [(0,)]
