@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sqlite3
@@ -61,21 +62,14 @@ class BotProcess:
         self.db_path = directory / "copro.db"
         self.extra_args = list(extra_args)
         self.process: subprocess.Popen[bytes] | None = None
-        self.config_path.write_text(
-            "[matrix]\n"
-            f'homeserver = "{synapse.base_url}"\n'
-            f'user_id = "{account.user_id}"\n'
-            f'password = "{account.password}"\n'
-            "[storage]\n"
-            'database = "copro.db"\n'
-            'data_dir = "data"\n'
-            "[people]\n"
-            f"team = {_toml_list(team)}\n"
-            f"champions = {_toml_list(champions)}\n"
-            "[rooms]\n"
-            f"allow_invites_from = {_toml_list(allow_invites_from)}\n"
-            "[bot]\n"
-            'log_level = "INFO"\n'
+        write_config(
+            self.config_path,
+            homeserver=synapse.base_url,
+            user_id=account.user_id,
+            password=account.password,
+            team=team,
+            champions=champions,
+            allow_invites_from=allow_invites_from,
         )
 
     def start(self) -> None:
@@ -89,6 +83,12 @@ class BotProcess:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         log.close()
+
+    async def run(self) -> BotProcess:
+        """Start the bot and wait until it is running."""
+        self.start()
+        await self.wait_running()
+        return self
 
     async def wait_running(self, timeout: float = 30) -> None:
         await wait_until(
@@ -137,8 +137,38 @@ class BotProcess:
             conn.close()
 
 
-def _toml_list(items: Iterable[str]) -> str:
-    return "[" + ", ".join(f'"{i}"' for i in items) + "]"
+def write_config(
+    path: Path,
+    *,
+    homeserver: str = "https://matrix.council.test",
+    user_id: str = "@copro:council.test",
+    password: str = "a test password",
+    team: Iterable[str] = (),
+    champions: Iterable[str] = (),
+    allow_invites_from: Iterable[str] = (),
+    follow_upgrades: bool = True,
+    prefix: str = "!",
+) -> Path:
+    """Write a complete bot config (storage next to it). Returns its path."""
+    path.write_text(
+        "[matrix]\n"
+        f"homeserver = {json.dumps(homeserver)}\n"
+        f"user_id = {json.dumps(user_id)}\n"
+        f"password = {json.dumps(password)}\n"
+        "[storage]\n"
+        'database = "copro.db"\n'
+        'data_dir = "data"\n'
+        "[people]\n"
+        f"team = {json.dumps(list(team))}\n"
+        f"champions = {json.dumps(list(champions))}\n"
+        "[rooms]\n"
+        f"allow_invites_from = {json.dumps(list(allow_invites_from))}\n"
+        f"follow_upgrades = {json.dumps(follow_upgrades)}\n"
+        "[bot]\n"
+        f"prefix = {json.dumps(prefix)}\n"
+        'log_level = "INFO"\n'
+    )
+    return path
 
 
 class Person:
@@ -189,6 +219,12 @@ class Person:
         )
         assert isinstance(resp, RoomCreateResponse), resp
         return resp.room_id
+
+    async def open_dm(self, bot_id: str) -> str:
+        """Start a direct chat with the bot and wait until it has joined."""
+        room = await self.create_room([bot_id], direct=True)
+        await self.wait_for_member(room, bot_id)
+        return room
 
     async def invite(self, room_id: str, user_id: str) -> None:
         resp = await self.client.room_invite(room_id, user_id)

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
+import harness
 from bot.config import Config, load_config
 from bot.context import Context, UserError
 from bot.dispatch import Dispatcher, Worker
@@ -55,20 +56,8 @@ def write_config(
     champions: Iterable[str] = (CHRIS,),
     prefix: str = "!",
 ) -> Config:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        "[matrix]\n"
-        'homeserver = "https://matrix.council.test"\n'
-        f'user_id = "{BOT}"\n'
-        'password = "pw"\n'
-        "[storage]\n"
-        'database = "copro.db"\n'
-        'data_dir = "data"\n'
-        "[people]\n"
-        f"team = {json.dumps(list(team))}\n"
-        f"champions = {json.dumps(list(champions))}\n"
-        "[bot]\n"
-        f'prefix = "{prefix}"\n'
+    path = harness.write_config(
+        tmp_path / "config.toml", user_id=BOT, team=team, champions=champions, prefix=prefix
     )
     return load_config(path, env={})
 

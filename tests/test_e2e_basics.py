@@ -12,14 +12,11 @@ pytestmark = pytest.mark.e2e
 async def test_dm_help_ping_and_permissions(synapse, make_bot, make_person):
     alex = make_person(synapse, "alex")  # in the team
     sam = make_person(synapse, "sam")  # a member
-    bot = make_bot(synapse, team=[alex.user_id])
-    bot.start()
-    await bot.wait_running()
+    bot = await make_bot(synapse, team=[alex.user_id]).run()
     for person in (alex, sam):
         await person.listen()
 
-    dm = await sam.create_room([bot.user_id], direct=True)
-    await sam.wait_for_member(dm, bot.user_id)
+    dm = await sam.open_dm(bot.user_id)
 
     reply = await sam.ask(dm, "!help", bot.user_id)
     body = reply["content"]["body"]
@@ -38,8 +35,7 @@ async def test_dm_help_ping_and_permissions(synapse, make_bot, make_person):
     reply = await sam.ask(dm, "!nonsense", bot.user_id)
     assert "!help" in reply["content"]["body"]
 
-    team_dm = await alex.create_room([bot.user_id], direct=True)
-    await alex.wait_for_member(team_dm, bot.user_id)
+    team_dm = await alex.open_dm(bot.user_id)
     body = (await alex.ask(team_dm, "!help", bot.user_id))["content"]["body"]
     assert "!champion add" in body
     reply = await alex.ask(team_dm, f"!champion add {sam.user_id}", bot.user_id)
@@ -60,9 +56,7 @@ async def test_dm_help_ping_and_permissions(synapse, make_bot, make_person):
 
 async def test_ignores_what_was_said_before_it_joined(synapse, make_bot, make_person):
     alex = make_person(synapse, "alex")
-    bot = make_bot(synapse)
-    bot.start()
-    await bot.wait_running()
+    bot = await make_bot(synapse).run()
     await alex.listen()
 
     room = await alex.create_room()
@@ -90,12 +84,9 @@ async def test_wrong_password_stops_with_a_clear_message(synapse, make_bot):
 
 async def test_bad_input_gets_a_kind_reply_and_the_bot_carries_on(synapse, make_bot, make_person):
     sam = make_person(synapse, "sam")
-    bot = make_bot(synapse)
-    bot.start()
-    await bot.wait_running()
+    bot = await make_bot(synapse).run()
     await sam.listen()
-    dm = await sam.create_room([bot.user_id], direct=True)
-    await sam.wait_for_member(dm, bot.user_id)
+    dm = await sam.open_dm(bot.user_id)
 
     # Malformed events are stored and skipped, never a crash.
     for content in ({"msgtype": "m.text", "body": 12345}, {"msgtype": "m.text"}, {"body": "!ping"}):

@@ -75,9 +75,7 @@ async def test_follows_room_upgrades_only_from_people_allowed_to_invite(
 ):
     alex = make_person(synapse, "alex")  # team
     stranger = make_person(synapse, "stranger")  # not allowed to invite the bot
-    bot = make_bot(synapse, team=[alex.user_id], allow_invites_from=[])
-    bot.start()
-    await bot.wait_running()
+    bot = await make_bot(synapse, team=[alex.user_id], allow_invites_from=[]).run()
     await alex.listen()
 
     room = await alex.create_room([bot.user_id], public=True)

@@ -71,9 +71,7 @@ async def test_burst_while_busy_is_handled_exactly_once(synapse, make_bot, make_
     """30 people send 300 messages while the bot is frozen (SIGSTOP): the next sync
     is `limited`. Without gap filling the same test must fail."""
     people = [make_person(synapse, "burst") for _ in range(30)]
-    bot = make_bot(synapse, extra_args=[] if fill_gaps else ["--no-gap-filling"])
-    bot.start()
-    await bot.wait_running()
+    bot = await make_bot(synapse, extra_args=[] if fill_gaps else ["--no-gap-filling"]).run()
     observer = people[0]
     await observer.listen()
     room = await shared_room(observer, bot, people[1:])
@@ -96,9 +94,7 @@ async def test_burst_while_busy_is_handled_exactly_once(synapse, make_bot, make_
 
 async def test_crash_mid_burst_handles_every_event_once(synapse, make_bot, make_person):
     people = [make_person(synapse, "crash") for _ in range(30)]
-    bot = make_bot(synapse)
-    bot.start()
-    await bot.wait_running()
+    bot = await make_bot(synapse).run()
     observer = people[0]
     await observer.listen()
     room = await shared_room(observer, bot, people[1:])
@@ -127,12 +123,9 @@ async def test_homeserver_outage_recovers_by_itself(tmp_path, make_bot, make_per
     server.start()
     try:
         person = make_person(server, "outage")
-        bot = make_bot(server)
-        bot.start()
-        await bot.wait_running()
+        bot = await make_bot(server).run()
         await person.listen()
-        dm = await person.create_room([bot.user_id], direct=True)
-        await person.wait_for_member(dm, bot.user_id)
+        dm = await person.open_dm(bot.user_id)
 
         before = [await person.send(dm, f"!ping {i}") for i in range(5)]
         server.stop()  # replies may be in flight: they wait in the outbox
@@ -171,12 +164,9 @@ async def test_default_rate_limits_every_reply_delivered_once_in_order(
         admin = server.register("admin", admin=True)
         person = make_person(server, "limited")
         override_rate_limit(server, admin.access_token, person.user_id)
-        bot = make_bot(server)
-        bot.start()
-        await bot.wait_running()
+        bot = await make_bot(server).run()
         await person.listen()
-        dm = await person.create_room([bot.user_id], direct=True)
-        await person.wait_for_member(dm, bot.user_id)
+        dm = await person.open_dm(bot.user_id)
 
         pings = [await person.send(dm, f"!ping {i}") for i in range(50)]
         await settle(bot, person, seconds=3, timeout=600)
@@ -209,8 +199,7 @@ async def test_bot_started_before_the_homeserver_waits_for_it(tmp_path, make_bot
         server.start()
         await bot.wait_running(timeout=60)
         await person.listen()
-        dm = await person.create_room([bot.user_id], direct=True)
-        await person.wait_for_member(dm, bot.user_id)
+        dm = await person.open_dm(bot.user_id)
         assert (await person.ask(dm, "!ping", bot.user_id))["content"]["body"] == "pong"
     finally:
         server.stop()
@@ -218,12 +207,9 @@ async def test_bot_started_before_the_homeserver_waits_for_it(tmp_path, make_bot
 
 async def test_session_ended_by_the_homeserver_logs_in_again(synapse, make_bot, make_person):
     person = make_person(synapse, "relogin")
-    bot = make_bot(synapse)
-    bot.start()
-    await bot.wait_running()
+    bot = await make_bot(synapse).run()
     await person.listen()
-    dm = await person.create_room([bot.user_id], direct=True)
-    await person.wait_for_member(dm, bot.user_id)
+    dm = await person.open_dm(bot.user_id)
 
     credentials = json.loads((bot.directory / "data" / "credentials.json").read_text())
     request = urllib.request.Request(

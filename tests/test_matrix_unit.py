@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+import harness
 from bot.config import Config, load_config
 from bot.context import Message
 from bot.matrix import INVITE_TYPE, Backoff, MatrixAdapter, notice, strip_reply_fallback
@@ -40,20 +41,12 @@ ROOM = "!room:council.test"
 
 
 def write_config(tmp_path: Path, *, follow_upgrades: bool = True) -> Config:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        "[matrix]\n"
-        'homeserver = "https://matrix.council.test"\n'
-        f'user_id = "{BOT}"\n'
-        'password = "pw"\n'
-        "[storage]\n"
-        'database = "copro.db"\n'
-        'data_dir = "data"\n'
-        "[people]\n"
-        f'team = ["{TEAM}"]\n'
-        "[rooms]\n"
-        f'allow_invites_from = ["{ALLOWED_PERSON}", "{ALLOWED_SERVER}"]\n'
-        f"follow_upgrades = {str(follow_upgrades).lower()}\n"
+    path = harness.write_config(
+        tmp_path / "config.toml",
+        user_id=BOT,
+        team=[TEAM],
+        allow_invites_from=[ALLOWED_PERSON, ALLOWED_SERVER],
+        follow_upgrades=follow_upgrades,
     )
     return load_config(path, env={})
 
