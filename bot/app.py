@@ -10,6 +10,7 @@ from bot.config import Config
 from bot.dispatch import Dispatcher, Worker
 from bot.matrix import MatrixAdapter
 from bot.messages import Messages
+from bot.scheduler import Scheduler
 from commands import build_registry
 from storage.db import Store
 
@@ -63,16 +64,24 @@ async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
     config.storage.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     store = Store.open(config.storage.database)
     adapter = MatrixAdapter(config, store, fill_gaps=fill_gaps)
+    scheduler: Scheduler | None = None
     try:
         await adapter.login()
         redact.add(adapter.secrets)
-        dispatcher = Dispatcher(config, Messages.load(), build_registry())
-        worker = Worker(store, dispatcher, adapter)
+        messages, registry = Messages.load(), build_registry()
+        scheduler = Scheduler(
+            store, registry, adapter, config, messages, after_run=adapter.wake_sender
+        )
+        dispatcher = Dispatcher(config, messages, registry, adapter)
+        worker = Worker(store, dispatcher, adapter, after_batch=scheduler.refresh)
         adapter.on_ingest = worker.wake
         worker.wake()  # anything left from before a crash
         adapter.wake_sender()
+        scheduler.start()  # runs at once whatever fell due while the bot was down
         log.info("copro-bot is running as %s", config.matrix.user_id)
         await asyncio.gather(adapter.sync_loop(), adapter.sender_loop(), worker.run())
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         await adapter.close()
         store.close()

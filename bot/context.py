@@ -1,4 +1,9 @@
-"""What a command handler receives. Handlers never touch the chat client."""
+"""What handlers receive, and what they may ask of the chat platform.
+
+Handlers never touch the chat client. Everything they say or do goes through
+the platform's queue methods, which write to the outbox inside the current
+transaction, so it is sent once the handler's work is safely stored.
+"""
 
 from __future__ import annotations
 
@@ -13,20 +18,80 @@ from bot.messages import Messages
 from bot.registry import Registry
 from bot.roles import Role
 
+# ----- what people do, in platform-neutral form -----------------------------
+
 
 @dataclass(frozen=True)
 class Message:
-    """A text message from a person, in platform-neutral form."""
+    """A text message from a person."""
 
     event_id: str
     room_id: str
     sender: str
     body: str  # reply quotes already removed
     is_direct: bool
+    reply_to: str | None = None  # the event this message answers, if it is a reply
+    ts: int = 0  # when the homeserver received it, in ms
 
 
-class Outgoing(Protocol):
-    """How the core queues something to say. Implemented by each platform adapter."""
+@dataclass(frozen=True)
+class Reaction:
+    """A person reacted to an event with an emoji (or other key)."""
+
+    event_id: str
+    room_id: str
+    sender: str
+    target: str
+    key: str
+    ts: int
+
+
+@dataclass(frozen=True)
+class Removal:
+    """An event was removed (redacted): a reaction taken back, an answer deleted..."""
+
+    event_id: str
+    room_id: str
+    sender: str
+    target: str
+    ts: int
+
+
+@dataclass(frozen=True)
+class PollAnswer:
+    """A native poll response: the answer IDs a person chose (empty = take back)."""
+
+    event_id: str
+    room_id: str
+    sender: str
+    poll: str  # the event ID of the poll
+    answers: tuple[str, ...]
+    ts: int
+
+
+Incoming = Message | Reaction | Removal | PollAnswer
+
+
+# ----- what handlers may ask of the platform --------------------------------
+
+
+@dataclass(frozen=True)
+class PollLayout:
+    """A poll as the platform should show it."""
+
+    question: str
+    answers: tuple[tuple[str, str], ...]  # (answer ID, label)
+    max_selections: int
+    disclosed: bool
+    fallback: str  # the whole poll as plain text, for apps that cannot show polls
+
+
+class Platform(Protocol):
+    """Implemented by each chat platform adapter (Matrix now; Discord later).
+
+    ``queue_*`` methods write to the outbox inside the caller's transaction and
+    return the outbox transaction ID, which later gives the platform's event ID.
+    """
 
     def queue_text(
         self,
@@ -36,7 +101,29 @@ class Outgoing(Protocol):
         *,
         reply_to: str | None = None,
         mentions: Sequence[str] = (),
-    ) -> None: ...
+    ) -> str: ...
+
+    def queue_direct(self, db: Database, user_id: str, text: str) -> str: ...
+
+    def queue_poll(self, db: Database, room_id: str, poll: PollLayout) -> str: ...
+
+    def queue_poll_end(
+        self, db: Database, room_id: str, poll_event: str, results: dict[str, int], text: str
+    ) -> str: ...
+
+    def queue_removal(self, db: Database, room_id: str, event_id: str) -> str: ...
+
+    def sent_event(self, db: Database, txn_id: str) -> str | None:
+        """The platform's ID for something the bot sent, once it has gone out."""
+        ...
+
+    def sent_txn(self, db: Database, event_id: str) -> str | None:
+        """The transaction ID of something the bot sent, from the platform's event ID."""
+        ...
+
+    async def joined_members(self, room_id: str) -> set[str]: ...
+
+    async def poll_answers(self, room_id: str, poll_event: str) -> list[PollAnswer]: ...
 
 
 class UserError(Exception):
@@ -50,26 +137,30 @@ class UserError(Exception):
 
 @dataclass
 class Context:
-    message: Message
-    args: str  # the text after the command words
+    event: Incoming
+    args: str  # the text after the command words ("" for other events)
     role: Role
     db: Database  # inside the current write transaction
     config: Config
     messages: Messages
     registry: Registry
-    outgoing: Outgoing
+    platform: Platform
 
     @property
     def sender(self) -> str:
-        return self.message.sender
+        return self.event.sender
 
     @property
     def room_id(self) -> str:
-        return self.message.room_id
+        return self.event.room_id
+
+    @property
+    def is_direct(self) -> bool:
+        return isinstance(self.event, Message) and self.event.is_direct
 
     def text(self, key: str, **values: object) -> str:
-        """A catalogue message, with ``{prefix}`` filled in."""
-        return self.messages.get(key, prefix=self.config.bot.prefix, **values)
+        """A catalogue message; ``{prefix}`` is always available to it."""
+        return self.messages.get(key, **{"prefix": self.config.bot.prefix, **values})
 
     def reply(self, key: str, **values: object) -> None:
         """Answer in the same room, as a reply to the person's message."""
@@ -77,4 +168,12 @@ class Context:
 
     def reply_text(self, text: str) -> None:
         """Answer with text already built from catalogue messages."""
-        self.outgoing.queue_text(self.db, self.room_id, text, reply_to=self.message.event_id)
+        self.platform.queue_text(self.db, self.room_id, text, reply_to=self.event.event_id)
+
+    def say(self, key: str, **values: object) -> None:
+        """Say something in the same room, not as a reply."""
+        self.platform.queue_text(self.db, self.room_id, self.text(key, **values))
+
+    def tell(self, user_id: str, key: str, **values: object) -> None:
+        """Send someone a direct message (a direct chat is opened if needed)."""
+        self.platform.queue_direct(self.db, user_id, self.text(key, **values))

@@ -4,6 +4,10 @@ The worker takes pending inbox events in order. Each batch runs in one write
 transaction; each event in its own savepoint. What a handler writes and what
 it says (the outbox) commit together with the event being marked done, so a
 crash at any point replays the event and changes nothing twice.
+
+A person's message that starts with the prefix is a command. Anything else a
+person does (a plain message, a reaction, a removal, a poll answer) is offered
+to the listeners that modules declared, in order, until one takes it.
 """
 
 from __future__ import annotations
@@ -12,12 +16,13 @@ import asyncio
 import logging
 import secrets
 import traceback
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from sqlite_utils import Database
 
 from bot.config import Config
-from bot.context import Context, Message, Outgoing, UserError
+from bot.context import Context, Incoming, Message, Platform, UserError
 from bot.messages import Messages
 from bot.registry import Registry
 from bot.roles import Role, role_of
@@ -30,66 +35,79 @@ log = logging.getLogger(__name__)
 ROLE_NAMES = {Role.CHAMPION: "roles.champion", Role.TEAM: "roles.team"}
 
 
-class Platform(Outgoing, Protocol):
-    """What the worker needs from a chat platform adapter."""
+class Adapter(Platform, Protocol):
+    """What the worker needs from a chat platform adapter, beyond ``Platform``."""
 
-    def interpret(self, db: Database, event: InboxEvent) -> Message | None:
-        """Turn a stored event into a message for the dispatcher, or handle it
-        (membership, room upgrades...) and return None."""
+    def interpret(self, db: Database, event: InboxEvent) -> Incoming | None:
+        """Turn a stored event into something people did, or handle it itself
+        (membership, invites, room upgrades...) and return None."""
         ...
 
     def wake_sender(self) -> None: ...
 
 
 class Dispatcher:
-    def __init__(self, config: Config, messages: Messages, registry: Registry) -> None:
+    def __init__(
+        self, config: Config, messages: Messages, registry: Registry, platform: Platform
+    ) -> None:
         self.config = config
         self.messages = messages
         self.registry = registry
+        self.platform = platform
 
     def text(self, key: str, **values: object) -> str:
         """A catalogue message; ``{prefix}`` is always available to it."""
         return self.messages.get(key, **{"prefix": self.config.bot.prefix, **values})
 
-    def _say(self, out: Outgoing, db: Database, msg: Message, key: str, **values: object) -> None:
-        out.queue_text(db, msg.room_id, self.text(key, **values), reply_to=msg.event_id)
-
-    async def handle(self, db: Database, msg: Message, out: Outgoing) -> None:
-        prefix = self.config.bot.prefix
-        body = msg.body.strip()
-        if not body.startswith(prefix):
-            if msg.is_direct:
-                self._say(out, db, msg, "dm.hint")
-            return
-        words = body[len(prefix) :].split()
-        if not words:
-            self._say(out, db, msg, "dm.hint")
-            return
-        found = self.registry.find(words)
-        if found is None:
-            self._say(out, db, msg, "errors.unknown_command", command=prefix + words[0][:40])
-            return
-        cmd, used = found
-        role = role_of(self.config, db, msg.sender)
-        if role < cmd.role:
-            self._say(out, db, msg, "errors.not_allowed", who=self.text(ROLE_NAMES[cmd.role]))
-            return
-        args = body[len(prefix) :].split(None, used)[used:]
+    async def handle(self, db: Database, event: Incoming) -> None:
         ctx = Context(
-            message=msg,
-            args=args[0].strip() if args else "",
-            role=role,
+            event=event,
+            args="",
+            role=role_of(self.config, db, event.sender),
             db=db,
             config=self.config,
             messages=self.messages,
             registry=self.registry,
-            outgoing=out,
+            platform=self.platform,
         )
-        try:
-            with db.atomic():
-                await cmd.handler(ctx)
-        except UserError as err:
-            ctx.reply(err.key, **err.values)
+        prefix = self.config.bot.prefix
+        if isinstance(event, Message) and event.body.strip().startswith(prefix):
+            await self._command(ctx, event.body.strip()[len(prefix) :])
+            return
+        for listener in self.registry.listeners_for(event):
+            if await _guarded(ctx, lambda listener=listener: listener(ctx)):
+                return
+        if isinstance(event, Message) and event.is_direct:
+            ctx.reply("dm.hint")
+
+    async def _command(self, ctx: Context, text: str) -> None:
+        words = text.split()
+        if not words:
+            ctx.reply("dm.hint")
+            return
+        found = self.registry.find(words)
+        if found is None:
+            prefix = self.config.bot.prefix
+            ctx.reply("errors.unknown_command", command=prefix + words[0][:40])
+            return
+        cmd, used = found
+        if ctx.role < cmd.role:
+            ctx.reply("errors.not_allowed", who=ctx.text(ROLE_NAMES[cmd.role]))
+            return
+        rest = text.split(None, used)[used:]
+        ctx.args = rest[0].strip() if rest else ""
+        await _guarded(ctx, lambda: cmd.handler(ctx))
+
+
+async def _guarded(ctx: Context, run: Callable[[], Awaitable[object]]) -> bool:
+    """Run a handler in a savepoint. A UserError undoes its writes and is shown
+    to the person; counts as handled."""
+    try:
+        with ctx.db.atomic():
+            return bool(await run())
+    except UserError as err:
+        ctx.reply(err.key, **err.values)
+        return True
 
 
 def new_ref() -> str:
@@ -100,10 +118,17 @@ def new_ref() -> str:
 class Worker:
     """Handles pending inbox events, in order, one batch per transaction."""
 
-    def __init__(self, store: Store, dispatcher: Dispatcher, platform: Platform) -> None:
+    def __init__(
+        self,
+        store: Store,
+        dispatcher: Dispatcher,
+        adapter: Adapter,
+        after_batch: Callable[[], None] = lambda: None,
+    ) -> None:
         self.store = store
         self.dispatcher = dispatcher
-        self.platform = platform
+        self.adapter = adapter
+        self.after_batch = after_batch
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -123,17 +148,18 @@ class Worker:
             for event in batch:
                 await self._handle_one(db, event)
         if batch:
-            self.platform.wake_sender()
+            self.adapter.wake_sender()
+            self.after_batch()
         return len(batch)
 
     async def _handle_one(self, db: Database, event: InboxEvent) -> None:
-        msg: Message | None = None
+        incoming: Incoming | None = None
         try:
             with db.atomic():
-                msg = self.platform.interpret(db, event)
-                if msg is not None:
-                    await self.dispatcher.handle(db, msg, self.platform)
-                inbox.mark(db, event.seq, "done" if msg is not None else "ignored")
+                incoming = self.adapter.interpret(db, event)
+                if incoming is not None:
+                    await self.dispatcher.handle(db, incoming)
+                inbox.mark(db, event.seq, "done" if incoming is not None else "ignored")
         except Exception:
             ref = new_ref()
             log.exception(
@@ -149,9 +175,9 @@ class Worker:
                 traceback.format_exc(),
             )
             inbox.mark(db, event.seq, "failed")
-            if msg is None:  # not a person's message: nobody is waiting for an answer
+            if not isinstance(incoming, Message):  # nobody is waiting for an answer
                 return
-            self.platform.queue_text(
+            self.adapter.queue_text(
                 db,
                 event.room_id,
                 self.dispatcher.text("errors.internal", ref=ref),

@@ -28,7 +28,7 @@ from nio import AsyncClient, AsyncClientConfig
 from sqlite_utils import Database
 
 from bot.config import Config
-from bot.context import Message
+from bot.context import Incoming, Message, PollAnswer, PollLayout, Reaction, Removal
 from bot.matrix_http import MatrixError, MatrixHTTP, path
 from bot.roles import Role, role_of
 from storage import inbox, outbox, rooms
@@ -93,6 +93,70 @@ def notice(text: str, reply_to: str | None, mentions: Sequence[str]) -> dict[str
     if reply_to:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
     return content
+
+
+POLL_START = "org.matrix.msc3381.poll.start"
+POLL_END = "org.matrix.msc3381.poll.end"
+POLL_RESPONSES = ("org.matrix.msc3381.poll.response", "m.poll.response")
+SPOILED = ""  # stands for an answer that was not text: never a real answer ID
+
+
+def to_incoming(raw: dict[str, Any], room_id: str, *, is_direct: bool) -> Incoming | None:
+    """What a person did, from a Matrix event; None for everything the bot ignores."""
+    content = raw.get("content")
+    event_id, sender, kind = raw.get("event_id"), raw.get("sender"), raw.get("type")
+    if (
+        not isinstance(content, dict)
+        or not isinstance(event_id, str)
+        or not isinstance(sender, str)
+    ):
+        return None
+    ts = raw.get("origin_server_ts")
+    ts = ts if isinstance(ts, int) else 0
+    relates = content.get("m.relates_to")
+    relates = relates if isinstance(relates, dict) else {}
+    target = relates.get("event_id")
+    if kind == "m.room.message":
+        body = content.get("body")
+        if content.get("msgtype") != "m.text" or not isinstance(body, str):
+            return None  # notices (other bots), images...
+        if relates.get("rel_type") == "m.replace":
+            return None  # an edit never runs a command again
+        reply = relates.get("m.in_reply_to")
+        reply_to = reply.get("event_id") if isinstance(reply, dict) else None
+        if reply_to is not None:
+            body = strip_reply_fallback(body)
+        return Message(
+            event_id,
+            room_id,
+            sender,
+            body,
+            is_direct,
+            reply_to=reply_to if isinstance(reply_to, str) else None,
+            ts=ts,
+        )
+    if kind == "m.reaction":
+        key = relates.get("key")
+        if (
+            relates.get("rel_type") == "m.annotation"
+            and isinstance(target, str)
+            and isinstance(key, str)
+        ):
+            return Reaction(event_id, room_id, sender, target, key, ts)
+        return None
+    if kind == "m.room.redaction":
+        redacts = raw.get("redacts") or content.get("redacts")
+        return Removal(event_id, room_id, sender, redacts, ts) if isinstance(redacts, str) else None
+    if kind in POLL_RESPONSES:
+        if relates.get("rel_type") != "m.reference" or not isinstance(target, str):
+            return None
+        body = content.get(kind) if isinstance(content.get(kind), dict) else {}
+        chosen = body.get("answers", content.get("m.selections"))
+        if not isinstance(chosen, list):
+            chosen = [SPOILED]
+        answers = tuple(a if isinstance(a, str) else SPOILED for a in chosen)
+        return PollAnswer(event_id, room_id, sender, target, answers, ts)
+    return None
 
 
 class MatrixAdapter:
@@ -373,7 +437,7 @@ class MatrixAdapter:
 
     # ----- understanding stored events (called by the worker) -------------
 
-    def interpret(self, db: Database, event: InboxEvent) -> Message | None:
+    def interpret(self, db: Database, event: InboxEvent) -> Incoming | None:
         raw = event.event
         content = raw.get("content")
         if not isinstance(content, dict):
@@ -384,24 +448,8 @@ class MatrixAdapter:
         if event.type == "m.room.tombstone" and raw.get("state_key") == "":
             self._follow_upgrade(db, event.sender, event.room_id, content.get("replacement_room"))
             return None
-        if event.type != "m.room.message" or content.get("msgtype") != "m.text":
-            return None  # notices (other bots), images, reactions...: not commands
-        relates = content.get("m.relates_to")
-        if isinstance(relates, dict) and relates.get("rel_type") == "m.replace":
-            return None  # an edit never runs a command again
-        body = content.get("body")
-        if not isinstance(body, str):
-            return None
-        if isinstance(relates, dict) and "m.in_reply_to" in relates:
-            body = strip_reply_fallback(body)
         room = rooms.get(db, event.room_id)
-        return Message(
-            event_id=event.event_id,
-            room_id=event.room_id,
-            sender=event.sender,
-            body=body,
-            is_direct=bool(room and room.is_direct),
-        )
+        return to_incoming(raw, event.room_id, is_direct=bool(room and room.is_direct))
 
     def may_invite(self, db: Database, user_id: str) -> bool:
         allowed = self.config.rooms.allow_invites_from
@@ -415,7 +463,14 @@ class MatrixAdapter:
     def _answer_invite(self, db: Database, room_id: str, inviter: str, is_direct: bool) -> None:
         if self.may_invite(db, inviter):
             log.info("Accepting invite from %s to %s", inviter, room_id)
-            rooms.upsert(db, room_id, state="invited", inviter=inviter, is_direct=is_direct)
+            rooms.upsert(
+                db,
+                room_id,
+                state="invited",
+                inviter=inviter,
+                is_direct=is_direct,
+                dm_with=inviter if is_direct else None,
+            )
             outbox.enqueue(db, "join", room_id)
         else:
             log.info("Refusing invite from %s (not allowed to invite the bot)", inviter)
@@ -444,8 +499,98 @@ class MatrixAdapter:
         *,
         reply_to: str | None = None,
         mentions: Sequence[str] = (),
-    ) -> None:
-        outbox.enqueue(db, "send", room_id, "m.room.message", notice(text, reply_to, mentions))
+    ) -> str:
+        return outbox.enqueue(
+            db, "send", room_id, "m.room.message", notice(text, reply_to, mentions)
+        )
+
+    def queue_direct(self, db: Database, user_id: str, text: str) -> str:
+        """Send to a person's direct chat; if there is none yet, open one first.
+
+        Until it exists, the outbox files messages under the person's ID, so they
+        go out in order once the chat is open.
+        """
+        room_id = rooms.find_direct(db, user_id)
+        if room_id is None:
+            room_id = user_id
+            if not outbox.has_pending(db, "create_dm", user_id):
+                outbox.enqueue(db, "create_dm", user_id)
+        return self.queue_text(db, room_id, text)
+
+    def queue_poll(self, db: Database, room_id: str, poll: PollLayout) -> str:
+        kind = (
+            "org.matrix.msc3381.poll.disclosed"
+            if poll.disclosed
+            else ("org.matrix.msc3381.poll.undisclosed")
+        )
+        content = {
+            POLL_START: {
+                "question": {
+                    "org.matrix.msc1767.text": poll.question,
+                    "body": poll.question,
+                    "msgtype": "m.text",
+                },
+                "kind": kind,
+                "max_selections": poll.max_selections,
+                "answers": [
+                    {"id": answer_id, "org.matrix.msc1767.text": label}
+                    for answer_id, label in poll.answers
+                ],
+            },
+            "org.matrix.msc1767.text": poll.fallback,
+            "m.mentions": {},
+        }
+        return outbox.enqueue(db, "send", room_id, POLL_START, content)
+
+    def queue_poll_end(
+        self, db: Database, room_id: str, poll_event: str, results: dict[str, int], text: str
+    ) -> str:
+        content = {
+            "m.relates_to": {"rel_type": "m.reference", "event_id": poll_event},
+            POLL_END: {},
+            "m.poll.results": results,
+            "org.matrix.msc1767.text": text,
+            "body": text,
+            "msgtype": "m.text",
+            "m.mentions": {},
+        }
+        return outbox.enqueue(db, "send", room_id, POLL_END, content)
+
+    def queue_removal(self, db: Database, room_id: str, event_id: str) -> str:
+        return outbox.enqueue(db, "redact", room_id, content={"event_id": event_id})
+
+    def sent_event(self, db: Database, txn_id: str) -> str | None:
+        return outbox.result_of(db, txn_id)
+
+    def sent_txn(self, db: Database, event_id: str) -> str | None:
+        return outbox.txn_of(db, event_id)
+
+    # ----- reading (for scheduled jobs; never inside a transaction) ---------
+
+    async def joined_members(self, room_id: str) -> set[str]:
+        assert self.http is not None
+        data = await self.http.request("GET", f"v3/rooms/{path(room_id)}/joined_members")
+        joined = data.get("joined")
+        return set(joined) if isinstance(joined, dict) else set()
+
+    async def poll_answers(self, room_id: str, poll_event: str) -> list[PollAnswer]:
+        """Every poll answer related to a poll, from the relations API (missed ones too)."""
+        assert self.http is not None
+        found: list[PollAnswer] = []
+        params = {"limit": "100"}
+        while True:
+            page = await self.http.request(
+                "GET",
+                f"v1/rooms/{path(room_id)}/relations/{path(poll_event)}/m.reference",
+                params=params,
+            )
+            for raw in page.get("chunk") or []:
+                incoming = to_incoming(raw, room_id, is_direct=False)
+                if isinstance(incoming, PollAnswer) and incoming.sender != self.user_id:
+                    found.append(incoming)
+            if not page.get("next_batch"):
+                return found
+            params = {"limit": "100", "from": str(page["next_batch"])}
 
     def wake_sender(self) -> None:
         self._sender_wake.set()
@@ -500,12 +645,18 @@ class MatrixAdapter:
                     outbox.mark_failed(db, item.id, str(err))
                     if item.action == "join":
                         rooms.upsert(db, room_id, state="failed")
+                    if item.action == "create_dm":  # nowhere to send what waits for it
+                        outbox.fail_pending(db, room_id, f"no direct chat: {err}")
                 continue
             backoff.reset()
             async with self.store.writing() as db:
                 outbox.mark_sent(db, item.id, result)
                 if item.action == "leave":
                     rooms.mark_left(db, room_id)
+                if item.action == "create_dm" and result:
+                    rooms.upsert(db, result, state="joined", is_direct=True, dm_with=room_id)
+                    outbox.move_room(db, room_id, result)
+                    self.wake_sender()
 
     async def _perform(self, item: OutboxItem) -> str | None:
         assert self.http is not None
@@ -523,4 +674,23 @@ class MatrixAdapter:
         if item.action == "leave":
             await self.http.request("POST", f"v3/rooms/{path(item.room_id)}/leave", body={})
             return None
+        if item.action == "redact":
+            target = (item.content or {}).get("event_id", "")
+            resp = await self.http.request(
+                "PUT",
+                f"v3/rooms/{path(item.room_id)}/redact/{path(target)}/{path(item.txn_id)}",
+                body={},
+            )
+            return str(resp.get("event_id", ""))
+        if item.action == "create_dm":
+            resp = await self.http.request(
+                "POST",
+                "v3/createRoom",
+                body={
+                    "preset": "trusted_private_chat",
+                    "is_direct": True,
+                    "invite": [item.room_id],
+                },
+            )
+            return str(resp["room_id"])
         raise MatrixError(0, "COPRO_UNKNOWN_ACTION", item.action, None)

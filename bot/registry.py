@@ -1,7 +1,8 @@
 """The command registry: one decorator records a command's name, help and who may run it.
 
 Help is generated from here, filtered by what the asker may do, so help and
-code never drift apart.
+code never drift apart. A module may also listen for other things people do
+(reactions, removals, poll answers, plain messages) and handle scheduled jobs.
 """
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ from bot.roles import Role
 
 if TYPE_CHECKING:
     from bot.context import Context
+    from bot.scheduler import Job
 
 Handler = Callable[["Context"], Awaitable[None]]
+# A listener returns True when the event was for it; the next one is not asked.
+Listener = Callable[["Context"], Awaitable[bool]]
+JobHandler = Callable[["Job"], Awaitable[None]]
 MAX_WORDS = 3
 
 
@@ -39,6 +44,29 @@ class CommandSet:
     def __init__(self, section: str) -> None:
         self.section = section
         self.commands: list[Command] = []
+        self.listeners: list[tuple[type, Listener]] = []
+        self.jobs: dict[str, JobHandler] = {}
+
+    def on(self, kind: type) -> Callable[[Listener], Listener]:
+        """Listen for an event kind from bot.context (Message, Reaction, Removal, PollAnswer).
+
+        Message listeners see only messages that are not commands.
+        """
+
+        def register(listener: Listener) -> Listener:
+            self.listeners.append((kind, listener))
+            return listener
+
+        return register
+
+    def job(self, kind: str) -> Callable[[JobHandler], JobHandler]:
+        """Handle scheduled jobs of this kind (see bot.scheduler)."""
+
+        def register(handler: JobHandler) -> JobHandler:
+            self.jobs[kind] = handler
+            return handler
+
+        return register
 
     def command(
         self, name: str, *, summary: str, usage: str | None = None, role: Role = Role.MEMBER
@@ -53,7 +81,14 @@ class CommandSet:
 class Registry:
     def __init__(self, sets: Iterable[CommandSet]) -> None:
         self._commands: dict[tuple[str, ...], Command] = {}
+        self.listeners: list[tuple[type, Listener]] = []
+        self.jobs: dict[str, JobHandler] = {}
         for command_set in sets:
+            self.listeners += command_set.listeners
+            for kind, handler in command_set.jobs.items():
+                if kind in self.jobs:
+                    raise ValueError(f"job kind {kind!r} is handled twice")
+                self.jobs[kind] = handler
             for cmd in command_set.commands:
                 if not 1 <= len(cmd.words) <= MAX_WORDS:
                     raise ValueError(f"command {cmd.name!r} must be 1 to {MAX_WORDS} words")
@@ -72,6 +107,9 @@ class Registry:
             if cmd is not None:
                 return cmd, n
         return None
+
+    def listeners_for(self, event: object) -> list[Listener]:
+        return [listener for kind, listener in self.listeners if isinstance(event, kind)]
 
     def visible_to(self, role: Role) -> list[Command]:
         return [c for c in self._commands.values() if c.role <= role]

@@ -108,3 +108,41 @@ def retry_later(db: Database, item_id: int, not_before: float) -> None:
 
 def count_by_state(db: Database) -> dict[str, int]:
     return dict(db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
+
+
+def has_pending(db: Database, action: str, room_id: str) -> bool:
+    row = db.execute(
+        "SELECT 1 FROM outbox WHERE action = ? AND room_id = ? AND state = 'pending' LIMIT 1",
+        [action, room_id],
+    ).fetchone()
+    return row is not None
+
+
+def move_room(db: Database, old: str, new: str) -> None:
+    """Pending items queued for ``old`` (e.g. a direct chat not yet created) go to ``new``."""
+    db.execute("UPDATE outbox SET room_id = ? WHERE room_id = ? AND state = 'pending'", [new, old])
+
+
+def result_of(db: Database, txn_id: str) -> str | None:
+    """The platform's ID for a sent item (None until it has gone out)."""
+    row = db.execute(
+        "SELECT result FROM outbox WHERE txn_id = ? AND state = 'sent'", [txn_id]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def txn_of(db: Database, result: str) -> str | None:
+    """The transaction ID of the item that became ``result`` (e.g. an event ID)."""
+    row = db.execute(
+        "SELECT txn_id FROM outbox WHERE result = ? AND state = 'sent'", [result]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def fail_pending(db: Database, room_id: str, error: str) -> None:
+    """Give up on everything still queued for ``room_id``."""
+    db.execute(
+        "UPDATE outbox SET state = 'failed', done_at = ?, result = ? "
+        "WHERE room_id = ? AND state = 'pending'",
+        [utcnow(), error, room_id],
+    )

@@ -41,3 +41,13 @@ def mark_left(db: Database, room_id: str) -> None:
     room = get(db, room_id)
     if room is None or room.state != "refused":
         upsert(db, room_id, state="left")
+
+
+def find_direct(db: Database, user_id: str) -> str | None:
+    """The bot's direct chat with this person, if it has one."""
+    row = db.execute(
+        "SELECT room_id FROM rooms WHERE dm_with = ? AND state IN ('joined', 'invited') "
+        "ORDER BY updated_at DESC LIMIT 1",
+        [user_id],
+    ).fetchone()
+    return row[0] if row else None

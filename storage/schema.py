@@ -104,3 +104,33 @@ def m001_core(db: Database) -> None:
         },
         pk="id",
     )
+
+
+@migrations()
+def m002_jobs_and_direct_chats(db: Database) -> None:
+    # Things to do at a set time (closing a poll, a reminder). APScheduler only
+    # wakes the bot up; these rows are the truth, rebuilt at every start.
+    db["jobs"].create(
+        {
+            "id": int,
+            "kind": str,
+            "ref": str,  # what the job is about, e.g. a poll number
+            "due_at": float,  # unix time
+            "state": str,  # pending, done, failed, cancelled
+            "attempts": int,
+            "done_at": str,
+            "error": str,
+        },
+        pk="id",
+        not_null={"kind", "ref", "due_at", "state"},
+        defaults={"attempts": 0},
+    )
+    db["jobs"].create_index(["state", "due_at"])
+    db["jobs"].create_index(["kind", "ref"])
+
+    # The person a direct chat is with, so the bot can find it again.
+    db["rooms"].add_column("dm_with", str)
+    db["rooms"].create_index(["dm_with"])
+
+    # Finding what the bot sent from the platform's event ID.
+    db["outbox"].create_index(["result"])

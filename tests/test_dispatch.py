@@ -89,7 +89,7 @@ class Bot:
         self.store = Store.open(self.config.storage.database)
         self.adapter = MatrixAdapter(self.config, self.store)
         sets = [m.commands for m in MODULES] + ([extra] if extra else [])
-        self.dispatcher = Dispatcher(self.config, messages, Registry(sets))
+        self.dispatcher = Dispatcher(self.config, messages, Registry(sets), self.adapter)
         self.worker = Worker(self.store, self.dispatcher, self.adapter)
         with self.store.write() as db:
             rooms.upsert(db, GROUP, state="joined", is_direct=False)

@@ -412,7 +412,9 @@ def test_a_refused_room_stays_refused_when_left(adapter: MatrixAdapter, store: S
 
 def test_a_text_message_becomes_a_message(adapter: MatrixAdapter) -> None:
     raw = event(body="!ping")
-    assert interpret(adapter, raw) == Message(raw["event_id"], ROOM, SAM, "!ping", False)
+    assert interpret(adapter, raw) == Message(
+        raw["event_id"], ROOM, SAM, "!ping", False, ts=raw["origin_server_ts"]
+    )
 
 
 def test_a_reply_loses_its_fallback(adapter: MatrixAdapter) -> None:

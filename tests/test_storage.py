@@ -14,6 +14,7 @@ import pytest
 from storage import deadletters, inbox, outbox, rooms
 from storage import roles as role_store
 from storage.db import NewerDatabaseError, Store, open_database
+from storage.schema import migrations
 
 ROOM_A = "!a:council.test"
 ROOM_B = "!b:council.test"
@@ -57,7 +58,8 @@ def test_migrations_are_recorded(store: Store) -> None:
     applied = store.db.execute(
         "SELECT migration_set, name FROM _sqlite_migrations ORDER BY id"
     ).fetchall()
-    assert applied == [("copro", "m001_core")]
+    assert applied == [("copro", m.name) for m in migrations._migrations]
+    assert applied[0] == ("copro", "m001_core")
     for table in ("sync_state", "inbox", "outbox", "dead_letters", "rooms", "roles", "audit_log"):
         assert store.db[table].exists(), table
 

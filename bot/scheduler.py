@@ -1,0 +1,186 @@
+"""Things to do at a set time: closing a poll, sending a reminder.
+
+Due times live in the ``jobs`` table; APScheduler only wakes the bot up at the
+earliest one. At start-up the wake-up is rebuilt from the rows, and anything
+that fell due while the bot was down runs once, straight away.
+
+A job handler does its network reads first, then its writes inside
+``async with job.writing() as db:``, which marks the job done in the same
+transaction: a crash before the commit runs the job again, after it never.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlite_utils import Database
+
+from bot.config import Config
+from bot.context import Platform
+from bot.messages import Messages
+from bot.registry import Registry
+from storage import jobs
+from storage.db import Store
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER = timedelta(minutes=1)
+MOST_ATTEMPTS = 5
+WAKE_ID = "copro-wake"
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The time now, timezone-aware."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class JobCancelled(Exception):
+    """The job was cancelled or done while it ran; nothing it did is kept."""
+
+
+def schedule(db: Database, kind: str, ref: str, due: datetime) -> int:
+    """Add a job inside the caller's transaction. The scheduler picks it up after commit."""
+    return jobs.add(db, kind, ref, due.timestamp())
+
+
+@dataclass
+class Job:
+    """What a job handler receives."""
+
+    id: int
+    kind: str
+    ref: str
+    due_at: datetime
+    store: Store
+    platform: Platform
+    config: Config
+    messages: Messages
+    now: datetime
+
+    def text(self, key: str, **values: object) -> str:
+        return self.messages.get(key, **{"prefix": self.config.bot.prefix, **values})
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[Database]:
+        """A write transaction that also marks this job done."""
+        async with self.store.writing() as db:
+            if not jobs.is_pending(db, self.id):
+                raise JobCancelled(self.id)
+            yield db
+            jobs.mark_done(db, self.id)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: Store,
+        registry: Registry,
+        platform: Platform,
+        config: Config,
+        messages: Messages,
+        clock: Clock | None = None,
+        after_run: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.platform = platform
+        self.config = config
+        self.messages = messages
+        self.clock = clock or SystemClock()
+        self.after_run = after_run
+        self._aps: AsyncIOScheduler | None = None
+
+    def start(self) -> None:
+        self._aps = AsyncIOScheduler(timezone=UTC)
+        self._aps.start()
+        self.refresh()
+
+    def stop(self) -> None:
+        if self._aps is not None and self._aps.running:
+            self._aps.shutdown(wait=False)
+
+    def refresh(self) -> None:
+        """Set the wake-up for the earliest pending job (call after adding jobs)."""
+        if self._aps is None:
+            return
+        due = jobs.next_due(self.store.db)
+        if due is None:
+            if self._aps.get_job(WAKE_ID):
+                self._aps.remove_job(WAKE_ID)
+            return
+        when = max(datetime.fromtimestamp(due, UTC), datetime.now(UTC))
+        self._aps.add_job(
+            self.run_due,
+            "date",
+            run_date=when,
+            id=WAKE_ID,
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+        )
+
+    async def run_due(self) -> int:
+        """Run every job that is due now. Returns how many ran."""
+        ran = 0
+        while True:
+            now = self.clock.now()
+            async with self.store.writing() as db:
+                due = jobs.due(db, now.timestamp())
+            if not due:
+                break
+            for row in due:
+                await self._run(row, now)
+                ran += 1
+        self.refresh()
+        if ran:
+            self.after_run()
+        return ran
+
+    async def _run(self, row: jobs.JobRow, now: datetime) -> None:
+        handler = self.registry.jobs.get(row.kind)
+        job = Job(
+            row.id,
+            row.kind,
+            row.ref,
+            datetime.fromtimestamp(row.due_at, UTC),
+            self.store,
+            self.platform,
+            self.config,
+            self.messages,
+            now,
+        )
+        try:
+            if handler is None:
+                raise LookupError(f"nothing handles jobs of kind {row.kind!r}")
+            await handler(job)
+        except JobCancelled:
+            return
+        except Exception:
+            give_up = row.attempts + 1 >= MOST_ATTEMPTS
+            log.exception(
+                "Job %s (%s %s) failed%s",
+                row.id,
+                row.kind,
+                row.ref,
+                "; giving up" if give_up else "",
+            )
+            async with self.store.writing() as db:
+                jobs.retry_later(
+                    db, row.id, (now + RETRY_AFTER).timestamp(), traceback.format_exc(), give_up
+                )
+            return
+        async with self.store.writing() as db:
+            jobs.mark_done(db, row.id)  # for handlers that wrote nothing

@@ -1,0 +1,69 @@
+"""Scheduled jobs: rows with a due time. See bot/scheduler.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from storage.db import utcnow
+
+
+@dataclass(frozen=True)
+class JobRow:
+    id: int
+    kind: str
+    ref: str
+    due_at: float
+    attempts: int
+
+
+def add(db: Database, kind: str, ref: str, due_at: float) -> int:
+    cur = db.execute(
+        "INSERT INTO jobs (kind, ref, due_at, state) VALUES (?, ?, ?, 'pending')",
+        [kind, ref, due_at],
+    )
+    return int(cur.lastrowid or 0)
+
+
+def cancel(db: Database, kind: str, ref: str) -> int:
+    """Cancel pending jobs of this kind about ``ref``. Returns how many."""
+    cur = db.execute(
+        "UPDATE jobs SET state = 'cancelled', done_at = ? "
+        "WHERE kind = ? AND ref = ? AND state = 'pending'",
+        [utcnow(), kind, ref],
+    )
+    return cur.rowcount
+
+
+def due(db: Database, now: float, limit: int = 100) -> list[JobRow]:
+    rows = db.execute(
+        "SELECT id, kind, ref, due_at, attempts FROM jobs "
+        "WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+        [now, limit],
+    ).fetchall()
+    return [JobRow(*row) for row in rows]
+
+
+def next_due(db: Database) -> float | None:
+    row = db.execute("SELECT min(due_at) FROM jobs WHERE state = 'pending'").fetchone()
+    return row[0] if row else None
+
+
+def is_pending(db: Database, job_id: int) -> bool:
+    row = db.execute("SELECT state FROM jobs WHERE id = ?", [job_id]).fetchone()
+    return bool(row) and row[0] == "pending"
+
+
+def mark_done(db: Database, job_id: int) -> None:
+    db.execute(
+        "UPDATE jobs SET state = 'done', done_at = ? WHERE id = ? AND state = 'pending'",
+        [utcnow(), job_id],
+    )
+
+
+def retry_later(db: Database, job_id: int, due_at: float, error: str, give_up: bool) -> None:
+    db.execute(
+        "UPDATE jobs SET attempts = attempts + 1, due_at = ?, error = ?, state = ? WHERE id = ?",
+        [due_at, error, "failed" if give_up else "pending", job_id],
+    )
