@@ -80,12 +80,19 @@ class BotConfig:
 
 
 @dataclass(frozen=True)
+class PollsConfig:
+    # May people who are neither champions nor in the team start polls?
+    members_can_start: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     matrix: MatrixConfig
     storage: StorageConfig
     people: PeopleConfig
     rooms: RoomsConfig
     bot: BotConfig
+    polls: PollsConfig = field(default_factory=lambda: PollsConfig())
 
 
 # --- constants -------------------------------------------------------------
@@ -111,6 +118,7 @@ SECTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "people": ("team", "champions"),
         "rooms": ("team_room", "allow_invites_from", "follow_upgrades"),
         "bot": ("prefix", "timezone", "log_level"),
+        "polls": ("members_can_start",),
     }
 )
 
@@ -564,6 +572,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         people=_people(sections["people"]),
         rooms=_rooms(sections["rooms"]),
         bot=_bot(sections["bot"]),
+        polls=PollsConfig(members_can_start=sections["polls"].boolean("members_can_start", False)),
     )
     for section in sections.values():
         section.report_unknown()

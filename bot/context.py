@@ -93,6 +93,12 @@ class Platform(Protocol):
     return the outbox transaction ID, which later gives the platform's event ID.
     """
 
+    user_id: str  # the bot's own ID
+
+    def direct_room(self, db: Database, user_id: str) -> str:
+        """Where to queue things for a person's direct chat (it is opened if needed)."""
+        ...
+
     def queue_text(
         self,
         db: Database,

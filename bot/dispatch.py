@@ -91,8 +91,9 @@ class Dispatcher:
             ctx.reply("errors.unknown_command", command=prefix + words[0][:40])
             return
         cmd, used = found
-        if ctx.role < cmd.role:
-            ctx.reply("errors.not_allowed", who=ctx.text(ROLE_NAMES[cmd.role]))
+        required = cmd.required_role(self.config)
+        if ctx.role < required:
+            ctx.reply("errors.not_allowed", who=ctx.text(ROLE_NAMES[required]))
             return
         rest = text.split(None, used)[used:]
         ctx.args = rest[0].strip() if rest else ""

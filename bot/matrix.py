@@ -504,18 +504,21 @@ class MatrixAdapter:
             db, "send", room_id, "m.room.message", notice(text, reply_to, mentions)
         )
 
-    def queue_direct(self, db: Database, user_id: str, text: str) -> str:
-        """Send to a person's direct chat; if there is none yet, open one first.
+    def direct_room(self, db: Database, user_id: str) -> str:
+        """The person's direct chat; if there is none yet, one is opened first.
 
-        Until it exists, the outbox files messages under the person's ID, so they
+        Until it exists, the outbox files things under the person's ID, so they
         go out in order once the chat is open.
         """
         room_id = rooms.find_direct(db, user_id)
-        if room_id is None:
-            room_id = user_id
-            if not outbox.has_pending(db, "create_dm", user_id):
-                outbox.enqueue(db, "create_dm", user_id)
-        return self.queue_text(db, room_id, text)
+        if room_id is not None:
+            return room_id
+        if not outbox.has_pending(db, "create_dm", user_id):
+            outbox.enqueue(db, "create_dm", user_id)
+        return user_id
+
+    def queue_direct(self, db: Database, user_id: str, text: str) -> str:
+        return self.queue_text(db, self.direct_room(db, user_id), text)
 
     def queue_poll(self, db: Database, room_id: str, poll: PollLayout) -> str:
         kind = (

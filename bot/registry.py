@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from bot.roles import Role
 
 if TYPE_CHECKING:
+    from bot.config import Config
     from bot.context import Context
     from bot.scheduler import Job
 
@@ -31,11 +32,14 @@ class Command:
     summary: str  # a key in the messages catalogue
     usage: str  # what to type after the prefix, e.g. "champion add @name:server"
     section: str
-    role: Role
+    role: Role | Callable[[Config], Role]  # fixed, or decided by the config
 
     @property
     def words(self) -> tuple[str, ...]:
         return tuple(self.name.split())
+
+    def required_role(self, config: Config) -> Role:
+        return self.role if isinstance(self.role, Role) else self.role(config)
 
 
 class CommandSet:
@@ -69,7 +73,12 @@ class CommandSet:
         return register
 
     def command(
-        self, name: str, *, summary: str, usage: str | None = None, role: Role = Role.MEMBER
+        self,
+        name: str,
+        *,
+        summary: str,
+        usage: str | None = None,
+        role: Role | Callable[[Config], Role] = Role.MEMBER,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.commands.append(Command(name, handler, summary, usage or name, self.section, role))
@@ -111,5 +120,5 @@ class Registry:
     def listeners_for(self, event: object) -> list[Listener]:
         return [listener for kind, listener in self.listeners if isinstance(event, kind)]
 
-    def visible_to(self, role: Role) -> list[Command]:
-        return [c for c in self._commands.values() if c.role <= role]
+    def visible_to(self, role: Role, config: Config) -> list[Command]:
+        return [c for c in self._commands.values() if c.required_role(config) <= role]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.registry import Registry
-from commands import basics, champions
+from commands import basics, champions, polls
 
-MODULES = (basics, champions)
+MODULES = (basics, champions, polls)
 
 
 def build_registry() -> Registry:

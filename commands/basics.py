@@ -12,7 +12,7 @@ commands = CommandSet("basics")
 async def help_(ctx: Context) -> None:
     """List what the asker may do, generated from the registry."""
     by_section: dict[str, list[str]] = {}
-    for cmd in ctx.registry.visible_to(ctx.role):
+    for cmd in ctx.registry.visible_to(ctx.role, ctx.config):
         line = ctx.text(
             "help.line", usage=ctx.config.bot.prefix + cmd.usage, summary=ctx.text(cmd.summary)
         )

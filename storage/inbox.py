@@ -79,3 +79,16 @@ def set_sync_token(db: Database, token: str) -> None:
 
 def count_by_state(db: Database) -> dict[str, int]:
     return dict(db.execute("SELECT state, count(*) FROM inbox GROUP BY state").fetchall())
+
+
+def scrub(db: Database, event_id: str) -> None:
+    """Forget what an event said, keeping only that it arrived (e.g. a secret vote)."""
+    row = db.execute("SELECT event FROM inbox WHERE event_id = ?", [event_id]).fetchone()
+    if row is None:
+        return
+    event = json.loads(row[0])
+    kept = {k: event[k] for k in ("event_id", "type", "sender", "origin_server_ts") if k in event}
+    db.execute(
+        "UPDATE inbox SET event = ? WHERE event_id = ?",
+        [json.dumps({**kept, "content": {}}), event_id],
+    )

@@ -134,3 +134,72 @@ def m002_jobs_and_direct_chats(db: Database) -> None:
 
     # Finding what the bot sent from the platform's event ID.
     db["outbox"].create_index(["result"])
+
+
+@migrations()
+def m003_polls(db: Database) -> None:
+    db["polls"].create(
+        {
+            "id": int,  # the poll's number, as people see it
+            "room_id": str,
+            "creator": str,
+            "question": str,
+            "answers": str,  # JSON: [[answer ID, label], ...]
+            "max_selections": int,
+            "disclosed": int,  # 0: results hidden until it closes
+            "secret": int,  # 1: secret ballot by direct message
+            "state": str,  # open, closing, closed
+            "closes_at": float,  # unix time, or null: closed by hand
+            "cutoff": float,  # unix time: answers after this do not count
+            "created_at": str,
+            "start_txn": str,  # the poll event (for secret ballots: null)
+            "companion_txn": str,  # the message people reply or react to
+            "results": str,  # JSON, once closed: {answer ID: count}
+            "voters": int,
+            "members": int,
+        },
+        pk="id",
+        not_null={"room_id", "creator", "question", "answers", "state"},
+    )
+    db["polls"].create_index(["room_id", "state"])
+    db["polls"].create_index(["start_txn"])
+    db["polls"].create_index(["companion_txn"])
+
+    # Every answer, in any form (native, numbered reply, reaction), and take-backs.
+    db["poll_votes"].create(
+        {
+            "event_id": str,
+            "poll_id": int,
+            "voter": str,
+            "ts": int,  # ms
+            "kind": str,  # response, react, unreact, retract
+            "answers": str,  # JSON list of answer IDs
+            "removed": int,  # 1: the person deleted this answer later
+        },
+        pk="event_id",
+        not_null={"poll_id", "voter", "ts", "kind", "answers"},
+        defaults={"removed": 0},
+    )
+    db["poll_votes"].create_index(["poll_id", "voter"])
+
+    # People told that a poll had closed (once each).
+    db["poll_told_closed"].create({"poll_id": int, "voter": str}, pk=("poll_id", "voter"))
+
+    # Secret ballots: who was sent a ballot and whether they have voted...
+    db["poll_ballots"].create(
+        {
+            "poll_id": int,
+            "voter": str,
+            "start_txn": str,  # the ballot poll in their direct chat
+            "companion_txn": str,
+            "voted": int,
+        },
+        pk=("poll_id", "voter"),
+        defaults={"voted": 0},
+    )
+    db["poll_ballots"].create_index(["start_txn"])
+    db["poll_ballots"].create_index(["companion_txn"])
+    # ...and the totals, as bare counters: no row links a choice to a person.
+    db["poll_tally"].create(
+        {"poll_id": int, "answer_id": str, "count": int}, pk=("poll_id", "answer_id")
+    )

@@ -180,6 +180,7 @@ class Person:
         self.client = AsyncClient(synapse.base_url, account.user_id)
         self.client.restore_login(account.user_id, account.device_id, account.access_token)
         self.events: list[dict[str, Any]] = []  # every timeline event seen, with room_id
+        self.invites: list[str] = []  # rooms this person was invited to (and joined)
         self._sync_task: asyncio.Task[None] | None = None
         self._since: str | None = None
 
@@ -207,6 +208,10 @@ class Person:
             for room_id, room in resp.rooms.join.items():
                 for event in room.timeline.events:
                     self.events.append({**event.source, "room_id": room_id})
+            for room_id in resp.rooms.invite:
+                if room_id not in self.invites:
+                    self.invites.append(room_id)
+                    await self.client.join(room_id)  # people accept the bot's direct chats
             self._since = resp.next_batch
 
     async def create_room(
@@ -268,6 +273,49 @@ class Person:
             start = resp.end
         events.reverse()
         return events
+
+    async def send_event(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
+        resp = await self.client.room_send(room_id, event_type, content)
+        assert isinstance(resp, RoomSendResponse), resp
+        return resp.event_id
+
+    async def answer_poll(self, room_id: str, poll_event: str, answers: list[str]) -> str:
+        """A native poll answer, as Element sends it."""
+        return await self.send_event(
+            room_id,
+            "org.matrix.msc3381.poll.response",
+            {
+                "m.relates_to": {"rel_type": "m.reference", "event_id": poll_event},
+                "org.matrix.msc3381.poll.response": {"answers": answers},
+            },
+        )
+
+    async def react(self, room_id: str, event_id: str, key: str) -> str:
+        return await self.send_event(
+            room_id,
+            "m.reaction",
+            {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}},
+        )
+
+    async def reply(self, room_id: str, event_id: str, text: str) -> str:
+        return await self.send(
+            room_id, text, **{"m.relates_to": {"m.in_reply_to": {"event_id": event_id}}}
+        )
+
+    async def remove(self, room_id: str, event_id: str) -> None:
+        resp = await self.client.room_redact(room_id, event_id)
+        assert hasattr(resp, "event_id"), resp
+
+    def events_from(
+        self, sender: str, event_type: str, room_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        return [
+            e
+            for e in self.events
+            if e.get("sender") == sender
+            and e.get("type") == event_type
+            and (room_id is None or e["room_id"] == room_id)
+        ]
 
     def messages_from(self, sender: str, room_id: str | None = None) -> list[dict[str, Any]]:
         return [

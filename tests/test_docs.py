@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_command_is_in_the_readme():
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text().replace("\\|", "|")  # as a table shows it
     missing = [c.usage for c in build_registry() if f"`!{c.usage}`" not in readme]
     assert not missing, f"add these commands to the README's Usage table: {missing}"
 

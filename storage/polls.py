@@ -1,0 +1,246 @@
+"""Polls, their votes, and secret-ballot tallies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from commands.poll_rules import Vote
+from storage.db import utcnow
+
+
+@dataclass(frozen=True)
+class Poll:
+    id: int
+    room_id: str
+    creator: str
+    question: str
+    answers: tuple[tuple[str, str], ...]  # (answer ID, label)
+    max_selections: int
+    disclosed: bool
+    secret: bool
+    state: str
+    closes_at: float | None
+    cutoff: float | None
+    start_txn: str | None
+    companion_txn: str | None
+    results: dict[str, int] | None
+    voters: int | None
+    members: int | None
+
+    @property
+    def answer_ids(self) -> list[str]:
+        return [answer_id for answer_id, _ in self.answers]
+
+    @property
+    def labels(self) -> list[str]:
+        return [label for _, label in self.answers]
+
+
+_COLUMNS = (
+    "id, room_id, creator, question, answers, max_selections, disclosed, secret, state, "
+    "closes_at, cutoff, start_txn, companion_txn, results, voters, members"
+)
+
+
+def _poll(row: Sequence[object]) -> Poll:
+    values = list(row)
+    values[4] = tuple(tuple(a) for a in json.loads(str(values[4])))
+    values[6], values[7] = bool(values[6]), bool(values[7])
+    values[13] = json.loads(str(values[13])) if values[13] else None
+    return Poll(*values)  # type: ignore[arg-type]
+
+
+def create(
+    db: Database,
+    room_id: str,
+    creator: str,
+    question: str,
+    answers: Sequence[tuple[str, str]],
+    max_selections: int,
+    disclosed: bool,
+    secret: bool,
+    closes_at: float | None,
+) -> int:
+    cur = db.execute(
+        "INSERT INTO polls (room_id, creator, question, answers, max_selections, disclosed, "
+        "secret, state, closes_at, cutoff, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)",
+        [
+            room_id,
+            creator,
+            question,
+            json.dumps([list(a) for a in answers], ensure_ascii=False),
+            max_selections,
+            int(disclosed),
+            int(secret),
+            closes_at,
+            closes_at,
+            utcnow(),
+        ],
+    )
+    return int(cur.lastrowid or 0)
+
+
+def get(db: Database, poll_id: int) -> Poll | None:
+    row = db.execute(f"SELECT {_COLUMNS} FROM polls WHERE id = ?", [poll_id]).fetchone()
+    return _poll(row) if row else None
+
+
+def set_messages(db: Database, poll_id: int, start_txn: str | None, companion_txn: str) -> None:
+    db.execute(
+        "UPDATE polls SET start_txn = ?, companion_txn = ? WHERE id = ?",
+        [start_txn, companion_txn, poll_id],
+    )
+
+
+def open_in_room(db: Database, room_id: str) -> list[Poll]:
+    rows = db.execute(
+        f"SELECT {_COLUMNS} FROM polls WHERE room_id = ? AND state = 'open' ORDER BY id",
+        [room_id],
+    ).fetchall()
+    return [_poll(r) for r in rows]
+
+
+def newest_in_room(db: Database, room_id: str, *, state: str | None = None) -> Poll | None:
+    sql = f"SELECT {_COLUMNS} FROM polls WHERE room_id = ?"
+    params: list[object] = [room_id]
+    if state:
+        sql += " AND state = ?"
+        params.append(state)
+    row = db.execute(sql + " ORDER BY id DESC LIMIT 1", params).fetchone()
+    return _poll(row) if row else None
+
+
+def by_message(db: Database, txn_id: str) -> Poll | None:
+    """The poll whose poll event or companion message was sent with this transaction ID."""
+    row = db.execute(
+        f"SELECT {_COLUMNS} FROM polls WHERE start_txn = ? OR companion_txn = ?",
+        [txn_id, txn_id],
+    ).fetchone()
+    return _poll(row) if row else None
+
+
+def start_closing(db: Database, poll_id: int, cutoff: float) -> None:
+    db.execute(
+        "UPDATE polls SET state = 'closing', cutoff = ? WHERE id = ? AND state = 'open'",
+        [cutoff, poll_id],
+    )
+
+
+def finish(db: Database, poll_id: int, results: dict[str, int], voters: int, members: int) -> None:
+    db.execute(
+        "UPDATE polls SET state = 'closed', results = ?, voters = ?, members = ? WHERE id = ?",
+        [json.dumps(results), voters, members, poll_id],
+    )
+
+
+# ----- votes -------------------------------------------------------------
+
+
+def add_vote(db: Database, poll_id: int, vote: Vote) -> bool:
+    """Record one input. Returns False if this event was recorded already."""
+    cur = db.execute(
+        "INSERT OR IGNORE INTO poll_votes (event_id, poll_id, voter, ts, kind, answers) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [vote.event_id, poll_id, vote.voter, vote.ts, vote.kind, json.dumps(list(vote.answers))],
+    )
+    return cur.rowcount > 0
+
+
+def vote_event(db: Database, event_id: str) -> tuple[int, Vote] | None:
+    row = db.execute(
+        "SELECT poll_id, voter, ts, event_id, kind, answers FROM poll_votes WHERE event_id = ?",
+        [event_id],
+    ).fetchone()
+    if row is None:
+        return None
+    return row[0], Vote(row[1], row[2], row[3], row[4], tuple(json.loads(row[5])))
+
+
+def latest_vote(db: Database, poll_id: int, voter: str) -> str | None:
+    """The event ID of the person's latest input that still counts."""
+    row = db.execute(
+        "SELECT event_id FROM poll_votes WHERE poll_id = ? AND voter = ? AND removed = 0 "
+        "ORDER BY ts DESC, event_id DESC LIMIT 1",
+        [poll_id, voter],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def mark_removed(db: Database, event_id: str) -> None:
+    db.execute("UPDATE poll_votes SET removed = 1 WHERE event_id = ?", [event_id])
+
+
+def votes(db: Database, poll_id: int) -> list[Vote]:
+    rows = db.execute(
+        "SELECT voter, ts, event_id, kind, answers FROM poll_votes "
+        "WHERE poll_id = ? AND removed = 0",
+        [poll_id],
+    ).fetchall()
+    return [Vote(v, ts, e, k, tuple(json.loads(a))) for v, ts, e, k, a in rows]
+
+
+def tell_closed_once(db: Database, poll_id: int, voter: str) -> bool:
+    """True the first time only: the person has not been told yet."""
+    cur = db.execute(
+        "INSERT OR IGNORE INTO poll_told_closed (poll_id, voter) VALUES (?, ?)", [poll_id, voter]
+    )
+    return cur.rowcount > 0
+
+
+# ----- secret ballots ----------------------------------------------------
+
+
+def add_ballot(db: Database, poll_id: int, voter: str, start_txn: str, companion_txn: str) -> None:
+    db.execute(
+        "INSERT OR IGNORE INTO poll_ballots (poll_id, voter, start_txn, companion_txn) "
+        "VALUES (?, ?, ?, ?)",
+        [poll_id, voter, start_txn, companion_txn],
+    )
+
+
+def ballot_by_message(db: Database, txn_id: str) -> tuple[int, str, bool] | None:
+    """(poll ID, voter, has voted) for a ballot's poll event or companion message."""
+    row = db.execute(
+        "SELECT poll_id, voter, voted FROM poll_ballots WHERE start_txn = ? OR companion_txn = ?",
+        [txn_id, txn_id],
+    ).fetchone()
+    return (row[0], row[1], bool(row[2])) if row else None
+
+
+def ballots(db: Database, poll_id: int) -> list[tuple[str, str]]:
+    """(voter, ballot poll txn) for every ballot sent."""
+    rows = db.execute(
+        "SELECT voter, start_txn FROM poll_ballots WHERE poll_id = ? ORDER BY voter", [poll_id]
+    )
+    return [(r[0], r[1]) for r in rows.fetchall()]
+
+
+def cast_secret(db: Database, poll_id: int, voter: str, answer_ids: Sequence[str]) -> None:
+    """Count a secret vote: mark the person as having voted, add to the bare totals."""
+    db.execute(
+        "UPDATE poll_ballots SET voted = 1 WHERE poll_id = ? AND voter = ?", [poll_id, voter]
+    )
+    for answer_id in answer_ids:
+        db.execute(
+            "INSERT INTO poll_tally (poll_id, answer_id, count) VALUES (?, ?, 1) "
+            "ON CONFLICT(poll_id, answer_id) DO UPDATE SET count = count + 1",
+            [poll_id, answer_id],
+        )
+
+
+def secret_totals(db: Database, poll_id: int) -> tuple[dict[str, int], int, int]:
+    """(counts per answer, how many voted, how many ballots were sent)."""
+    counts = dict(
+        db.execute(
+            "SELECT answer_id, count FROM poll_tally WHERE poll_id = ?", [poll_id]
+        ).fetchall()
+    )
+    voted, sent = db.execute(
+        "SELECT coalesce(sum(voted), 0), count(*) FROM poll_ballots WHERE poll_id = ?", [poll_id]
+    ).fetchone()
+    return counts, int(voted), int(sent)

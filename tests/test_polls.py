@@ -1,0 +1,1261 @@
+"""Quick polls through the real dispatcher, worker and scheduler, with a real SQLite file.
+
+People's events go into the inbox as Matrix JSON and are handled by the real
+Worker; what the bot says is read back from the outbox. The one fake is the
+adapter's two network reads (``joined_members`` and ``poll_answers``), which
+return canned data. ``deliver`` stands in for the sender: it marks queued
+messages sent with made-up event IDs, so people can answer them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import harness
+from bot.config import load_config
+from bot.context import PollAnswer
+from bot.dispatch import Dispatcher, Worker
+from bot.matrix import POLL_END, POLL_START, MatrixAdapter
+from bot.messages import Messages
+from bot.scheduler import Scheduler
+from commands import build_registry
+from storage import inbox, outbox, rooms
+from storage import polls as poll_store
+from storage.db import Store
+
+BOT = "@copro-bot:council.test"
+ALICE = "@alice:council.test"  # team
+CHRIS = "@chris:council.test"  # champion
+DANA = "@dana:council.test"  # champion
+SAM = "@sam:council.test"  # members
+PAT = "@pat:council.test"
+LEE = "@lee:council.test"
+OUTSIDER = "@outsider:elsewhere.test"  # not in the room
+GROUP = "!group:council.test"
+
+T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # Monday 1 June 2026, 10am in London
+
+MESSAGES = Messages.load()
+RESPONSE = "org.matrix.msc3381.poll.response"
+
+QUESTION = "Which day suits you?"
+DAYS = f"{QUESTION} | Tuesday morning | Thursday afternoon"
+
+
+def say(key: str, **values: object) -> str:
+    """What the catalogue says for ``key``."""
+    return MESSAGES.get(key, prefix="!", **values)
+
+
+def ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+# ----- the bot, without a homeserver ------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self.time = now
+
+    def now(self) -> datetime:
+        return self.time
+
+
+class CannedAdapter(MatrixAdapter):
+    """The real adapter, with canned answers for its only two network reads."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.members: dict[str, set[str]] = {}
+        self.answers: dict[str, list[PollAnswer]] = {}  # by poll event ID
+
+    async def joined_members(self, room_id: str) -> set[str]:
+        return set(self.members.get(room_id, set()))
+
+    async def poll_answers(self, room_id: str, poll_event: str) -> list[PollAnswer]:
+        return list(self.answers.get(poll_event, []))
+
+
+_sent_ids = itertools.count(1)
+_dm_ids = itertools.count(1)
+
+
+def deliver(store: Store) -> dict[str, str]:
+    """Mark everything pending in the outbox as sent, as the sender would.
+
+    Returns {txn ID: event ID}; for a new direct chat, {txn ID: room ID}.
+    """
+    delivered: dict[str, str] = {}
+    with store.write() as db:
+        pending = db.execute(
+            "SELECT id, txn_id, action, room_id FROM outbox WHERE state = 'pending' ORDER BY id"
+        ).fetchall()
+        for item_id, txn_id, action, room_id in pending:
+            if action == "create_dm":
+                result = f"!dm{next(_dm_ids)}:council.test"
+                outbox.mark_sent(db, item_id, result)
+                # What MatrixAdapter._drain_room does once the chat is open:
+                rooms.upsert(db, result, state="joined", is_direct=True, dm_with=room_id)
+                outbox.move_room(db, room_id, result)
+            else:
+                result = f"$bot{next(_sent_ids):05d}"
+                outbox.mark_sent(db, item_id, result)
+            delivered[txn_id] = result
+    return delivered
+
+
+@dataclass(frozen=True)
+class Out:
+    """One row of the outbox."""
+
+    id: int
+    txn_id: str
+    action: str
+    room_id: str
+    event_type: str | None
+    content: dict[str, Any]
+    state: str
+
+    @property
+    def body(self) -> str:
+        return str(self.content.get("body", ""))
+
+    @property
+    def reply_to(self) -> str | None:
+        return self.content.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
+
+
+@dataclass(frozen=True)
+class Posted:
+    number: int
+    start: str  # the poll event's ID
+    companion: str  # the numbered message's ID
+
+
+class PollBot:
+    """The real dispatcher, worker, scheduler and adapter over a real database file."""
+
+    def __init__(self, tmp_path: Path, *, members_can_start: bool = False) -> None:
+        tmp_path.mkdir()
+        path = harness.write_config(
+            tmp_path / "config.toml", user_id=BOT, team=[ALICE], champions=[CHRIS, DANA]
+        )
+        if members_can_start:
+            with path.open("a") as f:
+                f.write("[polls]\nmembers_can_start = true\n")
+        self.config = load_config(path, env={})
+        self.store = Store.open(self.config.storage.database)
+        self.adapter = CannedAdapter(self.config, self.store)
+        registry = build_registry()
+        self.clock = FakeClock(T0)
+        self.worker = Worker(
+            self.store, Dispatcher(self.config, MESSAGES, registry, self.adapter), self.adapter
+        )
+        self.scheduler = Scheduler(
+            self.store, registry, self.adapter, self.config, MESSAGES, clock=self.clock
+        )
+        self._ids = itertools.count(1)
+        with self.store.write() as db:
+            rooms.upsert(db, GROUP, state="joined", is_direct=False)
+
+    @property
+    def db(self) -> Any:
+        return self.store.db
+
+    # --- time ---
+
+    def later(self, **delta: float) -> datetime:
+        """Move the clock on; returns the new time."""
+        self.clock.time += timedelta(**delta)
+        return self.clock.time
+
+    def _ts(self, at: datetime | None) -> int:
+        if at is not None:
+            return ms(at)
+        ts = ms(self.clock.time)
+        self.clock.time += timedelta(seconds=1)  # every event a little after the last
+        return ts
+
+    # --- what people do (stored in the inbox; ``run`` handles it) ---
+
+    def receive(self, raw: dict[str, Any], room_id: str = GROUP) -> str:
+        with self.store.write() as db:
+            inbox.add_events(db, room_id, [raw])
+        return str(raw["event_id"])
+
+    def _event(
+        self, kind: str, sender: str, content: dict[str, Any], at: datetime | None, **extra: Any
+    ) -> dict[str, Any]:
+        return {
+            "event_id": f"$e{next(self._ids):05d}",
+            "type": kind,
+            "sender": sender,
+            "origin_server_ts": self._ts(at),
+            "content": content,
+            **extra,
+        }
+
+    def message(
+        self,
+        body: str,
+        *,
+        sender: str = SAM,
+        reply_to: str | None = None,
+        room_id: str = GROUP,
+        at: datetime | None = None,
+    ) -> str:
+        content: dict[str, Any] = {"msgtype": "m.text", "body": body}
+        if reply_to:
+            content["body"] = f"> <{BOT}> Poll 1: {QUESTION}\n\n{body}"  # the reply fallback
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+        return self.receive(self._event("m.room.message", sender, content, at), room_id)
+
+    def answer(
+        self,
+        poll_event: str,
+        *answers: str,
+        sender: str = SAM,
+        room_id: str = GROUP,
+        at: datetime | None = None,
+    ) -> str:
+        content = {
+            "m.relates_to": {"rel_type": "m.reference", "event_id": poll_event},
+            RESPONSE: {"answers": list(answers)},
+        }
+        return self.receive(self._event(RESPONSE, sender, content, at), room_id)
+
+    def react(
+        self,
+        target: str,
+        key: str,
+        *,
+        sender: str = SAM,
+        room_id: str = GROUP,
+        at: datetime | None = None,
+    ) -> str:
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": key}}
+        return self.receive(self._event("m.reaction", sender, content, at), room_id)
+
+    def redact(
+        self, target: str, *, sender: str = SAM, room_id: str = GROUP, at: datetime | None = None
+    ) -> str:
+        raw = self._event("m.room.redaction", sender, {"redacts": target}, at, redacts=target)
+        return self.receive(raw, room_id)
+
+    async def run(self) -> int:
+        """Handle everything pending, as the worker loop would."""
+        handled = 0
+        while n := await self.worker.run_batch():
+            handled += n
+        return handled
+
+    async def ask(self, body: str, *, sender: str = SAM, room_id: str = GROUP) -> list[str]:
+        """Send a message, handle it, and return what the bot said in reply to it."""
+        event_id = self.message(body, sender=sender, room_id=room_id)
+        await self.run()
+        return self.replies_to(event_id)
+
+    async def tick(self) -> int:
+        """Run the jobs that are due by the fake clock."""
+        return await self.scheduler.run_due()
+
+    # --- what the bot did ---
+
+    def outbox(self) -> list[Out]:
+        rows = self.db.execute(
+            "SELECT id, txn_id, action, room_id, event_type, content, state FROM outbox ORDER BY id"
+        ).fetchall()
+        return [Out(i, t, a, r, e, json.loads(c) if c else {}, s) for i, t, a, r, e, c, s in rows]
+
+    def after(self, mark: int) -> list[Out]:
+        """Outbox rows added after ``mark`` (a count of rows taken earlier)."""
+        return self.outbox()[mark:]
+
+    def replies_to(self, event_id: str) -> list[str]:
+        return [o.body for o in self.outbox() if o.reply_to == event_id]
+
+    def texts(self, room_id: str = GROUP) -> list[str]:
+        """Everything the bot said (not in reply) in a room."""
+        return [
+            o.body
+            for o in self.outbox()
+            if o.room_id == room_id
+            and o.event_type == "m.room.message"
+            and o.reply_to is None
+            and o.action == "send"
+        ]
+
+    def count(self, table: str, where: str = "1") -> int:
+        return self.db.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]
+
+    def poll(self, number: int = 1) -> poll_store.Poll:
+        found = poll_store.get(self.db, number)
+        assert found is not None
+        return found
+
+    def jobs(self) -> list[tuple[str, str, float, str, int]]:
+        return self.db.execute(
+            "SELECT kind, ref, due_at, state, attempts FROM jobs ORDER BY id"
+        ).fetchall()
+
+    # --- shortcuts ---
+
+    async def open_poll(self, text: str = DAYS, *, sender: str = CHRIS) -> Posted:
+        """Start a poll and deliver its messages."""
+        assert await self.ask(f"!poll {text}", sender=sender) == []
+        poll = poll_store.newest_in_room(self.db, GROUP)
+        assert poll is not None and poll.start_txn and poll.companion_txn
+        sent = deliver(self.store)
+        return Posted(poll.id, sent[poll.start_txn], sent[poll.companion_txn])
+
+    async def live(self, number: int = 1) -> tuple[dict[str, int], int]:
+        """The counts ``!poll results`` shows: ({label: count}, how many answered)."""
+        (text,) = await self.ask(f"!poll results {number}", sender=LEE)
+        return shown_counts(text)
+
+    async def close(self, *, sender: str = CHRIS, number: int = 1) -> list[str]:
+        """``!poll close``, then run the closing job."""
+        replies = await self.ask(f"!poll close {number}", sender=sender)
+        await self.tick()
+        return replies
+
+
+RESULT_LINE = re.compile(r"^(?P<label>.+): (?P<count>\d+) \(\d+%\) [█░]{10}$")
+ANSWERED = re.compile(r"^(?P<count>\d+) (?:people have answered so far|of \d+ people here)")
+
+
+def shown_counts(text: str) -> tuple[dict[str, int], int]:
+    counts = {m["label"]: int(m["count"]) for m in map(RESULT_LINE.match, text.split("\n")) if m}
+    answered = ANSWERED.match(text.split("\n")[-1])
+    assert answered, text
+    return counts, int(answered["count"])
+
+
+@pytest.fixture
+def make_pollbot(tmp_path: Path) -> Iterator[Any]:
+    bots: list[PollBot] = []
+
+    def make(**kwargs: Any) -> PollBot:
+        bot = PollBot(tmp_path / f"bot{len(bots)}", **kwargs)
+        bots.append(bot)
+        return bot
+
+    yield make
+    for bot in bots:
+        dead = bot.db.execute("SELECT event_id, error FROM dead_letters").fetchall()
+        bot.store.close()
+        assert dead == [], "a handler failed"
+
+
+@pytest.fixture
+def bot(make_pollbot: Any) -> PollBot:
+    bot = make_pollbot()
+    bot.adapter.members[GROUP] = {BOT, CHRIS, SAM, PAT, LEE}
+    return bot
+
+
+# ----- starting a poll ----------------------------------------------------------------------
+
+
+async def test_a_champion_starts_a_poll(bot: PollBot) -> None:
+    assert await bot.ask(f"!poll {DAYS}", sender=CHRIS) == []
+    start, companion = bot.outbox()
+
+    assert (start.action, start.room_id, start.event_type) == ("send", GROUP, POLL_START)
+    assert start.content == {
+        POLL_START: {
+            "question": {
+                "org.matrix.msc1767.text": QUESTION,
+                "body": QUESTION,
+                "msgtype": "m.text",
+            },
+            "kind": "org.matrix.msc3381.poll.disclosed",
+            "max_selections": 1,
+            "answers": [
+                {"id": "a1", "org.matrix.msc1767.text": "Tuesday morning"},
+                {"id": "a2", "org.matrix.msc1767.text": "Thursday afternoon"},
+            ],
+        },
+        "org.matrix.msc1767.text": f"{QUESTION}\n1. Tuesday morning\n2. Thursday afternoon",
+        "m.mentions": {},
+    }
+
+    assert (companion.room_id, companion.event_type) == (GROUP, "m.room.message")
+    assert companion.content["msgtype"] == "m.notice"
+    assert companion.content["m.mentions"] == {}
+    assert companion.reply_to is None
+    assert companion.body.split("\n") == [
+        say("poll.title", number=1, question=QUESTION),
+        "1. Tuesday morning",
+        "2. Thursday afternoon",
+        "",
+        say("poll.how_to_answer"),
+        say("poll.how_to_react", first="1️⃣", second="2️⃣"),
+    ]
+
+    poll = bot.poll()
+    assert (poll.room_id, poll.creator, poll.state) == (GROUP, CHRIS, "open")
+    assert (poll.start_txn, poll.companion_txn) == (start.txn_id, companion.txn_id)
+    assert bot.jobs() == []  # closed by hand
+
+
+async def test_settings_show_in_the_poll_and_the_companion(bot: PollBot) -> None:
+    await bot.ask(
+        "!poll Where shall we meet? | Library | Town hall | Café | up to 2 | hidden | closes in 2h",
+        sender=CHRIS,
+    )
+    start, companion = bot.outbox()
+    assert start.content[POLL_START]["kind"] == "org.matrix.msc3381.poll.undisclosed"
+    assert start.content[POLL_START]["max_selections"] == 2
+    assert companion.body.split("\n")[-3:] == [
+        say("poll.choose_up_to", count=2),
+        say("poll.results_later"),
+        say("poll.closes_on", when="Monday 1 June 2026, 12 noon"),
+    ]
+    closes = T0 + timedelta(hours=2)
+    assert bot.poll().closes_at == closes.timestamp()
+    assert bot.jobs() == [("poll.close", "1", closes.timestamp(), "pending", 0)]
+
+
+async def test_a_member_may_not_start_a_poll(bot: PollBot) -> None:
+    assert await bot.ask(f"!poll {DAYS}", sender=SAM) == [
+        say("errors.not_allowed", who=say("roles.champion"))
+    ]
+    assert bot.count("polls") == 0
+    assert len(bot.outbox()) == 1
+
+
+async def test_members_may_start_polls_when_the_config_says_so(make_pollbot: Any) -> None:
+    bot = make_pollbot(members_can_start=True)
+    posted = await bot.open_poll(sender=SAM)
+    assert bot.poll(posted.number).creator == SAM
+
+
+TWENTY_ONE = " | ".join(f"Choice {n}" for n in range(1, 22))
+MISTAKES = [
+    ("", "poll.no_question", {}),
+    ("| Tuesday | Thursday", "poll.no_question", {}),
+    ("x" * 301 + " | A | B", "poll.question_too_long", {"length": 301, "most": 300}),
+    ("Which day? | Tuesday", "poll.too_few_options", {"count": 1, "least": 2}),
+    (f"Which day? | {TWENTY_ONE}", "poll.too_many_options", {"count": 21, "most": 20}),
+    ("Which day? | Tuesday | | Thursday", "poll.empty_option", {"number": 2}),
+    ("Which day? | Tuesday | tuesday", "poll.duplicate_option", {"option": "tuesday"}),
+    (
+        "Which day? | Tuesday | " + "y" * 101,
+        "poll.option_too_long",
+        {"number": 2, "length": 101, "most": 100},
+    ),
+    ("Which day? | Tuesday | Thursday | up to 3", "poll.max_out_of_range", {"given": 3}),
+    ("Which day? | Tuesday | Thursday | choose up to some", "poll.max_not_number", {}),
+    ("Which day? | Tuesday | Thursday | hidden | hidden", "poll.setting_twice", {}),
+    ("Shall we? | yes/no | Maybe", "poll.preset_mixed", {"preset": "yes/no"}),
+    ("Which day? | Tuesday | Thursday | closes soonish", "when.not_understood", {}),
+    ("Which day? | Tuesday | Thursday | closes today 9am", "when.in_the_past", {}),
+]
+SHOWN = {  # the rest of what each message needs
+    "poll.max_out_of_range": {"options": 2},
+    "poll.setting_twice": {"setting": "hidden"},
+    "when.not_understood": {"text": "soonish"},
+    "when.in_the_past": {"text": "today 9am"},
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "values"), MISTAKES, ids=[f"{k}-{i}" for i, (_, k, _) in enumerate(MISTAKES)]
+)
+async def test_a_mistake_in_the_command_is_explained(
+    bot: PollBot, text: str, key: str, values: dict[str, object]
+) -> None:
+    replies = await bot.ask(f"!poll {text}", sender=CHRIS)
+    assert replies == [say(key, **values, **SHOWN.get(key, {}))]
+    assert bot.count("polls") == 0
+    assert [o.event_type for o in bot.outbox()] == ["m.room.message"]  # the reply alone
+    assert bot.jobs() == []
+
+
+# ----- answering ----------------------------------------------------------------------------
+
+
+async def test_tapping_a_choice_counts(bot: PollBot) -> None:
+    posted = await bot.open_poll()
+    tap = bot.answer(posted.start, "a2", sender=SAM)
+    await bot.run()
+    assert bot.replies_to(tap) == []
+    assert await bot.live() == ({"Tuesday morning": 0, "Thursday afternoon": 1}, 1)
+
+
+async def test_replying_with_a_number_to_the_companion_or_the_poll(bot: PollBot) -> None:
+    posted = await bot.open_poll()
+    to_companion = bot.message("2", sender=SAM, reply_to=posted.companion)
+    to_poll = bot.message(" #1. ", sender=PAT, reply_to=posted.start)
+    await bot.run()
+    assert bot.replies_to(to_companion) == bot.replies_to(to_poll) == []
+    assert await bot.live() == ({"Tuesday morning": 1, "Thursday afternoon": 1}, 2)
+
+
+async def test_replying_with_several_numbers(bot: PollBot) -> None:
+    posted = await bot.open_poll("Which days? | Monday | Tuesday | Wednesday | up to 2")
+    bot.message("1, 3", sender=SAM, reply_to=posted.companion)
+    bot.message("2 and 3", sender=PAT, reply_to=posted.start)
+    await bot.run()
+    assert await bot.live() == ({"Monday": 1, "Tuesday": 1, "Wednesday": 2}, 2)
+
+
+async def test_a_reply_in_words_gets_a_hint(bot: PollBot) -> None:
+    posted = await bot.open_poll()
+    reply = bot.message("Tuesday please", sender=SAM, reply_to=posted.companion)
+    await bot.run()
+    assert bot.replies_to(reply) == [say("poll.reply_hint")]
+    assert bot.count("poll_votes") == 0
+
+
+@pytest.mark.parametrize("number", ["3", "0", "1, 7"])
+async def test_a_number_that_is_not_a_choice(bot: PollBot, number: str) -> None:
+    posted = await bot.open_poll()
+    reply = bot.message(number, sender=SAM, reply_to=posted.companion)
+    await bot.run()
+    wrong = [n for n in re.findall(r"\d+", number) if not 1 <= int(n) <= 2][0]
+    assert bot.replies_to(reply) == [say("poll.no_such_choice", number=wrong, most=2)]
+    assert bot.count("poll_votes") == 0
+
+
+async def test_a_number_that_answers_no_poll_is_no_vote(bot: PollBot) -> None:
+    await bot.open_poll()
+    ping = bot.message("!ping", sender=SAM)
+    await bot.run()
+    (pong,) = [o for o in bot.outbox() if o.reply_to == ping]
+    sent = deliver(bot.store)
+    plain = bot.message("2", sender=SAM)
+    to_pong = bot.message("2", sender=SAM, reply_to=sent[pong.txn_id])
+    await bot.run()
+    assert bot.replies_to(plain) == bot.replies_to(to_pong) == []
+    assert bot.count("poll_votes") == 0
+
+
+async def test_number_reactions_with_and_without_the_emoji_marker(bot: PollBot) -> None:
+    posted = await bot.open_poll()
+    with_marker = bot.react(posted.companion, "2\ufe0f\u20e3", sender=SAM)
+    without = bot.react(posted.companion, "1\u20e3", sender=PAT)
+    on_poll = bot.react(posted.start, "2\ufe0f\u20e3", sender=LEE)
+    await bot.run()
+    assert [bot.replies_to(e) for e in (with_marker, without, on_poll)] == [[], [], []]
+    assert await bot.live() == ({"Tuesday morning": 1, "Thursday afternoon": 2}, 3)
+
+
+async def test_other_reactions_are_ignored(bot: PollBot) -> None:
+    posted = await bot.open_poll()
+    outbox_before = len(bot.outbox())
+    thumbs = bot.react(posted.companion, "👍", sender=SAM)
+    ten = bot.react(posted.companion, "🔟", sender=PAT)  # a number, but no choice 10
+    elsewhere = bot.react("$someone-elses-message", "1️⃣", sender=LEE)
+    await bot.run()
+    assert len(bot.outbox()) == outbox_before  # no reply
+    assert bot.count("poll_votes") == 0
+    assert {inbox_state(bot, e) for e in (thumbs, ten, elsewhere)} == {"done"}
+
+
+async def test_removing_a_reaction_takes_that_choice_back(bot: PollBot) -> None:
+    posted = await bot.open_poll("Which days? | Monday | Tuesday | Wednesday | up to 2")
+    one = bot.react(posted.companion, "1️⃣", sender=SAM)
+    bot.react(posted.companion, "2️⃣", sender=SAM)
+    only = bot.react(posted.companion, "3️⃣", sender=PAT)
+    await bot.run()
+    assert await bot.live() == ({"Monday": 1, "Tuesday": 1, "Wednesday": 1}, 2)
+
+    bot.redact(one, sender=SAM)
+    bot.redact(only, sender=PAT)
+    await bot.run()
+    assert await bot.live() == ({"Monday": 0, "Tuesday": 1, "Wednesday": 0}, 1)
+
+
+async def test_deleting_the_latest_answer_takes_the_vote_back(bot: PollBot) -> None:
+    posted = await bot.open_poll()
+    bot.answer(posted.start, "a1", sender=SAM)
+    latest = bot.message("2", sender=SAM, reply_to=posted.companion)
+    await bot.run()
+    assert await bot.live() == ({"Tuesday morning": 0, "Thursday afternoon": 1}, 1)
+
+    removal = bot.redact(latest, sender=SAM)
+    await bot.run()
+    assert bot.replies_to(removal) == []
+    assert await bot.live() == ({"Tuesday morning": 0, "Thursday afternoon": 0}, 0)
+
+
+async def test_deleting_an_older_answer_keeps_the_newer_one(bot: PollBot) -> None:
+    posted = await bot.open_poll()
+    older = bot.message("1", sender=SAM, reply_to=posted.companion)
+    bot.answer(posted.start, "a2", sender=SAM)
+    await bot.run()
+
+    bot.redact(older, sender=SAM)
+    await bot.run()
+    assert await bot.live() == ({"Tuesday morning": 0, "Thursday afternoon": 1}, 1)
+
+
+def inbox_state(bot: PollBot, event_id: str) -> str:
+    return bot.db.execute("SELECT state FROM inbox WHERE event_id = ?", [event_id]).fetchone()[0]
+
+
+# ----- results and the list of polls --------------------------------------------------------
+
+
+async def test_live_results_while_open(bot: PollBot) -> None:
+    posted = await bot.open_poll()
+    bot.answer(posted.start, "a1", sender=SAM)
+    bot.answer(posted.start, "a1", sender=PAT)
+    bot.answer(posted.start, "a2", sender=LEE)
+    await bot.run()
+    assert await bot.ask("!poll results", sender=SAM) == [
+        "\n".join(
+            [
+                say("poll.results_title", number=1, question=QUESTION),
+                "Tuesday morning: 2 (67%) ███████░░░",
+                "Thursday afternoon: 1 (33%) ███░░░░░░░",
+                say("poll.answered_so_far", count=3),
+            ]
+        )
+    ]
+
+
+async def test_hidden_results_stay_hidden_until_the_close(bot: PollBot) -> None:
+    posted = await bot.open_poll(f"{DAYS} | hidden")
+    bot.answer(posted.start, "a1", sender=SAM)
+    await bot.run()
+    assert await bot.ask("!poll results", sender=SAM) == [say("poll.results_hidden", number=1)]
+    await bot.close()
+    assert await bot.live() == ({"Tuesday morning": 1, "Thursday afternoon": 0}, 1)
+
+
+@pytest.mark.xfail(
+    reason="bug: result percentages use round() (halves to even), not poll_rules' halves-up "
+    "rule that results_text_parts, turnout and the bar follow: 1 of 8 shows 12%",
+    strict=True,
+)
+async def test_percentages_round_halves_up_like_poll_rules(bot: PollBot) -> None:
+    posted = await bot.open_poll()
+    people = [f"@person{n}:council.test" for n in range(8)]
+    for n, person in enumerate(people):
+        bot.answer(posted.start, "a1" if n == 0 else "a2", sender=person)
+    await bot.run()
+    (text,) = await bot.ask("!poll results", sender=SAM)
+    assert "Tuesday morning: 1 (13%) █░░░░░░░░░" in text.split("\n")
+
+
+@pytest.mark.parametrize(
+    ("command", "reply"),
+    [
+        ("!poll results", say("poll.none_here")),
+        ("!poll results 7", say("poll.not_found", number=7)),
+        ("!poll results last", say("poll.number_needed", text="last")),
+        ("!poll close", say("poll.none_open")),
+        ("!polls", say("poll.none_open")),
+    ],
+)
+async def test_asking_about_polls_that_are_not_there(
+    bot: PollBot, command: str, reply: str
+) -> None:
+    assert await bot.ask(command, sender=CHRIS) == [reply]
+
+
+async def test_polls_lists_the_open_polls_with_closing_times(bot: PollBot) -> None:
+    await bot.open_poll("Old question? | Yes | No")
+    await bot.open_poll(DAYS)
+    await bot.open_poll("Where shall we meet? | Library | Town hall | closes tomorrow 5pm")
+    await bot.close(number=1)
+    assert await bot.ask("!polls", sender=SAM) == [
+        "\n".join(
+            [
+                say("poll.list_intro"),
+                say("poll.list_line", number=2, question=QUESTION),
+                say(
+                    "poll.list_line_closes",
+                    number=3,
+                    question="Where shall we meet?",
+                    when="Tuesday 2 June 2026, 5pm",
+                ),
+            ]
+        )
+    ]
+
+
+# ----- closing ------------------------------------------------------------------------------
+
+
+async def vote_two_to_one(bot: PollBot, posted: Posted) -> None:
+    bot.answer(posted.start, "a1", sender=SAM)
+    bot.message("1", sender=PAT, reply_to=posted.companion)
+    bot.react(posted.companion, "2️⃣", sender=LEE)
+    await bot.run()
+
+
+CLOSED_TWO_TO_ONE = "\n".join(
+    [
+        say("poll.closed_title", number=1, question=QUESTION),
+        "Tuesday morning: 2 (67%) ███████░░░",
+        "Thursday afternoon: 1 (33%) ███░░░░░░░",
+        say("poll.turnout", voters=3, members=4, percent=75),
+    ]
+)
+
+
+async def test_the_creator_closes_the_poll_and_the_results_follow(bot: PollBot) -> None:
+    posted = await bot.open_poll()
+    await vote_two_to_one(bot, posted)
+
+    close = bot.message("!poll close", sender=CHRIS)
+    await bot.run()
+    assert bot.replies_to(close) == [say("poll.closing", number=1)]
+    closed_at = ms(bot.clock.time) - 1000
+    assert bot.poll().state == "closing"
+    assert bot.poll().cutoff == closed_at / 1000
+    assert bot.jobs() == [("poll.close", "1", closed_at / 1000, "pending", 0)]
+
+    mark = len(bot.outbox())
+    assert await bot.tick() == 1
+    end, results = bot.after(mark)
+    assert (end.room_id, end.event_type) == (GROUP, POLL_END)
+    ended = say("poll.ended", top="Tuesday morning")
+    assert end.content == {
+        "m.relates_to": {"rel_type": "m.reference", "event_id": posted.start},
+        POLL_END: {},
+        "m.poll.results": {"a1": 2, "a2": 1},
+        "org.matrix.msc1767.text": ended,
+        "body": ended,
+        "msgtype": "m.text",
+        "m.mentions": {},
+    }
+    assert (results.room_id, results.reply_to) == (GROUP, None)
+    assert results.body == CLOSED_TWO_TO_ONE
+
+    poll = bot.poll()
+    assert (poll.state, poll.results, poll.voters, poll.members) == (
+        "closed",
+        {"a1": 2, "a2": 1},
+        3,
+        4,
+    )
+    assert [job[3] for job in bot.jobs()] == ["done"]
+    assert await bot.ask("!poll results", sender=SAM) == [CLOSED_TWO_TO_ONE]
+
+
+async def test_the_team_may_close_anyones_poll(bot: PollBot) -> None:
+    await bot.open_poll(sender=CHRIS)
+    assert await bot.close(sender=ALICE) == [say("poll.closing", number=1)]
+    assert bot.poll().state == "closed"
+
+
+async def test_another_champion_may_not_close_it(bot: PollBot) -> None:
+    await bot.open_poll(sender=CHRIS)
+    assert await bot.close(sender=DANA) == [say("poll.not_yours", number=1)]
+    assert await bot.close(sender=SAM) == [say("errors.not_allowed", who=say("roles.champion"))]
+    assert bot.poll().state == "open"
+    assert bot.jobs() == []
+
+
+async def test_closing_twice(bot: PollBot) -> None:
+    await bot.open_poll()
+    assert await bot.ask("!poll close 1", sender=CHRIS) == [say("poll.closing", number=1)]
+    assert await bot.ask("!poll close 1", sender=CHRIS) == [say("poll.already_closed", number=1)]
+    await bot.tick()
+    assert await bot.ask("!poll close 1", sender=CHRIS) == [say("poll.already_closed", number=1)]
+    assert [job[3] for job in bot.jobs()] == ["done"]
+    assert len([o for o in bot.outbox() if o.event_type == POLL_END]) == 1
+
+
+async def test_only_people_in_the_room_count(bot: PollBot) -> None:
+    posted = await bot.open_poll()
+    await vote_two_to_one(bot, posted)
+    bot.answer(posted.start, "a2", sender=OUTSIDER)  # left the room, or never in it
+    await bot.run()
+    assert await bot.live() == ({"Tuesday morning": 2, "Thursday afternoon": 2}, 4)
+
+    await bot.close()
+    assert bot.texts()[-1] == CLOSED_TWO_TO_ONE
+
+
+async def test_missed_answers_are_fetched_before_counting(bot: PollBot) -> None:
+    posted = await bot.open_poll()
+    seen = bot.answer(posted.start, "a1", sender=SAM)
+    await bot.run()
+    before = bot.clock.time
+    bot.adapter.answers[posted.start] = [
+        PollAnswer(seen, GROUP, SAM, posted.start, ("a1",), ms(before) - 1000),  # stored already
+        PollAnswer("$missed", GROUP, PAT, posted.start, ("a1",), ms(before)),
+        PollAnswer("$missed", GROUP, PAT, posted.start, ("a1",), ms(before)),  # twice
+        PollAnswer("$gone", GROUP, OUTSIDER, posted.start, ("a2",), ms(before)),
+        PollAnswer("$late", GROUP, LEE, posted.start, ("a2",), ms(before) + 60_000),
+    ]
+    await bot.close()
+    assert bot.count("poll_votes", "event_id = '$missed'") == 1
+    assert bot.poll().results == {"a1": 2, "a2": 0}
+    first = bot.texts()[-1]
+    assert shown_counts(first) == ({"Tuesday morning": 2, "Thursday afternoon": 0}, 2)
+
+    # The count is made from what is stored: made again, it is the same.
+    with bot.store.write() as db:
+        db.execute("UPDATE polls SET state = 'closing'")
+        db.execute("UPDATE jobs SET state = 'pending'")
+    assert await bot.tick() == 1
+    assert bot.texts()[-2:] == [first, first]
+    assert bot.count("poll_votes", "event_id = '$missed'") == 1
+
+
+async def test_late_answers_do_not_count_and_the_person_is_told_once(bot: PollBot) -> None:
+    posted = await bot.open_poll()
+    bot.answer(posted.start, "a1", sender=SAM)
+    await bot.run()
+    await bot.ask("!poll close", sender=CHRIS)
+
+    too_late = bot.answer(posted.start, "a2", sender=PAT)  # closing, not closed yet
+    await bot.run()
+    assert bot.replies_to(too_late) == [say("poll.closed_told", number=1)]
+    await bot.tick()
+
+    again = bot.message("2", sender=PAT, reply_to=posted.companion)
+    reacted = bot.react(posted.companion, "2️⃣", sender=PAT)
+    taken_back = bot.answer(posted.start, sender=SAM)  # an empty answer: "take my vote back"
+    await bot.run()
+    assert bot.replies_to(again) == bot.replies_to(reacted) == []  # Pat was told already
+    assert bot.replies_to(taken_back) == [say("poll.closed_told", number=1)]
+    assert bot.poll().results == {"a1": 1, "a2": 0}
+    assert await bot.live() == ({"Tuesday morning": 1, "Thursday afternoon": 0}, 1)
+
+
+async def test_a_removal_after_the_close_changes_nothing(bot: PollBot) -> None:
+    posted = await bot.open_poll()
+    reaction = bot.react(posted.companion, "1️⃣", sender=SAM)
+    await bot.run()
+    await bot.close()
+    bot.redact(reaction, sender=SAM)
+    await bot.run()
+    assert await bot.live() == ({"Tuesday morning": 1, "Thursday afternoon": 0}, 1)
+
+
+# ----- closing at a set time ----------------------------------------------------------------
+
+
+async def test_a_poll_closes_at_its_time(bot: PollBot) -> None:
+    posted = await bot.open_poll(f"{DAYS} | closes in 2h")
+    closes = T0 + timedelta(hours=2)
+    assert bot.jobs() == [("poll.close", "1", closes.timestamp(), "pending", 0)]
+    await vote_two_to_one(bot, posted)
+
+    bot.clock.time = closes - timedelta(seconds=1)
+    assert await bot.tick() == 0
+    assert bot.poll().state == "open"
+
+    bot.clock.time = closes
+    assert await bot.tick() == 1
+    assert bot.poll().state == "closed"
+    assert bot.texts()[-1] == CLOSED_TWO_TO_ONE
+    assert bot.jobs()[0][3] == "done"
+
+
+async def test_an_answer_after_the_closing_time_does_not_count_even_if_handled_before(
+    bot: PollBot,
+) -> None:
+    """The bot was down at the closing time: it handles the backlog before the job runs."""
+    posted = await bot.open_poll(f"{DAYS} | closes in 2h")
+    closes = T0 + timedelta(hours=2)
+    in_time = bot.answer(posted.start, "a1", sender=SAM, at=closes - timedelta(minutes=1))
+    late = bot.answer(posted.start, "a2", sender=PAT, at=closes + timedelta(seconds=1))
+    late_reply = bot.message(
+        "2", sender=LEE, reply_to=posted.companion, at=closes + timedelta(minutes=5)
+    )
+    bot.clock.time = closes + timedelta(hours=1)
+    await bot.run()
+    assert bot.poll().state == "open"  # the job has not run yet
+    assert bot.replies_to(in_time) == []
+    assert bot.replies_to(late) == bot.replies_to(late_reply) == [say("poll.closed_told", number=1)]
+
+    assert await bot.tick() == 1
+    assert bot.poll().results == {"a1": 1, "a2": 0}
+
+
+async def test_closing_waits_until_the_poll_has_been_posted(bot: PollBot) -> None:
+    await bot.ask(f"!poll {DAYS} | closes in 2h", sender=CHRIS)
+    bot.clock.time = T0 + timedelta(hours=2)
+    assert await bot.tick() == 1  # tried, and put off
+    assert bot.jobs() == [
+        ("poll.close", "1", (bot.clock.time + timedelta(minutes=1)).timestamp(), "pending", 1)
+    ]
+    assert bot.poll().state == "open"
+    assert not [o for o in bot.outbox() if o.event_type == POLL_END]
+
+    deliver(bot.store)
+    bot.later(minutes=1)
+    assert await bot.tick() == 1
+    assert bot.poll().state == "closed"
+
+
+# ----- replay -------------------------------------------------------------------------------
+
+
+async def test_the_same_events_again_change_nothing(bot: PollBot) -> None:
+    posted = await bot.open_poll("Which days? | Monday | Tuesday | Wednesday | up to 2")
+    events = [
+        bot.answer(posted.start, "a1", sender=SAM),
+        bot.message("2, 3", sender=PAT, reply_to=posted.companion),
+        bot.react(posted.companion, "3️⃣", sender=LEE),
+        bot.message("Monday I think", sender=LEE, reply_to=posted.companion),
+    ]
+    events.append(bot.redact(events[2], sender=LEE))
+    await bot.run()
+
+    def snapshot() -> tuple[Any, ...]:
+        return (
+            bot.db.execute("SELECT * FROM poll_votes ORDER BY event_id").fetchall(),
+            [(o.room_id, o.body, o.reply_to) for o in bot.outbox()],
+        )
+
+    before = snapshot()
+    raws = [
+        json.loads(r[0])
+        for r in bot.db.execute("SELECT event FROM inbox WHERE event_id IN (?, ?, ?, ?, ?)", events)
+    ]
+    with bot.store.write() as db:  # the same events come again from sync
+        assert inbox.add_events(db, GROUP, raws) == 0
+    assert await bot.run() == 0
+    assert snapshot() == before
+
+    # Even handled a second time, an answer is stored once: votes are keyed by event ID.
+    votes = events[:3] + events[4:]
+    with bot.store.write() as db:
+        for event_id in votes:
+            db.execute("UPDATE inbox SET state = 'pending' WHERE event_id = ?", [event_id])
+    assert await bot.run() == 4
+    assert snapshot() == before
+    assert await bot.live() == ({"Monday": 1, "Tuesday": 1, "Wednesday": 1}, 2)
+
+
+# ----- secret ballots -----------------------------------------------------------------------
+
+ROWAN = "@rowan:council.test"
+SKYE = "@skye:council.test"
+TARIQ = "@tariq:council.test"
+VOTERS = (ROWAN, SKYE, TARIQ)
+MOTION = "Should we move the meeting?"
+PLANS = ("Plan Walnut", "Plan Hazel", "Plan Cedar")
+SECRET = f"secret {MOTION} | " + " | ".join(PLANS)
+
+
+@dataclass(frozen=True)
+class Ballot:
+    room_id: str
+    start: str
+    companion: str
+
+
+async def send_ballots(bot: PollBot) -> dict[str, Ballot]:
+    """Start a secret ballot, send everyone their ballot, and deliver it all."""
+    bot.adapter.members[GROUP] = {BOT, *VOTERS}
+    assert await bot.ask(f"!poll {SECRET}", sender=CHRIS) == []
+    deliver(bot.store)
+    assert await bot.tick() == 1
+    sent = deliver(bot.store)
+    rows = bot.db.execute(
+        "SELECT voter, start_txn, companion_txn FROM poll_ballots ORDER BY voter"
+    ).fetchall()
+    return {
+        voter: Ballot(rooms.find_direct(bot.db, voter) or "", sent[start], sent[companion])
+        for voter, start, companion in rows
+    }
+
+
+def tally(bot: PollBot) -> dict[str, int]:
+    return dict(bot.db.execute("SELECT answer_id, count FROM poll_tally ORDER BY answer_id"))
+
+
+def links(bot: PollBot) -> list[tuple[str, str, tuple[Any, ...]]]:
+    """Every table row that names a voter together with an answer (its ID, label or number)."""
+    answers = [f'"{a}"' for a in ("a1", "a2", "a3")] + list(PLANS)
+    keycaps = ["1️⃣", "2️⃣", "3️⃣", "1\u20e3", "2\u20e3", "3\u20e3"]
+    found = []
+    tables = [r[0] for r in bot.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in tables:
+        for row in bot.db.execute(f"SELECT * FROM [{table}]"):
+            cells = [str(cell) for cell in row]
+            text = "\n".join(cells)
+            named = [v for v in VOTERS if v in text]
+            chosen = [a for a in answers + keycaps if a in text] + [
+                c for c in cells if c in ("a1", "a2", "a3")
+            ]
+            if named and chosen:
+                found.append((table, named[0], tuple(row)))
+    return found
+
+
+async def test_a_secret_ballot(bot: PollBot) -> None:
+    assert await bot.ask(f"!poll {SECRET}", sender=CHRIS) == []
+    (announcement,) = bot.outbox()
+    assert (announcement.room_id, announcement.body) == (
+        GROUP,
+        say("poll.secret_announce", number=1, question=MOTION),
+    )
+    assert bot.jobs() == [("poll.ballots", "1", T0.timestamp(), "pending", 0)]
+    deliver(bot.store)
+
+    # The ballots go out: a direct chat, a poll and its numbered message for each person.
+    bot.adapter.members[GROUP] = {BOT, *VOTERS}
+    mark = len(bot.outbox())
+    assert await bot.tick() == 1
+    queued = bot.after(mark)
+    assert [(o.action, o.room_id, o.event_type) for o in queued] == [
+        step for voter in VOTERS for step in ballot_steps(voter)
+    ]
+    ballot_text = "\n".join(
+        [
+            say("poll.ballot_intro", number=1),
+            *(f"{n}. {plan}" for n, plan in enumerate(PLANS, 1)),
+            "",
+            say("poll.ballot_how_to_answer"),
+        ]
+    )
+    assert {o.body for o in queued if o.event_type == "m.room.message"} == {ballot_text}
+    polls = [o.content[POLL_START] for o in queued if o.event_type == POLL_START]
+    assert [[a["org.matrix.msc1767.text"] for a in p["answers"]] for p in polls] == [
+        list(PLANS)
+    ] * 3
+    sent = deliver(bot.store)
+    rows = bot.db.execute("SELECT voter, start_txn, companion_txn FROM poll_ballots").fetchall()
+    ballots = {v: Ballot(rooms.find_direct(bot.db, v) or "", sent[s], sent[c]) for v, s, c in rows}
+    assert sorted(ballots) == sorted(VOTERS)
+    assert len({b.room_id for b in ballots.values()}) == 3
+
+    # Rowan taps a choice on the ballot.
+    rowan = ballots[ROWAN]
+    mark = len(bot.outbox())
+    vote = bot.answer(rowan.start, "a2", sender=ROWAN, room_id=rowan.room_id)
+    await bot.run()
+    assert tally(bot) == {"a2": 1}
+    assert voted(bot) == {ROWAN: 1, SKYE: 0, TARIQ: 0}
+    assert inbox_content(bot, vote) == {}
+    assert bot.count("inbox", "event LIKE '%\"a2\"%'") == 0
+    assert [(o.action, o.room_id, o.content) for o in bot.after(mark)] == [
+        ("redact", rowan.room_id, {"event_id": vote}),
+        ("send", rowan.room_id, notice(say("poll.ballot_counted", number=1))),
+    ]
+    assert bot.count("poll_votes") == 0
+
+    # Skye replies with a number; Tariq reacts with one.
+    skye, tariq = ballots[SKYE], ballots[TARIQ]
+    reply = bot.message("1", sender=SKYE, reply_to=skye.companion, room_id=skye.room_id)
+    reaction = bot.react(tariq.companion, "2️⃣", sender=TARIQ, room_id=tariq.room_id)
+    await bot.run()
+    assert tally(bot) == {"a1": 1, "a2": 2}
+    assert voted(bot) == {ROWAN: 1, SKYE: 1, TARIQ: 1}
+    assert inbox_content(bot, reply) == inbox_content(bot, reaction) == {}
+    redactions = [o.content for o in bot.outbox() if o.action == "redact"]
+    assert redactions == [{"event_id": e} for e in (vote, reply, reaction)]
+    deliver(bot.store)
+
+    # The results come from the totals alone.
+    assert await bot.ask("!poll results", sender=SKYE) == [
+        "\n".join(
+            [
+                say("poll.results_title", number=1, question=MOTION),
+                "Plan Walnut: 1 (33%) ███░░░░░░░",
+                "Plan Hazel: 2 (67%) ███████░░░",
+                "Plan Cedar: 0 (0%) ░░░░░░░░░░",
+                say("poll.answered_so_far", count=3),
+            ]
+        )
+    ]
+    mark = len(bot.outbox())
+    assert await bot.close() == [say("poll.closing", number=1)]
+    closing = bot.after(mark)[1:]  # after the reply to the command
+    ends = [o for o in closing if o.event_type == POLL_END]
+    assert sorted((o.room_id, o.content["m.relates_to"]["event_id"]) for o in ends) == sorted(
+        (b.room_id, b.start) for b in ballots.values()
+    )
+    assert {o.content["m.poll.results"].get("a2") for o in ends} == {2}
+    assert closing[-1].room_id == GROUP
+    assert closing[-1].body == "\n".join(
+        [
+            say("poll.closed_title", number=1, question=MOTION),
+            "Plan Walnut: 1 (33%) ███░░░░░░░",
+            "Plan Hazel: 2 (67%) ███████░░░",
+            "Plan Cedar: 0 (0%) ░░░░░░░░░░",
+            say("poll.turnout", voters=3, members=3, percent=100),
+        ]
+    )
+    deliver(bot.store)
+
+    # Nothing anywhere in the database ties a person to what they chose.
+    assert links(bot) == []
+
+
+def ballot_steps(voter: str) -> list[tuple[str, str, str | None]]:
+    return [
+        ("create_dm", voter, None),
+        ("send", voter, POLL_START),
+        ("send", voter, "m.room.message"),
+    ]
+
+
+def voted(bot: PollBot) -> dict[str, int]:
+    return dict(bot.db.execute("SELECT voter, voted FROM poll_ballots"))
+
+
+def inbox_content(bot: PollBot, event_id: str) -> Any:
+    row = bot.db.execute("SELECT event FROM inbox WHERE event_id = ?", [event_id]).fetchone()
+    return json.loads(row[0])["content"]
+
+
+def notice(text: str) -> dict[str, Any]:
+    return {"msgtype": "m.notice", "body": text, "m.mentions": {}}
+
+
+async def test_a_secret_announcement_takes_no_answers(bot: PollBot) -> None:
+    await send_ballots(bot)
+    (announcement,) = [o for o in bot.outbox() if o.room_id == GROUP]
+    event = bot.db.execute("SELECT result FROM outbox WHERE id = ?", [announcement.id]).fetchone()[
+        0
+    ]
+    reply = bot.message("2", sender=ROWAN, reply_to=event)
+    bot.react(event, "1️⃣", sender=SKYE)
+    await bot.run()
+    assert bot.replies_to(reply) == []
+    assert tally(bot) == {}
+
+
+async def test_a_second_secret_vote_is_refused_and_leaves_no_trace(bot: PollBot) -> None:
+    ballots = await send_ballots(bot)
+    rowan = ballots[ROWAN]
+    bot.answer(rowan.start, "a2", sender=ROWAN, room_id=rowan.room_id)
+    await bot.run()
+    deliver(bot.store)
+
+    mark = len(bot.outbox())
+    tap = bot.answer(rowan.start, "a3", sender=ROWAN, room_id=rowan.room_id)
+    reply = bot.message("3", sender=ROWAN, reply_to=rowan.companion, room_id=rowan.room_id)
+    await bot.run()
+    refused = notice(say("poll.already_voted", number=1))
+    assert [(o.action, o.room_id, o.content) for o in bot.after(mark)] == [
+        ("redact", rowan.room_id, {"event_id": tap}),
+        ("send", rowan.room_id, refused),
+        ("redact", rowan.room_id, {"event_id": reply}),
+        ("send", rowan.room_id, refused),
+    ]
+    assert tally(bot) == {"a2": 1}
+    assert voted(bot)[ROWAN] == 1
+    assert inbox_content(bot, tap) == inbox_content(bot, reply) == {}
+    assert links(bot) == []
+
+
+@pytest.mark.xfail(
+    reason="bug: a ballot answer that arrives after the close is answered with "
+    "poll.closed_told but neither scrubbed from the inbox nor deleted from the chat",
+    strict=True,
+)
+async def test_a_ballot_answer_after_the_close_leaves_no_trace(bot: PollBot) -> None:
+    ballots = await send_ballots(bot)
+    await bot.close()
+    skye = ballots[SKYE]
+    late = bot.answer(skye.start, "a3", sender=SKYE, room_id=skye.room_id)
+    await bot.run()
+    assert bot.replies_to(late) == [say("poll.closed_told", number=1)]
+    assert links(bot) == []
+
+
+@pytest.mark.xfail(
+    reason="bug: a ballot answer in words gets a hint but stays in the inbox, keeping the "
+    "voter's ID next to the choice they named",
+    strict=True,
+)
+async def test_a_ballot_answer_in_words_is_not_kept(bot: PollBot) -> None:
+    ballots = await send_ballots(bot)
+    skye = ballots[SKYE]
+    reply = bot.message(
+        "Plan Hazel please", sender=SKYE, reply_to=skye.companion, room_id=skye.room_id
+    )
+    await bot.run()
+    assert bot.replies_to(reply) == [say("poll.reply_hint")]
+    assert links(bot) == []
+
+
+@pytest.mark.xfail(
+    reason="bug: poll_tally rows are created at each answer's first vote, so their order "
+    "(rowid) tells the first voter's choice; the first voter is the earliest ballot answer "
+    "in the inbox",
+    strict=True,
+)
+async def test_the_order_of_the_totals_gives_nothing_away(make_pollbot: Any) -> None:
+    tables = []
+    for first, second in (("a1", "a2"), ("a2", "a1")):
+        bot = make_pollbot()
+        ballots = await send_ballots(bot)
+        bot.answer(ballots[ROWAN].start, first, sender=ROWAN, room_id=ballots[ROWAN].room_id)
+        await bot.run()
+        bot.answer(ballots[SKYE].start, second, sender=SKYE, room_id=ballots[SKYE].room_id)
+        await bot.run()
+        tables.append(bot.db.execute("SELECT * FROM poll_tally ORDER BY rowid").fetchall())
+    assert tables[0] == tables[1]  # the same totals, stored the same way
+
+
+@pytest.mark.xfail(
+    reason="bug: secret results come from poll_tally as stored: answers nobody chose are "
+    "missing from m.poll.results, and ties are named in first-vote order, not answer order",
+    strict=True,
+)
+async def test_secret_results_name_every_answer_in_order(bot: PollBot) -> None:
+    ballots = await send_ballots(bot)
+    bot.answer(ballots[ROWAN].start, "a2", sender=ROWAN, room_id=ballots[ROWAN].room_id)
+    await bot.run()
+    bot.answer(ballots[SKYE].start, "a1", sender=SKYE, room_id=ballots[SKYE].room_id)
+    await bot.run()
+    deliver(bot.store)
+    await bot.close()
+    (end, *_) = [o for o in bot.outbox() if o.event_type == POLL_END]
+    assert list(end.content["m.poll.results"].items()) == [("a1", 1), ("a2", 1), ("a3", 0)]
+    assert end.body == say("poll.ended", top="Plan Walnut, Plan Hazel")
+
+
+# ----- answers still waiting in the inbox when the poll closes ------------------------------
+
+
+@pytest.mark.xfail(
+    reason="bug: the close job counts only what is stored plus native answers fetched from "
+    "the server; an on-time numbered reply or reaction still waiting in the inbox (the bot "
+    "was down at the closing time) is lost, and the person is told it came too late",
+    strict=True,
+)
+async def test_an_on_time_reply_still_in_the_inbox_at_the_close_is_counted(bot: PollBot) -> None:
+    posted = await bot.open_poll(f"{DAYS} | closes in 2h")
+    closes = T0 + timedelta(hours=2)
+    reply = bot.message("2", sender=SAM, reply_to=posted.companion, at=closes - timedelta(hours=1))
+    bot.clock.time = closes + timedelta(hours=1)  # back up: the job runs before the backlog
+    await bot.tick()
+    await bot.run()
+    assert bot.replies_to(reply) == []
+    assert bot.poll().results == {"a1": 0, "a2": 1}
+
+
+@pytest.mark.xfail(
+    reason="bug: a native answer counted at the close (fetched with poll_answers) that is "
+    "handled from the inbox afterwards gets poll.closed_told ('I can't count this answer')",
+    strict=True,
+)
+async def test_an_answer_counted_at_the_close_is_not_called_uncounted(bot: PollBot) -> None:
+    posted = await bot.open_poll(f"{DAYS} | closes in 2h")
+    closes = T0 + timedelta(hours=2)
+    on_time = closes - timedelta(hours=1)
+    tap = bot.answer(posted.start, "a2", sender=SAM, at=on_time)
+    bot.adapter.answers[posted.start] = [
+        PollAnswer(tap, GROUP, SAM, posted.start, ("a2",), ms(on_time))
+    ]
+    bot.clock.time = closes + timedelta(hours=1)
+    await bot.tick()
+    assert bot.poll().results == {"a1": 0, "a2": 1}  # counted...
+    await bot.run()
+    assert bot.replies_to(tap) == []  # ...so not "I can't count this answer"
