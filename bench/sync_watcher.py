@@ -6,6 +6,10 @@ events in ROOM_ID whose body starts with PREFIX. Like the bot, it fetches what
 a ``limited`` timeline left out from /messages, so "seen" really means every
 event was seen. Nothing is stored and nothing is answered.
 
+``sync_watcher.py ROOM_ID EXPECTED --poll EVENT_ID`` counts poll answers
+(``org.matrix.msc3381.poll.response`` events that refer to the poll EVENT_ID)
+instead of text messages; everything else is the same.
+
 Credentials come from the environment (WATCH_HOMESERVER, WATCH_USER_ID,
 WATCH_DEVICE_ID, WATCH_TOKEN). Prints ``ready`` once listening, then
 ``done <unix time> <count> <VmHWM kB>`` when it has seen EXPECTED events, and exits.
@@ -21,6 +25,7 @@ import time
 from nio import AsyncClient, RoomMessagesResponse, RoomMessageText, SyncResponse
 
 SYNC_FILTER = {"room": {"timeline": {"limit": 100}}}
+POLL_RESPONSE = "org.matrix.msc3381.poll.response"
 
 
 def peak_rss_kb() -> int:
@@ -31,17 +36,24 @@ def peak_rss_kb() -> int:
     return 0
 
 
-async def main(room_id: str, expected: int, prefix: str) -> None:
+async def main(room_id: str, expected: int, prefix: str, poll: str | None = None) -> None:
     client = AsyncClient(os.environ["WATCH_HOMESERVER"], os.environ["WATCH_USER_ID"])
     client.restore_login(
         os.environ["WATCH_USER_ID"], os.environ["WATCH_DEVICE_ID"], os.environ["WATCH_TOKEN"]
     )
     seen: set[str] = set()
 
+    def wanted(event: object) -> bool:
+        if poll is None:
+            return isinstance(event, RoomMessageText) and event.body.startswith(prefix)
+        source = getattr(event, "source", None) or {}
+        relates = (source.get("content") or {}).get("m.relates_to") or {}
+        return source.get("type") == POLL_RESPONSE and relates.get("event_id") == poll
+
     def count(events: list[object]) -> None:
         for event in events:
-            if isinstance(event, RoomMessageText) and event.body.startswith(prefix):
-                seen.add(event.event_id)
+            if wanted(event):
+                seen.add(event.event_id)  # type: ignore[attr-defined]
 
     try:
         first = await client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER)
@@ -72,4 +84,7 @@ async def main(room_id: str, expected: int, prefix: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3]))
+    if sys.argv[3] == "--poll":
+        asyncio.run(main(sys.argv[1], int(sys.argv[2]), "", poll=sys.argv[4]))
+    else:
+        asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3]))

@@ -77,9 +77,17 @@ async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
         adapter.on_ingest = worker.wake
         worker.wake()  # anything left from before a crash
         adapter.wake_sender()
-        scheduler.start()  # runs at once whatever fell due while the bot was down
+
+        async def start_scheduler() -> None:
+            # Only once what arrived while the bot was down is in the inbox: then
+            # whatever fell due meanwhile runs, once, with everything it must count.
+            await adapter.synced.wait()
+            scheduler.start()
+
         log.info("copro-bot is running as %s", config.matrix.user_id)
-        await asyncio.gather(adapter.sync_loop(), adapter.sender_loop(), worker.run())
+        await asyncio.gather(
+            adapter.sync_loop(), adapter.sender_loop(), worker.run(), start_scheduler()
+        )
     finally:
         if scheduler is not None:
             scheduler.stop()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlite_utils import Database
 
@@ -17,6 +17,7 @@ from bot.config import Config
 from bot.messages import Messages
 from bot.registry import Registry
 from bot.roles import Role
+from storage import conversations
 
 # ----- what people do, in platform-neutral form -----------------------------
 
@@ -183,3 +184,11 @@ class Context:
     def tell(self, user_id: str, key: str, **values: object) -> None:
         """Send someone a direct message (a direct chat is opened if needed)."""
         self.platform.queue_direct(self.db, user_id, self.text(key, **values))
+
+    def ask(
+        self, user_id: str, kind: str, ref: str, text: str, data: dict[str, Any] | None = None
+    ) -> None:
+        """Ask someone a question by direct message; their next reply there goes to
+        the handler registered with ``@commands.answer(kind)``."""
+        self.platform.queue_direct(self.db, user_id, text)
+        conversations.ask(self.db, user_id, kind, ref, data)

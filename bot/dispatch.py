@@ -26,7 +26,7 @@ from bot.context import Context, Incoming, Message, Platform, UserError
 from bot.messages import Messages
 from bot.registry import Registry
 from bot.roles import Role, role_of
-from storage import deadletters, inbox
+from storage import conversations, deadletters, inbox
 from storage.db import Store
 from storage.inbox import InboxEvent
 
@@ -74,6 +74,11 @@ class Dispatcher:
         if isinstance(event, Message) and event.body.strip().startswith(prefix):
             await self._command(ctx, event.body.strip()[len(prefix) :])
             return
+        if isinstance(event, Message) and event.is_direct:
+            waiting = conversations.pending(db, event.sender)
+            answer = self.registry.answers.get(waiting.kind) if waiting else None
+            if waiting and answer and await _guarded(ctx, lambda: answer(ctx, waiting)):
+                return
         for listener in self.registry.listeners_for(event):
             if await _guarded(ctx, lambda listener=listener: listener(ctx)):
                 return

@@ -169,6 +169,7 @@ class MatrixAdapter:
         self.http: MatrixHTTP | None = None
         self.nio: AsyncClient | None = None
         self._sender_wake = asyncio.Event()
+        self.synced = asyncio.Event()  # set once the first sync is safely stored
         self._room_tasks: dict[str, asyncio.Task[None]] = {}
 
     # ----- session -------------------------------------------------------
@@ -308,6 +309,7 @@ class MatrixAdapter:
                     added = self._ingest(db, data, gaps, first=token is None)
                     inbox.set_sync_token(db, data["next_batch"])
                 token = data["next_batch"]
+                self.synced.set()
                 backoff.reset()
                 if added:
                     self.on_ingest()

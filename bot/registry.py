@@ -17,11 +17,15 @@ if TYPE_CHECKING:
     from bot.config import Config
     from bot.context import Context
     from bot.scheduler import Job
+    from storage.conversations import Pending
 
 Handler = Callable[["Context"], Awaitable[None]]
 # A listener returns True when the event was for it; the next one is not asked.
 Listener = Callable[["Context"], Awaitable[bool]]
 JobHandler = Callable[["Job"], Awaitable[None]]
+# Gets a person's reply to a question the bot asked (see Context.ask); returns
+# True if it was an answer, False to let the reply be treated as anything else.
+AnswerHandler = Callable[["Context", "Pending"], Awaitable[bool]]
 MAX_WORDS = 3
 
 
@@ -50,6 +54,16 @@ class CommandSet:
         self.commands: list[Command] = []
         self.listeners: list[tuple[type, Listener]] = []
         self.jobs: dict[str, JobHandler] = {}
+        self.answers: dict[str, AnswerHandler] = {}
+
+    def answer(self, kind: str) -> Callable[[AnswerHandler], AnswerHandler]:
+        """Handle people's replies to questions of this kind (asked with Context.ask)."""
+
+        def register(handler: AnswerHandler) -> AnswerHandler:
+            self.answers[kind] = handler
+            return handler
+
+        return register
 
     def on(self, kind: type) -> Callable[[Listener], Listener]:
         """Listen for an event kind from bot.context (Message, Reaction, Removal, PollAnswer).
@@ -92,8 +106,13 @@ class Registry:
         self._commands: dict[tuple[str, ...], Command] = {}
         self.listeners: list[tuple[type, Listener]] = []
         self.jobs: dict[str, JobHandler] = {}
+        self.answers: dict[str, AnswerHandler] = {}
         for command_set in sets:
             self.listeners += command_set.listeners
+            for kind, answer in command_set.answers.items():
+                if kind in self.answers:
+                    raise ValueError(f"answers to {kind!r} are handled twice")
+                self.answers[kind] = answer
             for kind, handler in command_set.jobs.items():
                 if kind in self.jobs:
                     raise ValueError(f"job kind {kind!r} is handled twice")

@@ -51,6 +51,14 @@ class JobCancelled(Exception):
     """The job was cancelled or done while it ran; nothing it did is kept."""
 
 
+class NotYet(Exception):
+    """The job cannot run yet (e.g. answers it must count are still arriving).
+    It runs again in a few seconds; this is not a failure."""
+
+
+SOON = timedelta(seconds=2)
+
+
 def schedule(db: Database, kind: str, ref: str, due: datetime) -> int:
     """Add a job inside the caller's transaction. The scheduler picks it up after commit."""
     return jobs.add(db, kind, ref, due.timestamp())
@@ -167,6 +175,11 @@ class Scheduler:
                 raise LookupError(f"nothing handles jobs of kind {row.kind!r}")
             await handler(job)
         except JobCancelled:
+            return
+        except NotYet as why:
+            log.info("Job %s (%s %s) waits: %s", row.id, row.kind, row.ref, why)
+            async with self.store.writing() as db:
+                jobs.postpone(db, row.id, (now + SOON).timestamp())
             return
         except Exception:
             give_up = row.attempts + 1 >= MOST_ATTEMPTS

@@ -21,9 +21,17 @@ from bot.config import Config
 from bot.context import Context, Message, PollAnswer, PollLayout, Reaction, Removal, UserError
 from bot.registry import CommandSet
 from bot.roles import Role
-from bot.scheduler import Job, schedule
+from bot.scheduler import Job, NotYet, schedule
 from bot.when import WhenError, parse_when, say_when
-from commands.poll_rules import PollError, Vote, bar, count, parse_poll, turnout
+from commands.poll_rules import (
+    PollError,
+    Result,
+    Vote,
+    count,
+    parse_poll,
+    results_text_parts,
+    turnout,
+)
 from storage import inbox, jobs
 from storage import polls as store
 from storage.polls import Poll
@@ -65,7 +73,9 @@ def _companion(ctx: Context, poll: Poll) -> str:
         lines.append(ctx.text("poll.results_later"))
     if poll.closes_at is not None:
         moment = datetime.fromtimestamp(poll.closes_at, UTC)
-        lines.append(ctx.text("poll.closes_on", when=say_when(moment, _tz(ctx.config))))
+        lines.append(
+            ctx.text("poll.closes_on", when=say_when(moment, _tz(ctx.config), _event_time(ctx)))
+        )
     return "\n".join(lines)
 
 
@@ -75,12 +85,9 @@ def _results(
     closed = poll.state == "closed" or members is not None
     title = "poll.closed_title" if closed else "poll.results_title"
     lines = [ctx.text(title, number=poll.id, question=poll.question)]
-    for answer_id, label in poll.answers:
-        n = counts.get(answer_id, 0)
-        percent = round(100 * n / voters) if voters else 0
-        lines.append(
-            ctx.text("poll.result_line", label=label, count=n, percent=percent, bar=bar(n, voters))
-        )
+    result = Result({a: counts.get(a, 0) for a in poll.answer_ids}, voters, {})
+    for label, n, percent, drawn in results_text_parts(poll.labels, result, members or 0):
+        lines.append(ctx.text("poll.result_line", label=label, count=n, percent=percent, bar=drawn))
     if members is None:
         lines.append(ctx.text("poll.answered_so_far", count=voters))
     else:
@@ -165,7 +172,7 @@ async def list_polls(ctx: Context) -> None:
                     "poll.list_line_closes",
                     number=poll.id,
                     question=poll.question,
-                    when=say_when(moment, _tz(ctx.config)),
+                    when=say_when(moment, _tz(ctx.config), _event_time(ctx)),
                 )
             )
     ctx.reply_text("\n".join(lines))
@@ -248,14 +255,16 @@ async def numbered_reply(ctx: Context) -> bool:
     )
     if found is None:
         return False
-    poll = found[0]
-    if not _NUMBERS.match(event.body):
-        ctx.reply("poll.reply_hint")
-        return True
-    numbers = [int(n) for n in re.findall(r"\d+", event.body)]
+    poll, ballot = found
+    numbers = [int(n) for n in re.findall(r"\d+", event.body)] if _NUMBERS.match(event.body) else []
     wrong = [n for n in numbers if not 1 <= n <= len(poll.answers)]
-    if wrong:
-        ctx.reply("poll.no_such_choice", number=wrong[0], most=len(poll.answers))
+    if not numbers or wrong:
+        if ballot is not None:
+            _forget_ballot_input(ctx, event.event_id)
+        if wrong:
+            ctx.reply("poll.no_such_choice", number=wrong[0], most=len(poll.answers))
+        else:
+            ctx.reply("poll.reply_hint")
         return True
     answers = tuple(poll.answer_ids[n - 1] for n in numbers)
     return _record(ctx, found, Vote(event.sender, event.ts, event.event_id, "response", answers))
@@ -331,6 +340,10 @@ def _still_open(poll: Poll, ts: int) -> bool:
 
 def _record(ctx: Context, found: tuple[Poll, Ballot | None], vote: Vote) -> bool:
     poll, ballot = found
+    if ballot is not None:
+        _forget_ballot_input(ctx, vote.event_id)
+    if store.vote_event(ctx.db, vote.event_id) is not None:
+        return True  # counted already (fetched when the poll closed)
     if not _still_open(poll, vote.ts):
         if store.tell_closed_once(ctx.db, poll.id, vote.voter):
             ctx.reply("poll.closed_told", number=poll.id)
@@ -341,11 +354,15 @@ def _record(ctx: Context, found: tuple[Poll, Ballot | None], vote: Vote) -> bool
     return True
 
 
+def _forget_ballot_input(ctx: Context, event_id: str) -> None:
+    """Counted or not, keep no trace of what someone sent to a secret ballot:
+    not in the inbox, not in the chat."""
+    inbox.scrub(ctx.db, event_id)
+    ctx.platform.queue_removal(ctx.db, ctx.room_id, event_id)
+
+
 def _cast_secret(ctx: Context, poll: Poll, ballot: Ballot, vote: Vote) -> None:
     _, voter, voted = ballot
-    # Counted or not, keep no trace of a choice: not in the inbox, not in the chat.
-    inbox.scrub(ctx.db, vote.event_id)
-    ctx.platform.queue_removal(ctx.db, ctx.room_id, vote.event_id)
     if vote.voter != voter or vote.kind not in ("response", "react"):
         return
     if voted:
@@ -373,6 +390,7 @@ async def send_ballots(job: Job) -> None:
         return
     members = await job.platform.joined_members(poll.room_id) - {job.platform.user_id}
     async with job.writing() as db:
+        store.open_tally(db, poll.id, poll.answer_ids)
         for person in sorted(members):
             room = job.platform.direct_room(db, person)
             start = job.platform.queue_poll(db, room, _layout(job, poll))
@@ -399,8 +417,11 @@ async def close_poll(job: Job) -> None:
         poll = store.get(db, poll.id)
         assert poll is not None
         cutoff = poll.cutoff if poll.cutoff is not None else job.now.timestamp()
+        if inbox.waiting_since(db, int(cutoff * 1000)):
+            raise NotYet("answers sent before the close are still waiting to be handled")
         if poll.secret:
-            counts, voters, people = store.secret_totals(db, poll.id)
+            totals, voters, people = store.secret_totals(db, poll.id)
+            counts = {a: totals.get(a, 0) for a in poll.answer_ids}
         else:
             for answer in missed:
                 vote = Vote(answer.sender, answer.ts, answer.event_id, "response", answer.answers)

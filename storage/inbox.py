@@ -92,3 +92,11 @@ def scrub(db: Database, event_id: str) -> None:
         "UPDATE inbox SET event = ? WHERE event_id = ?",
         [json.dumps({**kept, "content": {}}), event_id],
     )
+
+
+def waiting_since(db: Database, ts: int) -> bool:
+    """Is anything sent at or before ``ts`` (ms) still waiting to be handled?"""
+    row = db.execute(
+        "SELECT 1 FROM inbox WHERE state = 'pending' AND origin_server_ts <= ? LIMIT 1", [ts]
+    ).fetchone()
+    return row is not None

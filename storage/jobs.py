@@ -67,3 +67,8 @@ def retry_later(db: Database, job_id: int, due_at: float, error: str, give_up: b
         "UPDATE jobs SET attempts = attempts + 1, due_at = ?, error = ?, state = ? WHERE id = ?",
         [due_at, error, "failed" if give_up else "pending", job_id],
     )
+
+
+def postpone(db: Database, job_id: int, due_at: float) -> None:
+    """Run it later; not a failed attempt."""
+    db.execute("UPDATE jobs SET due_at = ? WHERE id = ? AND state = 'pending'", [due_at, job_id])

@@ -220,6 +220,16 @@ def ballots(db: Database, poll_id: int) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in rows.fetchall()]
 
 
+def open_tally(db: Database, poll_id: int, answer_ids: Sequence[str]) -> None:
+    """Every total starts at 0, made before anyone votes, so no row's age or order
+    tells anything about who chose what."""
+    for answer_id in answer_ids:
+        db.execute(
+            "INSERT OR IGNORE INTO poll_tally (poll_id, answer_id, count) VALUES (?, ?, 0)",
+            [poll_id, answer_id],
+        )
+
+
 def cast_secret(db: Database, poll_id: int, voter: str, answer_ids: Sequence[str]) -> None:
     """Count a secret vote: mark the person as having voted, add to the bare totals."""
     db.execute(
@@ -227,8 +237,7 @@ def cast_secret(db: Database, poll_id: int, voter: str, answer_ids: Sequence[str
     )
     for answer_id in answer_ids:
         db.execute(
-            "INSERT INTO poll_tally (poll_id, answer_id, count) VALUES (?, ?, 1) "
-            "ON CONFLICT(poll_id, answer_id) DO UPDATE SET count = count + 1",
+            "UPDATE poll_tally SET count = count + 1 WHERE poll_id = ? AND answer_id = ?",
             [poll_id, answer_id],
         )
 

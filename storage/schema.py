@@ -203,3 +203,20 @@ def m003_polls(db: Database) -> None:
     db["poll_tally"].create(
         {"poll_id": int, "answer_id": str, "count": int}, pk=("poll_id", "answer_id")
     )
+
+
+@migrations()
+def m004_conversations(db: Database) -> None:
+    # A question the bot has asked a person in their direct chat; their next
+    # reply there (that is not a command) goes to the feature that asked.
+    db["conversations"].create(
+        {
+            "user_id": str,
+            "kind": str,  # which feature asked, e.g. "project.consent"
+            "ref": str,  # what about, e.g. a project number
+            "data": str,  # JSON, for the feature
+            "asked_at": str,
+        },
+        pk="user_id",
+        not_null={"kind", "ref"},
+    )
