@@ -62,6 +62,7 @@ async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
     ) or setup_logging(config.bot.log_level)
     redact.add([config.matrix.password, config.matrix.access_token])
     config.storage.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (config.storage.data_dir / "outgoing").mkdir(mode=0o700, exist_ok=True)
     store = Store.open(config.storage.database)
     adapter = MatrixAdapter(config, store, fill_gaps=fill_gaps)
     scheduler: Scheduler | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlite_utils import Database
@@ -119,6 +120,35 @@ class Platform(Protocol):
     ) -> str: ...
 
     def queue_removal(self, db: Database, room_id: str, event_id: str) -> str: ...
+
+    files_dir: Path  # write files to send here, then queue_file() them
+
+    def queue_file(
+        self, db: Database, room_id: str, file: Path, filename: str, mimetype: str
+    ) -> str:
+        """Send a file (it is deleted once sent)."""
+        ...
+
+    def queue_create_room(
+        self, db: Database, key: str, name: str, topic: str, invite: Sequence[str] = ()
+    ) -> str:
+        """Create a room. Until it exists, queue things for it under ``key`` (any
+        text that is not a room or user ID, e.g. "project:3"); they go there in
+        order once it does. ``sent_event`` of the returned ID gives the room ID."""
+        ...
+
+    def queue_invite(self, db: Database, room_id: str, user_id: str) -> str: ...
+
+    def queue_kick(self, db: Database, room_id: str, user_id: str, reason: str) -> str: ...
+
+    def queue_state(
+        self,
+        db: Database,
+        room_id: str,
+        event_type: str,
+        content: dict[str, Any],
+        state_key: str = "",
+    ) -> str: ...
 
     def sent_event(self, db: Database, txn_id: str) -> str | None:
         """The platform's ID for something the bot sent, once it has gone out."""

@@ -561,6 +561,52 @@ class MatrixAdapter:
         }
         return outbox.enqueue(db, "send", room_id, POLL_END, content)
 
+    @property
+    def files_dir(self) -> Path:
+        return self.config.storage.data_dir / "outgoing"
+
+    def queue_file(
+        self, db: Database, room_id: str, file: Path, filename: str, mimetype: str
+    ) -> str:
+        content = {
+            "path": str(file),
+            "filename": filename,
+            "mimetype": mimetype,
+            "size": file.stat().st_size,
+        }
+        return outbox.enqueue(db, "file", room_id, content=content)
+
+    def queue_create_room(
+        self, db: Database, key: str, name: str, topic: str, invite: Sequence[str] = ()
+    ) -> str:
+        content = {
+            "preset": "private_chat",
+            "name": name,
+            "topic": topic,
+            "invite": list(invite),
+            # The bot creates the room, so it is its admin (in room version 12 and
+            # later, creators may not even be listed). People in it may invite.
+            "power_level_content_override": {"invite": 0},
+        }
+        return outbox.enqueue(db, "create_room", key, content=content)
+
+    def queue_invite(self, db: Database, room_id: str, user_id: str) -> str:
+        return outbox.enqueue(db, "invite", room_id, content={"user_id": user_id})
+
+    def queue_kick(self, db: Database, room_id: str, user_id: str, reason: str) -> str:
+        return outbox.enqueue(db, "kick", room_id, content={"user_id": user_id, "reason": reason})
+
+    def queue_state(
+        self,
+        db: Database,
+        room_id: str,
+        event_type: str,
+        content: dict[str, Any],
+        state_key: str = "",
+    ) -> str:
+        body = {"state_key": state_key, "content": content}
+        return outbox.enqueue(db, "state", room_id, event_type, body)
+
     def queue_removal(self, db: Database, room_id: str, event_id: str) -> str:
         return outbox.enqueue(db, "redact", room_id, content={"event_id": event_id})
 
@@ -650,52 +696,99 @@ class MatrixAdapter:
                     outbox.mark_failed(db, item.id, str(err))
                     if item.action == "join":
                         rooms.upsert(db, room_id, state="failed")
-                    if item.action == "create_dm":  # nowhere to send what waits for it
-                        outbox.fail_pending(db, room_id, f"no direct chat: {err}")
+                    if item.action in ("create_dm", "create_room"):  # what waited for it
+                        outbox.fail_pending(db, room_id, f"the room was not made: {err}")
                 continue
             backoff.reset()
             async with self.store.writing() as db:
                 outbox.mark_sent(db, item.id, result)
                 if item.action == "leave":
                     rooms.mark_left(db, room_id)
-                if item.action == "create_dm" and result:
-                    rooms.upsert(db, result, state="joined", is_direct=True, dm_with=room_id)
-                    outbox.move_room(db, room_id, result)
+                if item.action in ("create_dm", "create_room") and result:
+                    direct = item.action == "create_dm"
+                    dm_with = room_id if direct else None
+                    rooms.upsert(db, result, state="joined", is_direct=direct, dm_with=dm_with)
+                    outbox.move_room(db, room_id, result)  # what waited for the room
                     self.wake_sender()
 
     async def _perform(self, item: OutboxItem) -> str | None:
+        """Do one outbox action. Returns what came of it (an event or room ID)."""
+        action = getattr(self, f"_do_{item.action}", None)
+        if action is None:
+            raise MatrixError(0, "COPRO_UNKNOWN_ACTION", item.action, None)
+        return await action(item)
+
+    def _room(self, item: OutboxItem, *rest: str) -> str:
+        return "/".join(["v3/rooms", path(item.room_id), *rest])
+
+    async def _do_send(self, item: OutboxItem) -> str:
         assert self.http is not None
-        if item.action == "send":
-            resp = await self.http.request(
-                "PUT",
-                f"v3/rooms/{path(item.room_id)}/send/{path(item.event_type or '')}/"
-                + path(item.txn_id),
-                body=item.content or {},
+        endpoint = self._room(item, "send", path(item.event_type or ""), path(item.txn_id))
+        resp = await self.http.request("PUT", endpoint, body=item.content or {})
+        return str(resp.get("event_id", ""))
+
+    async def _do_join(self, item: OutboxItem) -> str:
+        assert self.http is not None
+        resp = await self.http.request("POST", f"v3/join/{path(item.room_id)}", body={})
+        return str(resp.get("room_id", ""))
+
+    async def _do_leave(self, item: OutboxItem) -> None:
+        assert self.http is not None
+        await self.http.request("POST", self._room(item, "leave"), body={})
+
+    async def _do_redact(self, item: OutboxItem) -> str:
+        assert self.http is not None
+        target = (item.content or {}).get("event_id", "")
+        endpoint = self._room(item, "redact", path(target), path(item.txn_id))
+        resp = await self.http.request("PUT", endpoint, body={})
+        return str(resp.get("event_id", ""))
+
+    async def _do_invite(self, item: OutboxItem) -> None:
+        assert self.http is not None
+        await self.http.request("POST", self._room(item, "invite"), body=item.content or {})
+
+    async def _do_kick(self, item: OutboxItem) -> None:
+        assert self.http is not None
+        await self.http.request("POST", self._room(item, "kick"), body=item.content or {})
+
+    async def _do_state(self, item: OutboxItem) -> str:
+        assert self.http is not None
+        state_key = str((item.content or {}).get("state_key", ""))
+        body = (item.content or {}).get("content", {})
+        endpoint = self._room(item, "state", path(item.event_type or ""), path(state_key))
+        resp = await self.http.request("PUT", endpoint, body=body)
+        return str(resp.get("event_id", ""))
+
+    async def _do_create_dm(self, item: OutboxItem) -> str:
+        assert self.http is not None
+        body = {"preset": "trusted_private_chat", "is_direct": True, "invite": [item.room_id]}
+        resp = await self.http.request("POST", "v3/createRoom", body=body)
+        return str(resp["room_id"])
+
+    async def _do_create_room(self, item: OutboxItem) -> str:
+        assert self.http is not None
+        resp = await self.http.request("POST", "v3/createRoom", body=item.content or {})
+        return str(resp["room_id"])
+
+    async def _do_file(self, item: OutboxItem) -> str:
+        """Upload once (the URI is kept, so a retry does not upload again), then send."""
+        assert self.http is not None
+        file = dict(item.content or {})
+        if "url" not in file:
+            file["url"] = await self.http.upload(
+                Path(file["path"]), file["filename"], file["mimetype"]
             )
-            return str(resp.get("event_id", ""))
-        if item.action == "join":
-            resp = await self.http.request("POST", f"v3/join/{path(item.room_id)}", body={})
-            return str(resp.get("room_id", ""))
-        if item.action == "leave":
-            await self.http.request("POST", f"v3/rooms/{path(item.room_id)}/leave", body={})
-            return None
-        if item.action == "redact":
-            target = (item.content or {}).get("event_id", "")
-            resp = await self.http.request(
-                "PUT",
-                f"v3/rooms/{path(item.room_id)}/redact/{path(target)}/{path(item.txn_id)}",
-                body={},
-            )
-            return str(resp.get("event_id", ""))
-        if item.action == "create_dm":
-            resp = await self.http.request(
-                "POST",
-                "v3/createRoom",
-                body={
-                    "preset": "trusted_private_chat",
-                    "is_direct": True,
-                    "invite": [item.room_id],
-                },
-            )
-            return str(resp["room_id"])
-        raise MatrixError(0, "COPRO_UNKNOWN_ACTION", item.action, None)
+            async with self.store.writing() as db:
+                outbox.set_content(db, item.id, file)
+        content = {
+            "msgtype": "m.file",
+            "body": file["filename"],
+            "filename": file["filename"],
+            "url": file["url"],
+            "info": {"mimetype": file["mimetype"], "size": file["size"]},
+            "m.mentions": {},
+        }
+        endpoint = self._room(item, "send", "m.room.message", path(item.txn_id))
+        resp = await self.http.request("PUT", endpoint, body=content)
+        await asyncio.to_thread(Path(file["path"]).unlink, missing_ok=True)
+        return str(resp.get("event_id", ""))

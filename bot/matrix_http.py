@@ -12,8 +12,9 @@ import json
 import math
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from time import time
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 import aiohttp
@@ -93,11 +94,45 @@ class MatrixHTTP:
         params: dict[str, str] | None = None,
         timeout: float | None = None,
     ) -> dict[str, Any]:
-        """Make one request. Raises MatrixError on any failure."""
+        """One client-server API request. Raises MatrixError on any failure."""
+        return await self._call(
+            method,
+            f"{self.homeserver}/_matrix/client/{endpoint}",
+            data=None if body is None else json.dumps(body),
+            content_type="application/json",
+            params=params,
+            timeout=timeout,
+        )
+
+    async def upload(self, file: Path, filename: str, mimetype: str) -> str:
+        """Upload a file (streamed from disk); returns its mxc:// URI."""
+        with file.open("rb") as data:
+            resp = await self._call(
+                "POST",
+                f"{self.homeserver}/_matrix/media/v3/upload",
+                data=data,
+                content_type=mimetype,
+                params={"filename": filename},
+                timeout=600,
+            )
+        uri = resp.get("content_uri")
+        if not isinstance(uri, str):
+            raise MatrixError(200, "COPRO_NO_URI", "the upload gave no content_uri", 0.0)
+        return uri
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        data: str | BinaryIO | None,
+        content_type: str,
+        params: dict[str, str] | None,
+        timeout: float | None,
+    ) -> dict[str, Any]:
         if self._session is None:
             self._session = aiohttp.ClientSession()
-        url = f"{self.homeserver}/_matrix/client/{endpoint}"
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": content_type}
         if self.access_token:
             headers["Authorization"] = f"Bearer {self.access_token}"
         try:
@@ -105,23 +140,23 @@ class MatrixHTTP:
                 method,
                 url,
                 params=params,
-                data=None if body is None else json.dumps(body),
+                data=data,
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=timeout or self._timeout),
             ) as resp:
                 try:
-                    data = await resp.json(content_type=None)
+                    body = await resp.json(content_type=None)
                 except (json.JSONDecodeError, aiohttp.ContentTypeError, UnicodeDecodeError):
-                    data = None
-                if not isinstance(data, dict):
-                    data = {}
+                    body = None
+                if not isinstance(body, dict):
+                    body = {}
                 if resp.status == 200:
-                    return data
-                errcode = str(data.get("errcode", "M_UNKNOWN"))
-                error = str(data.get("error", resp.reason or ""))[:300]
+                    return body
+                errcode = str(body.get("errcode", "M_UNKNOWN"))
+                error = str(body.get("error", resp.reason or ""))[:300]
                 retry: float | None = None
                 if resp.status == 429 or errcode == "M_LIMIT_EXCEEDED":
-                    retry = parse_retry_after(resp.headers.get("Retry-After"), data)
+                    retry = parse_retry_after(resp.headers.get("Retry-After"), body)
                 elif resp.status >= 500:
                     retry = 0.0  # the caller backs off
                 raise MatrixError(resp.status, errcode, error, retry)

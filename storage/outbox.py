@@ -146,3 +146,10 @@ def fail_pending(db: Database, room_id: str, error: str) -> None:
         "WHERE room_id = ? AND state = 'pending'",
         [utcnow(), error, room_id],
     )
+
+
+def set_content(db: Database, item_id: int, content: dict[str, Any]) -> None:
+    db.execute(
+        "UPDATE outbox SET content = ? WHERE id = ?",
+        [json.dumps(content, ensure_ascii=False), item_id],
+    )
