@@ -80,6 +80,20 @@ class BotConfig:
 
 
 @dataclass(frozen=True)
+class ProjectsConfig:
+    # Days to wait before one gentle reminder about an unanswered invitation.
+    reminder_after_days: int = 3
+    # Areas people may say they live in (for example the council's districts).
+    areas: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WorkshopsConfig:
+    # When to remind people who are going, before the start ("1 day", "1 hour").
+    reminders: tuple[str, ...] = ("1 day", "1 hour")
+
+
+@dataclass(frozen=True)
 class PollsConfig:
     # May people who are neither champions nor in the team start polls?
     members_can_start: bool = False
@@ -93,6 +107,8 @@ class Config:
     rooms: RoomsConfig
     bot: BotConfig
     polls: PollsConfig = field(default_factory=lambda: PollsConfig())
+    projects: ProjectsConfig = field(default_factory=lambda: ProjectsConfig())
+    workshops: WorkshopsConfig = field(default_factory=lambda: WorkshopsConfig())
 
 
 # --- constants -------------------------------------------------------------
@@ -119,6 +135,8 @@ SECTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "rooms": ("team_room", "allow_invites_from", "follow_upgrades"),
         "bot": ("prefix", "timezone", "log_level"),
         "polls": ("members_can_start",),
+        "projects": ("reminder_after_days", "areas"),
+        "workshops": ("reminders",),
     }
 )
 
@@ -522,6 +540,35 @@ def _bot(section: _Section) -> BotConfig:
     )
 
 
+def _projects(section: _Section) -> ProjectsConfig:
+    days = section.table.get("reminder_after_days", 3)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 60:
+        section.problems.add(
+            section.key("reminder_after_days"), "must be a whole number of days, 1 to 60"
+        )
+        days = 3
+    areas = section.table.get("areas", [])
+    if not isinstance(areas, list) or not all(isinstance(a, str) and a.strip() for a in areas):
+        section.problems.add(section.key("areas"), 'must be a list of area names, like ["Oxford"]')
+        areas = []
+    return ProjectsConfig(reminder_after_days=days, areas=tuple(a.strip() for a in areas))
+
+
+def _workshops(section: _Section) -> WorkshopsConfig:
+    from bot.when import parse_duration  # the same words people use for times
+
+    reminders = section.table.get("reminders", ["1 day", "1 hour"])
+    if not isinstance(reminders, list) or not all(
+        isinstance(r, str) and parse_duration(r) for r in reminders
+    ):
+        section.problems.add(
+            section.key("reminders"),
+            'must be a list of times before the start, like ["1 day", "1 hour"]',
+        )
+        return WorkshopsConfig()
+    return WorkshopsConfig(reminders=tuple(reminders))
+
+
 def _log_level(section: _Section) -> str:
     value = section.text("log_level")
     if value is None:
@@ -573,6 +620,8 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         rooms=_rooms(sections["rooms"]),
         bot=_bot(sections["bot"]),
         polls=PollsConfig(members_can_start=sections["polls"].boolean("members_can_start", False)),
+        projects=_projects(sections["projects"]),
+        workshops=_workshops(sections["workshops"]),
     )
     for section in sections.values():
         section.report_unknown()

@@ -220,3 +220,19 @@ def m004_conversations(db: Database) -> None:
         pk="user_id",
         not_null={"kind", "ref"},
     )
+
+
+@migrations()
+def m005_profiles(db: Database) -> None:
+    # What people chose to tell the team about themselves (never required), so
+    # the team can check who takes part is representative.
+    db["profiles"].create(
+        {
+            "user_id": str,
+            "area": str,  # one of projects.areas in the config
+            "relationship": str,  # uses services, carer, council staff (any mix, comma-separated)
+            "staff_team": str,  # for council staff: their team, in their words
+            "updated_at": str,
+        },
+        pk="user_id",
+    )
