@@ -94,6 +94,21 @@ class WorkshopsConfig:
 
 
 @dataclass(frozen=True)
+class SafeguardingConfig:
+    # Words and phrases that may mean someone is at risk (matched whole, any case).
+    phrases: tuple[str, ...] = ()
+    # What to send them privately: real contact details, from the council. The
+    # bot never makes any up; check-config warns when this is empty.
+    signposting: str = ""
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    # Days to keep what people said; a daily job deletes older text. 0: keep.
+    retention_days: int = 730
+
+
+@dataclass(frozen=True)
 class PollsConfig:
     # May people who are neither champions nor in the team start polls?
     members_can_start: bool = False
@@ -109,6 +124,8 @@ class Config:
     polls: PollsConfig = field(default_factory=lambda: PollsConfig())
     projects: ProjectsConfig = field(default_factory=lambda: ProjectsConfig())
     workshops: WorkshopsConfig = field(default_factory=lambda: WorkshopsConfig())
+    safeguarding: SafeguardingConfig = field(default_factory=lambda: SafeguardingConfig())
+    privacy: PrivacyConfig = field(default_factory=lambda: PrivacyConfig())
 
 
 # --- constants -------------------------------------------------------------
@@ -137,6 +154,8 @@ SECTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "polls": ("members_can_start",),
         "projects": ("reminder_after_days", "areas"),
         "workshops": ("reminders",),
+        "safeguarding": ("phrases", "signposting"),
+        "privacy": ("retention_days",),
     }
 )
 
@@ -569,6 +588,29 @@ def _workshops(section: _Section) -> WorkshopsConfig:
     return WorkshopsConfig(reminders=tuple(reminders))
 
 
+def _safeguarding(section: _Section) -> SafeguardingConfig:
+    phrases = section.table.get("phrases", [])
+    if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
+        section.problems.add(
+            section.key("phrases"), 'must be a list of words or phrases, like ["hurt myself"]'
+        )
+        phrases = []
+    signposting = section.text("signposting") or ""
+    return SafeguardingConfig(
+        phrases=tuple(p.strip().lower() for p in phrases), signposting=signposting.strip()
+    )
+
+
+def _privacy(section: _Section) -> PrivacyConfig:
+    days = section.table.get("retention_days", 730)
+    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        section.problems.add(
+            section.key("retention_days"), "must be a whole number of days (0 keeps everything)"
+        )
+        days = 730
+    return PrivacyConfig(retention_days=days)
+
+
 def _log_level(section: _Section) -> str:
     value = section.text("log_level")
     if value is None:
@@ -622,6 +664,8 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         polls=PollsConfig(members_can_start=sections["polls"].boolean("members_can_start", False)),
         projects=_projects(sections["projects"]),
         workshops=_workshops(sections["workshops"]),
+        safeguarding=_safeguarding(sections["safeguarding"]),
+        privacy=_privacy(sections["privacy"]),
     )
     for section in sections.values():
         section.report_unknown()
@@ -635,6 +679,20 @@ def config_warnings(config: Config) -> list[str]:
     warnings: list[str] = []
     if not config.people.team:
         warnings.append("people.team: nobody is in the team, so nobody can run team commands")
+    if not config.safeguarding.signposting:
+        warnings.append(
+            "safeguarding.signposting: empty, so someone who tells the bot they are at risk "
+            "gets no contact details (the bot never makes them up); add your emergency and "
+            "adult safeguarding numbers"
+        )
+    if not config.safeguarding.phrases:
+        warnings.append(
+            "safeguarding.phrases: empty, so no message is flagged for a safeguarding check"
+        )
+    if config.rooms.team_room is None:
+        warnings.append(
+            "rooms.team_room: not set, so safeguarding alerts and exports have nowhere to go"
+        )
     host = urlsplit(config.matrix.homeserver).hostname or ""
     if config.matrix.homeserver.startswith("http://") and host not in _LOCAL_HOSTS:
         warnings.append(

@@ -34,6 +34,20 @@ class Message:
     is_direct: bool
     reply_to: str | None = None  # the event this message answers, if it is a reply
     ts: int = 0  # when the homeserver received it, in ms
+    thread: str | None = None  # the first message of the thread it is in, if any
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A person changed a message they sent earlier. Whether the sender may edit
+    the target is for the listener to check (only its author may)."""
+
+    event_id: str
+    room_id: str
+    sender: str
+    target: str
+    body: str
+    ts: int
 
 
 @dataclass(frozen=True)
@@ -71,7 +85,7 @@ class PollAnswer:
     ts: int
 
 
-Incoming = Message | Reaction | Removal | PollAnswer
+Incoming = Message | Reaction | Removal | PollAnswer | Edit
 
 
 # ----- what handlers may ask of the platform --------------------------------
@@ -109,7 +123,10 @@ class Platform(Protocol):
         *,
         reply_to: str | None = None,
         mentions: Sequence[str] = (),
+        thread: str | None = None,
     ) -> str: ...
+
+    def queue_reaction(self, db: Database, room_id: str, target: str, key: str) -> str: ...
 
     def queue_direct(self, db: Database, user_id: str, text: str) -> str: ...
 
@@ -149,6 +166,10 @@ class Platform(Protocol):
         content: dict[str, Any],
         state_key: str = "",
     ) -> str: ...
+
+    def message_text(self, db: Database, event_id: str) -> str | None:
+        """The words of a person's message the bot has received (None if gone)."""
+        ...
 
     def sent_event(self, db: Database, txn_id: str) -> str | None:
         """The platform's ID for something the bot sent, once it has gone out."""

@@ -28,7 +28,7 @@ from nio import AsyncClient, AsyncClientConfig
 from sqlite_utils import Database
 
 from bot.config import Config
-from bot.context import Incoming, Message, PollAnswer, PollLayout, Reaction, Removal
+from bot.context import Edit, Incoming, Message, PollAnswer, PollLayout, Reaction, Removal
 from bot.matrix_http import MatrixError, MatrixHTTP, path
 from bot.roles import Role, role_of
 from storage import inbox, outbox, rooms
@@ -83,14 +83,23 @@ def strip_reply_fallback(body: str) -> str:
     return "\n".join(lines[i:]) if i else body
 
 
-def notice(text: str, reply_to: str | None, mentions: Sequence[str]) -> dict[str, Any]:
+def notice(
+    text: str, reply_to: str | None, mentions: Sequence[str], thread: str | None = None
+) -> dict[str, Any]:
     """The content of a message from the bot: plain text, no HTML, no accidental pings."""
     content: dict[str, Any] = {
         "msgtype": "m.notice",
         "body": text,
         "m.mentions": {"user_ids": list(mentions)} if mentions else {},
     }
-    if reply_to:
+    if thread:
+        content["m.relates_to"] = {
+            "rel_type": "m.thread",
+            "event_id": thread,
+            "is_falling_back": reply_to is None,
+            "m.in_reply_to": {"event_id": reply_to or thread},
+        }
+    elif reply_to:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
     return content
 
@@ -121,10 +130,16 @@ def to_incoming(raw: dict[str, Any], room_id: str, *, is_direct: bool) -> Incomi
         if content.get("msgtype") != "m.text" or not isinstance(body, str):
             return None  # notices (other bots), images...
         if relates.get("rel_type") == "m.replace":
-            return None  # an edit never runs a command again
+            # An edit never runs a command again; it may change saved words.
+            new = content.get("m.new_content")
+            new_body = new.get("body") if isinstance(new, dict) else None
+            if isinstance(target, str) and isinstance(new_body, str):
+                return Edit(event_id, room_id, sender, target, new_body, ts)
+            return None
         reply = relates.get("m.in_reply_to")
         reply_to = reply.get("event_id") if isinstance(reply, dict) else None
-        if reply_to is not None:
+        in_thread = relates.get("rel_type") == "m.thread" and isinstance(target, str)
+        if reply_to is not None and not (in_thread and relates.get("is_falling_back")):
             body = strip_reply_fallback(body)
         return Message(
             event_id,
@@ -132,8 +147,9 @@ def to_incoming(raw: dict[str, Any], room_id: str, *, is_direct: bool) -> Incomi
             sender,
             body,
             is_direct,
-            reply_to=reply_to if isinstance(reply_to, str) else None,
+            reply_to=reply_to if isinstance(reply_to, str) and not in_thread else None,
             ts=ts,
+            thread=target if in_thread else None,
         )
     if kind == "m.reaction":
         key = relates.get("key")
@@ -501,10 +517,14 @@ class MatrixAdapter:
         *,
         reply_to: str | None = None,
         mentions: Sequence[str] = (),
+        thread: str | None = None,
     ) -> str:
-        return outbox.enqueue(
-            db, "send", room_id, "m.room.message", notice(text, reply_to, mentions)
-        )
+        content = notice(text, reply_to, mentions, thread)
+        return outbox.enqueue(db, "send", room_id, "m.room.message", content)
+
+    def queue_reaction(self, db: Database, room_id: str, target: str, key: str) -> str:
+        relation = {"rel_type": "m.annotation", "event_id": target, "key": key}
+        return outbox.enqueue(db, "send", room_id, "m.reaction", {"m.relates_to": relation})
 
     def direct_room(self, db: Database, user_id: str) -> str:
         """The person's direct chat; if there is none yet, one is opened first.
@@ -609,6 +629,11 @@ class MatrixAdapter:
 
     def queue_removal(self, db: Database, room_id: str, event_id: str) -> str:
         return outbox.enqueue(db, "redact", room_id, content={"event_id": event_id})
+
+    def message_text(self, db: Database, event_id: str) -> str | None:
+        stored = inbox.get(db, event_id)
+        found = to_incoming(stored.event, stored.room_id, is_direct=False) if stored else None
+        return found.body if isinstance(found, Message) else None
 
     def sent_event(self, db: Database, txn_id: str) -> str | None:
         return outbox.result_of(db, txn_id)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.registry import Registry
-from commands import basics, champions, polls
+from commands import basics, champions, export, feedback, polls
 
-MODULES = (basics, champions, polls)
+MODULES = (basics, champions, polls, feedback, export)
 
 
 def build_registry() -> Registry:

@@ -81,17 +81,43 @@ def count_by_state(db: Database) -> dict[str, int]:
     return dict(db.execute("SELECT state, count(*) FROM inbox GROUP BY state").fetchall())
 
 
-def scrub(db: Database, event_id: str) -> None:
-    """Forget what an event said, keeping only that it arrived (e.g. a secret vote)."""
+def scrub(db: Database, event_id: str, *, forget_sender: bool = False) -> None:
+    """Forget what an event said, keeping only that it arrived (e.g. a secret vote).
+
+    With ``forget_sender``, forget who sent it and when too (anonymous feedback).
+    """
     row = db.execute("SELECT event FROM inbox WHERE event_id = ?", [event_id]).fetchone()
     if row is None:
         return
     event = json.loads(row[0])
-    kept = {k: event[k] for k in ("event_id", "type", "sender", "origin_server_ts") if k in event}
+    keep = (
+        ("event_id", "type")
+        if forget_sender
+        else ("event_id", "type", "sender", "origin_server_ts")
+    )
+    kept = {k: event[k] for k in keep if k in event}
     db.execute(
         "UPDATE inbox SET event = ? WHERE event_id = ?",
         [json.dumps({**kept, "content": {}}), event_id],
     )
+    if forget_sender:
+        db.execute(
+            "UPDATE inbox SET sender = '', origin_server_ts = 0, received_at = NULL, "
+            "handled_at = NULL WHERE event_id = ?",
+            [event_id],
+        )
+
+
+def get(db: Database, event_id: str) -> InboxEvent | None:
+    row = db.execute(
+        "SELECT seq, event_id, room_id, sender, type, origin_server_ts, event "
+        "FROM inbox WHERE event_id = ?",
+        [event_id],
+    ).fetchone()
+    if row is None:
+        return None
+    seq, event_id, room_id, sender, type_, ts, event = row
+    return InboxEvent(seq, event_id, room_id, sender, type_, ts, json.loads(event))
 
 
 def waiting_since(db: Database, ts: int) -> bool:

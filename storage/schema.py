@@ -236,3 +236,150 @@ def m005_profiles(db: Database) -> None:
         },
         pk="user_id",
     )
+
+
+@migrations()
+def m008_feedback(db: Database) -> None:
+    # Whether a person agreed to their direct messages being saved as feedback.
+    db["feedback_consents"].create(
+        {"user_id": str, "agreed": int, "wording": str, "at": str}, pk="user_id"
+    )
+    # Questions asked in a room; every reply in the question's thread is an answer.
+    db["questions"].create(
+        {
+            "id": int,
+            "room_id": str,
+            "asker": str,
+            "text": str,
+            "project_id": int,
+            "root_txn": str,  # the bot's message that starts the thread
+            "state": str,  # open, closed
+            "created_at": str,
+            "closed_at": str,
+        },
+        pk="id",
+        not_null={"room_id", "asker", "text", "state"},
+    )
+    db["questions"].create_index(["root_txn"])
+    # What people said, in their own words. Anonymous feedback keeps no user,
+    # room or event, and only the date.
+    db["feedback"].create(
+        {
+            "id": int,
+            "text": str,
+            "created_at": str,
+            "updated_at": str,
+            "user_id": str,  # null: anonymous
+            "room_id": str,
+            "event_id": str,  # the person's message (for edits and deletions)
+            "project_id": int,
+            "question_id": int,
+            "source": str,  # direct, thread, command
+            "contact_ok": int,  # 1: may be told what changed because of it
+            "state": str,  # draft (still asking the person), saved
+        },
+        pk="id",
+        not_null={"text", "created_at", "source", "state"},
+        defaults={"contact_ok": 0},
+    )
+    db["feedback"].create_index(["event_id"], unique=True)
+    db["feedback"].create_index(["user_id"])
+    db["feedback"].create_index(["project_id"])
+    db["feedback"].create_index(["question_id"])
+    db["feedback_themes"].create({"feedback_id": int, "theme": str}, pk=("feedback_id", "theme"))
+    # "You said, we did": what changed because of a piece of feedback.
+    db["outcomes"].create(
+        {"id": int, "feedback_id": int, "text": str, "by_user": str, "created_at": str},
+        pk="id",
+        not_null={"feedback_id", "text"},
+    )
+    db["outcomes"].create_index(["feedback_id"])
+
+
+@migrations()
+def m006_workshops(db: Database) -> None:
+    # Workshops and co-production training that champions announce.
+    db["workshops"].create(
+        {
+            "id": int,  # the workshop's number, as people see it
+            "room_id": str,  # where it was announced
+            "organiser": str,  # who announced it
+            "title": str,
+            "starts_at": float,  # unix time (UTC)
+            "minutes": int,  # how long it lasts, if said
+            "place": str,  # where, or an online link
+            "details": str,
+            "capacity": int,  # null: no limit
+            "project": int,  # the project it belongs to, if any
+            "access": str,  # what access the venue has, in the organiser's words
+            "audience": str,  # who it is for, in the organiser's words
+            "kind": str,  # workshop, training
+            "level": int,  # training level 1, 2 or 3
+            "state": str,  # open, cancelled
+            "announce_txn": str,  # the announcement people react to
+            "reminders": str,  # JSON: the reminder offsets scheduled, like ["1 day"]
+            "moves": int,  # how many times it moved (the calendar file's SEQUENCE)
+            "created_at": str,
+            "cancelled_at": str,
+            "cancel_reason": str,
+        },
+        pk="id",
+        not_null={"room_id", "organiser", "title", "starts_at", "place", "kind", "state"},
+        defaults={"moves": 0, "reminders": "[]"},
+    )
+    db["workshops"].create_index(["announce_txn"])
+    db["workshops"].create_index(["state", "starts_at"])
+
+    # Every answer given (a reaction or a command); the latest not taken back counts.
+    db["workshop_answers"].create(
+        {
+            "event_id": str,
+            "workshop_id": int,
+            "user_id": str,
+            "answer": str,  # going, maybe, cantgo
+            "ts": int,  # ms
+            "via": str,  # react, command
+            "removed": int,  # 1: taken back (reaction removed, message deleted)
+        },
+        pk="event_id",
+        not_null={"workshop_id", "user_id", "answer", "ts", "via"},
+        defaults={"removed": 0},
+    )
+    db["workshop_answers"].create_index(["workshop_id", "user_id"])
+    db["workshop_answers"].create_index(["user_id"])
+
+    # Each person's answer now; people going are either in a place or waiting.
+    db["workshop_rsvps"].create(
+        {
+            "workshop_id": int,
+            "user_id": str,
+            "answer": str,
+            "waiting": int,  # 1: on the waiting list
+            "since": int,  # ms: when they gave this answer (orders the waiting list)
+            "updated_at": str,
+        },
+        pk=("workshop_id", "user_id"),
+        not_null={"answer", "since"},
+        defaults={"waiting": 0},
+    )
+    db["workshop_rsvps"].create_index(["user_id"])
+
+    # Access needs: private to the organiser and the team.
+    db["workshop_needs"].create(
+        {
+            "workshop_id": int,
+            "user_id": str,
+            "needs": str,  # JSON list of checklist codes; [] means nothing extra
+            "words": str,  # in their own words, if they used words
+            "updated_at": str,
+        },
+        pk=("workshop_id", "user_id"),
+    )
+    db["workshop_needs"].create_index(["user_id"])
+
+    # Who came. For training, this is completing that level.
+    db["workshop_attendance"].create(
+        {"workshop_id": int, "user_id": str, "recorded_by": str, "recorded_at": str},
+        pk=("workshop_id", "user_id"),
+    )
+    db["workshop_attendance"].create_index(["user_id"])

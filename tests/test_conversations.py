@@ -55,10 +55,9 @@ async def test_the_next_direct_reply_is_the_answer(asking_bot: Bot, answers) -> 
     assert await asking_bot.ask("Yes please", sender=SAM, room_id=DM) == ["pong"]
     assert answers == [("project-1", True)]
     assert conversations.pending(asking_bot.db, SAM) is None
-    # Once answered, the same words are ordinary text again.
-    assert await asking_bot.ask("yes", sender=SAM, room_id=DM) == [
-        asking_bot.dispatcher.text("dm.hint")
-    ]
+    # Once answered, the same words are ordinary text again (here: feedback).
+    assert await asking_bot.ask("yes", sender=SAM, room_id=DM) == []
+    assert asking_bot.replies()[-1].text == asking_bot.dispatcher.text("feedback.consent_intro")
 
 
 async def test_only_the_person_asked_and_only_in_a_direct_chat(asking_bot: Bot, answers) -> None:
@@ -72,12 +71,15 @@ async def test_only_the_person_asked_and_only_in_a_direct_chat(asking_bot: Bot, 
 async def test_commands_still_work_and_other_replies_fall_through(asking_bot: Bot, answers) -> None:
     await asking_bot.ask("!consent", sender=SAM, room_id=GROUP)
     assert await asking_bot.ask("!ping", sender=SAM, room_id=DM) == ["pong"]
-    assert await asking_bot.ask("what is this about?", sender=SAM, room_id=DM) == [
-        asking_bot.dispatcher.text("dm.hint")
+    await asking_bot.ask("what is this about?", sender=SAM, room_id=DM)
+    assert asking_bot.replies()[-1].text == asking_bot.dispatcher.text("feedback.consent_intro")
+    assert answers == []
+    # That message was new feedback, so the newest question (may I save it?) is
+    # the one a "no" now answers.
+    assert await asking_bot.ask("no", sender=SAM, room_id=DM) == [
+        asking_bot.dispatcher.text("feedback.consent_no")
     ]
     assert answers == []
-    assert await asking_bot.ask("no", sender=SAM, room_id=DM) == ["pong"]
-    assert answers == [("project-1", False)]
 
 
 @pytest.mark.parametrize(

@@ -269,8 +269,14 @@ async def test_replies_are_replies_in_the_same_room(bot: Bot) -> None:
 # ----- messages that are not commands -----------------------------------------------------
 
 
-async def test_plain_message_in_a_dm_gets_a_hint(bot: Bot) -> None:
-    assert await bot.ask("hello there", room_id=DM) == [say("dm.hint")]
+async def test_plain_message_in_a_dm_is_feedback_and_consent_comes_first(bot: Bot) -> None:
+    assert await bot.ask("hello there", room_id=DM) == []
+    assert [r.text for r in bot.replies()] == [say("feedback.consent_intro")]
+    assert bot.count("feedback") == 0  # nothing saved before a yes
+
+
+async def test_a_bare_prefix_gets_a_hint(bot: Bot) -> None:
+    assert await bot.ask("!", room_id=DM) == [say("dm.hint")]
 
 
 async def test_plain_message_in_a_group_gets_nothing(bot: Bot) -> None:
@@ -601,7 +607,8 @@ async def test_help_uses_the_configured_prefix(make_bot: MakeBot) -> None:
     assert command_lines(text) == [help_line(c, "?") for c in build_registry()]
     assert "?ping" in text and "?champion add @name:server" in text
     assert "!" not in text
-    assert await bot.ask("!help", room_id=DM) == [say("dm.hint", prefix="?")]
+    assert await bot.ask("!help", room_id=GROUP) == []  # not a command with this prefix
+    assert await bot.ask("?", room_id=DM) == [say("dm.hint", prefix="?")]
     assert await bot.ask("?nope", room_id=DM) == [
         say("errors.unknown_command", prefix="?", command="?nope")
     ]

@@ -1,0 +1,403 @@
+"""Feedback in people's own words, and telling them what changed because of it.
+
+- In a direct chat, anything that is not a command is feedback. The first time,
+  the bot says what happens to it and asks before saving anything. Then for each
+  message: which project (if there is more than one), and may we keep your name
+  with it so we can tell you what changed (no: it is kept with no link to you).
+- ``!ask`` starts a feedback thread in a room: every reply in it is saved.
+- ``!feedback <text>`` saves text from any room.
+- An edit by the same person updates the saved words; deleting the message
+  deletes them.
+- The team reviews, tags and records "you said, we did"; the bot tells the
+  people who said it.
+- Safeguarding: a message that may be about harm gets a private reply with the
+  council's contact details from the config, and the team room gets an alert
+  with a link, never the words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from bot.answers import choice_number, yes_or_no
+from bot.context import Context, Edit, Message, Removal, UserError
+from bot.registry import CommandSet
+from bot.roles import Role
+from storage import conversations, inbox
+from storage import feedback as store
+from storage.conversations import Pending
+
+commands = CommandSet("feedback")
+
+CONSENT = "feedback.consent"
+PROJECT = "feedback.project"
+NAME = "feedback.name"
+THUMBS = "✅"
+
+
+# ----- safeguarding ------------------------------------------------------
+
+
+def is_concerning(text: str, phrases: tuple[str, ...]) -> bool:
+    """Does the text contain one of the phrases, as whole words, in any case?"""
+    lowered = " ".join(text.lower().split())
+    return any(re.search(rf"(?<!\w){re.escape(p)}(?!\w)", lowered) for p in phrases)
+
+
+def _safeguard(ctx: Context, text: str) -> None:
+    """Private support for the person, and an alert for the team: never the words."""
+    config = ctx.config.safeguarding
+    if not is_concerning(text, config.phrases):
+        return
+    support = [ctx.text("safeguarding.private_intro")]
+    support.append(config.signposting or ctx.text("safeguarding.team_told"))
+    ctx.platform.queue_direct(ctx.db, ctx.sender, "\n".join(support))
+    link = f"https://matrix.to/#/{ctx.room_id}/{ctx.event.event_id}"
+    team_room = ctx.config.rooms.team_room
+    if team_room:
+        ctx.platform.queue_text(
+            ctx.db, team_room, ctx.text("safeguarding.alert", person=ctx.sender, link=link)
+        )
+
+
+# ----- a direct chat ------------------------------------------------------
+
+
+@commands.on(Message)
+async def direct_message(ctx: Context) -> bool:
+    event = ctx.event
+    assert isinstance(event, Message)
+    if not event.is_direct or not event.body.strip():
+        return False
+    _safeguard(ctx, event.body)
+    agreed = store.consent(ctx.db, ctx.sender)
+    if agreed is None or not agreed:
+        # Nothing is saved before the person says yes: remember only which messages.
+        waiting = conversations.pending(ctx.db, ctx.sender)
+        events = waiting.data.get("events", []) if waiting and waiting.kind == CONSENT else []
+        key = "feedback.consent_intro" if agreed is None and not events else "feedback.not_saved"
+        ctx.ask(ctx.sender, CONSENT, "", ctx.text(key), {"events": [*events, event.event_id]})
+        return True
+    _start(ctx, event.body, event.event_id)
+    return True
+
+
+def _wording(ctx: Context) -> str:
+    """Which words the person agreed to: the key and a fingerprint of the text."""
+    text = ctx.text("feedback.consent_intro")
+    return "feedback.consent_intro#" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+@commands.answer(CONSENT)
+async def consent_answer(ctx: Context, waiting: Pending) -> bool:
+    said = yes_or_no(ctx.event.body)  # type: ignore[union-attr]
+    if said is None:
+        return False  # a new message: it is added to what waits for a yes
+    store.record_consent(ctx.db, ctx.sender, said, _wording(ctx))
+    conversations.finish(ctx.db, ctx.sender, CONSENT)
+    events = waiting.data.get("events", [])
+    if not said:
+        for event_id in events:  # they said no: keep nothing of what they wrote
+            inbox.scrub(ctx.db, event_id)
+        ctx.reply("feedback.consent_no")
+        return True
+    texts = [t for t in (ctx.platform.message_text(ctx.db, e) for e in events) if t]
+    if texts:
+        _start(ctx, "\n\n".join(texts), events[0] if len(events) == 1 else None)
+    else:
+        ctx.reply("feedback.consent_yes")
+    return True
+
+
+def _start(ctx: Context, text: str, event_id: str | None) -> None:
+    """Save a draft, then ask about the project (if there is a choice) and the name."""
+    feedback_id = store.add(
+        ctx.db,
+        text,
+        source="direct",
+        user_id=ctx.sender,
+        room_id=ctx.room_id,
+        event_id=event_id,
+        state="draft",
+    )
+    if len(text) > store.MAX_TEXT:
+        ctx.reply("feedback.too_long", most=store.MAX_TEXT)
+    projects = open_projects(ctx)
+    if len(projects) > 1:
+        lines = [ctx.text("feedback.ask_project")]
+        lines += [
+            ctx.text("feedback.choice", number=n, name=name)
+            for n, (_, name) in enumerate(projects, 1)
+        ]
+        lines.append(ctx.text("feedback.ask_project_how"))
+        ids = [project_id for project_id, _ in projects]
+        ctx.ask(ctx.sender, PROJECT, str(feedback_id), "\n".join(lines), {"projects": ids})
+    else:
+        if projects:
+            store.update(ctx.db, feedback_id, project_id=projects[0][0])
+        ctx.ask(ctx.sender, NAME, str(feedback_id), ctx.text("feedback.ask_name"))
+
+
+def open_projects(ctx: Context) -> list[tuple[int, str]]:
+    """(id, name) of the projects people can give feedback about, if projects exist."""
+    db = ctx.db
+    if not db["projects"].exists():
+        return []
+    columns = db["projects"].columns_dict
+    where = " WHERE stage != 'done'" if "stage" in columns else ""
+    rows = db.execute(f"SELECT id, name FROM projects{where} ORDER BY id").fetchall()
+    return [(int(r[0]), str(r[1])) for r in rows]
+
+
+@commands.answer(PROJECT)
+async def project_answer(ctx: Context, waiting: Pending) -> bool:
+    ids: list[int] = waiting.data.get("projects", [])
+    body = ctx.event.body.strip()  # type: ignore[union-attr]
+    number = 0 if body == "0" else choice_number(body, len(ids))
+    if number is None:
+        _finish_draft(ctx, int(waiting.ref), keep_name=True, contact=False)
+        return False  # not an answer: the draft is saved as it is, this is new
+    if number:
+        store.update(ctx.db, int(waiting.ref), project_id=ids[number - 1])
+    ctx.ask(ctx.sender, NAME, waiting.ref, ctx.text("feedback.ask_name"))
+    return True
+
+
+@commands.answer(NAME)
+async def name_answer(ctx: Context, waiting: Pending) -> bool:
+    said = yes_or_no(ctx.event.body)  # type: ignore[union-attr]
+    if said is None:
+        _finish_draft(ctx, int(waiting.ref), keep_name=True, contact=False)
+        return False
+    _finish_draft(ctx, int(waiting.ref), keep_name=said, contact=said)
+    ctx.reply("feedback.saved" if said else "feedback.saved_anonymous")
+    # The person's "no" is a link in time to the words: keep no copy of it either.
+    if not said:
+        inbox.scrub(ctx.db, ctx.event.event_id, forget_sender=True)
+    return True
+
+
+def _finish_draft(ctx: Context, feedback_id: int, *, keep_name: bool, contact: bool) -> None:
+    conversations.finish(ctx.db, ctx.sender)
+    saved = store.get(ctx.db, feedback_id)
+    if saved is None or saved.state != "draft":
+        return
+    store.update(ctx.db, feedback_id, state="saved", contact_ok=contact)
+    if not keep_name:
+        if saved.event_id:
+            inbox.scrub(ctx.db, saved.event_id, forget_sender=True)
+        store.make_anonymous(ctx.db, feedback_id)
+
+
+# ----- feedback threads ------------------------------------------------------
+
+
+@commands.command(
+    "ask", summary="feedback.ask_summary", usage="ask <your question>", role=Role.CHAMPION
+)
+async def ask_question(ctx: Context) -> None:
+    text = " ".join(ctx.args.split())
+    if not text:
+        raise UserError("feedback.question_needed")
+    if len(text) > 500:
+        raise UserError("feedback.question_too_long", most=500)
+    question_id = store.add_question(
+        ctx.db, ctx.room_id, ctx.sender, text, store.project_for_room(ctx.db, ctx.room_id)
+    )
+    root = ctx.platform.queue_text(
+        ctx.db, ctx.room_id, ctx.text("feedback.ask_root", question=text, number=question_id)
+    )
+    store.set_root(ctx.db, question_id, root)
+
+
+@commands.command(
+    "ask close",
+    summary="feedback.ask_close_summary",
+    usage="ask close [number]",
+    role=Role.CHAMPION,
+)
+async def close_question(ctx: Context) -> None:
+    arg = ctx.args.strip().lstrip("#")
+    if arg:
+        if not arg.isdigit():
+            raise UserError("feedback.number_needed")
+        question = store.question(ctx.db, int(arg))
+        if question is None or question.room_id != ctx.room_id:
+            raise UserError("feedback.no_such_question", number=int(arg))
+    else:
+        question = store.newest_open_question(ctx.db, ctx.room_id)
+        if question is None:
+            raise UserError("feedback.no_question_open")
+    if question.state != "open":
+        raise UserError("feedback.question_already_closed", number=question.id)
+    store.close_question(ctx.db, question.id)
+    root = ctx.platform.sent_event(ctx.db, question.root_txn) if question.root_txn else None
+    ctx.platform.queue_text(ctx.db, ctx.room_id, ctx.text("feedback.ask_closed"), thread=root)
+
+
+@commands.on(Message)
+async def thread_answer(ctx: Context) -> bool:
+    event = ctx.event
+    assert isinstance(event, Message)
+    txn = ctx.platform.sent_txn(ctx.db, event.thread) if event.thread else None
+    question = store.question_by_root(ctx.db, txn) if txn else None
+    if question is None or not event.body.strip():
+        return False
+    _safeguard(ctx, event.body)
+    if question.state != "open":
+        ctx.platform.queue_text(
+            ctx.db, ctx.room_id, ctx.text("feedback.question_closed"), thread=event.thread
+        )
+        return True
+    store.add(
+        ctx.db,
+        event.body,
+        source="thread",
+        user_id=ctx.sender,
+        room_id=ctx.room_id,
+        event_id=event.event_id,
+        project_id=question.project_id,
+        question_id=question.id,
+        contact_ok=True,
+    )
+    ctx.platform.queue_reaction(ctx.db, ctx.room_id, event.event_id, THUMBS)
+    return True
+
+
+# ----- !feedback -------------------------------------------------------------
+
+
+@commands.command("feedback", summary="feedback.command_summary", usage="feedback <what you think>")
+async def give_feedback(ctx: Context) -> None:
+    if not ctx.args.strip():
+        raise UserError("feedback.empty")
+    _safeguard(ctx, ctx.args)
+    store.add(
+        ctx.db,
+        ctx.args.strip(),
+        source="command",
+        user_id=ctx.sender,
+        room_id=ctx.room_id,
+        event_id=ctx.event.event_id,
+        project_id=store.project_for_room(ctx.db, ctx.room_id),
+        contact_ok=True,
+    )
+    if len(ctx.args.strip()) > store.MAX_TEXT:
+        ctx.reply("feedback.too_long", most=store.MAX_TEXT)
+    ctx.reply("feedback.saved")
+
+
+# ----- edits and deletions ----------------------------------------------------
+
+
+@commands.on(Edit)
+async def edited(ctx: Context) -> bool:
+    event = ctx.event
+    assert isinstance(event, Edit)
+    saved = store.by_event(ctx.db, event.target)
+    if saved is None:
+        return False
+    if saved.user_id == event.sender:  # only the author may change their words
+        text = event.body
+        if saved.source == "command":
+            text = text.strip().removeprefix(ctx.config.bot.prefix + "feedback").strip()
+        if text:
+            store.update(ctx.db, saved.id, text=text)
+    return True
+
+
+@commands.on(Removal)
+async def removed(ctx: Context) -> bool:
+    event = ctx.event
+    assert isinstance(event, Removal)
+    saved = store.by_event(ctx.db, event.target)
+    if saved is None:
+        return False
+    store.delete(ctx.db, saved.id)
+    return True
+
+
+# ----- the team: review, themes, "you said, we did" ---------------------------
+
+
+def _team_place(ctx: Context) -> None:
+    """People's words are shown only in the team room (or a team member's direct chat)."""
+    team_room = ctx.config.rooms.team_room
+    if team_room and ctx.room_id != team_room and not ctx.is_direct:
+        raise UserError("feedback.team_room_only")
+
+
+def _numbered(ctx: Context) -> tuple[store.Feedback, str]:
+    number, _, rest = ctx.args.strip().partition(" ")
+    if not number.lstrip("#").isdigit():
+        raise UserError("feedback.number_needed")
+    saved = store.get(ctx.db, int(number.lstrip("#")))
+    if saved is None or saved.state != "saved":
+        raise UserError("feedback.not_found", number=number.lstrip("#"))
+    return saved, rest.strip()
+
+
+def _one_line(text: str, most: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= most else flat[: most - 1] + "…"
+
+
+@commands.command(
+    "review", summary="feedback.review_summary", usage="review [project number]", role=Role.TEAM
+)
+async def review(ctx: Context) -> None:
+    _team_place(ctx)
+    project = ctx.args.strip().lstrip("#")
+    if project and not project.isdigit():
+        raise UserError("feedback.number_needed")
+    items = store.recent(ctx.db, int(project) if project else None)
+    if not items:
+        ctx.reply("feedback.review_none")
+        return
+    names = dict(open_projects(ctx))
+    lines = [ctx.text("feedback.review_intro")]
+    for item in items:
+        themes = store.themes(ctx.db, item.id)
+        lines.append(
+            ctx.text(
+                "feedback.review_line",
+                number=item.id,
+                date=item.created_at[:10],
+                about=names.get(item.project_id or 0, "-"),
+                text=_one_line(item.text),
+                themes=", ".join(themes) or "-",
+            )
+        )
+    ctx.reply_text("\n".join(lines))
+
+
+@commands.command(
+    "tag", summary="feedback.tag_summary", usage="tag <number> <theme>", role=Role.TEAM
+)
+async def tag(ctx: Context) -> None:
+    _team_place(ctx)
+    saved, theme = _numbered(ctx)
+    theme = " ".join(theme.lower().split())[:40]
+    if not theme:
+        raise UserError("feedback.theme_needed")
+    store.add_theme(ctx.db, saved.id, theme)
+    ctx.reply("feedback.tagged", number=saved.id, theme=theme)
+
+
+@commands.command(
+    "wedid", summary="feedback.wedid_summary", usage="wedid <number> <what changed>", role=Role.TEAM
+)
+async def we_did(ctx: Context) -> None:
+    _team_place(ctx)
+    saved, outcome = _numbered(ctx)
+    if not outcome:
+        raise UserError("feedback.outcome_needed")
+    store.add_outcome(ctx.db, saved.id, outcome, ctx.sender)
+    if saved.user_id and saved.contact_ok:
+        ctx.tell(
+            saved.user_id, "feedback.you_said_we_did", said=_one_line(saved.text, 300), did=outcome
+        )
+        ctx.reply("feedback.wedid_told", number=saved.id)
+    else:
+        ctx.reply("feedback.wedid_not_told", number=saved.id)

@@ -1,0 +1,252 @@
+"""Feedback in people's own words, the questions that gather it, themes and outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage.db import utcnow
+
+MAX_TEXT = 10_000  # characters kept of one piece of feedback
+
+
+@dataclass(frozen=True)
+class Feedback:
+    id: int
+    text: str
+    created_at: str
+    user_id: str | None  # None: anonymous
+    room_id: str | None
+    event_id: str | None
+    project_id: int | None
+    question_id: int | None
+    source: str  # direct, thread, command
+    contact_ok: bool
+    state: str  # draft, saved
+
+
+@dataclass(frozen=True)
+class Question:
+    id: int
+    room_id: str
+    asker: str
+    text: str
+    project_id: int | None
+    root_txn: str | None
+    state: str
+
+
+_FEEDBACK = (
+    "id, text, created_at, user_id, room_id, event_id, project_id, question_id, source, "
+    "contact_ok, state"
+)
+
+
+def _feedback(row: tuple[Any, ...]) -> Feedback:
+    values = list(row)
+    values[9] = bool(values[9])
+    return Feedback(*values)
+
+
+# ----- consent to save direct messages ------------------------------------
+
+
+def consent(db: Database, user_id: str) -> bool | None:
+    """True or False once the person has answered; None if never asked."""
+    row = db.execute("SELECT agreed FROM feedback_consents WHERE user_id = ?", [user_id]).fetchone()
+    return None if row is None else bool(row[0])
+
+
+def record_consent(db: Database, user_id: str, agreed: bool, wording: str) -> None:
+    db["feedback_consents"].upsert(
+        {"user_id": user_id, "agreed": int(agreed), "wording": wording, "at": utcnow()},
+        pk="user_id",
+    )
+
+
+# ----- feedback -------------------------------------------------------------
+
+
+def add(
+    db: Database,
+    text: str,
+    *,
+    source: str,
+    user_id: str | None,
+    room_id: str | None,
+    event_id: str | None,
+    project_id: int | None = None,
+    question_id: int | None = None,
+    contact_ok: bool = False,
+    state: str = "saved",
+) -> int:
+    now = utcnow()
+    cur = db.execute(
+        "INSERT INTO feedback (text, created_at, updated_at, user_id, room_id, event_id, "
+        "project_id, question_id, source, contact_ok, state) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            text[:MAX_TEXT],
+            now,
+            now,
+            user_id,
+            room_id,
+            event_id,
+            project_id,
+            question_id,
+            source,
+            int(contact_ok),
+            state,
+        ],
+    )
+    return int(cur.lastrowid or 0)
+
+
+def get(db: Database, feedback_id: int) -> Feedback | None:
+    row = db.execute(f"SELECT {_FEEDBACK} FROM feedback WHERE id = ?", [feedback_id]).fetchone()
+    return _feedback(row) if row else None
+
+
+def by_event(db: Database, event_id: str) -> Feedback | None:
+    row = db.execute(f"SELECT {_FEEDBACK} FROM feedback WHERE event_id = ?", [event_id]).fetchone()
+    return _feedback(row) if row else None
+
+
+def update(db: Database, feedback_id: int, **fields: object) -> None:
+    allowed = {"text", "project_id", "contact_ok", "state"}
+    assert set(fields) <= allowed, fields
+    if "text" in fields:
+        fields["text"] = str(fields["text"])[:MAX_TEXT]
+    sets = ", ".join(f"{name} = ?" for name in fields)
+    db.execute(
+        f"UPDATE feedback SET {sets}, updated_at = ? WHERE id = ?",
+        [*fields.values(), utcnow(), feedback_id],
+    )
+
+
+def make_anonymous(db: Database, feedback_id: int) -> None:
+    """Keep the words, lose every link to who said them (the time becomes the date)."""
+    today = datetime.now(UTC).date().isoformat()
+    db.execute(
+        "UPDATE feedback SET user_id = NULL, room_id = NULL, event_id = NULL, contact_ok = 0, "
+        "created_at = ?, updated_at = ? WHERE id = ?",
+        [today, today, feedback_id],
+    )
+
+
+def delete(db: Database, feedback_id: int) -> None:
+    db.execute("DELETE FROM feedback_themes WHERE feedback_id = ?", [feedback_id])
+    db.execute("DELETE FROM outcomes WHERE feedback_id = ?", [feedback_id])
+    db.execute("DELETE FROM feedback WHERE id = ?", [feedback_id])
+
+
+def recent(db: Database, project_id: int | None = None, limit: int = 20) -> list[Feedback]:
+    sql = f"SELECT {_FEEDBACK} FROM feedback WHERE state = 'saved'"
+    params: list[object] = []
+    if project_id is not None:
+        sql += " AND project_id = ?"
+        params.append(project_id)
+    rows = db.execute(sql + " ORDER BY id DESC LIMIT ?", [*params, limit]).fetchall()
+    return [_feedback(r) for r in rows]
+
+
+def add_theme(db: Database, feedback_id: int, theme: str) -> None:
+    db.execute(
+        "INSERT OR IGNORE INTO feedback_themes (feedback_id, theme) VALUES (?, ?)",
+        [feedback_id, theme],
+    )
+
+
+def themes(db: Database, feedback_id: int) -> list[str]:
+    rows = db.execute(
+        "SELECT theme FROM feedback_themes WHERE feedback_id = ? ORDER BY theme", [feedback_id]
+    )
+    return [r[0] for r in rows.fetchall()]
+
+
+def add_outcome(db: Database, feedback_id: int, text: str, by_user: str) -> None:
+    db["outcomes"].insert(
+        {"feedback_id": feedback_id, "text": text, "by_user": by_user, "created_at": utcnow()}
+    )
+
+
+# ----- questions (feedback threads) -----------------------------------------
+
+
+_QUESTION = "id, room_id, asker, text, project_id, root_txn, state"
+
+
+def add_question(db: Database, room_id: str, asker: str, text: str, project_id: int | None) -> int:
+    cur = db.execute(
+        "INSERT INTO questions (room_id, asker, text, project_id, state, created_at) "
+        "VALUES (?, ?, ?, ?, 'open', ?)",
+        [room_id, asker, text, project_id, utcnow()],
+    )
+    return int(cur.lastrowid or 0)
+
+
+def set_root(db: Database, question_id: int, root_txn: str) -> None:
+    db.execute("UPDATE questions SET root_txn = ? WHERE id = ?", [root_txn, question_id])
+
+
+def question(db: Database, question_id: int) -> Question | None:
+    row = db.execute(f"SELECT {_QUESTION} FROM questions WHERE id = ?", [question_id]).fetchone()
+    return Question(*row) if row else None
+
+
+def question_by_root(db: Database, root_txn: str) -> Question | None:
+    row = db.execute(f"SELECT {_QUESTION} FROM questions WHERE root_txn = ?", [root_txn]).fetchone()
+    return Question(*row) if row else None
+
+
+def newest_open_question(db: Database, room_id: str) -> Question | None:
+    row = db.execute(
+        f"SELECT {_QUESTION} FROM questions WHERE room_id = ? AND state = 'open' "
+        "ORDER BY id DESC LIMIT 1",
+        [room_id],
+    ).fetchone()
+    return Question(*row) if row else None
+
+
+def close_question(db: Database, question_id: int) -> None:
+    db.execute(
+        "UPDATE questions SET state = 'closed', closed_at = ? WHERE id = ?",
+        [utcnow(), question_id],
+    )
+
+
+def project_for_room(db: Database, room_id: str) -> int | None:
+    """The project whose room this is, if projects are in use."""
+    if not db["projects"].exists() or "room_id" not in db["projects"].columns_dict:
+        return None
+    row = db.execute("SELECT id FROM projects WHERE room_id = ? LIMIT 1", [room_id]).fetchone()
+    return int(row[0]) if row else None
+
+
+# ----- people's data rights --------------------------------------------------
+
+
+def forget(db: Database, user_id: str, *, keep_words: bool = False) -> None:
+    """Erase what this person said, or keep it with no link to them."""
+    ids = [r[0] for r in db.execute("SELECT id FROM feedback WHERE user_id = ?", [user_id])]
+    for feedback_id in ids:
+        if keep_words:
+            make_anonymous(db, feedback_id)
+        else:
+            delete(db, feedback_id)
+    db.execute("DELETE FROM feedback_consents WHERE user_id = ?", [user_id])
+    db.execute("UPDATE outcomes SET by_user = NULL WHERE by_user = ?", [user_id])
+    db.execute("UPDATE questions SET asker = '' WHERE asker = ?", [user_id])
+
+
+def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "feedback": [
+            dict(r) for r in db["feedback"].rows_where("user_id = ?", [user_id], order_by="id")
+        ],
+        "feedback_consents": list(db["feedback_consents"].rows_where("user_id = ?", [user_id])),
+        "questions_asked": list(db["questions"].rows_where("asker = ?", [user_id])),
+    }
