@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from bot.roles import Role
 
 if TYPE_CHECKING:
+    from sqlite_utils import Database
+
     from bot.config import Config
     from bot.context import Context
     from bot.scheduler import Job
@@ -26,6 +28,7 @@ JobHandler = Callable[["Job"], Awaitable[None]]
 # Gets a person's reply to a question the bot asked (see Context.ask); returns
 # True if it was an answer, False to let the reply be treated as anything else.
 AnswerHandler = Callable[["Context", "Pending"], Awaitable[bool]]
+Forgetter = Callable[["Database", str], None]
 MAX_WORDS = 3
 
 
@@ -54,7 +57,19 @@ class CommandSet:
         self.commands: list[Command] = []
         self.listeners: list[tuple[type, Listener]] = []
         self.jobs: dict[str, JobHandler] = {}
+        self.daily_jobs: set[str] = set()
         self.answers: dict[str, AnswerHandler] = {}
+        self.forgetters: list[Forgetter] = []
+
+    def forgets(self, forget: Forgetter) -> Forgetter:
+        """Declare how this feature erases a person (used by ``!forget me``)."""
+        self.forgetters.append(forget)
+        return forget
+
+    def daily(self, kind: str) -> Callable[[JobHandler], JobHandler]:
+        """A job that runs once a day, from the bot's first start on."""
+        self.daily_jobs.add(kind)
+        return self.job(kind)
 
     def answer(self, kind: str) -> Callable[[AnswerHandler], AnswerHandler]:
         """Handle people's replies to questions of this kind (asked with Context.ask)."""
@@ -107,8 +122,12 @@ class Registry:
         self.listeners: list[tuple[type, Listener]] = []
         self.jobs: dict[str, JobHandler] = {}
         self.answers: dict[str, AnswerHandler] = {}
+        self.daily_jobs: set[str] = set()
+        self.forgetters: list[Forgetter] = []
         for command_set in sets:
             self.listeners += command_set.listeners
+            self.daily_jobs |= command_set.daily_jobs
+            self.forgetters += command_set.forgetters
             for kind, answer in command_set.answers.items():
                 if kind in self.answers:
                     raise ValueError(f"answers to {kind!r} are handled twice")

@@ -57,6 +57,7 @@ class NotYet(Exception):
 
 
 SOON = timedelta(seconds=2)
+FIRST_DAILY = timedelta(minutes=1)
 
 
 def schedule(db: Database, kind: str, ref: str, due: datetime) -> int:
@@ -114,7 +115,16 @@ class Scheduler:
     def start(self) -> None:
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._aps.start()
+        self.ensure_daily()
         self.refresh()
+
+    def ensure_daily(self) -> None:
+        """Each daily job has its next run waiting (the first a minute after start)."""
+        first = self.clock.now() + FIRST_DAILY
+        with self.store.write() as db:
+            for kind in sorted(self.registry.daily_jobs):
+                if not jobs.has_pending(db, kind):
+                    schedule(db, kind, "daily", first)
 
     def stop(self) -> None:
         if self._aps is not None and self._aps.running:
@@ -197,3 +207,6 @@ class Scheduler:
             return
         async with self.store.writing() as db:
             jobs.mark_done(db, row.id)  # for handlers that wrote nothing
+            if row.kind in self.registry.daily_jobs and not jobs.has_pending(db, row.kind):
+                next_day = datetime.fromtimestamp(row.due_at, UTC) + timedelta(days=1)
+                schedule(db, row.kind, row.ref, max(next_day, now + FIRST_DAILY))

@@ -72,3 +72,10 @@ def retry_later(db: Database, job_id: int, due_at: float, error: str, give_up: b
 def postpone(db: Database, job_id: int, due_at: float) -> None:
     """Run it later; not a failed attempt."""
     db.execute("UPDATE jobs SET due_at = ? WHERE id = ? AND state = 'pending'", [due_at, job_id])
+
+
+def has_pending(db: Database, kind: str) -> bool:
+    row = db.execute(
+        "SELECT 1 FROM jobs WHERE kind = ? AND state = 'pending' LIMIT 1", [kind]
+    ).fetchone()
+    return row is not None

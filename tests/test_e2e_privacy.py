@@ -1,0 +1,76 @@
+"""People's data rights through a real homeserver: !mydata and !forget me."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from nio import DownloadResponse
+from test_e2e_feedback import converse
+from test_e2e_polls import start_poll
+
+from harness import wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_mydata_then_forget_me_leaves_no_trace(synapse, make_bot, make_person):
+    alex, sam = make_person(synapse, "alex"), make_person(synapse, "sam")
+    bot = await make_bot(synapse, team=[alex.user_id]).run()
+    for person in (alex, sam):
+        await person.listen()
+
+    # Sam gives named feedback and votes in a poll.
+    dm = await sam.open_dm(bot.user_id)
+    await converse(sam, bot, dm, "The lift at the library is broken again.", "consent")
+    await converse(sam, bot, dm, "yes", "the name question")
+    await converse(sam, bot, dm, "yes", "thanks")
+    room = await alex.create_room([bot.user_id, sam.user_id])
+    await sam.join(room)
+    await alex.wait_for_member(room, bot.user_id)
+    start, _ = await start_poll(alex, bot, room, "!poll Is the lift fixed? | yes/no")
+    await sam.answer_poll(room, start, ["a2"])
+    await alex.send(room, f"!champion add {sam.user_id}")
+    await wait_until(lambda: bot.query("SELECT count(*) FROM poll_votes") == [(1,)], 30, "the vote")
+
+    # !mydata: a file in the direct chat, with what is kept about Sam.
+    seen = len(sam.messages_from(bot.user_id, dm))
+    await sam.send(dm, "!mydata")
+    await wait_until(
+        lambda: any(
+            e["content"].get("msgtype") == "m.file"
+            for e in sam.messages_from(bot.user_id, dm)[seen:]
+        ),
+        30,
+        "the data file",
+    )
+    file = next(
+        e
+        for e in sam.messages_from(bot.user_id, dm)[seen:]
+        if e["content"].get("msgtype") == "m.file"
+    )
+    download = await sam.client.download(file["content"]["url"])
+    assert isinstance(download, DownloadResponse), download
+    mine = json.loads(download.body)
+    assert mine["person"] == sam.user_id
+    assert [f["text"] for f in mine["stored"]["feedback"]] == [
+        "The lift at the library is broken again."
+    ]
+    assert mine["stored"]["poll_votes"][0]["answers"] == ["a2"]
+
+    # !forget me: checks first, then erases Sam everywhere.
+    ask = await converse(sam, bot, dm, "!forget me", "the check")
+    assert "Reply 1 to delete it all." in ask
+    done = await converse(sam, bot, dm, "1", "done")
+    assert done == "Done. I have deleted everything I kept about you."
+
+    tables = [t for (t,) in bot.query("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in tables:
+        for row in bot.query(f"SELECT * FROM [{table}]"):  # noqa: S608 (names from sqlite_master)
+            text = json.dumps(row, default=str)
+            assert sam.user_id not in text, (table, row)
+            assert "lift at the library" not in text, (table, row)
+    assert bot.query("SELECT count(*) FROM feedback") == [(0,)]
+    # The bot carries on as usual.
+    assert (await alex.ask(room, "!ping", bot.user_id))["content"]["body"] == "pong"
+    assert bot.query("SELECT count(*) FROM polls") == [(1,)]  # the poll stays, without Sam

@@ -1,0 +1,91 @@
+"""Retention and the daily job that applies it (real SQLite, fake clock)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import harness
+from bot.config import load_config
+from bot.matrix import MatrixAdapter
+from bot.messages import Messages
+from bot.scheduler import Scheduler
+from commands import build_registry
+from storage import feedback, inbox, jobs, privacy
+from storage.db import Store
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.time = now
+
+    def now(self) -> datetime:
+        return self.time
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    s = Store.open(tmp_path / "copro.db")
+    yield s
+    s.close()
+
+
+def test_retention_deletes_only_what_is_older(store: Store) -> None:
+    with store.write() as db:
+        old = feedback.add(
+            db, "old words", source="command", user_id="@a:x", room_id="!r", event_id="$1"
+        )
+        new = feedback.add(
+            db, "new words", source="command", user_id="@a:x", room_id="!r", event_id="$2"
+        )
+        db.execute(
+            "UPDATE feedback SET created_at = ? WHERE id = ?",
+            [(NOW - timedelta(days=400)).isoformat(), old],
+        )
+        inbox.add_events(
+            db,
+            "!r",
+            [
+                {
+                    "event_id": "$1",
+                    "sender": "@a:x",
+                    "type": "m.room.message",
+                    "content": {"msgtype": "m.text", "body": "old words"},
+                }
+            ],
+        )
+        db.execute("UPDATE inbox SET received_at = ?", [(NOW - timedelta(days=400)).isoformat()])
+        counts = privacy.apply_retention(db, 365, NOW)
+    assert counts["feedback"] == 1 and counts["inbox"] == 1
+    assert feedback.get(store.db, old) is None and feedback.get(store.db, new) is not None
+    assert "old words" not in store.db.execute("SELECT event FROM inbox").fetchone()[0]
+    with store.write() as db:
+        assert privacy.apply_retention(db, 0, NOW) == {}  # 0 keeps everything
+
+
+async def test_the_retention_job_runs_daily_from_the_first_start(tmp_path: Path) -> None:
+    config = load_config(harness.write_config(tmp_path / "config.toml"), env={})
+    store = Store.open(config.storage.database)
+    clock = Clock(NOW)
+    registry = build_registry()
+    scheduler = Scheduler(
+        store, registry, MatrixAdapter(config, store), config, Messages.load(), clock=clock
+    )
+    scheduler.ensure_daily()
+    scheduler.ensure_daily()  # a restart adds no second one
+    pending = store.db.execute(
+        "SELECT due_at FROM jobs WHERE kind = 'privacy.retention' AND state = 'pending'"
+    ).fetchall()
+    assert len(pending) == 1
+    clock.time = NOW + timedelta(minutes=2)
+    assert await scheduler.run_due() >= 1
+    [(due,)] = store.db.execute(
+        "SELECT due_at FROM jobs WHERE kind = 'privacy.retention' AND state = 'pending'"
+    ).fetchall()
+    assert datetime.fromtimestamp(due, UTC) == NOW + timedelta(minutes=1, days=1)
+    assert jobs.has_pending(store.db, "privacy.retention")
+    store.close()
