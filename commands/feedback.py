@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 
 from bot.answers import choice_number, yes_or_no
 from bot.context import Context, Edit, Message, Removal, UserError
@@ -76,10 +77,13 @@ async def direct_message(ctx: Context) -> bool:
         # Nothing is saved before the person says yes: remember only which messages.
         waiting = conversations.pending(ctx.db, ctx.sender)
         events = waiting.data.get("events", []) if waiting and waiting.kind == CONSENT else []
-        key = "feedback.consent_intro" if agreed is None and not events else "feedback.not_saved"
+        if agreed is not None:
+            key = "feedback.not_saved"  # they said no before
+        else:
+            key = "feedback.consent_remind" if events else "feedback.consent_intro"
         ctx.ask(ctx.sender, CONSENT, "", ctx.text(key), {"events": [*events, event.event_id]})
         return True
-    _start(ctx, event.body, event.event_id)
+    _start(ctx, event.body, [event.event_id])
     return True
 
 
@@ -104,21 +108,25 @@ async def consent_answer(ctx: Context, waiting: Pending) -> bool:
         return True
     texts = [t for t in (ctx.platform.message_text(ctx.db, e) for e in events) if t]
     if texts:
-        _start(ctx, "\n\n".join(texts), events[0] if len(events) == 1 else None)
+        _start(ctx, "\n\n".join(texts), [*events, ctx.event.event_id])
     else:
         ctx.reply("feedback.consent_yes")
     return True
 
 
-def _start(ctx: Context, text: str, event_id: str | None) -> None:
-    """Save a draft, then ask about the project (if there is a choice) and the name."""
+def _start(ctx: Context, text: str, events: list[str]) -> None:
+    """Save a draft, then ask about the project (if there is a choice) and the name.
+
+    ``events``: every message of the person's involved so far, so that all of them
+    can be forgotten if they choose to give it without their name.
+    """
     feedback_id = store.add(
         ctx.db,
         text,
         source="direct",
         user_id=ctx.sender,
         room_id=ctx.room_id,
-        event_id=event_id,
+        event_id=events[0] if len(events) == 1 else None,  # edits map to one message
         state="draft",
     )
     if len(text) > store.MAX_TEXT:
@@ -132,11 +140,14 @@ def _start(ctx: Context, text: str, event_id: str | None) -> None:
         ]
         lines.append(ctx.text("feedback.ask_project_how"))
         ids = [project_id for project_id, _ in projects]
-        ctx.ask(ctx.sender, PROJECT, str(feedback_id), "\n".join(lines), {"projects": ids})
+        data = {"projects": ids, "events": events}
+        ctx.ask(ctx.sender, PROJECT, str(feedback_id), "\n".join(lines), data)
     else:
         if projects:
             store.update(ctx.db, feedback_id, project_id=projects[0][0])
-        ctx.ask(ctx.sender, NAME, str(feedback_id), ctx.text("feedback.ask_name"))
+        ctx.ask(
+            ctx.sender, NAME, str(feedback_id), ctx.text("feedback.ask_name"), {"events": events}
+        )
 
 
 def open_projects(ctx: Context) -> list[tuple[int, str]]:
@@ -160,7 +171,8 @@ async def project_answer(ctx: Context, waiting: Pending) -> bool:
         return False  # not an answer: the draft is saved as it is, this is new
     if number:
         store.update(ctx.db, int(waiting.ref), project_id=ids[number - 1])
-    ctx.ask(ctx.sender, NAME, waiting.ref, ctx.text("feedback.ask_name"))
+    events = [*waiting.data.get("events", []), ctx.event.event_id]
+    ctx.ask(ctx.sender, NAME, waiting.ref, ctx.text("feedback.ask_name"), {"events": events})
     return True
 
 
@@ -170,23 +182,25 @@ async def name_answer(ctx: Context, waiting: Pending) -> bool:
     if said is None:
         _finish_draft(ctx, int(waiting.ref), keep_name=True, contact=False)
         return False
-    _finish_draft(ctx, int(waiting.ref), keep_name=said, contact=said)
+    events = [*waiting.data.get("events", []), ctx.event.event_id]
+    _finish_draft(ctx, int(waiting.ref), keep_name=said, contact=said, events=events)
     ctx.reply("feedback.saved" if said else "feedback.saved_anonymous")
-    # The person's "no" is a link in time to the words: keep no copy of it either.
-    if not said:
-        inbox.scrub(ctx.db, ctx.event.event_id, forget_sender=True)
     return True
 
 
-def _finish_draft(ctx: Context, feedback_id: int, *, keep_name: bool, contact: bool) -> None:
+def _finish_draft(
+    ctx: Context, feedback_id: int, *, keep_name: bool, contact: bool, events: Sequence[str] = ()
+) -> None:
     conversations.finish(ctx.db, ctx.sender)
     saved = store.get(ctx.db, feedback_id)
     if saved is None or saved.state != "draft":
         return
     store.update(ctx.db, feedback_id, state="saved", contact_ok=contact)
     if not keep_name:
-        if saved.event_id:
-            inbox.scrub(ctx.db, saved.event_id, forget_sender=True)
+        # Their messages (the words, their answers) link them to it in time: forget
+        # who sent them and when, and what they said, in the inbox too.
+        for event_id in events:
+            inbox.scrub(ctx.db, event_id, forget_sender=True)
         store.make_anonymous(ctx.db, feedback_id)
 
 

@@ -88,20 +88,26 @@ async def test_anonymous_feedback_is_linked_to_nobody(synapse, make_bot, make_pe
     await sam.listen()
     dm = await sam.open_dm(bot.user_id)
     await converse(sam, bot, dm, "Staff at the front desk were rude to my mum.", "consent")
+    reminder = await converse(sam, bot, dm, "And nobody called us back.", "a reminder")
+    assert reminder == "Before I save anything, please reply yes or no."
     await converse(sam, bot, dm, "yes", "the name question")
     thanks = await converse(sam, bot, dm, "no", "thanks")
     assert "without your name" in thanks
 
     [(text, user, room, event, contact, state, _)] = feedback_rows(bot)
-    assert text == "Staff at the front desk were rude to my mum."
+    assert text == "Staff at the front desk were rude to my mum.\n\nAnd nobody called us back."
     assert (user, room, event, contact, state) == (None, None, None, 0, "saved")
     # No row anywhere holds both the person (or their chat) and the words.
     tables = [t for (t,) in bot.query("SELECT name FROM sqlite_master WHERE type = 'table'")]
     for table in tables:
         for row in bot.query(f"SELECT * FROM {table}"):  # noqa: S608 (names from sqlite_master)
             text_of_row = json.dumps(row, default=str)
-            if "rude to my mum" in text_of_row:
+            if "rude to my mum" in text_of_row or "called us back" in text_of_row:
                 assert sam.user_id not in text_of_row and dm not in text_of_row, (table, row)
+    # Nor does the inbox keep who sent anything in that conversation, or when.
+    assert bot.query(
+        "SELECT count(*) FROM inbox WHERE sender = ? AND room_id = ?", [sam.user_id, dm]
+    ) == [(0,)]
 
 
 async def test_a_feedback_thread_with_five_people_an_edit_and_a_deletion(
