@@ -28,6 +28,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/export.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .ruff_cache *.egg-info

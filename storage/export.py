@@ -1,0 +1,298 @@
+"""Reading saved feedback out for a report, one row at a time.
+
+``feedback_rows`` runs one SQL query and yields rows from its cursor as they
+come, so an export of a million answers uses no more memory than one of ten.
+Writing the rows to a file (CSV, JSON, Markdown) is ``bot/export.py``.
+
+Who said it is shown as a pseudonym: "Person " and 8 letters made from the
+person's Matrix ID with a secret key (HMAC-SHA256), so the same person has the
+same pseudonym in every export made with that key, and nobody without the key
+can work back to the ID. The key is ``pseudonym.key`` in the data folder.
+Anonymous feedback (no user kept) is shown as "Anonymous".
+
+The real Matrix ID is shown only when the export asks for it (``real_ids``)
+AND the person agreed to be contacted about that piece of feedback
+(``feedback.contact_ok = 1``). We chose that agreement, not the direct-chat
+consent in ``feedback_consents``: it is given for each piece of feedback, and
+it is the one that says "you may come back to me about this", which needs the
+team to know who it was. Everything else stays a pseudonym, even with
+``real_ids``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+ANONYMOUS = "Anonymous"
+PSEUDONYM_PREFIX = "Person "
+KEY_FILE = "pseudonym.key"
+KEY_BYTES = 32
+OUTCOME_SEPARATOR = " / "
+THEME_SEPARATOR = ", "
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    """One saved piece of feedback, as the team sees it in a report.
+
+    Every field is text ("" when there is none), except ``themes``: a sorted
+    tuple (CSV and Markdown join it with ", ", JSON keeps the list).
+    """
+
+    question: str  # the question it answers ("" if it was not an answer to one)
+    answer: str  # what the person said, in their own words
+    date: str  # YYYY-MM-DD, the UK date it was said
+    project: str  # the project's name ("" if none or unknown)
+    themes: tuple[str, ...]
+    outcome: str  # what changed because of it; several are joined with " / "
+    person: str  # "Person ABCD2345", "Anonymous", or (only if agreed) the Matrix ID
+    question_id: int | None = None  # for grouping; not one of the exported fields
+
+    def cells(self) -> tuple[str, str, str, str, str, str, str]:
+        """The exported fields as text, in order (see FIELDS)."""
+        return (
+            self.question,
+            self.answer,
+            self.date,
+            self.project,
+            THEME_SEPARATOR.join(self.themes),
+            self.outcome,
+            self.person,
+        )
+
+
+# The exported fields, in order.
+FIELDS = ("question", "answer", "date", "project", "themes", "outcome", "person")
+
+
+# ----- pseudonyms ------------------------------------------------------------------------
+
+
+def pseudonym_secret(data_dir: Path) -> bytes:
+    """The pseudonym key in ``data_dir/pseudonym.key``, made (32 random bytes, owner
+    read/write only) the first time. Keep it with the data: a new key gives every
+    person a new pseudonym."""
+    data_dir = Path(data_dir)
+    path = data_dir / KEY_FILE
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Write the whole key to a private temporary file, then link it into place:
+    # if two processes race, both end up reading the one key that won.
+    temp = data_dir / f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(KEY_BYTES))
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass
+    finally:
+        temp.unlink(missing_ok=True)
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> bytes:
+    key = path.read_bytes()
+    if len(key) < 16:
+        raise ValueError(f"{path} is too short to be a pseudonym key; restore it from a backup")
+    return key
+
+
+def pseudonym(secret: bytes, user_id: str) -> str:
+    """ "Person " and the first 8 characters of base32(HMAC-SHA256(secret, user_id))."""
+    digest = hmac.new(secret, user_id.encode("utf-8"), hashlib.sha256).digest()
+    return PSEUDONYM_PREFIX + base64.b32encode(digest)[:8].decode("ascii")
+
+
+# ----- the rows --------------------------------------------------------------------------
+
+
+def has_table(db: Database | sqlite3.Connection, table: str, *columns: str) -> bool:
+    """Whether the table exists with these columns (projects come in a later change)."""
+    conn = _conn(db)
+    found = {row[1] for row in conn.execute(f"PRAGMA table_info({_quote(table)})")}
+    return bool(found) and set(columns) <= found
+
+
+def find_project(db: Database | sqlite3.Connection, text: str) -> int | None:
+    """A project by its number or name. Names match in any case and spacing; if no
+    name matches exactly, the one project whose name contains the text. None if
+    none, or several, match. Projects whose room could not be made are left out.
+
+    Until there is a ``projects`` table, names are unknown and a number is taken
+    as it is (feedback may carry a project number already)."""
+    text = text.strip().lstrip("#").strip()
+    if not text:
+        return None
+    if not has_table(db, "projects", "id", "name"):
+        return int(text) if text.isdigit() else None
+    conn = _conn(db)
+    state = "state" if has_table(conn, "projects", "state") else "''"
+    projects = [
+        (int(pid), _name_key(name or ""))
+        for pid, name, st in conn.execute(f"SELECT id, name, {state} FROM projects ORDER BY id")
+        if st != "failed"
+    ]
+    if text.isdigit():
+        return int(text) if any(pid == int(text) for pid, _ in projects) else None
+    key = _name_key(text)
+    found = [pid for pid, name in projects if name == key]
+    if not found:
+        found = [pid for pid, name in projects if key in name]
+    return found[0] if len(found) == 1 else None
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def question_exists(db: Database | sqlite3.Connection, question_id: int) -> bool:
+    row = _conn(db).execute("SELECT 1 FROM questions WHERE id = ?", [question_id]).fetchone()
+    return row is not None
+
+
+def count_rows(
+    db: Database | sqlite3.Connection,
+    *,
+    project_id: int | None = None,
+    question_id: int | None = None,
+) -> int:
+    """How many rows ``feedback_rows`` would give with these filters."""
+    where, params = _where(project_id, question_id)
+    sql = f"SELECT count(*) FROM feedback f LEFT JOIN questions q ON q.id = f.question_id {where}"
+    return int(_conn(db).execute(sql, params).fetchone()[0])
+
+
+def feedback_rows(
+    db: Database | sqlite3.Connection,
+    *,
+    project_id: int | None = None,
+    question_id: int | None = None,
+    real_ids: bool = False,
+    secret: bytes,
+    timezone: str = "Europe/London",
+) -> Iterator[ExportRow]:
+    """Saved feedback (drafts are left out), grouped by question (feedback that
+    answers no question comes last), oldest first within each.
+
+    ``project_id``: feedback about that project, directly or through the question
+    it answers. ``question_id``: the answers to that question (its thread).
+    Streams from one cursor; nothing is read ahead.
+    """
+    conn = _conn(db)
+    with_projects = has_table(conn, "projects", "id", "name")
+    project_name = (
+        "(SELECT p.name FROM projects p WHERE p.id = coalesce(f.project_id, q.project_id))"
+        if with_projects
+        else "NULL"
+    )
+    where, params = _where(project_id, question_id)
+    sql = f"""
+        SELECT
+            f.question_id,
+            q.text,
+            f.text,
+            f.created_at,
+            {project_name},
+            (SELECT json_group_array(t.theme) FROM feedback_themes t
+              WHERE t.feedback_id = f.id),
+            (SELECT json_group_array(json_array(o.created_at, o.id, o.text)) FROM outcomes o
+              WHERE o.feedback_id = f.id),
+            f.user_id,
+            f.contact_ok
+        FROM feedback f
+        LEFT JOIN questions q ON q.id = f.question_id
+        {where}
+        ORDER BY f.question_id IS NULL, f.question_id, f.created_at, f.id
+    """
+    tz = ZoneInfo(timezone)
+    names: dict[str, str] = {}  # pseudonyms made so far (one per person, not per row)
+    cursor = conn.execute(sql, params)
+    try:
+        for qid, question, text, created, project, themes, outcomes, user, contact_ok in cursor:
+            if user is None:
+                person = ANONYMOUS
+            elif real_ids and contact_ok == 1:
+                person = user
+            else:
+                person = names.get(user) or names.setdefault(user, pseudonym(secret, user))
+            yield ExportRow(
+                question=question or "",
+                answer=text or "",
+                date=uk_date(created, tz),
+                project=project or "",
+                themes=_themes(themes),
+                outcome=_outcomes(outcomes),
+                person=person,
+                question_id=qid,
+            )
+    finally:
+        cursor.close()
+
+
+def uk_date(stamp: str | None, tz: ZoneInfo) -> str:
+    """YYYY-MM-DD of a stored time (ISO, UTC if it has no zone), in ``tz``."""
+    if not stamp:
+        return ""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp[:10]
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    day: date = moment.astimezone(tz).date()
+    return day.isoformat()
+
+
+def _themes(raw: str | None) -> tuple[str, ...]:
+    if not raw or raw == "[]":
+        return ()
+    return tuple(sorted(t for t in json.loads(raw) if t))
+
+
+def _outcomes(raw: str | None) -> str:
+    if not raw or raw == "[]":
+        return ""
+    found = json.loads(raw)
+    if not found:
+        return ""
+    found.sort(key=lambda o: (o[0] or "", o[1] or 0))
+    return OUTCOME_SEPARATOR.join(o[2] for o in found if o[2])
+
+
+def _where(project_id: int | None, question_id: int | None) -> tuple[str, list[object]]:
+    clauses, params = ["f.state = 'saved'"], []
+    if project_id is not None:
+        clauses.append("coalesce(f.project_id, q.project_id) = ?")
+        params.append(project_id)
+    if question_id is not None:
+        clauses.append("f.question_id = ?")
+        params.append(question_id)
+    return "WHERE " + " AND ".join(clauses), params
+
+
+def _conn(db: Database | sqlite3.Connection) -> sqlite3.Connection:
+    return db.conn if isinstance(db, Database) else db
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
