@@ -183,6 +183,11 @@ class Platform(Protocol):
 
     async def poll_answers(self, room_id: str, poll_event: str) -> list[PollAnswer]: ...
 
+    async def user_exists(self, user_id: str) -> bool | None:
+        """Whether the homeserver knows this person: True, False, or None when it cannot
+        tell (another server, a lookup it does not allow, an error)."""
+        ...
+
 
 class UserError(Exception):
     """Something the person can fix: the message (a catalogue key) is shown to them."""
@@ -238,8 +243,13 @@ class Context:
 
     def ask(
         self, user_id: str, kind: str, ref: str, text: str, data: dict[str, Any] | None = None
-    ) -> None:
+    ) -> str:
         """Ask someone a question by direct message; their next reply there goes to
-        the handler registered with ``@commands.answer(kind)``."""
-        self.platform.queue_direct(self.db, user_id, text)
+        the handler registered with ``@commands.answer(kind)``. Returns the
+        question's transaction ID (``platform.sent_event`` gives its event ID)."""
+        replaced = conversations.pending(self.db, user_id)
+        if replaced is not None and replaced.kind in self.registry.abandoned:
+            self.registry.abandoned[replaced.kind](self, replaced, kind)
+        txn = self.platform.queue_direct(self.db, user_id, text)
         conversations.ask(self.db, user_id, kind, ref, data)
+        return txn

@@ -70,6 +70,8 @@ class Dispatcher:
             registry=self.registry,
             platform=self.platform,
         )
+        for watcher in self.registry.watchers_for(event):
+            watcher(ctx)
         prefix = self.config.bot.prefix
         if isinstance(event, Message) and event.body.strip().startswith(prefix):
             await self._command(ctx, event.body.strip()[len(prefix) :])

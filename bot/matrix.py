@@ -633,7 +633,7 @@ class MatrixAdapter:
     def message_text(self, db: Database, event_id: str) -> str | None:
         stored = inbox.get(db, event_id)
         found = to_incoming(stored.event, stored.room_id, is_direct=False) if stored else None
-        return found.body if isinstance(found, Message) else None
+        return found.body if isinstance(found, Message | Edit) else None
 
     def sent_event(self, db: Database, txn_id: str) -> str | None:
         return outbox.result_of(db, txn_id)
@@ -648,6 +648,18 @@ class MatrixAdapter:
         data = await self.http.request("GET", f"v3/rooms/{path(room_id)}/joined_members")
         joined = data.get("joined")
         return set(joined) if isinstance(joined, dict) else set()
+
+    async def user_exists(self, user_id: str) -> bool | None:
+        """Ask the homeserver for the person's profile: 404 means nobody by that ID."""
+        assert self.http is not None
+        try:
+            await self.http.request("GET", f"v3/profile/{path(user_id)}")
+        except MatrixError as err:
+            if err.status == 404 or (err.status == 400 and err.errcode == "M_INVALID_PARAM"):
+                return False
+            log.info("Cannot tell whether %s exists (%s)", user_id, err)
+            return None
+        return True
 
     async def poll_answers(self, room_id: str, poll_event: str) -> list[PollAnswer]:
         """Every poll answer related to a poll, from the relations API (missed ones too)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.roles import Role
 
@@ -29,6 +29,13 @@ JobHandler = Callable[["Job"], Awaitable[None]]
 # True if it was an answer, False to let the reply be treated as anything else.
 AnswerHandler = Callable[["Context", "Pending"], Awaitable[bool]]
 Forgetter = Callable[["Database", str], None]
+# A feature's rows about a person, for !mydata: {table: [row, ...]}.
+Sharer = Callable[["Database", str], dict[str, list[dict[str, Any]]]]
+# Sees every event of its kind before anything else; cannot take it.
+Watcher = Callable[["Context"], None]
+# Told that a question of its kind was replaced, unanswered, by a newer one
+# (whose kind is given: a feature's own next question is not an abandonment).
+Abandoned = Callable[["Context", "Pending", str], None]
 MAX_WORDS = 3
 
 
@@ -60,6 +67,32 @@ class CommandSet:
         self.daily_jobs: set[str] = set()
         self.answers: dict[str, AnswerHandler] = {}
         self.forgetters: list[Forgetter] = []
+        self.sharers: list[Sharer] = []
+        self.watchers: list[tuple[type, Watcher]] = []
+        self.abandoned: dict[str, Abandoned] = {}
+
+    def shares(self, personal_data: Sharer) -> Sharer:
+        """Declare this feature's rows about a person (used by ``!mydata``)."""
+        self.sharers.append(personal_data)
+        return personal_data
+
+    def watch(self, kind: type) -> Callable[[Watcher], Watcher]:
+        """See every event of this kind first (e.g. safeguarding); cannot consume it."""
+
+        def register(watcher: Watcher) -> Watcher:
+            self.watchers.append((kind, watcher))
+            return watcher
+
+        return register
+
+    def on_abandoned(self, kind: str) -> Callable[[Abandoned], Abandoned]:
+        """Called when a question of this kind is replaced by a newer one, unanswered."""
+
+        def register(handler: Abandoned) -> Abandoned:
+            self.abandoned[kind] = handler
+            return handler
+
+        return register
 
     def forgets(self, forget: Forgetter) -> Forgetter:
         """Declare how this feature erases a person (used by ``!forget me``)."""
@@ -124,10 +157,16 @@ class Registry:
         self.answers: dict[str, AnswerHandler] = {}
         self.daily_jobs: set[str] = set()
         self.forgetters: list[Forgetter] = []
+        self.sharers: list[Sharer] = []
+        self.watchers: list[tuple[type, Watcher]] = []
+        self.abandoned: dict[str, Abandoned] = {}
         for command_set in sets:
             self.listeners += command_set.listeners
             self.daily_jobs |= command_set.daily_jobs
             self.forgetters += command_set.forgetters
+            self.sharers += command_set.sharers
+            self.watchers += command_set.watchers
+            self.abandoned.update(command_set.abandoned)
             for kind, answer in command_set.answers.items():
                 if kind in self.answers:
                     raise ValueError(f"answers to {kind!r} are handled twice")
@@ -154,6 +193,9 @@ class Registry:
             if cmd is not None:
                 return cmd, n
         return None
+
+    def watchers_for(self, event: object) -> list[Watcher]:
+        return [watcher for kind, watcher in self.watchers if isinstance(event, kind)]
 
     def listeners_for(self, event: object) -> list[Listener]:
         return [listener for kind, listener in self.listeners if isinstance(event, kind)]

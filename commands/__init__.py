@@ -1,11 +1,15 @@
-"""One module per capability. ``build_registry()`` gathers their commands."""
+"""One module per capability. ``build_registry()`` gathers their commands.
+
+Order matters for listeners: each event goes to the first that takes it.
+Feedback comes last, because in a direct chat it takes anything left.
+"""
 
 from __future__ import annotations
 
 from bot.registry import Registry
-from commands import basics, champions, export, feedback, polls
+from commands import basics, champions, export, feedback, polls, privacy, projects, workshops
 
-MODULES = (basics, champions, polls, feedback, export)
+MODULES = (basics, champions, polls, projects, workshops, export, privacy, feedback)
 
 
 def build_registry() -> Registry:

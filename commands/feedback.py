@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Sequence
 
 from bot.answers import choice_number, yes_or_no
@@ -40,10 +41,33 @@ THUMBS = "✅"
 # ----- safeguarding ------------------------------------------------------
 
 
+def _plain(text: str) -> str:
+    """Lower case, single spaces, and phone keyboards' curly quotes made straight."""
+    text = unicodedata.normalize("NFKC", text).translate(_STRAIGHT)
+    return " ".join(text.lower().split())
+
+
+_STRAIGHT = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
 def is_concerning(text: str, phrases: tuple[str, ...]) -> bool:
     """Does the text contain one of the phrases, as whole words, in any case?"""
-    lowered = " ".join(text.lower().split())
-    return any(re.search(rf"(?<!\w){re.escape(p)}(?!\w)", lowered) for p in phrases)
+    lowered = _plain(text)
+    return any(re.search(rf"(?<!\w){re.escape(_plain(p))}(?!\w)", lowered) for p in phrases)
+
+
+@commands.watch(Message)
+def safeguarding_watch(ctx: Context) -> None:
+    """Every direct message, feedback thread answer and !feedback is checked first,
+    whatever else is going on (a waiting question must not swallow a disclosure)."""
+    event = ctx.event
+    assert isinstance(event, Message)
+    prefix = ctx.config.bot.prefix + "feedback"
+    is_feedback_command = event.body.strip().lower().startswith(prefix)
+    txn = ctx.platform.sent_txn(ctx.db, event.thread) if event.thread else None
+    in_question = txn is not None and store.question_by_root(ctx.db, txn) is not None
+    if event.is_direct or is_feedback_command or in_question:
+        _safeguard(ctx, event.body)
 
 
 def _safeguard(ctx: Context, text: str) -> None:
@@ -71,8 +95,12 @@ async def direct_message(ctx: Context) -> bool:
     assert isinstance(event, Message)
     if not event.is_direct or not event.body.strip():
         return False
-    _safeguard(ctx, event.body)
     agreed = store.consent(ctx.db, ctx.sender)
+    if agreed is False and yes_or_no(event.body) is True:  # changed their mind, as invited
+        store.record_consent(ctx.db, ctx.sender, True, _wording(ctx))
+        conversations.finish(ctx.db, ctx.sender, CONSENT)
+        ctx.reply("feedback.consent_yes")
+        return True
     if agreed is None or not agreed:
         # Nothing is saved before the person says yes: remember only which messages.
         waiting = conversations.pending(ctx.db, ctx.sender)
@@ -106,27 +134,30 @@ async def consent_answer(ctx: Context, waiting: Pending) -> bool:
             inbox.scrub(ctx.db, event_id)
         ctx.reply("feedback.consent_no")
         return True
-    texts = [t for t in (ctx.platform.message_text(ctx.db, e) for e in events) if t]
-    if texts:
-        _start(ctx, "\n\n".join(texts), [*events, ctx.event.event_id])
+    edits: dict[str, str] = waiting.data.get("edits", {})
+    kept = [e for e in events if ctx.platform.message_text(ctx.db, e)]
+    texts = [ctx.platform.message_text(ctx.db, edits.get(e, e)) or "" for e in kept]
+    if kept:
+        _start(ctx, "\n\n".join(texts), kept, also_forget=[*edits.values(), ctx.event.event_id])
     else:
         ctx.reply("feedback.consent_yes")
     return True
 
 
-def _start(ctx: Context, text: str, events: list[str]) -> None:
+def _start(ctx: Context, text: str, messages: list[str], also_forget: Sequence[str] = ()) -> None:
     """Save a draft, then ask about the project (if there is a choice) and the name.
 
-    ``events``: every message of the person's involved so far, so that all of them
-    can be forgotten if they choose to give it without their name.
+    ``messages``: the person's messages the words come from; with ``also_forget``
+    (their answers, edits), every event to forget if they give it without a name.
     """
+    events = [*messages, *also_forget]
     feedback_id = store.add(
         ctx.db,
         text,
         source="direct",
         user_id=ctx.sender,
         room_id=ctx.room_id,
-        event_id=events[0] if len(events) == 1 else None,  # edits map to one message
+        event_id=messages[0] if len(messages) == 1 else None,  # so edits can find it
         state="draft",
     )
     if len(text) > store.MAX_TEXT:
@@ -152,11 +183,20 @@ def _start(ctx: Context, text: str, events: list[str]) -> None:
 
 def open_projects(ctx: Context) -> list[tuple[int, str]]:
     """(id, name) of the projects people can give feedback about, if projects exist."""
+    return _projects(ctx, open_only=True)
+
+
+def _projects(ctx: Context, *, open_only: bool) -> list[tuple[int, str]]:
     db = ctx.db
     if not db["projects"].exists():
         return []
     columns = db["projects"].columns_dict
-    where = " WHERE stage != 'done'" if "stage" in columns else ""
+    conditions = []
+    if open_only and "stage" in columns:
+        conditions.append("stage != 'done'")
+    if open_only and "state" in columns:
+        conditions.append("state = 'ready'")  # not while its room is being set up
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     rows = db.execute(f"SELECT id, name FROM projects{where} ORDER BY id").fetchall()
     return [(int(r[0]), str(r[1])) for r in rows]
 
@@ -186,6 +226,14 @@ async def name_answer(ctx: Context, waiting: Pending) -> bool:
     _finish_draft(ctx, int(waiting.ref), keep_name=said, contact=said, events=events)
     ctx.reply("feedback.saved" if said else "feedback.saved_anonymous")
     return True
+
+
+@commands.on_abandoned(PROJECT)
+@commands.on_abandoned(NAME)
+def draft_left(ctx: Context, waiting: Pending, new_kind: str) -> None:
+    """Another question took over (e.g. !forget me): keep the words, named, not contactable."""
+    if new_kind not in (PROJECT, NAME):
+        _finish_draft(ctx, int(waiting.ref), keep_name=True, contact=False)
 
 
 def _finish_draft(
@@ -258,7 +306,6 @@ async def thread_answer(ctx: Context) -> bool:
     question = store.question_by_root(ctx.db, txn) if txn else None
     if question is None or not event.body.strip():
         return False
-    _safeguard(ctx, event.body)
     if question.state != "open":
         ctx.platform.queue_text(
             ctx.db, ctx.room_id, ctx.text("feedback.question_closed"), thread=event.thread
@@ -286,7 +333,6 @@ async def thread_answer(ctx: Context) -> bool:
 async def give_feedback(ctx: Context) -> None:
     if not ctx.args.strip():
         raise UserError("feedback.empty")
-    _safeguard(ctx, ctx.args)
     store.add(
         ctx.db,
         ctx.args.strip(),
@@ -305,17 +351,32 @@ async def give_feedback(ctx: Context) -> None:
 # ----- edits and deletions ----------------------------------------------------
 
 
+def _waiting_for_consent(ctx: Context, event_id: str) -> Pending | None:
+    waiting = conversations.pending(ctx.db, ctx.sender)
+    if waiting and waiting.kind == CONSENT and event_id in waiting.data.get("events", []):
+        return waiting
+    return None
+
+
 @commands.on(Edit)
 async def edited(ctx: Context) -> bool:
     event = ctx.event
     assert isinstance(event, Edit)
+    waiting = _waiting_for_consent(ctx, event.target)
+    if waiting is not None:  # not saved yet: remember which edit is the latest
+        edits = {**waiting.data.get("edits", {}), event.target: event.event_id}
+        conversations.ask(
+            ctx.db, ctx.sender, CONSENT, waiting.ref, {**waiting.data, "edits": edits}
+        )
+        return True
     saved = store.by_event(ctx.db, event.target)
     if saved is None:
         return False
     if saved.user_id == event.sender:  # only the author may change their words
         text = event.body
         if saved.source == "command":
-            text = text.strip().removeprefix(ctx.config.bot.prefix + "feedback").strip()
+            word = re.escape(ctx.config.bot.prefix) + r"feedback\b"
+            text = re.sub(rf"^\s*{word}", "", text, flags=re.IGNORECASE).strip()
         if text:
             store.update(ctx.db, saved.id, text=text)
     return True
@@ -325,6 +386,14 @@ async def edited(ctx: Context) -> bool:
 async def removed(ctx: Context) -> bool:
     event = ctx.event
     assert isinstance(event, Removal)
+    waiting = _waiting_for_consent(ctx, event.target)
+    if waiting is not None:  # not saved yet: it never will be
+        events = [e for e in waiting.data.get("events", []) if e != event.target]
+        inbox.scrub(ctx.db, event.target)
+        conversations.ask(
+            ctx.db, ctx.sender, CONSENT, waiting.ref, {**waiting.data, "events": events}
+        )
+        return True
     saved = store.by_event(ctx.db, event.target)
     if saved is None:
         return False
@@ -337,8 +406,7 @@ async def removed(ctx: Context) -> bool:
 
 def _team_place(ctx: Context) -> None:
     """People's words are shown only in the team room (or a team member's direct chat)."""
-    team_room = ctx.config.rooms.team_room
-    if team_room and ctx.room_id != team_room and not ctx.is_direct:
+    if not ctx.is_direct and ctx.room_id != ctx.config.rooms.team_room:
         raise UserError("feedback.team_room_only")
 
 
@@ -369,7 +437,7 @@ async def review(ctx: Context) -> None:
     if not items:
         ctx.reply("feedback.review_none")
         return
-    names = dict(open_projects(ctx))
+    names = dict(_projects(ctx, open_only=False))
     lines = [ctx.text("feedback.review_intro")]
     for item in items:
         themes = store.themes(ctx.db, item.id)

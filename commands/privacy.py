@@ -20,7 +20,7 @@ FORGET = "privacy.forget"
 @commands.command("mydata", summary="privacy.mydata_summary")
 async def my_data(ctx: Context) -> None:
     """Send the person a file, by direct message, with everything stored about them."""
-    data = privacy.personal_data(ctx.db, ctx.sender)
+    data = privacy.personal_data(ctx.db, ctx.sender, ctx.registry.sharers)
     ctx.platform.files_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     file = ctx.platform.files_dir / f"mydata-{secrets.token_hex(8)}.json"
     file.write_text(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlite_utils import Database
@@ -129,11 +128,11 @@ def update(db: Database, feedback_id: int, **fields: object) -> None:
 
 def make_anonymous(db: Database, feedback_id: int) -> None:
     """Keep the words, lose every link to who said them (the time becomes the date)."""
-    today = datetime.now(UTC).date().isoformat()
     db.execute(
         "UPDATE feedback SET user_id = NULL, room_id = NULL, event_id = NULL, contact_ok = 0, "
-        "created_at = ?, updated_at = ? WHERE id = ?",
-        [today, today, feedback_id],
+        "created_at = substr(created_at, 1, 10), updated_at = substr(created_at, 1, 10) "
+        "WHERE id = ?",
+        [feedback_id],
     )
 
 

@@ -9,7 +9,8 @@ forgot to handle, and no table added later, can keep a trace.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,30 +32,74 @@ def _text_columns(db: Database) -> Iterator[tuple[str, list[str]]]:
             yield table, columns
 
 
-def rows_mentioning(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]:
-    """Every row, in every table, that holds this person's ID anywhere."""
-    found: dict[str, list[dict[str, Any]]] = {}
-    for table, columns in _text_columns(db):
-        where = " OR ".join(f"instr({c}, ?) > 0" for c in columns)
+def mention(user_id: str) -> re.Pattern[str]:
+    """This exact ID in text: "@sam:council.test" but not "@sam:council.test.uk"
+    or "@sam:council.test:8448" (other people)."""
+    return re.compile(re.escape(user_id) + r"(?![A-Za-z0-9.\-]|:[0-9])")
+
+
+def _mentioning(
+    db: Database, table: str, columns: list[str], user_id: str
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(rowid, row) for rows where one of the columns names the person exactly."""
+    pattern = mention(user_id)
+    where = " OR ".join(f"instr([{c}], ?) > 0" for c in columns)
+    sql = f"SELECT rowid AS _rowid, * FROM [{table}] WHERE {where}"
+    for row in db.query(sql, [user_id] * len(columns)):
+        if any(isinstance(row[c], str) and pattern.search(row[c]) for c in columns):
+            rowid = row.pop("_rowid")
+            yield rowid, row
+
+
+# The columns that hold the person's own ID, table by table, for !mydata.
+# Features add theirs with @commands.shares (their personal_data function).
+OWNED = {
+    "inbox": ("sender",),
+    "feedback": ("user_id",),
+    "feedback_consents": ("user_id",),
+    "questions": ("asker",),
+    "outcomes": ("by_user",),
+    "polls": ("creator",),
+    "poll_votes": ("voter",),
+    "poll_ballots": ("voter",),
+    "poll_told_closed": ("voter",),
+    "conversations": ("user_id",),
+    "profiles": ("user_id",),
+    "roles": ("user_id",),
+    "dead_letters": ("sender",),
+    "audit_log": ("actor", "subject"),
+    "rooms": ("dm_with",),
+}
+
+
+def personal_data(
+    db: Database, user_id: str, sharers: Sequence[Callable[[Database, str], dict[str, Any]]] = ()
+) -> dict[str, Any]:
+    """What ``!mydata`` sends: the person's own rows (not other people's that
+    mention them), with stored events decoded."""
+    data: dict[str, Any] = {}
+    for table, columns in OWNED.items():
+        if not db[table].exists():
+            continue
+        where = " OR ".join(f"[{c}] = ?" for c in columns)
         rows = list(db.query(f"SELECT * FROM [{table}] WHERE {where}", [user_id] * len(columns)))
         if rows:
-            found[table] = rows
-    return found
-
-
-def personal_data(db: Database, user_id: str) -> dict[str, Any]:
-    """What ``!mydata`` sends: every row about the person, with stored events decoded."""
-    data: dict[str, Any] = {}
-    for table, rows in rows_mentioning(db, user_id).items():
-        for row in rows:
-            for key in ("event", "content", "data", "answers", "results"):
-                if isinstance(row.get(key), str):
-                    try:
-                        row[key] = json.loads(row[key])
-                    except ValueError:
-                        pass
-        data[table] = rows
+            data[table] = [_decoded(row) for row in rows]
+    for share in sharers:
+        for table, rows in share(db, user_id).items():
+            if rows:
+                data.setdefault(table, []).extend(_decoded(dict(row)) for row in rows)
     return data
+
+
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    for key in ("event", "content", "data", "answers", "results"):
+        if isinstance(row.get(key), str):
+            try:
+                row[key] = json.loads(row[key])
+            except ValueError:
+                pass
+    return row
 
 
 # Per-feature forgetting, for data a generic replace would get wrong.
@@ -64,13 +109,10 @@ Forgetter = Callable[[Database, str], None]
 def _forget_core(db: Database, user_id: str) -> None:
     # What they sent: forget the words and who sent them, keep only that
     # something arrived (so it is never handled twice).
-    for (event_id,) in db.execute(
-        "SELECT event_id FROM inbox WHERE sender = ? OR instr(event, ?) > 0", [user_id, user_id]
-    ).fetchall():
-        inbox.scrub(db, event_id, forget_sender=True)
-    db.execute(
-        "DELETE FROM dead_letters WHERE sender = ? OR instr(event, ?) > 0", [user_id, user_id]
-    )
+    for _, row in list(_mentioning(db, "inbox", ["sender", "event"], user_id)):
+        inbox.scrub(db, row["event_id"], forget_sender=True)
+    for rowid, _ in list(_mentioning(db, "dead_letters", ["sender", "event"], user_id)):
+        db.execute("DELETE FROM dead_letters WHERE rowid = ?", [rowid])
     # What the bot said to them, or about them.
     direct = [r[0] for r in db.execute("SELECT room_id FROM rooms WHERE dm_with = ?", [user_id])]
     for room_id in [*direct, user_id]:
@@ -80,14 +122,14 @@ def _forget_core(db: Database, user_id: str) -> None:
             [room_id],
         )
         db.execute("UPDATE outbox SET content = '{}' WHERE room_id = ?", [room_id])
-    db.execute("UPDATE outbox SET content = '{}' WHERE instr(content, ?) > 0", [user_id])
+    for rowid, _ in list(_mentioning(db, "outbox", ["content"], user_id)):
+        db.execute("UPDATE outbox SET content = '{}' WHERE rowid = ?", [rowid])
     db.execute("UPDATE rooms SET dm_with = NULL WHERE dm_with = ?", [user_id])
     db.execute("DELETE FROM conversations WHERE user_id = ?", [user_id])
     db.execute("DELETE FROM roles WHERE user_id = ?", [user_id])
-    db.execute(
-        "UPDATE jobs SET state = 'cancelled' WHERE state = 'pending' AND instr(ref, ?) > 0",
-        [user_id],
-    )
+    for rowid, row in list(_mentioning(db, "jobs", ["ref"], user_id)):
+        if row["state"] == "pending":
+            db.execute("UPDATE jobs SET state = 'cancelled' WHERE rowid = ?", [rowid])
 
 
 def _forget_polls(db: Database, user_id: str) -> None:
@@ -106,13 +148,16 @@ def forget(db: Database, user_id: str, *, keep_words: bool, extra: list[Forgette
         forget_feature(db, user_id)
     _forget_core(db, user_id)
     # Last, anything anywhere that still names them.
+    pattern = mention(user_id)
     for table, columns in _text_columns(db):
-        for column in columns:
-            db.execute(
-                f"UPDATE [{table}] SET [{column}] = replace([{column}], ?, ?) "
-                f"WHERE instr([{column}], ?) > 0",
-                [user_id, FORGOTTEN, user_id],
-            )
+        for rowid, row in list(_mentioning(db, table, columns, user_id)):
+            for column in columns:
+                value = row[column]
+                if isinstance(value, str) and pattern.search(value):
+                    db.execute(
+                        f"UPDATE [{table}] SET [{column}] = ? WHERE rowid = ?",
+                        [pattern.sub(FORGOTTEN, value), rowid],
+                    )
 
 
 def apply_retention(db: Database, days: int, now: datetime | None = None) -> dict[str, int]:

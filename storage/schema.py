@@ -239,7 +239,7 @@ def m005_profiles(db: Database) -> None:
 
 
 @migrations()
-def m008_feedback(db: Database) -> None:
+def m006_feedback(db: Database) -> None:
     # Whether a person agreed to their direct messages being saved as feedback.
     db["feedback_consents"].create(
         {"user_id": str, "agreed": int, "wording": str, "at": str}, pk="user_id"
@@ -297,7 +297,7 @@ def m008_feedback(db: Database) -> None:
 
 
 @migrations()
-def m006_workshops(db: Database) -> None:
+def m007_workshops(db: Database) -> None:
     # Workshops and co-production training that champions announce.
     db["workshops"].create(
         {
@@ -383,3 +383,94 @@ def m006_workshops(db: Database) -> None:
         pk=("workshop_id", "user_id"),
     )
     db["workshop_attendance"].create_index(["user_id"])
+
+
+@migrations()
+def m008_projects(db: Database) -> None:
+    # Co-produced projects, each with a chat room the bot makes (and is admin of).
+    # A project whose room cannot be made is deleted; AUTOINCREMENT keeps its
+    # number from ever being given to another project.
+    db.execute(
+        """
+        CREATE TABLE projects (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL,
+            name_key TEXT NOT NULL UNIQUE,  -- lower case, single-spaced: names are unique
+            summary TEXT NOT NULL,  -- what it is about, in plain words (the room's topic)
+            stage TEXT NOT NULL,  -- design, deliver, review, done
+            contact TEXT,  -- who to ask, if given
+            budget TEXT,  -- in the team's words, if they want to be open about it
+            open INTEGER NOT NULL DEFAULT 0,  -- 1: anyone may join; 0: by invitation
+            state TEXT NOT NULL,  -- setting_up (its room is being made), ready
+            created_by TEXT,
+            created_in TEXT NOT NULL,  -- the room the command was typed in
+            command_event TEXT,
+            created_at TEXT NOT NULL,
+            stage_at TEXT,
+            create_txn TEXT,  -- the outbox item that makes the room
+            room_id TEXT
+        )
+        """
+    )
+    db["project_members"].create(
+        {
+            "project_id": int,
+            "user_id": str,
+            "how": str,  # created, invited, joined
+            "joined_at": str,
+            "left_at": str,  # null while they take part
+        },
+        pk=("project_id", "user_id"),
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+    db["project_members"].create_index(["user_id"])
+    # One row per project and person, reused if they are invited again.
+    db["project_invitations"].create(
+        {
+            "id": int,
+            "project_id": int,
+            "user_id": str,
+            "invited_by": str,  # the person themselves if they asked to join
+            "asked_in": str,  # where the command was typed, to tell the inviter
+            "command_event": str,
+            "state": str,  # checking, asked, reminded, accepted, declined, left, ...
+            "created_at": str,
+            "asked_at": float,  # unix time the question was queued
+            "question_txn": str,
+            "terms_version": str,
+            "reminded_at": str,
+            "answered_at": str,
+            "answer_event": str,
+        },
+        pk="id",
+        not_null={"project_id", "user_id", "state"},
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+    db["project_invitations"].create_index(["project_id", "user_id"], unique=True)
+    db["project_invitations"].create_index(["user_id", "state"])
+    # Every wording of the terms of engagement that was shown, by version.
+    db["project_terms"].create(
+        {"version": str, "key": str, "text": str, "first_shown_at": str}, pk="version"
+    )
+    # Who agreed to what, when: the key and version of the exact words shown.
+    db["project_consents"].create(
+        {
+            "id": int,
+            "project_id": int,
+            "user_id": str,
+            "invitation_id": int,
+            "terms_key": str,
+            "terms_version": str,
+            "agreed_at": str,
+            "answer_event": str,  # the person's "yes"
+            "withdrawn_at": str,  # when they left the project
+        },
+        pk="id",
+        not_null={"project_id", "user_id", "terms_key", "terms_version", "agreed_at"},
+        foreign_keys=[
+            ("project_id", "projects", "id"),
+            ("terms_version", "project_terms", "version"),
+        ],
+    )
+    db["project_consents"].create_index(["project_id", "user_id"])
+    db["project_consents"].create_index(["user_id"])

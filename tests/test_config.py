@@ -619,7 +619,7 @@ def test_safeguarding_privacy_projects_and_workshops(tmp_path: Path) -> None:
 def test_bad_values_in_the_newer_sections_name_their_key(tmp_path: Path) -> None:
     text = VALID + (
         '[safeguarding]\nphrases = "hurt"\n'
-        '[privacy]\nretention_days = -1\n'
+        "[privacy]\nretention_days = -1\n"
         '[projects]\nreminder_after_days = "soon"\n'
         '[workshops]\nreminders = ["whenever"]\n'
     )
