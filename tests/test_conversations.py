@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from test_dispatch import ALICE, DM, GROUP, SAM, Bot
+from localbot import ALICE, DM, GROUP, SAM, LocalBot, make_bots
 
 from bot.answers import choice_number, yes_or_no
 from bot.context import Context
@@ -40,11 +41,16 @@ def answers() -> list[tuple[str, bool | None]]:
     return []
 
 
+class Bot(LocalBot):
+    """A bot in a group room and a direct chat (with whom, it does not know)."""
+
+    direct_chats = {DM: None}
+
+
 @pytest.fixture
-def asking_bot(tmp_path, answers: list[tuple[str, bool | None]]) -> Iterator[Bot]:
-    bot = Bot(tmp_path / "bot", extra=asking_commands(answers))
-    yield bot
-    bot.store.close()
+def asking_bot(tmp_path: Path, answers: list[tuple[str, bool | None]]) -> Iterator[Bot]:
+    with make_bots(Bot, tmp_path, handlers_may_fail=True) as make:
+        yield make(extra=asking_commands(answers))
 
 
 async def test_the_next_direct_reply_is_the_answer(asking_bot: Bot, answers) -> None:

@@ -3,146 +3,45 @@
 Messages go into the inbox as Matrix JSON, the real Worker handles them with
 the real MatrixAdapter (built without logging in: ``interpret`` and
 ``queue_text`` only touch the database), and replies are read back from the
-outbox table.
+outbox table: a ``LocalBot``, see tests/localbot.py.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlite_utils import Database
+from localbot import (
+    ALICE,
+    CHRIS,
+    DM,
+    GROUP,
+    MESSAGES,
+    SAM,
+    LocalBot,
+    Reply,
+    make_bots,
+    say,
+)
 
-import harness
-from bot.config import Config, load_config
 from bot.context import Context, UserError
-from bot.dispatch import Dispatcher, Worker
-from bot.matrix import MatrixAdapter
 from bot.messages import Entry, Messages
-from bot.registry import Command, CommandSet, Registry
+from bot.registry import Command, CommandSet
 from bot.roles import Role, role_of
-from commands import MODULES, build_registry
-from storage import inbox, rooms
+from commands import build_registry
+from storage import inbox
 from storage import roles as role_store
-from storage.db import Store
-
-BOT = "@copro-bot:council.test"
-ALICE = "@alice:council.test"  # team, in the config
-CHRIS = "@chris:council.test"  # champion, in the config
-SAM = "@sam:council.test"  # a member
-GROUP = "!group:council.test"
-DM = "!dm:council.test"
-
-MESSAGES = Messages.load()
-
-
-def say(key: str, prefix: str = "!", **values: object) -> str:
-    """What the catalogue says for ``key``."""
-    return MESSAGES.get(key, prefix=prefix, **values)
-
 
 # ----- a bot without a homeserver ------------------------------------------------
 
 
-def write_config(
-    tmp_path: Path,
-    *,
-    team: Iterable[str] = (ALICE,),
-    champions: Iterable[str] = (CHRIS,),
-    prefix: str = "!",
-) -> Config:
-    path = harness.write_config(
-        tmp_path / "config.toml", user_id=BOT, team=team, champions=champions, prefix=prefix
-    )
-    return load_config(path, env={})
+class Bot(LocalBot):
+    """A bot in a group room and a direct chat (with whom, it does not know)."""
 
-
-@dataclass(frozen=True)
-class Reply:
-    room_id: str
-    text: str
-    reply_to: str | None
-
-
-class Bot:
-    """The real dispatcher, worker and adapter over a real database file."""
-
-    _ids = itertools.count(1)
-
-    def __init__(
-        self,
-        tmp_path: Path,
-        *,
-        extra: CommandSet | None = None,
-        messages: Messages = MESSAGES,
-        team: Iterable[str] = (ALICE,),
-        champions: Iterable[str] = (CHRIS,),
-        prefix: str = "!",
-    ) -> None:
-        tmp_path.mkdir()
-        self.config = write_config(tmp_path, team=team, champions=champions, prefix=prefix)
-        self.store = Store.open(self.config.storage.database)
-        self.adapter = MatrixAdapter(self.config, self.store)
-        sets = [m.commands for m in MODULES] + ([extra] if extra else [])
-        self.dispatcher = Dispatcher(self.config, messages, Registry(sets), self.adapter)
-        self.worker = Worker(self.store, self.dispatcher, self.adapter)
-        with self.store.write() as db:
-            rooms.upsert(db, GROUP, state="joined", is_direct=False)
-            rooms.upsert(db, DM, state="joined", is_direct=True)
-
-    @property
-    def db(self) -> Database:
-        return self.store.db
-
-    def receive(self, body: str, *, sender: str = SAM, room_id: str = GROUP) -> str:
-        """A person's message arrives (stored in the inbox). Returns its event ID."""
-        event_id = f"$event{next(self._ids)}"
-        raw = {
-            "event_id": event_id,
-            "sender": sender,
-            "type": "m.room.message",
-            "origin_server_ts": 1_700_000_000_000,
-            "content": {"msgtype": "m.text", "body": body},
-        }
-        with self.store.write() as db:
-            inbox.add_events(db, room_id, [raw])
-        return event_id
-
-    async def run(self) -> int:
-        """Handle everything pending, as the worker loop would."""
-        handled = 0
-        while n := await self.worker.run_batch():
-            handled += n
-        return handled
-
-    async def ask(self, body: str, *, sender: str = SAM, room_id: str = GROUP) -> list[str]:
-        """Send one message, handle it, and return the texts the bot queued in answer."""
-        event_id = self.receive(body, sender=sender, room_id=room_id)
-        await self.run()
-        return [r.text for r in self.replies() if r.reply_to == event_id]
-
-    def replies(self) -> list[Reply]:
-        rows = self.db.execute(
-            "SELECT room_id, content FROM outbox WHERE action = 'send' ORDER BY id"
-        ).fetchall()
-        out = []
-        for room_id, content in rows:
-            c = json.loads(content)
-            reply_to = c.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
-            out.append(Reply(room_id, c["body"], reply_to))
-        return out
-
-    def inbox_state(self, event_id: str) -> str:
-        row = self.db.execute("SELECT state FROM inbox WHERE event_id = ?", [event_id]).fetchone()
-        return row[0]
-
-    def count(self, table: str) -> int:
-        return self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    direct_chats = {DM: None}
 
     def audit(self) -> list[tuple[str, str, str]]:
         return [(e.actor, e.action, e.subject) for e in role_store.audit_log(self.db)]
@@ -154,16 +53,8 @@ MakeBot = Callable[..., Bot]
 @pytest.fixture
 def make_bot(tmp_path: Path) -> Iterator[MakeBot]:
     """``make_bot(team=..., champions=..., prefix=..., extra=..., messages=...)``."""
-    bots: list[Bot] = []
-
-    def make(**kwargs: Any) -> Bot:
-        bot = Bot(tmp_path / f"bot{len(bots)}", **kwargs)
-        bots.append(bot)
-        return bot
-
-    yield make
-    for bot in bots:
-        bot.store.close()
+    with make_bots(Bot, tmp_path, handlers_may_fail=True) as make:
+        yield make
 
 
 @pytest.fixture
@@ -260,7 +151,7 @@ async def test_unknown_command_is_shown_short(bot: Bot) -> None:
 
 
 async def test_replies_are_replies_in_the_same_room(bot: Bot) -> None:
-    event_id = bot.receive("!ping", room_id=GROUP)
+    event_id = bot.message("!ping", room_id=GROUP)
     await bot.run()
     assert bot.replies() == [Reply(GROUP, say("ping.pong"), event_id)]
     assert bot.inbox_state(event_id) == "done"
@@ -280,7 +171,7 @@ async def test_a_bare_prefix_gets_a_hint(bot: Bot) -> None:
 
 
 async def test_plain_message_in_a_group_gets_nothing(bot: Bot) -> None:
-    event_id = bot.receive("hello there", room_id=GROUP)
+    event_id = bot.message("hello there", room_id=GROUP)
     await bot.run()
     assert bot.replies() == []
     assert bot.inbox_state(event_id) == "done"
@@ -364,7 +255,7 @@ async def test_display_names_never_matter(bot: Bot) -> None:
 
 
 async def test_user_error_rolls_back_but_replies(test_bot: Bot) -> None:
-    event_id = test_bot.receive("!note then fix oops")
+    event_id = test_bot.message("!note then fix oops")
     await test_bot.run()
     assert test_bot.replies() == [Reply(GROUP, say("champion.bad_id", text="oops"), event_id)]
     assert test_bot.count("audit_log") == 0  # the handler's write was undone
@@ -372,8 +263,8 @@ async def test_user_error_rolls_back_but_replies(test_bot: Bot) -> None:
 
 
 async def test_a_failing_handler_does_not_stop_the_bot(test_bot: Bot) -> None:
-    boom = test_bot.receive("!note then boom first")
-    after = test_bot.receive("!note second")
+    boom = test_bot.message("!note then boom first")
+    after = test_bot.message("!note second")
     await test_bot.run()
 
     assert test_bot.inbox_state(boom) == "failed"
@@ -396,16 +287,16 @@ async def test_a_failing_handler_does_not_stop_the_bot(test_bot: Bot) -> None:
 
 
 async def test_each_failure_has_its_own_reference(test_bot: Bot) -> None:
-    test_bot.receive("!note then boom 1")
-    test_bot.receive("!note then boom 2")
+    test_bot.message("!note then boom 1")
+    test_bot.message("!note then boom 2")
     await test_bot.run()
     refs = {row[0] for row in test_bot.db.execute("SELECT ref FROM dead_letters")}
     assert len(refs) == 2
 
 
 async def test_a_crash_mid_batch_replays_everything_once(test_bot: Bot) -> None:
-    before = test_bot.receive("!note before")
-    crash = test_bot.receive("!note then crash now")
+    before = test_bot.message("!note before")
+    crash = test_bot.message("!note then crash now")
     with pytest.raises(Crash):
         await test_bot.run()
     # Nothing of the batch was kept: no notes, no replies, all still pending.
@@ -420,7 +311,7 @@ async def test_a_crash_mid_batch_replays_everything_once(test_bot: Bot) -> None:
 
 
 async def test_replaying_changes_nothing(test_bot: Bot) -> None:
-    event_id = test_bot.receive("!note once")
+    event_id = test_bot.message("!note once")
     assert await test_bot.run() == 1
     outbox_before = test_bot.count("outbox")
 
@@ -446,7 +337,7 @@ async def test_apology_may_use_the_prefix(make_bot: MakeBot) -> None:
         {"ref": "3F9A1C"},
     )
     test_bot = make_bot(extra=extra_commands(), messages=Messages(entries))
-    boom = test_bot.receive("!note then boom")
+    boom = test_bot.message("!note then boom")
     await test_bot.run()
     assert test_bot.inbox_state(boom) == "failed"
     (reply,) = test_bot.replies()

@@ -1,8 +1,9 @@
 """Exporting feedback: safe cells, pseudonyms, filters, streaming, the chat command and the CLI.
 
 Feedback rows are inserted straight into a real SQLite database made by the real
-migrations. The chat command runs through the real dispatcher, worker, scheduler
-(with a fake clock) and adapter; nothing is faked but the adapter's network reads.
+migrations. The chat command runs through a ``LocalBot`` (see tests/localbot.py):
+the real dispatcher, worker, scheduler (with a fake clock) and adapter; nothing is
+faked but the adapter's network reads.
 """
 
 from __future__ import annotations
@@ -16,17 +17,16 @@ import stat
 import subprocess
 import sys
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from localbot import ALICE, BOT, CHRIS, GROUP, MESSAGES, PAT, SAM, LocalBot, make_bots, say
 from sqlite_utils import Database
 
 import harness
-from bot.config import load_config
-from bot.dispatch import Dispatcher, Worker
 from bot.export import (
     HEADERS,
     export_feedback,
@@ -36,32 +36,16 @@ from bot.export import (
     write_json,
     write_md,
 )
-from bot.matrix import MatrixAdapter
 from bot.messages import Messages
-from bot.scheduler import Scheduler
-from commands import build_registry
-from storage import inbox, rooms
-from storage.db import Store, open_database
+from storage.db import open_database
 from storage.export import ExportRow, feedback_rows, find_project, pseudonym, pseudonym_secret
 
-BOT = "@copro-bot:council.test"
-ALICE = "@alice:council.test"  # team
-CHRIS = "@chris:council.test"  # champion
-SAM = "@sam:council.test"
-PAT = "@pat:council.test"
-LEE = "@lee:council.test"
-GROUP = "!group:council.test"
 TEAM_ROOM = "!team:council.test"
 SECRET = b"k" * 32
 PSEUDONYM = re.compile(r"^Person [A-Z2-7]{8}$")
 BOM = b"\xef\xbb\xbf"
 
 T0 = datetime(2026, 6, 1, 13, 30, tzinfo=UTC)  # Monday 1 June 2026, 2:30pm in London
-MESSAGES = Messages.load()
-
-
-def say(key: str, **values: object) -> str:
-    return MESSAGES.get(key, prefix="!", **values)
 
 
 # ----- rows straight into the tables ------------------------------------------------------
@@ -592,101 +576,29 @@ class _Sink(io.RawIOBase):
 # ----- the chat command -------------------------------------------------------------------
 
 
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.time = now
+class ExportBot(LocalBot):
+    """A bot with a team room, in which Alice (team) speaks unless a test says otherwise."""
 
-    def now(self) -> datetime:
-        return self.time
+    groups = (GROUP, TEAM_ROOM)
+    direct_chats = {"!alicedm:council.test": ALICE}
+    default_sender = ALICE
+    clock_start = T0
 
+    def __init__(self, directory: Path, *, team_room: str | None = TEAM_ROOM) -> None:
+        super().__init__(directory, team_room=team_room)
 
-class CannedAdapter(MatrixAdapter):
-    """The real adapter; its network reads give canned answers (this feature makes none)."""
-
-    async def joined_members(self, room_id: str) -> set[str]:
-        return {BOT, ALICE, SAM}
-
-
-class ExportBot:
-    def __init__(self, tmp_path: Path, *, team_room: str | None = TEAM_ROOM) -> None:
-        tmp_path.mkdir()
-        path = harness.write_config(
-            tmp_path / "config.toml", user_id=BOT, team=[ALICE], champions=[CHRIS]
-        )
-        if team_room:
-            text = path.read_text().replace("[rooms]\n", f'[rooms]\nteam_room = "{team_room}"\n')
-            path.write_text(text)
-        self.config = load_config(path, env={})
-        self.store = Store.open(self.config.storage.database)
-        self.adapter = CannedAdapter(self.config, self.store)
-        registry = build_registry()
-        self.clock = FakeClock(T0)
-        self.worker = Worker(
-            self.store, Dispatcher(self.config, MESSAGES, registry, self.adapter), self.adapter
-        )
-        self.scheduler = Scheduler(
-            self.store, registry, self.adapter, self.config, MESSAGES, clock=self.clock
-        )
-        self._ids = itertools.count(1)
-        with self.store.write() as db:
-            rooms.upsert(db, GROUP, state="joined", is_direct=False)
-            rooms.upsert(db, TEAM_ROOM, state="joined", is_direct=False)
-            rooms.upsert(db, "!alicedm:council.test", state="joined", is_direct=True, dm_with=ALICE)
-
-    @property
-    def db(self) -> Database:
-        return self.store.db
-
-    async def ask(self, body: str, *, sender: str = ALICE, room_id: str = GROUP) -> list[str]:
-        event_id = f"$e{next(self._ids):05d}"
-        raw = {
-            "event_id": event_id,
-            "type": "m.room.message",
-            "sender": sender,
-            "origin_server_ts": int(self.clock.time.timestamp() * 1000),
-            "content": {"msgtype": "m.text", "body": body},
-        }
-        with self.store.write() as db:
-            inbox.add_events(db, room_id, [raw])
-        while await self.worker.run_batch():
-            pass
-        return [
-            o["content"]["body"]
-            for o in self.outbox()
-            if o["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
-            == event_id
-        ]
-
-    async def tick(self) -> int:
-        return await self.scheduler.run_due()
-
-    def outbox(self) -> list[dict[str, Any]]:
-        found = self.db.execute(
-            "SELECT action, room_id, event_type, content FROM outbox ORDER BY id"
-        ).fetchall()
-        return [
-            {"action": a, "room_id": r, "event_type": e, "content": json.loads(c) if c else {}}
-            for a, r, e, c in found
-        ]
+    def start(self, messages: Messages = MESSAGES) -> None:
+        super().start(messages)
+        self.adapter.members_elsewhere = {BOT, ALICE, SAM}  # this feature asks about none
 
     def jobs(self) -> list[tuple[str, str, str]]:
         return self.db.execute("SELECT kind, ref, state FROM jobs ORDER BY id").fetchall()
 
 
 @pytest.fixture
-def make_bot(tmp_path: Path) -> Iterator[Any]:
-    bots: list[ExportBot] = []
-
-    def make(**kwargs: Any) -> ExportBot:
-        bot = ExportBot(tmp_path / f"bot{len(bots)}", **kwargs)
-        bots.append(bot)
-        return bot
-
-    yield make
-    for bot in bots:
-        dead = bot.db.execute("SELECT event_id, error FROM dead_letters").fetchall()
-        bot.store.close()
-        assert dead == [], "a handler failed"
+def make_bot(tmp_path: Path) -> Iterator[Callable[..., ExportBot]]:
+    with make_bots(ExportBot, tmp_path) as make:
+        yield make
 
 
 @pytest.fixture
@@ -717,8 +629,8 @@ async def test_the_team_exports_feedback_to_the_team_room(bot: ExportBot) -> Non
     assert await bot.tick() == 1
     assert bot.jobs()[0][2] == "done"
     file, message = bot.outbox()[before:]
-    assert (file["action"], file["room_id"]) == ("file", TEAM_ROOM)
-    content = file["content"]
+    assert (file.action, file.room_id) == ("file", TEAM_ROOM)
+    content = file.content
     assert content["filename"] == "feedback-2026-06-01-1430.csv"  # London time
     assert content["mimetype"] == "text/csv"
     assert Path(content["path"]).parent == bot.adapter.files_dir
@@ -731,11 +643,11 @@ async def test_the_team_exports_feedback_to_the_team_room(bot: ExportBot) -> Non
         ("Diolch 🚌, on time", "Bus times", "", "Anonymous"),
         ("More benches", "", "", pseudonym_of(bot, PAT)),
     ]
-    assert (message["action"], message["room_id"]) == ("send", TEAM_ROOM)
-    assert message["content"]["body"] == say(
+    assert (message.action, message.room_id) == ("send", TEAM_ROOM)
+    assert message.content["body"] == say(
         "export.ready", format="CSV", person=ALICE, what=say("export.scope_all"), count=3
     )
-    assert message["content"]["m.mentions"] == {}
+    assert message.content["m.mentions"] == {}
 
 
 def file_bytes(path: str | Path) -> bytes:
@@ -757,16 +669,16 @@ async def test_a_project_or_thread_and_a_format(bot: ExportBot) -> None:
         ("md", None, 1),
     ]
     await bot.tick()
-    files = [o for o in bot.outbox() if o["action"] == "file"]
-    assert [(f["content"]["filename"], f["content"]["mimetype"]) for f in files] == [
+    files = [o for o in bot.outbox() if o.action == "file"]
+    assert [(f.content["filename"], f.content["mimetype"]) for f in files] == [
         ("feedback-project-4-2026-06-01-1430.json", "application/json"),
         ("feedback-thread-1-2026-06-01-1430.md", "text/markdown"),
     ]
-    data = json.loads(file_bytes(files[0]["content"]["path"]))
+    data = json.loads(file_bytes(files[0].content["path"]))
     assert [d["answer"] for d in data] == ["=1+1 late again", "Diolch 🚌, on time"]
-    report = file_bytes(files[1]["content"]["path"]).decode()
+    report = file_bytes(files[1].content["path"]).decode()
     assert "## Question 1: How was the bus?" in report and "More benches" not in report
-    texts = [o["content"]["body"] for o in bot.outbox() if o["content"].get("msgtype")]
+    texts = [o.content["body"] for o in bot.outbox() if o.content.get("msgtype")]
     assert (
         say(
             "export.ready",
@@ -812,8 +724,8 @@ async def test_nothing_to_export_sends_no_file(bot: ExportBot) -> None:
         add_question(db, "Nobody answered this?")
     await bot.ask("!export feedback thread 2")
     await bot.tick()
-    assert [o["action"] for o in bot.outbox()].count("file") == 0
-    assert bot.outbox()[-1]["content"]["body"] == say(
+    assert [o.action for o in bot.outbox()].count("file") == 0
+    assert bot.outbox()[-1].content["body"] == say(
         "export.nothing", what=say("export.scope_thread", number=2)
     )
     assert list(bot.adapter.files_dir.iterdir()) == []
@@ -825,8 +737,8 @@ async def test_without_a_team_room_it_goes_to_the_asker_privately(make_bot: Any)
         add_feedback(db, "hello")
     assert await bot.ask("!export feedback") == [say("export.started_direct")]
     await bot.tick()
-    file = next(o for o in bot.outbox() if o["action"] == "file")
-    assert file["room_id"] == "!alicedm:council.test"  # never the group room
+    file = next(o for o in bot.outbox() if o.action == "file")
+    assert file.room_id == "!alicedm:council.test"  # never the group room
     assert await bot.ask("!export feedback md", room_id="!alicedm:council.test") == [
         say("export.started_here")
     ]

@@ -1,8 +1,9 @@
 """Feedback through the real dispatcher, worker and adapter, with a real SQLite file.
 
 People's events go into the inbox as Matrix JSON and are handled by the real
-Worker; what the bot says is read back from the outbox. ``deliver`` (from the
-poll tests) stands in for the sender, so threads can name the bot's messages.
+Worker; what the bot says is read back from the outbox (a ``LocalBot``, see
+tests/localbot.py). ``deliver`` stands in for the sender, so threads can name the
+bot's messages.
 Covers: consent in a direct chat, the project and name questions, anonymous
 feedback, ``!feedback``, feedback threads, edits and deletions, the team's
 review / tag / "you said, we did", safeguarding, and ``!mydata`` / ``!forget me``.
@@ -11,7 +12,6 @@ review / tag / "you said, we did", safeguarding, and ``!mydata`` / ``!forget me`
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -19,28 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from localbot import ALICE, CHRIS, GROUP, PAT, SAM, LocalBot, Out, deliver, make_bots, say
 from sqlite_utils import Database
-from test_polls import POLL_START, RESPONSE, Out, deliver
 
-import harness
-from bot.config import load_config
-from bot.dispatch import Dispatcher, Worker
-from bot.matrix import MatrixAdapter
-from bot.messages import Messages
-from bot.registry import CommandSet, Registry
-from commands import MODULES
+from bot.matrix import POLL_START
+from bot.registry import CommandSet
 from commands.feedback import THUMBS, is_concerning
-from storage import conversations, inbox, rooms
+from storage import conversations
 from storage import feedback as store
-from storage.db import Store
 
-BOT = "@copro-bot:council.test"
-ALICE = "@alice:council.test"  # team
-CHRIS = "@chris:council.test"  # champion
-SAM = "@sam:council.test"  # members
-PAT = "@pat:council.test"
 TWIN = "@sam:council.test.uk"  # another person, whose ID starts with Sam's
-GROUP = "!group:council.test"
 TEAM = "!team:council.test"
 PROJECT_ROOM = "!day-centres:council.test"
 DMS = {
@@ -51,15 +39,9 @@ DMS = {
     TWIN: "!dm-twin:council.test",
 }
 
-MESSAGES = Messages.load()
 SIGNPOSTING = "If you are in danger now, call 999. Adult social care: 01632 960000."
 PHRASES = ("not safe", "hurt myself", "can't go on")
 BUS = "The bus to the day centre comes too early."
-
-
-def say(key: str, **values: object) -> str:
-    """What the catalogue says for ``key``."""
-    return MESSAGES.get(key, prefix="!", **values)
 
 
 def texts(outs: list[Out], room_id: str | None = None) -> list[str]:
@@ -118,85 +100,36 @@ def rows_naming(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]:
 # ----- the bot, without a homeserver ------------------------------------------------
 
 
-class FeedbackBot:
-    """The real dispatcher, worker and adapter over a real database file."""
+class FeedbackBot(LocalBot):
+    """A bot with a team room, a project room and everyone's direct chat, where people's
+    events arrive unless a test names a room."""
+
+    groups = (GROUP, TEAM, PROJECT_ROOM)
+    direct_chats = {dm: person for person, dm in DMS.items()}
 
     def __init__(
         self,
-        tmp_path: Path,
+        directory: Path,
         *,
         team_room: str | None = TEAM,
         phrases: tuple[str, ...] = PHRASES,
         signposting: str = SIGNPOSTING,
         extra: CommandSet | None = None,
     ) -> None:
-        tmp_path.mkdir()
-        path = harness.write_config(
-            tmp_path / "config.toml", user_id=BOT, team=[ALICE], champions=[CHRIS]
-        )
-        text = path.read_text()
-        if team_room:
-            text = text.replace("[rooms]\n", f"[rooms]\nteam_room = {json.dumps(team_room)}\n", 1)
+        settings = ""
         if phrases or signposting:
-            text += "[safeguarding]\n"
+            settings += "[safeguarding]\n"
             if phrases:
-                text += f"phrases = {json.dumps(list(phrases))}\n"
+                settings += f"phrases = {json.dumps(list(phrases))}\n"
             if signposting:
-                text += f"signposting = {json.dumps(signposting)}\n"
-        path.write_text(text)
-        self.config = load_config(path, env={})
+                settings += f"signposting = {json.dumps(signposting)}\n"
+        super().__init__(directory, team_room=team_room, settings=settings, extra=extra)
         assert self.config.rooms.team_room == team_room
-        self.store = Store.open(self.config.storage.database)
-        self.adapter = MatrixAdapter(self.config, self.store)
-        sets = [m.commands for m in MODULES] + ([extra] if extra else [])
-        self.registry = Registry(sets)
-        self.dispatcher = Dispatcher(self.config, MESSAGES, self.registry, self.adapter)
-        self.worker = Worker(self.store, self.dispatcher, self.adapter)
-        self._ids = itertools.count(1)
-        self._ts = itertools.count(1_780_000_000_000, 1000)
-        with self.store.write() as db:
-            for room in (GROUP, TEAM, PROJECT_ROOM):
-                rooms.upsert(db, room, state="joined", is_direct=False)
-            for person, dm in DMS.items():
-                rooms.upsert(db, dm, state="joined", is_direct=True, dm_with=person)
 
-    @property
-    def db(self) -> Database:
-        return self.store.db
+    def room_for(self, sender: str) -> str:
+        return DMS[sender]
 
     # --- what people do (stored in the inbox; ``run`` handles it) ---
-
-    def receive(self, raw: dict[str, Any], room_id: str) -> str:
-        with self.store.write() as db:
-            inbox.add_events(db, room_id, [raw])
-        return str(raw["event_id"])
-
-    def _event(
-        self, kind: str, sender: str, content: dict[str, Any], **extra: Any
-    ) -> dict[str, Any]:
-        return {
-            "event_id": f"$fb{next(self._ids):05d}",
-            "type": kind,
-            "sender": sender,
-            "origin_server_ts": next(self._ts),
-            "content": content,
-            **extra,
-        }
-
-    def message(
-        self, body: str, *, sender: str = SAM, room_id: str | None = None, thread: str | None = None
-    ) -> str:
-        """A message (in the sender's direct chat unless a room is given)."""
-        content: dict[str, Any] = {"msgtype": "m.text", "body": body}
-        if thread:
-            content["m.relates_to"] = {
-                "rel_type": "m.thread",
-                "event_id": thread,
-                "is_falling_back": True,
-                "m.in_reply_to": {"event_id": thread},
-            }
-        raw = self._event("m.room.message", sender, content)
-        return self.receive(raw, room_id or DMS[sender])
 
     def edit(self, target: str, body: str, *, sender: str = SAM, room_id: str | None = None) -> str:
         content = {
@@ -205,33 +138,16 @@ class FeedbackBot:
             "m.new_content": {"msgtype": "m.text", "body": body},
             "m.relates_to": {"rel_type": "m.replace", "event_id": target},
         }
-        return self.receive(self._event("m.room.message", sender, content), room_id or DMS[sender])
-
-    def redact(self, target: str, *, sender: str = SAM, room_id: str | None = None) -> str:
-        raw = self._event("m.room.redaction", sender, {"redacts": target}, redacts=target)
-        return self.receive(raw, room_id or DMS[sender])
-
-    def vote(self, poll_event: str, answer: str, *, sender: str, room_id: str = GROUP) -> str:
-        content = {
-            "m.relates_to": {"rel_type": "m.reference", "event_id": poll_event},
-            RESPONSE: {"answers": [answer]},
-        }
-        return self.receive(self._event(RESPONSE, sender, content), room_id)
-
-    async def run(self) -> int:
-        handled = 0
-        while n := await self.worker.run_batch():
-            handled += n
-        return handled
+        return self.receive(self.event("m.room.message", sender, content), room_id)
 
     async def send(
         self, body: str, *, sender: str = SAM, room_id: str | None = None, thread: str | None = None
     ) -> list[Out]:
         """Send a message, handle it, and return the outbox rows it caused."""
-        mark = len(self.outbox())
+        mark = self.mark()
         self.message(body, sender=sender, room_id=room_id, thread=thread)
         await self.run()
-        return self.outbox()[mark:]
+        return self.after(mark)
 
     async def dm(self, body: str, *, sender: str = SAM) -> list[str]:
         """Send a direct message; return everything the bot then said in that chat."""
@@ -239,18 +155,12 @@ class FeedbackBot:
 
     async def do(self, make: Callable[[], str]) -> list[Out]:
         """Store an event (edit, redaction...), handle it, return the outbox rows it caused."""
-        mark = len(self.outbox())
+        mark = self.mark()
         make()
         await self.run()
-        return self.outbox()[mark:]
+        return self.after(mark)
 
     # --- what the bot did ---
-
-    def outbox(self) -> list[Out]:
-        rows = self.db.execute(
-            "SELECT id, txn_id, action, room_id, event_type, content, state FROM outbox ORDER BY id"
-        ).fetchall()
-        return [Out(i, t, a, r, e, json.loads(c) if c else {}, s) for i, t, a, r, e, c, s in rows]
 
     def feedback(self) -> list[dict[str, Any]]:
         return list(self.db.query("SELECT * FROM feedback ORDER BY id"))
@@ -263,11 +173,6 @@ class FeedbackBot:
         (row,) = self.db.query("SELECT * FROM inbox WHERE event_id = ?", [event_id])
         row["event"] = json.loads(row["event"])
         return row
-
-    def count(self, table: str, where: str = "1", params: list[Any] | None = None) -> int:
-        return self.db.execute(
-            f"SELECT count(*) FROM {table} WHERE {where}", params or []
-        ).fetchone()[0]
 
     def consent(self, user_id: str) -> dict[str, Any] | None:
         rows = list(self.db.query("SELECT * FROM feedback_consents WHERE user_id = ?", [user_id]))
@@ -328,18 +233,8 @@ class FeedbackBot:
 
 @pytest.fixture
 def make_bot(tmp_path: Path) -> Iterator[Callable[..., FeedbackBot]]:
-    bots: list[FeedbackBot] = []
-
-    def make(**kwargs: Any) -> FeedbackBot:
-        bot = FeedbackBot(tmp_path / f"bot{len(bots)}", **kwargs)
-        bots.append(bot)
-        return bot
-
-    yield make
-    for bot in bots:
-        dead = bot.db.execute("SELECT event_id, error FROM dead_letters").fetchall()
-        bot.store.close()
-        assert dead == [], "a handler failed"
+    with make_bots(FeedbackBot, tmp_path) as make:
+        yield make
 
 
 @pytest.fixture
@@ -1237,8 +1132,8 @@ async def everyone_says_things(bot: FeedbackBot) -> dict[str, int]:
     poll = await bot.send("!poll Which day? | Tuesday | Thursday", sender=CHRIS, room_id=GROUP)
     sent = deliver(bot.store)
     start = next(o for o in poll if o.event_type == POLL_START)
-    await bot.do(lambda: bot.vote(sent[start.txn_id], "a1", sender=SAM))
-    await bot.do(lambda: bot.vote(sent[start.txn_id], "a2", sender=PAT))
+    await bot.do(lambda: bot.answer_poll(sent[start.txn_id], "a1", sender=SAM, room_id=GROUP))
+    await bot.do(lambda: bot.answer_poll(sent[start.txn_id], "a2", sender=PAT, room_id=GROUP))
     assert bot.count("poll_votes", "voter = ?", [SAM]) >= 1
     return {r["text"]: r["id"] for r in bot.feedback()}
 

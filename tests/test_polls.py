@@ -1,138 +1,53 @@
 """Quick polls through the real dispatcher, worker and scheduler, with a real SQLite file.
 
-People's events go into the inbox as Matrix JSON and are handled by the real
-Worker; what the bot says is read back from the outbox. The one fake is the
-adapter's two network reads (``joined_members`` and ``poll_answers``), which
-return canned data. ``deliver`` stands in for the sender: it marks queued
-messages sent with made-up event IDs, so people can answer them.
+The bot is a ``LocalBot`` (see tests/localbot.py): people's events go into the
+inbox as Matrix JSON, the real Worker handles them, and what the bot says is read
+back from the outbox. The adapter's network reads (``joined_members`` and
+``poll_answers``) return what the tests put in ``bot.adapter``. ``deliver`` stands
+in for the sender, so people can answer the bot's messages.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from localbot import (
+    ALICE,
+    BOT,
+    CHRIS,
+    DANA,
+    GROUP,
+    LEE,
+    PAT,
+    RESPONSE,
+    SAM,
+    T0,
+    LocalBot,
+    deliver,
+    make_bots,
+    ms,
+    say,
+)
 
-import harness
-from bot.config import load_config
 from bot.context import PollAnswer
-from bot.dispatch import Dispatcher, Worker
-from bot.matrix import POLL_END, POLL_START, MatrixAdapter
-from bot.messages import Messages
-from bot.scheduler import Scheduler
-from commands import build_registry
-from storage import inbox, outbox, rooms
+from bot.matrix import POLL_END, POLL_START
+from storage import inbox, rooms
 from storage import polls as poll_store
-from storage.db import Store
 
-BOT = "@copro-bot:council.test"
-ALICE = "@alice:council.test"  # team
-CHRIS = "@chris:council.test"  # champion
-DANA = "@dana:council.test"  # champion
-SAM = "@sam:council.test"  # members
-PAT = "@pat:council.test"
-LEE = "@lee:council.test"
 OUTSIDER = "@outsider:elsewhere.test"  # not in the room
-GROUP = "!group:council.test"
-
-T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # Monday 1 June 2026, 10am in London
-
-MESSAGES = Messages.load()
-RESPONSE = "org.matrix.msc3381.poll.response"
 
 QUESTION = "Which day suits you?"
 DAYS = f"{QUESTION} | Tuesday morning | Thursday afternoon"
 
 
-def say(key: str, **values: object) -> str:
-    """What the catalogue says for ``key``."""
-    return MESSAGES.get(key, prefix="!", **values)
-
-
-def ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
 # ----- the bot, without a homeserver ------------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.time = now
-
-    def now(self) -> datetime:
-        return self.time
-
-
-class CannedAdapter(MatrixAdapter):
-    """The real adapter, with canned answers for its only two network reads."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.members: dict[str, set[str]] = {}
-        self.answers: dict[str, list[PollAnswer]] = {}  # by poll event ID
-
-    async def joined_members(self, room_id: str) -> set[str]:
-        return set(self.members.get(room_id, set()))
-
-    async def poll_answers(self, room_id: str, poll_event: str) -> list[PollAnswer]:
-        return list(self.answers.get(poll_event, []))
-
-
-_sent_ids = itertools.count(1)
-_dm_ids = itertools.count(1)
-
-
-def deliver(store: Store) -> dict[str, str]:
-    """Mark everything pending in the outbox as sent, as the sender would.
-
-    Returns {txn ID: event ID}; for a new direct chat, {txn ID: room ID}.
-    """
-    delivered: dict[str, str] = {}
-    with store.write() as db:
-        pending = db.execute(
-            "SELECT id, txn_id, action, room_id FROM outbox WHERE state = 'pending' ORDER BY id"
-        ).fetchall()
-        for item_id, txn_id, action, room_id in pending:
-            if action == "create_dm":
-                result = f"!dm{next(_dm_ids)}:council.test"
-                outbox.mark_sent(db, item_id, result)
-                # What MatrixAdapter._drain_room does once the chat is open:
-                rooms.upsert(db, result, state="joined", is_direct=True, dm_with=room_id)
-                outbox.move_room(db, room_id, result)
-            else:
-                result = f"$bot{next(_sent_ids):05d}"
-                outbox.mark_sent(db, item_id, result)
-            delivered[txn_id] = result
-    return delivered
-
-
-@dataclass(frozen=True)
-class Out:
-    """One row of the outbox."""
-
-    id: int
-    txn_id: str
-    action: str
-    room_id: str
-    event_type: str | None
-    content: dict[str, Any]
-    state: str
-
-    @property
-    def body(self) -> str:
-        return str(self.content.get("body", ""))
-
-    @property
-    def reply_to(self) -> str | None:
-        return self.content.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
 
 
 @dataclass(frozen=True)
@@ -142,147 +57,22 @@ class Posted:
     companion: str  # the numbered message's ID
 
 
-class PollBot:
-    """The real dispatcher, worker, scheduler and adapter over a real database file."""
+class PollBot(LocalBot):
+    """A bot with two champions, for polls; members may start polls if the config says so."""
 
-    def __init__(self, tmp_path: Path, *, members_can_start: bool = False) -> None:
-        tmp_path.mkdir()
-        path = harness.write_config(
-            tmp_path / "config.toml", user_id=BOT, team=[ALICE], champions=[CHRIS, DANA]
-        )
-        if members_can_start:
-            with path.open("a") as f:
-                f.write("[polls]\nmembers_can_start = true\n")
-        self.config = load_config(path, env={})
-        self.store = Store.open(self.config.storage.database)
-        self.adapter = CannedAdapter(self.config, self.store)
-        registry = build_registry()
-        self.clock = FakeClock(T0)
-        self.worker = Worker(
-            self.store, Dispatcher(self.config, MESSAGES, registry, self.adapter), self.adapter
-        )
-        self.scheduler = Scheduler(
-            self.store, registry, self.adapter, self.config, MESSAGES, clock=self.clock
-        )
-        self._ids = itertools.count(1)
-        with self.store.write() as db:
-            rooms.upsert(db, GROUP, state="joined", is_direct=False)
+    champions = (CHRIS, DANA)
 
-    @property
-    def db(self) -> Any:
-        return self.store.db
+    def __init__(self, directory: Path, *, members_can_start: bool = False) -> None:
+        settings = "[polls]\nmembers_can_start = true\n" if members_can_start else ""
+        super().__init__(directory, settings=settings)
 
-    # --- time ---
-
-    def later(self, **delta: float) -> datetime:
-        """Move the clock on; returns the new time."""
-        self.clock.time += timedelta(**delta)
-        return self.clock.time
-
-    def _ts(self, at: datetime | None) -> int:
-        if at is not None:
-            return ms(at)
-        ts = ms(self.clock.time)
-        self.clock.time += timedelta(seconds=1)  # every event a little after the last
-        return ts
-
-    # --- what people do (stored in the inbox; ``run`` handles it) ---
-
-    def receive(self, raw: dict[str, Any], room_id: str = GROUP) -> str:
-        with self.store.write() as db:
-            inbox.add_events(db, room_id, [raw])
-        return str(raw["event_id"])
-
-    def _event(
-        self, kind: str, sender: str, content: dict[str, Any], at: datetime | None, **extra: Any
-    ) -> dict[str, Any]:
-        return {
-            "event_id": f"$e{next(self._ids):05d}",
-            "type": kind,
-            "sender": sender,
-            "origin_server_ts": self._ts(at),
-            "content": content,
-            **extra,
-        }
-
-    def message(
-        self,
-        body: str,
-        *,
-        sender: str = SAM,
-        reply_to: str | None = None,
-        room_id: str = GROUP,
-        at: datetime | None = None,
-    ) -> str:
-        content: dict[str, Any] = {"msgtype": "m.text", "body": body}
+    def message(self, body: str, *, reply_to: str | None = None, **kwargs: Any) -> str:
+        """A message; a reply quotes the poll it answers, as Element's fallback does."""
         if reply_to:
-            content["body"] = f"> <{BOT}> Poll 1: {QUESTION}\n\n{body}"  # the reply fallback
-            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
-        return self.receive(self._event("m.room.message", sender, content, at), room_id)
-
-    def answer(
-        self,
-        poll_event: str,
-        *answers: str,
-        sender: str = SAM,
-        room_id: str = GROUP,
-        at: datetime | None = None,
-    ) -> str:
-        content = {
-            "m.relates_to": {"rel_type": "m.reference", "event_id": poll_event},
-            RESPONSE: {"answers": list(answers)},
-        }
-        return self.receive(self._event(RESPONSE, sender, content, at), room_id)
-
-    def react(
-        self,
-        target: str,
-        key: str,
-        *,
-        sender: str = SAM,
-        room_id: str = GROUP,
-        at: datetime | None = None,
-    ) -> str:
-        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": key}}
-        return self.receive(self._event("m.reaction", sender, content, at), room_id)
-
-    def redact(
-        self, target: str, *, sender: str = SAM, room_id: str = GROUP, at: datetime | None = None
-    ) -> str:
-        raw = self._event("m.room.redaction", sender, {"redacts": target}, at, redacts=target)
-        return self.receive(raw, room_id)
-
-    async def run(self) -> int:
-        """Handle everything pending, as the worker loop would."""
-        handled = 0
-        while n := await self.worker.run_batch():
-            handled += n
-        return handled
-
-    async def ask(self, body: str, *, sender: str = SAM, room_id: str = GROUP) -> list[str]:
-        """Send a message, handle it, and return what the bot said in reply to it."""
-        event_id = self.message(body, sender=sender, room_id=room_id)
-        await self.run()
-        return self.replies_to(event_id)
-
-    async def tick(self) -> int:
-        """Run the jobs that are due by the fake clock."""
-        return await self.scheduler.run_due()
+            body = f"> <{BOT}> Poll 1: {QUESTION}\n\n{body}"
+        return super().message(body, reply_to=reply_to, **kwargs)
 
     # --- what the bot did ---
-
-    def outbox(self) -> list[Out]:
-        rows = self.db.execute(
-            "SELECT id, txn_id, action, room_id, event_type, content, state FROM outbox ORDER BY id"
-        ).fetchall()
-        return [Out(i, t, a, r, e, json.loads(c) if c else {}, s) for i, t, a, r, e, c, s in rows]
-
-    def after(self, mark: int) -> list[Out]:
-        """Outbox rows added after ``mark`` (a count of rows taken earlier)."""
-        return self.outbox()[mark:]
-
-    def replies_to(self, event_id: str) -> list[str]:
-        return [o.body for o in self.outbox() if o.reply_to == event_id]
 
     def texts(self, room_id: str = GROUP) -> list[str]:
         """Everything the bot said (not in reply) in a room."""
@@ -294,9 +84,6 @@ class PollBot:
             and o.reply_to is None
             and o.action == "send"
         ]
-
-    def count(self, table: str, where: str = "1") -> int:
-        return self.db.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]
 
     def poll(self, number: int = 1) -> poll_store.Poll:
         found = poll_store.get(self.db, number)
@@ -342,23 +129,13 @@ def shown_counts(text: str) -> tuple[dict[str, int], int]:
 
 
 @pytest.fixture
-def make_pollbot(tmp_path: Path) -> Iterator[Any]:
-    bots: list[PollBot] = []
-
-    def make(**kwargs: Any) -> PollBot:
-        bot = PollBot(tmp_path / f"bot{len(bots)}", **kwargs)
-        bots.append(bot)
-        return bot
-
-    yield make
-    for bot in bots:
-        dead = bot.db.execute("SELECT event_id, error FROM dead_letters").fetchall()
-        bot.store.close()
-        assert dead == [], "a handler failed"
+def make_pollbot(tmp_path: Path) -> Iterator[Callable[..., PollBot]]:
+    with make_bots(PollBot, tmp_path) as make:
+        yield make
 
 
 @pytest.fixture
-def bot(make_pollbot: Any) -> PollBot:
+def bot(make_pollbot: Callable[..., PollBot]) -> PollBot:
     bot = make_pollbot()
     bot.adapter.members[GROUP] = {BOT, CHRIS, SAM, PAT, LEE}
     return bot
@@ -488,7 +265,7 @@ async def test_a_mistake_in_the_command_is_explained(
 
 async def test_tapping_a_choice_counts(bot: PollBot) -> None:
     posted = await bot.open_poll()
-    tap = bot.answer(posted.start, "a2", sender=SAM)
+    tap = bot.answer_poll(posted.start, "a2", sender=SAM)
     await bot.run()
     assert bot.replies_to(tap) == []
     assert await bot.live() == ({"Tuesday morning": 0, "Thursday afternoon": 1}, 1)
@@ -561,7 +338,7 @@ async def test_other_reactions_are_ignored(bot: PollBot) -> None:
     await bot.run()
     assert len(bot.outbox()) == outbox_before  # no reply
     assert bot.count("poll_votes") == 0
-    assert {inbox_state(bot, e) for e in (thumbs, ten, elsewhere)} == {"done"}
+    assert {bot.inbox_state(e) for e in (thumbs, ten, elsewhere)} == {"done"}
 
 
 async def test_removing_a_reaction_takes_that_choice_back(bot: PollBot) -> None:
@@ -580,7 +357,7 @@ async def test_removing_a_reaction_takes_that_choice_back(bot: PollBot) -> None:
 
 async def test_deleting_the_latest_answer_takes_the_vote_back(bot: PollBot) -> None:
     posted = await bot.open_poll()
-    bot.answer(posted.start, "a1", sender=SAM)
+    bot.answer_poll(posted.start, "a1", sender=SAM)
     latest = bot.message("2", sender=SAM, reply_to=posted.companion)
     await bot.run()
     assert await bot.live() == ({"Tuesday morning": 0, "Thursday afternoon": 1}, 1)
@@ -594,7 +371,7 @@ async def test_deleting_the_latest_answer_takes_the_vote_back(bot: PollBot) -> N
 async def test_deleting_an_older_answer_keeps_the_newer_one(bot: PollBot) -> None:
     posted = await bot.open_poll()
     older = bot.message("1", sender=SAM, reply_to=posted.companion)
-    bot.answer(posted.start, "a2", sender=SAM)
+    bot.answer_poll(posted.start, "a2", sender=SAM)
     await bot.run()
 
     bot.redact(older, sender=SAM)
@@ -602,18 +379,14 @@ async def test_deleting_an_older_answer_keeps_the_newer_one(bot: PollBot) -> Non
     assert await bot.live() == ({"Tuesday morning": 0, "Thursday afternoon": 1}, 1)
 
 
-def inbox_state(bot: PollBot, event_id: str) -> str:
-    return bot.db.execute("SELECT state FROM inbox WHERE event_id = ?", [event_id]).fetchone()[0]
-
-
 # ----- results and the list of polls --------------------------------------------------------
 
 
 async def test_live_results_while_open(bot: PollBot) -> None:
     posted = await bot.open_poll()
-    bot.answer(posted.start, "a1", sender=SAM)
-    bot.answer(posted.start, "a1", sender=PAT)
-    bot.answer(posted.start, "a2", sender=LEE)
+    bot.answer_poll(posted.start, "a1", sender=SAM)
+    bot.answer_poll(posted.start, "a1", sender=PAT)
+    bot.answer_poll(posted.start, "a2", sender=LEE)
     await bot.run()
     assert await bot.ask("!poll results", sender=SAM) == [
         "\n".join(
@@ -629,7 +402,7 @@ async def test_live_results_while_open(bot: PollBot) -> None:
 
 async def test_hidden_results_stay_hidden_until_the_close(bot: PollBot) -> None:
     posted = await bot.open_poll(f"{DAYS} | hidden")
-    bot.answer(posted.start, "a1", sender=SAM)
+    bot.answer_poll(posted.start, "a1", sender=SAM)
     await bot.run()
     assert await bot.ask("!poll results", sender=SAM) == [say("poll.results_hidden", number=1)]
     await bot.close()
@@ -640,7 +413,7 @@ async def test_percentages_round_halves_up_like_poll_rules(bot: PollBot) -> None
     posted = await bot.open_poll()
     people = [f"@person{n}:council.test" for n in range(8)]
     for n, person in enumerate(people):
-        bot.answer(posted.start, "a1" if n == 0 else "a2", sender=person)
+        bot.answer_poll(posted.start, "a1" if n == 0 else "a2", sender=person)
     await bot.run()
     (text,) = await bot.ask("!poll results", sender=SAM)
     assert "Tuesday morning: 1 (13%) █░░░░░░░░░" in text.split("\n")
@@ -687,7 +460,7 @@ async def test_polls_lists_the_open_polls_with_closing_times(bot: PollBot) -> No
 
 
 async def vote_two_to_one(bot: PollBot, posted: Posted) -> None:
-    bot.answer(posted.start, "a1", sender=SAM)
+    bot.answer_poll(posted.start, "a1", sender=SAM)
     bot.message("1", sender=PAT, reply_to=posted.companion)
     bot.react(posted.companion, "2️⃣", sender=LEE)
     await bot.run()
@@ -770,7 +543,7 @@ async def test_closing_twice(bot: PollBot) -> None:
 async def test_only_people_in_the_room_count(bot: PollBot) -> None:
     posted = await bot.open_poll()
     await vote_two_to_one(bot, posted)
-    bot.answer(posted.start, "a2", sender=OUTSIDER)  # left the room, or never in it
+    bot.answer_poll(posted.start, "a2", sender=OUTSIDER)  # left the room, or never in it
     await bot.run()
     assert await bot.live() == ({"Tuesday morning": 2, "Thursday afternoon": 2}, 4)
 
@@ -780,7 +553,7 @@ async def test_only_people_in_the_room_count(bot: PollBot) -> None:
 
 async def test_missed_answers_are_fetched_before_counting(bot: PollBot) -> None:
     posted = await bot.open_poll()
-    seen = bot.answer(posted.start, "a1", sender=SAM)
+    seen = bot.answer_poll(posted.start, "a1", sender=SAM)
     await bot.run()
     before = bot.clock.time
     bot.adapter.answers[posted.start] = [
@@ -807,18 +580,18 @@ async def test_missed_answers_are_fetched_before_counting(bot: PollBot) -> None:
 
 async def test_late_answers_do_not_count_and_the_person_is_told_once(bot: PollBot) -> None:
     posted = await bot.open_poll()
-    bot.answer(posted.start, "a1", sender=SAM)
+    bot.answer_poll(posted.start, "a1", sender=SAM)
     await bot.run()
     await bot.ask("!poll close", sender=CHRIS)
 
-    too_late = bot.answer(posted.start, "a2", sender=PAT)  # closing, not closed yet
+    too_late = bot.answer_poll(posted.start, "a2", sender=PAT)  # closing, not closed yet
     await bot.run()
     assert bot.replies_to(too_late) == [say("poll.closed_told", number=1)]
     await bot.tick()
 
     again = bot.message("2", sender=PAT, reply_to=posted.companion)
     reacted = bot.react(posted.companion, "2️⃣", sender=PAT)
-    taken_back = bot.answer(posted.start, sender=SAM)  # an empty answer: "take my vote back"
+    taken_back = bot.answer_poll(posted.start, sender=SAM)  # an empty answer: "take my vote back"
     await bot.run()
     assert bot.replies_to(again) == bot.replies_to(reacted) == []  # Pat was told already
     assert bot.replies_to(taken_back) == [say("poll.closed_told", number=1)]
@@ -862,8 +635,8 @@ async def test_an_answer_after_the_closing_time_does_not_count_even_if_handled_b
     """The bot was down at the closing time: it handles the backlog before the job runs."""
     posted = await bot.open_poll(f"{DAYS} | closes in 2h")
     closes = T0 + timedelta(hours=2)
-    in_time = bot.answer(posted.start, "a1", sender=SAM, at=closes - timedelta(minutes=1))
-    late = bot.answer(posted.start, "a2", sender=PAT, at=closes + timedelta(seconds=1))
+    in_time = bot.answer_poll(posted.start, "a1", sender=SAM, at=closes - timedelta(minutes=1))
+    late = bot.answer_poll(posted.start, "a2", sender=PAT, at=closes + timedelta(seconds=1))
     late_reply = bot.message(
         "2", sender=LEE, reply_to=posted.companion, at=closes + timedelta(minutes=5)
     )
@@ -899,7 +672,7 @@ async def test_closing_waits_until_the_poll_has_been_posted(bot: PollBot) -> Non
 async def test_the_same_events_again_change_nothing(bot: PollBot) -> None:
     posted = await bot.open_poll("Which days? | Monday | Tuesday | Wednesday | up to 2")
     events = [
-        bot.answer(posted.start, "a1", sender=SAM),
+        bot.answer_poll(posted.start, "a1", sender=SAM),
         bot.message("2, 3", sender=PAT, reply_to=posted.companion),
         bot.react(posted.companion, "3️⃣", sender=LEE),
         bot.message("Monday I think", sender=LEE, reply_to=posted.companion),
@@ -1030,7 +803,7 @@ async def test_a_secret_ballot(bot: PollBot) -> None:
     # Rowan taps a choice on the ballot.
     rowan = ballots[ROWAN]
     mark = len(bot.outbox())
-    vote = bot.answer(rowan.start, "a2", sender=ROWAN, room_id=rowan.room_id)
+    vote = bot.answer_poll(rowan.start, "a2", sender=ROWAN, room_id=rowan.room_id)
     await bot.run()
     assert tally(bot) == {"a1": 0, "a2": 1, "a3": 0}
     assert voted(bot) == {ROWAN: 1, SKYE: 0, TARIQ: 0}
@@ -1127,12 +900,12 @@ async def test_a_secret_announcement_takes_no_answers(bot: PollBot) -> None:
 async def test_a_second_secret_vote_is_refused_and_leaves_no_trace(bot: PollBot) -> None:
     ballots = await send_ballots(bot)
     rowan = ballots[ROWAN]
-    bot.answer(rowan.start, "a2", sender=ROWAN, room_id=rowan.room_id)
+    bot.answer_poll(rowan.start, "a2", sender=ROWAN, room_id=rowan.room_id)
     await bot.run()
     deliver(bot.store)
 
     mark = len(bot.outbox())
-    tap = bot.answer(rowan.start, "a3", sender=ROWAN, room_id=rowan.room_id)
+    tap = bot.answer_poll(rowan.start, "a3", sender=ROWAN, room_id=rowan.room_id)
     reply = bot.message("3", sender=ROWAN, reply_to=rowan.companion, room_id=rowan.room_id)
     await bot.run()
     refused = notice(say("poll.already_voted", number=1))
@@ -1152,7 +925,7 @@ async def test_a_ballot_answer_after_the_close_leaves_no_trace(bot: PollBot) -> 
     ballots = await send_ballots(bot)
     await bot.close()
     skye = ballots[SKYE]
-    late = bot.answer(skye.start, "a3", sender=SKYE, room_id=skye.room_id)
+    late = bot.answer_poll(skye.start, "a3", sender=SKYE, room_id=skye.room_id)
     await bot.run()
     assert bot.replies_to(late) == [say("poll.closed_told", number=1)]
     assert links(bot) == []
@@ -1174,9 +947,9 @@ async def test_the_order_of_the_totals_gives_nothing_away(make_pollbot: Any) -> 
     for first, second in (("a1", "a2"), ("a2", "a1")):
         bot = make_pollbot()
         ballots = await send_ballots(bot)
-        bot.answer(ballots[ROWAN].start, first, sender=ROWAN, room_id=ballots[ROWAN].room_id)
+        bot.answer_poll(ballots[ROWAN].start, first, sender=ROWAN, room_id=ballots[ROWAN].room_id)
         await bot.run()
-        bot.answer(ballots[SKYE].start, second, sender=SKYE, room_id=ballots[SKYE].room_id)
+        bot.answer_poll(ballots[SKYE].start, second, sender=SKYE, room_id=ballots[SKYE].room_id)
         await bot.run()
         tables.append(bot.db.execute("SELECT * FROM poll_tally ORDER BY rowid").fetchall())
     assert tables[0] == tables[1]  # the same totals, stored the same way
@@ -1184,9 +957,9 @@ async def test_the_order_of_the_totals_gives_nothing_away(make_pollbot: Any) -> 
 
 async def test_secret_results_name_every_answer_in_order(bot: PollBot) -> None:
     ballots = await send_ballots(bot)
-    bot.answer(ballots[ROWAN].start, "a2", sender=ROWAN, room_id=ballots[ROWAN].room_id)
+    bot.answer_poll(ballots[ROWAN].start, "a2", sender=ROWAN, room_id=ballots[ROWAN].room_id)
     await bot.run()
-    bot.answer(ballots[SKYE].start, "a1", sender=SKYE, room_id=ballots[SKYE].room_id)
+    bot.answer_poll(ballots[SKYE].start, "a1", sender=SKYE, room_id=ballots[SKYE].room_id)
     await bot.run()
     deliver(bot.store)
     await bot.close()
@@ -1223,7 +996,7 @@ async def test_an_answer_counted_at_the_close_is_not_called_uncounted(bot: PollB
         "m.relates_to": {"rel_type": "m.reference", "event_id": posted.start},
         RESPONSE: {"answers": ["a2"]},
     }
-    late_arrival = bot._event(RESPONSE, SAM, content, on_time)
+    late_arrival = bot.event(RESPONSE, SAM, content, on_time)
     tap = late_arrival["event_id"]
     bot.adapter.answers[posted.start] = [
         PollAnswer(tap, GROUP, SAM, posted.start, ("a2",), ms(on_time))

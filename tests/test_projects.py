@@ -1,243 +1,78 @@
 """Projects through the real dispatcher, worker and scheduler, with a real SQLite file.
 
-People's messages go into the inbox as Matrix JSON and are handled by the real
-Worker; what the bot says and does is read back from the outbox. Time is a fake
-clock the scheduler reads. The only fakes are the adapter's network reads
-(``user_exists``, ``joined_members``). ``deliver`` stands in for the sender:
-it marks queued items sent (or failed, as the homeserver would refuse them),
-opening direct chats and project rooms with made-up IDs.
+The bot is a ``LocalBot`` (see tests/localbot.py): people's messages go into the
+inbox as Matrix JSON and are handled by the real Worker; what the bot says and
+does is read back from the outbox. Time is a fake clock the scheduler reads. The
+only fakes are the adapter's network reads (``user_exists``, ``joined_members``).
+``bot.deliver()`` stands in for the sender: it marks queued items sent (or failed,
+as the homeserver would refuse them), opening direct chats and project rooms with
+made-up IDs.
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from localbot import (
+    ALICE,
+    BOT,
+    CHRIS,
+    DANA,
+    GROUP,
+    LEE,
+    MESSAGES,
+    PAT,
+    SAM,
+    T0,
+    LocalBot,
+    make_bots,
+    say,
+)
 
-import harness
-from bot.config import load_config
-from bot.dispatch import Dispatcher, Worker
-from bot.matrix import MatrixAdapter
 from bot.messages import Entry, Messages
-from bot.scheduler import Scheduler
-from commands import build_registry
-from storage import conversations, inbox, outbox, profiles, rooms
+from storage import conversations, profiles, rooms
 from storage import projects as store
 from storage import workshops as workshop_store
-from storage.db import Store
 
-BOT = "@copro-bot:council.test"
-ALICE = "@alice:council.test"  # team
-CHRIS = "@chris:council.test"  # champion
-DANA = "@dana:council.test"  # champion
-SAM = "@sam:council.test"  # members
-PAT = "@pat:council.test"
-LEE = "@lee:council.test"
 NOBODY = "@nobody:council.test"  # the homeserver says there is nobody by this ID
 FAR = "@far:elsewhere.test"  # the homeserver cannot tell (another server)
-GROUP = "!group:council.test"
 
 AREAS = ["Cherwell", "Oxford", "South Oxfordshire", "Vale of White Horse", "West Oxfordshire"]
-T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # Monday 1 June 2026, 10am in London
-MESSAGES = Messages.load()
 
 NAME = "Better buses"
 SUMMARY = "Making the community bus fit day centre times"
 NEW = f"!project new {NAME} | {SUMMARY}"
 
 
-def say(key: str, **values: object) -> str:
-    return MESSAGES.get(key, prefix="!", **values)
-
-
-def ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
 # ----- the bot, without a homeserver ---------------------------------------------------
 
 
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.time = now
+class ProjectBot(LocalBot):
+    """A bot with two champions, whose homeserver knows nobody by NOBODY's ID and
+    cannot tell about FAR's."""
 
-    def now(self) -> datetime:
-        return self.time
+    champions = (CHRIS, DANA)
 
+    def __init__(self, directory: Path, *, days: int = 3, areas: list[str] = AREAS) -> None:
+        settings = f"[projects]\nreminder_after_days = {days}\nareas = {json.dumps(areas)}\n"
+        super().__init__(directory, settings=settings)
 
-class CannedAdapter(MatrixAdapter):
-    """The real adapter, with canned answers for its network reads."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.lookups: list[str] = []
-
-    async def user_exists(self, user_id: str) -> bool | None:
-        self.lookups.append(user_id)
-        if user_id == NOBODY:
-            return False
-        return None if user_id == FAR else True
-
-    async def joined_members(self, room_id: str) -> set[str]:
-        return set()
-
-
-@dataclass(frozen=True)
-class Out:
-    """One row of the outbox."""
-
-    txn_id: str
-    action: str
-    room_id: str
-    event_type: str | None
-    content: dict[str, Any]
-    state: str
-
-    @property
-    def body(self) -> str:
-        return str(self.content.get("body", ""))
-
-    @property
-    def reply_to(self) -> str | None:
-        return self.content.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
-
-
-_ids = itertools.count(1)
-
-
-class ProjectBot:
-    """The real dispatcher, worker, scheduler and adapter over a real database file."""
-
-    def __init__(self, tmp_path: Path, *, days: int = 3, areas: list[str] = AREAS) -> None:
-        tmp_path.mkdir()
-        path = harness.write_config(
-            tmp_path / "config.toml", user_id=BOT, team=[ALICE], champions=[CHRIS, DANA]
-        )
-        with path.open("a") as f:
-            f.write(f"[projects]\nreminder_after_days = {days}\nareas = {json.dumps(areas)}\n")
-        self.config = load_config(path, env={})
-        self.clock = FakeClock(T0)
-        self.store = Store.open(self.config.storage.database)
-        self._made = itertools.count(1)
-        self.start(MESSAGES)
-        with self.store.write() as db:
-            rooms.upsert(db, GROUP, state="joined", is_direct=False)
-
-    def start(self, messages: Messages) -> None:
-        """Everything the bot builds at start-up, afresh, over the same database."""
-        registry = build_registry()
-        self.adapter = CannedAdapter(self.config, self.store)
-        dispatcher = Dispatcher(self.config, messages, registry, self.adapter)
-        self.worker = Worker(self.store, dispatcher, self.adapter)
-        self.scheduler = Scheduler(
-            self.store, registry, self.adapter, self.config, messages, clock=self.clock
-        )
-
-    def restart(self, messages: Messages = MESSAGES) -> None:
-        """Stop (close the database) and start again over the same file."""
-        self.store.close()
-        self.store = Store.open(self.config.storage.database)
-        self.start(messages)
-
-    @property
-    def db(self) -> Any:
-        return self.store.db
-
-    def later(self, **delta: float) -> datetime:
-        self.clock.time += timedelta(**delta)
-        return self.clock.time
-
-    # --- what people do ---
-
-    def message(self, body: str, *, sender: str = SAM, room_id: str = GROUP) -> str:
-        event_id = f"$e{next(_ids):05d}"
-        raw = {
-            "event_id": event_id,
-            "type": "m.room.message",
-            "sender": sender,
-            "origin_server_ts": ms(self.clock.time),
-            "content": {"msgtype": "m.text", "body": body},
-        }
-        self.clock.time += timedelta(seconds=1)
-        with self.store.write() as db:
-            inbox.add_events(db, room_id, [raw])
-        return event_id
-
-    async def run(self) -> None:
-        while await self.worker.run_batch():
-            pass
-
-    async def ask(self, body: str, *, sender: str = SAM, room_id: str = GROUP) -> list[str]:
-        """Send a message, handle it, and return what the bot said in reply to it."""
-        event_id = self.message(body, sender=sender, room_id=room_id)
-        await self.run()
-        return self.replies_to(event_id)
+    def start(self, messages: Messages = MESSAGES) -> None:
+        super().start(messages)
+        self.adapter.nobody = {NOBODY}
+        self.adapter.cannot_tell = {FAR}
 
     async def answer(self, person: str, body: str) -> list[str]:
         """The person writes in their direct chat with the bot."""
-        return await self.ask(body, sender=person, room_id=self.dm(person))
-
-    async def tick(self) -> int:
-        return await self.scheduler.run_due()
-
-    # --- the sender, standing in for the homeserver ---
-
-    def deliver(self, refuse: frozenset[str] = frozenset()) -> dict[str, str]:
-        """Send everything pending. Rooms and chats for the keys in ``refuse`` cannot be
-        made, and everything queued for them fails, as in MatrixAdapter._drain_room."""
-        done: dict[str, str] = {}
-        with self.store.write() as db:
-            while item := self._next_to_send(db):
-                item_id, txn, action, room_id = item
-                if action in ("create_dm", "create_room") and room_id in refuse:
-                    outbox.mark_failed(db, item_id, "403 M_FORBIDDEN: not allowed")
-                    outbox.fail_pending(db, room_id, "the room was not made: 403")
-                    continue
-                if action == "create_dm":
-                    result = f"!dm{next(self._made)}:council.test"
-                    rooms.upsert(db, result, state="joined", is_direct=True, dm_with=room_id)
-                elif action == "create_room":
-                    result = f"!room{next(self._made)}:council.test"
-                    rooms.upsert(db, result, state="joined", is_direct=False)
-                else:
-                    result = f"$bot{next(self._made):05d}"
-                outbox.mark_sent(db, item_id, result)
-                if action in ("create_dm", "create_room"):
-                    outbox.move_room(db, room_id, result)  # what waited for the room
-                done[txn] = result
-        return done
-
-    @staticmethod
-    def _next_to_send(db: Any) -> tuple[int, str, str, str] | None:
-        """The oldest pending item that can go now (not one waiting for its room)."""
-        return db.execute(
-            "SELECT id, txn_id, action, room_id FROM outbox WHERE state = 'pending' "
-            "AND (action IN ('create_dm', 'create_room') OR "
-            "(room_id NOT LIKE 'project:%' AND room_id NOT LIKE '@%')) ORDER BY id LIMIT 1"
-        ).fetchone()
+        return await self.tell_dm(person, body)
 
     # --- what the bot did ---
-
-    def outbox(self) -> list[Out]:
-        rows = self.db.execute(
-            "SELECT txn_id, action, room_id, event_type, content, state FROM outbox ORDER BY id"
-        ).fetchall()
-        return [Out(t, a, r, e, json.loads(c) if c else {}, s) for t, a, r, e, c, s in rows]
-
-    def replies_to(self, event_id: str) -> list[str]:
-        return [o.body for o in self.outbox() if o.reply_to == event_id]
-
-    def dm(self, person: str) -> str:
-        room = rooms.find_direct(self.db, person)
-        assert room is not None, f"no direct chat with {person}"
-        return room
 
     def told(self, person: str) -> list[str]:
         """Everything sent (or queued) to a person's direct chat, replies included."""
@@ -260,9 +95,6 @@ class ProjectBot:
     def jobs(self, kind: str | None = None) -> list[tuple[str, str, float, str]]:
         rows = self.db.execute("SELECT kind, ref, due_at, state FROM jobs ORDER BY id").fetchall()
         return [r for r in rows if kind is None or r[0] == kind]
-
-    def count(self, table: str, where: str = "1", params: tuple[Any, ...] = ()) -> int:
-        return self.db.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchone()[0]
 
     # --- shortcuts ---
 
@@ -287,25 +119,13 @@ class ProjectBot:
 
 
 @pytest.fixture
-def make_bot(tmp_path: Path) -> Iterator[Any]:
-    bots: list[ProjectBot] = []
-
-    def make(**kwargs: Any) -> ProjectBot:
-        bot = ProjectBot(tmp_path / f"bot{len(bots)}", **kwargs)
-        bots.append(bot)
-        return bot
-
-    yield make
-    for bot in bots:
-        dead = bot.db.execute("SELECT event_id, error FROM dead_letters").fetchall()
-        failed = bot.db.execute("SELECT kind, error FROM jobs WHERE error IS NOT NULL").fetchall()
-        bot.store.close()
-        assert dead == [], "a handler failed"
-        assert failed == [], "a job failed"
+def make_bot(tmp_path: Path) -> Iterator[Callable[..., ProjectBot]]:
+    with make_bots(ProjectBot, tmp_path, jobs_may_fail=False) as make:
+        yield make
 
 
 @pytest.fixture
-def bot(make_bot: Any) -> ProjectBot:
+def bot(make_bot: Callable[..., ProjectBot]) -> ProjectBot:
     return make_bot()
 
 
@@ -575,7 +395,7 @@ async def test_three_invited_one_yes_one_no_one_silent(bot: ProjectBot) -> None:
     ] * 3
 
     # Yes: consent recorded, invited into the room.
-    yes = bot.message("Yes please", sender=SAM, room_id=bot.dm(SAM))
+    yes = bot.message("Yes please", sender=SAM, room_id=bot.direct_chat(SAM))
     await bot.run()
     assert bot.replies_to(yes) == [
         say("project.welcome_in", project=NAME) + "\n\n" + say("project.about_you_offer")
@@ -902,7 +722,7 @@ async def test_a_restart_while_waiting_for_the_answer_changes_nothing(bot: Proje
 async def test_an_answer_handled_twice_after_a_crash_counts_once(bot: ProjectBot) -> None:
     await bot.new_project()
     await bot.invite(SAM)
-    bot.message("yes", sender=SAM, room_id=bot.dm(SAM))
+    bot.message("yes", sender=SAM, room_id=bot.direct_chat(SAM))
     bot.restart()  # the bot stopped before handling it
     await bot.run()
     bot.restart()

@@ -1,19 +1,18 @@
 """Workshops and training through the real dispatcher, worker and scheduler, with a
 real SQLite file and a fake clock.
 
-People's events go into the inbox as Matrix JSON and are handled by the real
-Worker; what the bot says is read back from the outbox. ``deliver`` stands in for
-the sender (it marks queued messages sent and opens direct chats), so people can
-react to announcements and answer in their direct chat. Reminders run from the
-jobs table with the fake clock: a restart is a new Store, worker and Scheduler
-over the same database file.
+The bot is a ``LocalBot`` (see tests/localbot.py): people's events go into the
+inbox as Matrix JSON and are handled by the real Worker; what the bot says is read
+back from the outbox. Here every run is followed by ``deliver`` (it marks queued
+messages sent and opens direct chats), so people can react to announcements and
+answer in their direct chat. Reminders run from the jobs table with the fake
+clock: a restart is a new Store, worker and Scheduler over the same database file.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,40 +20,31 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-from test_polls import CannedAdapter, FakeClock, Out, deliver, ms
+from localbot import (
+    ALICE,
+    CHRIS,
+    DANA,
+    GROUP,
+    LEE,
+    MESSAGES,
+    PAT,
+    SAM,
+    LocalBot,
+    Out,
+    make_bots,
+    say,
+)
 
-import harness
-from bot.config import load_config
-from bot.dispatch import Dispatcher, Worker
-from bot.messages import Messages
-from bot.scheduler import Scheduler
-from commands import build_registry
 from commands.workshops import LONGEST, NEEDS, read_needs, reminder_time
-from storage import conversations, inbox, profiles, rooms
+from storage import conversations, profiles, rooms
 from storage import workshops as store
-from storage.db import Store
 
-BOT = "@copro-bot:council.test"
-ALICE = "@alice:council.test"  # team
-CHRIS = "@chris:council.test"  # champion
-DANA = "@dana:council.test"  # champion
-SAM = "@sam:council.test"  # members
-PAT = "@pat:council.test"
-LEE = "@lee:council.test"
 KIM = "@kim:council.test"
-GROUP = "!group:council.test"
 OTHER_ROOM = "!other:council.test"
 
 LONDON = ZoneInfo("Europe/London")
-T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # Monday 1 June 2026, 10am in London
 START = datetime(2026, 6, 3, 13, 0, tzinfo=UTC)  # Tuesday 3 June 2026, 2pm in London
 NEW = "!workshop new Planning the new day centre | Wed 3 June 2pm | Oxford Town Hall | Tea and cake"
-
-MESSAGES = Messages.load()
-
-
-def say(key: str, **values: object) -> str:
-    return MESSAGES.get(key, prefix="!", **values)
 
 
 def london(*args: int) -> datetime:
@@ -65,120 +55,29 @@ def london(*args: int) -> datetime:
 # ----- the bot, without a homeserver --------------------------------------------------------------
 
 
-class WorkshopBot:
-    """The real dispatcher, worker, scheduler and adapter over a real database file."""
+class WorkshopBot(LocalBot):
+    """A bot in two group rooms, with two champions, whose outbox is always delivered."""
+
+    champions = (CHRIS, DANA)
+    groups = (GROUP, OTHER_ROOM)
 
     def __init__(self, directory: Path, *, reminders: list[str] | None = None) -> None:
-        directory.mkdir()
-        path = harness.write_config(
-            directory / "config.toml", user_id=BOT, team=[ALICE], champions=[CHRIS, DANA]
+        settings = (
+            "" if reminders is None else f"[workshops]\nreminders = {json.dumps(reminders)}\n"
         )
-        if reminders is not None:
-            with path.open("a") as f:
-                f.write(f"[workshops]\nreminders = {json.dumps(reminders)}\n")
-        self.config = load_config(path, env={})
-        self.clock = FakeClock(T0)
-        self._ids = itertools.count(1)
-        self._open()
-        with self.store.write() as db:
-            rooms.upsert(db, GROUP, state="joined", is_direct=False)
-            rooms.upsert(db, OTHER_ROOM, state="joined", is_direct=False)
-
-    def _open(self) -> None:
-        self.store = Store.open(self.config.storage.database)
-        self.adapter = CannedAdapter(self.config, self.store)
-        registry = build_registry()
-        self.worker = Worker(
-            self.store, Dispatcher(self.config, MESSAGES, registry, self.adapter), self.adapter
-        )
-        self.scheduler = Scheduler(
-            self.store, registry, self.adapter, self.config, MESSAGES, clock=self.clock
-        )
-
-    def restart(self) -> None:
-        """Stop and start again: nothing survives but the database file."""
-        self.store.close()
-        self._open()
-
-    @property
-    def db(self) -> Any:
-        return self.store.db
-
-    # --- time ---
-
-    def at(self, moment: datetime) -> None:
-        self.clock.time = moment
-
-    def _ts(self) -> int:
-        ts = ms(self.clock.time)
-        self.clock.time += timedelta(seconds=1)  # every event a little after the last
-        return ts
-
-    # --- what people do ---
-
-    def _receive(self, kind: str, sender: str, content: dict[str, Any], room_id: str, **extra):
-        raw = {
-            "event_id": f"$e{next(self._ids):05d}",
-            "type": kind,
-            "sender": sender,
-            "origin_server_ts": self._ts(),
-            "content": content,
-            **extra,
-        }
-        with self.store.write() as db:
-            inbox.add_events(db, room_id, [raw])
-        return str(raw["event_id"])
-
-    def message(self, body: str, *, sender: str = SAM, room_id: str = GROUP) -> str:
-        content = {"msgtype": "m.text", "body": body}
-        return self._receive("m.room.message", sender, content, room_id)
-
-    def react(self, target: str, key: str, *, sender: str = SAM, room_id: str = GROUP) -> str:
-        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": key}}
-        return self._receive("m.reaction", sender, content, room_id)
-
-    def redact(self, target: str, *, sender: str = SAM, room_id: str = GROUP) -> str:
-        return self._receive(
-            "m.room.redaction", sender, {"redacts": target}, room_id, redacts=target
-        )
+        super().__init__(directory, settings=settings)
 
     async def run(self) -> int:
-        handled = 0
-        while n := await self.worker.run_batch():
-            handled += n
-        deliver(self.store)
+        handled = await super().run()
+        self.deliver()
         return handled
 
-    async def ask(self, body: str, *, sender: str = SAM, room_id: str = GROUP) -> list[str]:
-        """Send a message, handle it, and return what the bot said in reply to it."""
-        event_id = self.message(body, sender=sender, room_id=room_id)
-        await self.run()
-        return self.replies_to(event_id)
-
-    async def tell_dm(self, person: str, body: str) -> list[str]:
-        """The person writes in their direct chat with the bot; returns the replies."""
-        room = rooms.find_direct(self.db, person)
-        assert room is not None, f"{person} has no direct chat with the bot"
-        return await self.ask(body, sender=person, room_id=room)
-
     async def tick(self) -> int:
-        ran = await self.scheduler.run_due()
-        deliver(self.store)
+        ran = await super().tick()
+        self.deliver()
         return ran
 
     # --- what the bot did ---
-
-    def outbox(self) -> list[Out]:
-        rows = self.db.execute(
-            "SELECT id, txn_id, action, room_id, event_type, content, state FROM outbox ORDER BY id"
-        ).fetchall()
-        return [Out(i, t, a, r, e, json.loads(c) if c else {}, s) for i, t, a, r, e, c, s in rows]
-
-    def mark(self) -> int:
-        return len(self.outbox())
-
-    def replies_to(self, event_id: str) -> list[str]:
-        return [o.body for o in self.outbox() if o.reply_to == event_id]
 
     def said_in(self, room_id: str, since: int = 0) -> list[str]:
         """Messages (not replies) the bot sent in a room."""
@@ -225,9 +124,6 @@ class WorkshopBot:
     def jobs(self) -> list[tuple[str, str, float, str]]:
         return self.db.execute("SELECT kind, ref, due_at, state FROM jobs ORDER BY id").fetchall()
 
-    def count(self, table: str) -> int:
-        return self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-
     # --- shortcuts ---
 
     async def announce(self, command: str = NEW, *, sender: str = CHRIS) -> int:
@@ -238,23 +134,13 @@ class WorkshopBot:
 
 
 @pytest.fixture
-def make_bot(tmp_path: Path) -> Iterator[Any]:
-    bots: list[WorkshopBot] = []
-
-    def make(**kwargs: Any) -> WorkshopBot:
-        bot = WorkshopBot(tmp_path / f"bot{len(bots)}", **kwargs)
-        bots.append(bot)
-        return bot
-
-    yield make
-    for bot in bots:
-        dead = bot.db.execute("SELECT event_id, error FROM dead_letters").fetchall()
-        bot.store.close()
-        assert dead == [], "a handler failed"
+def make_bot(tmp_path: Path) -> Iterator[Callable[..., WorkshopBot]]:
+    with make_bots(WorkshopBot, tmp_path) as make:
+        yield make
 
 
 @pytest.fixture
-def bot(make_bot: Any) -> WorkshopBot:
+def bot(make_bot: Callable[..., WorkshopBot]) -> WorkshopBot:
     return make_bot()
 
 
