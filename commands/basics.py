@@ -7,6 +7,13 @@ from bot.registry import CommandSet
 
 commands = CommandSet("basics")
 
+# What people most often come for first; staff-only sections last.
+HELP_ORDER = ("feedback", "polls", "workshops", "projects", "privacy", "team", "export")
+
+
+def _reading_order(section: str) -> int:
+    return HELP_ORDER.index(section) if section in HELP_ORDER else len(HELP_ORDER)
+
 
 @commands.command("help", summary="help.summary")
 async def help_(ctx: Context) -> None:
@@ -18,8 +25,8 @@ async def help_(ctx: Context) -> None:
         )
         by_section.setdefault(cmd.section, []).append(line)
     lines = [ctx.text("help.intro"), *by_section.pop("basics", [])]
-    for section, section_lines in by_section.items():
-        lines += ["", ctx.text(f"help.section.{section}"), *section_lines]
+    for section in sorted(by_section, key=_reading_order):
+        lines += ["", ctx.text(f"help.section.{section}"), *by_section[section]]
     ctx.reply_text("\n".join(lines))
 
 

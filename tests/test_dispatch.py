@@ -470,7 +470,7 @@ def command_lines(help_text: str) -> list[str]:
 async def test_help_lists_exactly_what_the_asker_may_run(bot: Bot, sender: str, role: Role) -> None:
     (text,) = await bot.ask("!help", sender=sender, room_id=DM)
     allowed = [help_line(c) for c in build_registry() if c.required_role(bot.config) <= role]
-    assert command_lines(text) == allowed
+    assert sorted(command_lines(text)) == sorted(allowed)
 
 
 @pytest.mark.parametrize("sender", [SAM, CHRIS])
@@ -495,7 +495,7 @@ async def test_help_for_the_team_has_a_team_section(bot: Bot) -> None:
 async def test_help_uses_the_configured_prefix(make_bot: MakeBot) -> None:
     bot = make_bot(prefix="?")
     (text,) = await bot.ask("?help", sender=ALICE)
-    assert command_lines(text) == [help_line(c, "?") for c in build_registry()]
+    assert sorted(command_lines(text)) == sorted(help_line(c, "?") for c in build_registry())
     assert "?ping" in text and "?champion add @name:server" in text
     assert "!" not in text
     assert await bot.ask("!help", room_id=GROUP) == []  # not a command with this prefix
@@ -503,3 +503,13 @@ async def test_help_uses_the_configured_prefix(make_bot: MakeBot) -> None:
     assert await bot.ask("?nope", room_id=DM) == [
         say("errors.unknown_command", prefix="?", command="?nope")
     ]
+
+
+async def test_help_puts_what_people_come_for_first(bot: Bot) -> None:
+    (text,) = await bot.ask("!help", sender=ALICE, room_id=DM)
+    lines = text.split("\n")
+    assert lines[1:3] == [help_line(c) for c in build_registry() if c.section == "basics"]
+    headings = [line for line in lines if line.endswith(":") and not line.startswith("!")]
+    assert headings[:3] == [say("help.section.feedback"), say("help.section.polls"),
+                            say("help.section.workshops")]  # fmt: skip
+    assert headings[-2:] == [say("help.section.team"), say("help.section.export")]
