@@ -15,6 +15,7 @@ twice. Sending never blocks receiving.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from nio import AsyncClient, AsyncClientConfig
+from nio import AsyncClient, AsyncClientConfig, MatrixRoom, MegolmEvent, SyncResponse
 from sqlite_utils import Database
 
 from bot.config import Config
@@ -186,6 +187,8 @@ class MatrixAdapter:
         self.nio: AsyncClient | None = None
         self._sender_wake = asyncio.Event()
         self.synced = asyncio.Event()  # set once the first sync is safely stored
+        self._encrypted: dict[str, bool] = {}  # room ID -> has m.room.encryption
+        self._upkeep: asyncio.Task[None] | None = None
         self._room_tasks: dict[str, asyncio.Task[None]] = {}
 
     # ----- session -------------------------------------------------------
@@ -221,12 +224,11 @@ class MatrixAdapter:
         self.nio = AsyncClient(
             m.homeserver,
             m.user_id,
-            config=AsyncClientConfig(
-                max_limit_exceeded=0, max_timeouts=0, encryption_enabled=False
-            ),
+            config=AsyncClientConfig(max_limit_exceeded=0, max_timeouts=0, encryption_enabled=True),
             store_path=str(store_dir),
         )
         self.nio.restore_login(m.user_id, device_id, self.http.access_token or "")
+        await self._crypto_upkeep()
         log.info("Logged in as %s (device %s)", m.user_id, device_id)
 
     async def _start_session(self) -> str:
@@ -321,9 +323,11 @@ class MatrixAdapter:
                     "GET", "v3/sync", params=params, timeout=SYNC_TIMEOUT_MS / 1000 + 30
                 )
                 gaps = await self._fetch_gaps(data, token) if token else {}
+                decrypted = await self._crypto_receive(data)
                 async with self.store.writing() as db:
-                    added = self._ingest(db, data, gaps, first=token is None)
+                    added = self._ingest(db, data, gaps, first=token is None, decrypted=decrypted)
                     inbox.set_sync_token(db, data["next_batch"])
+                self._start_upkeep()
                 token = data["next_batch"]
                 self.synced.set()
                 backoff.reset()
@@ -378,12 +382,18 @@ class MatrixAdapter:
         return gaps
 
     def _ingest(
-        self, db: Database, data: dict[str, Any], gaps: dict[str, list[dict[str, Any]]], first: bool
+        self,
+        db: Database,
+        data: dict[str, Any],
+        gaps: dict[str, list[dict[str, Any]]],
+        first: bool,
+        decrypted: dict[str, dict[str, Any]] | None = None,
     ) -> int:
         added = 0
         rooms_data = data.get("rooms", {})
         for room_id, room in rooms_data.get("join", {}).items():
             timeline = gaps.get(room_id, []) + (room.get("timeline", {}).get("events") or [])
+            timeline = [self._readable(e, room_id, decrypted or {}) for e in timeline]
             if first:
                 # Everything before the bot's first start is history: note the room, skip it.
                 last_ts = max((int(e.get("origin_server_ts") or 0) for e in timeline), default=0)
@@ -453,6 +463,121 @@ class MatrixAdapter:
                 return inbox.add_events(db, room_id, [invite])
         return 0
 
+    # ----- encryption ------------------------------------------------------
+
+    async def _crypto_receive(self, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """Let nio see the sync (room keys, devices, one-time keys) and decrypt what
+        it can. Returns the decrypted events by event ID. Never stops the sync."""
+        if self.nio is None or self.nio.olm is None:
+            return {}
+        try:
+            # nio's parser changes the dict it is given: it gets its own copy.
+            response = SyncResponse.from_dict(copy.deepcopy(data))
+            if not isinstance(response, SyncResponse):
+                return {}
+            await self.nio.receive_response(response)
+        except Exception:  # a crypto problem must not stop plain messages
+            log.exception("Could not process encryption data from the sync")
+            return {}
+        return {
+            event.event_id: event.source
+            for room in response.rooms.join.values()
+            for event in room.timeline.events
+            if getattr(event, "decrypted", False) and isinstance(event.source, dict)
+        }
+
+    def _readable(
+        self, raw: dict[str, Any], room_id: str, decrypted: dict[str, dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The decrypted form of an encrypted event, when there is one."""
+        if raw.get("type") != "m.room.encrypted":
+            return raw
+        event_id = raw.get("event_id")
+        if isinstance(event_id, str) and event_id in decrypted:
+            return decrypted[event_id]
+        return self._decrypt(raw, room_id) or raw
+
+    def _decrypt(self, raw: dict[str, Any], room_id: str) -> dict[str, Any] | None:
+        if self.nio is None or self.nio.olm is None:
+            return None
+        try:
+            event = MegolmEvent.from_dict({**raw, "room_id": room_id})
+            if not isinstance(event, MegolmEvent):
+                return None
+            event.room_id = room_id
+            plain = self.nio.decrypt_event(event)
+        except Exception:
+            return None
+        return plain.source if getattr(plain, "decrypted", False) else None
+
+    def _start_upkeep(self) -> None:
+        """Key upkeep runs beside the sync loop: receiving never waits for it."""
+        if self._upkeep is None or self._upkeep.done():
+            self._upkeep = asyncio.create_task(self._crypto_upkeep())
+
+    async def _crypto_upkeep(self) -> None:
+        """Upload, query and claim keys, and send queued key messages, as needed."""
+        client = self.nio
+        if client is None or client.olm is None:
+            return
+        try:
+            async with asyncio.timeout(60):
+                await self._crypto_steps(client)
+        except Exception as err:  # the next sync tries again
+            log.warning("Key upkeep failed (%r); trying again after the next sync", err)
+
+    async def _crypto_steps(self, client: AsyncClient) -> None:
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+        await client.send_to_device_messages()
+
+    async def _encrypt_if_needed(
+        self, room_id: str, event_type: str, content: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        """Encrypt for rooms that are encrypted (as nio's room_send does), so the
+        outbox keeps its own retries and transaction IDs."""
+        client = self.nio
+        if client is None or client.olm is None or event_type == "m.reaction":
+            return event_type, content
+        if not await self._is_encrypted(room_id):
+            return event_type, content
+        room = client.rooms.get(room_id)
+        if room is None:
+            room = client.rooms[room_id] = MatrixRoom(room_id, client.user_id, encrypted=True)
+        room.encrypted = True
+        try:
+            if not room.members_synced:
+                await client.joined_members(room_id)
+                if client.should_query_keys:
+                    await client.keys_query()
+            if client.olm.should_share_group_session(room_id):
+                await client.share_group_session(room_id, ignore_unverified_devices=True)
+            return client.encrypt(room_id, event_type, content)
+        except Exception as err:
+            raise MatrixError(0, "COPRO_ENCRYPTION", f"{type(err).__name__}: {err}", 0.0) from err
+
+    async def _is_encrypted(self, room_id: str) -> bool:
+        if room_id in self._encrypted:
+            return self._encrypted[room_id]
+        room = self.nio.rooms.get(room_id) if self.nio else None
+        if room is not None and room.encrypted:
+            self._encrypted[room_id] = True
+            return True
+        assert self.http is not None
+        try:
+            await self.http.request("GET", f"v3/rooms/{path(room_id)}/state/m.room.encryption/")
+            found = True
+        except MatrixError as err:
+            if err.transient:
+                raise
+            found = False  # 404: not encrypted
+        self._encrypted[room_id] = found
+        return found
+
     # ----- understanding stored events (called by the worker) -------------
 
     def interpret(self, db: Database, event: InboxEvent) -> Incoming | None:
@@ -466,6 +591,14 @@ class MatrixAdapter:
         if event.type == "m.room.tombstone" and raw.get("state_key") == "":
             self._follow_upgrade(db, event.sender, event.room_id, content.get("replacement_room"))
             return None
+        if event.type == "m.room.encrypted":
+            plain = self._decrypt(raw, event.room_id)
+            if plain is None:
+                log.warning(
+                    "Could not decrypt %s in %s (no keys yet)", event.event_id, event.room_id
+                )
+                return None
+            raw = plain
         room = rooms.get(db, event.room_id)
         return to_incoming(raw, event.room_id, is_direct=bool(room and room.is_direct))
 
@@ -760,8 +893,11 @@ class MatrixAdapter:
 
     async def _do_send(self, item: OutboxItem) -> str:
         assert self.http is not None
-        endpoint = self._room(item, "send", path(item.event_type or ""), path(item.txn_id))
-        resp = await self.http.request("PUT", endpoint, body=item.content or {})
+        event_type, content = await self._encrypt_if_needed(
+            item.room_id, item.event_type or "", item.content or {}
+        )
+        endpoint = self._room(item, "send", path(event_type), path(item.txn_id))
+        resp = await self.http.request("PUT", endpoint, body=content)
         return str(resp.get("event_id", ""))
 
     async def _do_join(self, item: OutboxItem) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from nio import (
     AsyncClient,
+    AsyncClientConfig,
     JoinedMembersResponse,
     RoomCreateResponse,
     RoomInviteResponse,
@@ -348,3 +349,79 @@ class Person:
             lambda: event_id in self.replies_from(bot), timeout, f"a reply to {text!r}"
         )
         return self.replies_from(bot)[event_id][0]
+
+
+class EncryptedPerson(Person):
+    """A person whose app encrypts, as Element does: keys uploaded, rooms encrypted."""
+
+    def __init__(self, synapse: LocalSynapse, account: Account, store: Path) -> None:
+        super().__init__(synapse, account)
+        store.mkdir(parents=True, exist_ok=True)
+        self.client = AsyncClient(
+            synapse.base_url,
+            account.user_id,
+            device_id=account.device_id,
+            store_path=str(store),
+            config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False),
+        )
+        self.client.restore_login(account.user_id, account.device_id, account.access_token)
+
+    async def _sync_forever(self) -> None:
+        while True:
+            await self._upkeep()
+            try:
+                resp = await self.client.sync(timeout=5000, since=self._since)
+            except Exception:
+                await asyncio.sleep(0.5)
+                continue
+            if not hasattr(resp, "next_batch"):
+                await asyncio.sleep(0.5)
+                continue
+            for room_id, room in resp.rooms.join.items():
+                for event in room.timeline.events:
+                    self.events.append({**event.source, "room_id": room_id})
+            for room_id in resp.rooms.invite:
+                if room_id not in self.invites:
+                    self.invites.append(room_id)
+                    await self.client.join(room_id)
+            self._since = resp.next_batch
+
+    async def _upkeep(self) -> None:
+        client = self.client
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+        await client.send_to_device_messages()
+
+    async def listen(self) -> None:
+        await self._upkeep()
+        await super().listen()
+
+    async def open_encrypted_dm(self, bot_id: str) -> str:
+        resp = await self.client.room_create(
+            invite=[bot_id],
+            is_direct=True,
+            preset=RoomPreset.trusted_private_chat,
+            initial_state=[
+                {
+                    "type": "m.room.encryption",
+                    "state_key": "",
+                    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+                }
+            ],
+        )
+        assert isinstance(resp, RoomCreateResponse), resp
+        await self.wait_for_member(resp.room_id, bot_id)
+        return resp.room_id
+
+    async def send(self, room_id: str, text: str, **extra: Any) -> str:
+        await self._upkeep()
+        content = {"msgtype": "m.text", "body": text, **extra}
+        resp = await self.client.room_send(
+            room_id, "m.room.message", content, ignore_unverified_devices=True
+        )
+        assert isinstance(resp, RoomSendResponse), resp
+        return resp.event_id
