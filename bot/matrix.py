@@ -176,6 +176,17 @@ def to_incoming(raw: dict[str, Any], room_id: str, *, is_direct: bool) -> Incomi
     return None
 
 
+def _carries_encryption(data: dict[str, Any]) -> bool:
+    """Does this sync bring keys or encrypted events (so nio must read it first)?"""
+    if (data.get("to_device") or {}).get("events"):
+        return True
+    return any(
+        event.get("type") == "m.room.encrypted"
+        for room in (data.get("rooms") or {}).get("join", {}).values()
+        for event in (room.get("timeline") or {}).get("events") or []
+    )
+
+
 class MatrixAdapter:
     def __init__(self, config: Config, store: Store, *, fill_gaps: bool = True) -> None:
         self.config = config
@@ -189,6 +200,7 @@ class MatrixAdapter:
         self.synced = asyncio.Event()  # set once the first sync is safely stored
         self._encrypted: dict[str, bool] = {}  # room ID -> has m.room.encryption
         self._upkeep: asyncio.Task[None] | None = None
+        self._nio_tail: asyncio.Task[None] | None = None  # nio reading a sync in the background
         self._room_tasks: dict[str, asyncio.Task[None]] = {}
 
     # ----- session -------------------------------------------------------
@@ -323,10 +335,13 @@ class MatrixAdapter:
                     "GET", "v3/sync", params=params, timeout=SYNC_TIMEOUT_MS / 1000 + 30
                 )
                 gaps = await self._fetch_gaps(data, token) if token else {}
-                decrypted = await self._crypto_receive(data)
+                keys_first = _carries_encryption(data)
+                decrypted = await self._crypto_in_order(data) if keys_first else {}
                 async with self.store.writing() as db:
                     added = self._ingest(db, data, gaps, first=token is None, decrypted=decrypted)
                     inbox.set_sync_token(db, data["next_batch"])
+                if not keys_first:  # nothing to decrypt: nio sees it after, off the fast path
+                    self._crypto_later(data)
                 self._start_upkeep()
                 token = data["next_batch"]
                 self.synced.set()
@@ -394,6 +409,8 @@ class MatrixAdapter:
         for room_id, room in rooms_data.get("join", {}).items():
             timeline = gaps.get(room_id, []) + (room.get("timeline", {}).get("events") or [])
             timeline = [self._readable(e, room_id, decrypted or {}) for e in timeline]
+            if any(e.get("type") == "m.room.encryption" for e in timeline):
+                self._encrypted[room_id] = True  # a room can become encrypted; never back
             if first:
                 # Everything before the bot's first start is history: note the room, skip it.
                 last_ts = max((int(e.get("origin_server_ts") or 0) for e in timeline), default=0)
@@ -464,6 +481,22 @@ class MatrixAdapter:
         return 0
 
     # ----- encryption ------------------------------------------------------
+
+    async def _crypto_in_order(self, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """nio sees every sync, in order: wait for the one it is still reading."""
+        if self._nio_tail is not None:
+            await self._nio_tail
+        return await self._crypto_receive(data)
+
+    def _crypto_later(self, data: dict[str, Any]) -> None:
+        previous = self._nio_tail
+
+        async def after_previous() -> None:
+            if previous is not None:
+                await previous
+            await self._crypto_receive(data)
+
+        self._nio_tail = asyncio.create_task(after_previous())
 
     async def _crypto_receive(self, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
         """Let nio see the sync (room keys, devices, one-time keys) and decrypt what

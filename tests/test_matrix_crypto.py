@@ -102,3 +102,32 @@ async def test_an_event_without_keys_is_kept_not_lost(adapter: MatrixAdapter) ->
                              "!group:council.test", {"$secret": {"type": "m.room.message"}}) == {
         "type": "m.room.message"
     }  # fmt: skip
+
+
+def test_a_room_that_turns_on_encryption_is_encrypted_from_then_on(adapter: MatrixAdapter) -> None:
+    adapter._encrypted["!group:council.test"] = False  # what it was when last asked
+    turn_on = {
+        "type": "m.room.encryption",
+        "state_key": "",
+        "event_id": "$on",
+        "sender": "@sam:council.test",
+        "origin_server_ts": 2,
+        "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+    }
+    data = {
+        "next_batch": "s3",
+        "rooms": {"join": {"!group:council.test": {"timeline": {"events": [turn_on]}}}},
+    }
+    with adapter.store.write() as db:
+        adapter._ingest(db, data, {}, first=False)
+    assert adapter._encrypted["!group:council.test"] is True
+
+
+def test_only_syncs_with_keys_or_ciphertext_make_the_fast_path_wait() -> None:
+    from bot.matrix import _carries_encryption
+
+    assert _carries_encryption({"to_device": {"events": [{"type": "m.room.encrypted"}]}})
+    assert _carries_encryption(a_sync())  # an encrypted timeline event
+    plain = {"rooms": {"join": {"!r": {"timeline": {"events": [{"type": "m.room.message"}]}}}}}
+    assert not _carries_encryption(plain)
+    assert not _carries_encryption({"device_one_time_keys_count": {"signed_curve25519": 50}})
