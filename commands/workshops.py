@@ -645,6 +645,17 @@ def _checklist(ctx: Context, w: Workshop, now: datetime) -> str:
     return "\n".join(lines)
 
 
+def _to_change(ctx: Context) -> tuple[Workshop, str, datetime]:
+    """The workshop named by number, if the asker organises it and it can still
+    change; with the rest of the text and the time now."""
+    number, rest = _split_number(ctx.args)
+    w = _find(ctx, number, guess=False)
+    _must_organise(ctx, w)
+    now = _event_time(ctx)
+    _must_be_changeable(w, now)
+    return w, rest, now
+
+
 @commands.command(
     "workshop cancel",
     summary="workshop.cancel_summary",
@@ -652,11 +663,7 @@ def _checklist(ctx: Context, w: Workshop, now: datetime) -> str:
     role=Role.CHAMPION,
 )
 async def cancel_workshop(ctx: Context) -> None:
-    number, reason = _split_number(ctx.args)
-    w = _find(ctx, number, guess=False)
-    _must_organise(ctx, w)
-    now = _event_time(ctx)
-    _must_be_changeable(w, now)
+    w, reason, now = _to_change(ctx)
     reason = reason[:300]
     store.cancel(ctx.db, w.id, reason or None)
     _cancel_reminders(ctx.db, w)
@@ -679,11 +686,7 @@ async def cancel_workshop(ctx: Context) -> None:
     role=Role.CHAMPION,
 )
 async def move_workshop(ctx: Context) -> None:
-    number, when_text = _split_number(ctx.args)
-    w = _find(ctx, number, guess=False)
-    _must_organise(ctx, w)
-    now = _event_time(ctx)
-    _must_be_changeable(w, now)
+    w, when_text, now = _to_change(ctx)
     if not when_text:
         raise UserError("workshop.move_how")
     try:

@@ -196,8 +196,12 @@ class Person:
         self._since = first.next_batch
         self._sync_task = asyncio.create_task(self._sync_forever())
 
+    async def _before_sync(self) -> None:
+        """Anything the app does before each sync (an encrypting app looks after keys)."""
+
     async def _sync_forever(self) -> None:
         while True:
+            await self._before_sync()
             try:
                 resp = await self.client.sync(timeout=5000, since=self._since)
             except Exception:  # the homeserver may be down on purpose
@@ -366,25 +370,8 @@ class EncryptedPerson(Person):
         )
         self.client.restore_login(account.user_id, account.device_id, account.access_token)
 
-    async def _sync_forever(self) -> None:
-        while True:
-            await self._upkeep()
-            try:
-                resp = await self.client.sync(timeout=5000, since=self._since)
-            except Exception:
-                await asyncio.sleep(0.5)
-                continue
-            if not hasattr(resp, "next_batch"):
-                await asyncio.sleep(0.5)
-                continue
-            for room_id, room in resp.rooms.join.items():
-                for event in room.timeline.events:
-                    self.events.append({**event.source, "room_id": room_id})
-            for room_id in resp.rooms.invite:
-                if room_id not in self.invites:
-                    self.invites.append(room_id)
-                    await self.client.join(room_id)
-            self._since = resp.next_batch
+    async def _before_sync(self) -> None:
+        await self._upkeep()
 
     async def _upkeep(self) -> None:
         client = self.client
