@@ -62,9 +62,12 @@ async def test_rooms_invites_files_and_state_go_out_in_order(
         assert download.body == CSV.encode()
         assert not report.exists()  # sent files are not kept
 
+        # The topic change is last in line: wait until everything has gone out.
+        await wait_until(
+            lambda: outbox.count_by_state(store.db) == {"sent": 5}, 30, "the whole outbox"
+        )
         async with store.writing() as db:
             assert adapter.sent_event(db, created) == room
-            assert outbox.count_by_state(db) == {"sent": 5}
         topic = await sam.client.room_get_state_event(room, "m.room.topic")
         assert topic.content == {"topic": "New words"}
 
