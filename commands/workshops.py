@@ -445,6 +445,23 @@ def _must_organise(ctx: Context, w: Workshop) -> None:
         raise UserError("workshop.not_yours", number=w.id)
 
 
+def _organised(ctx: Context) -> tuple[Workshop, str]:
+    """The workshop named by number (always needed here), if the asker organises
+    it; with the rest of the text."""
+    number, rest = _split_number(ctx.args)
+    w = _find(ctx, number, guess=False)
+    _must_organise(ctx, w)
+    return w, rest
+
+
+def _to_change(ctx: Context) -> tuple[Workshop, str, datetime]:
+    """As _organised, if the workshop can still change; with the time now."""
+    w, rest = _organised(ctx)
+    now = _event_time(ctx)
+    _must_be_changeable(w, now)
+    return w, rest, now
+
+
 def _must_be_changeable(w: Workshop, now: datetime) -> None:
     if w.state == "cancelled":
         raise UserError("workshop.already_cancelled", number=w.id)
@@ -586,9 +603,7 @@ async def send_calendar(ctx: Context) -> None:
     role=Role.CHAMPION,
 )
 async def needs_checklist(ctx: Context) -> None:
-    number, _ = _split_number(ctx.args)
-    w = _find(ctx, number, guess=False)
-    _must_organise(ctx, w)
+    w, _ = _organised(ctx)
     _tell_privately(ctx, _checklist(ctx, w, _event_time(ctx)), "workshop.sent_privately")
 
 
@@ -643,17 +658,6 @@ def _checklist(ctx: Context, w: Workshop, now: datetime) -> str:
         )
     lines.append(ctx.text("workshop.checklist_private"))
     return "\n".join(lines)
-
-
-def _to_change(ctx: Context) -> tuple[Workshop, str, datetime]:
-    """The workshop named by number, if the asker organises it and it can still
-    change; with the rest of the text and the time now."""
-    number, rest = _split_number(ctx.args)
-    w = _find(ctx, number, guess=False)
-    _must_organise(ctx, w)
-    now = _event_time(ctx)
-    _must_be_changeable(w, now)
-    return w, rest, now
 
 
 @commands.command(
@@ -1037,9 +1041,7 @@ async def send_reminder(job: Job) -> None:
     role=Role.CHAMPION,
 )
 async def record_attendance(ctx: Context) -> None:
-    number, rest = _split_number(ctx.args)
-    w = _find(ctx, number, guess=False)
-    _must_organise(ctx, w)
+    w, rest = _organised(ctx)
     if w.state == "cancelled":
         raise UserError("workshop.already_cancelled", number=w.id)
     if not _started(w, _event_time(ctx)):
