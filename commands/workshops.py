@@ -53,7 +53,8 @@ from storage.conversations import Pending
 from storage.workshops import Rsvp, Workshop
 
 commands = CommandSet("workshops")
-commands.forgets(store.forget)
+commands.forgets(store.forget)  # !forget me
+commands.shares(store.personal_data)  # !mydata
 
 REMINDER_JOB = "workshop.reminder"
 NEEDS_ASK = "workshop.needs"

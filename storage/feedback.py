@@ -239,13 +239,3 @@ def forget(db: Database, user_id: str, *, keep_words: bool = False) -> None:
     db.execute("DELETE FROM feedback_consents WHERE user_id = ?", [user_id])
     db.execute("UPDATE outcomes SET by_user = NULL WHERE by_user = ?", [user_id])
     db.execute("UPDATE questions SET asker = '' WHERE asker = ?", [user_id])
-
-
-def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]:
-    return {
-        "feedback": [
-            dict(r) for r in db["feedback"].rows_where("user_id = ?", [user_id], order_by="id")
-        ],
-        "feedback_consents": list(db["feedback_consents"].rows_where("user_id = ?", [user_id])),
-        "questions_asked": list(db["questions"].rows_where("asker = ?", [user_id])),
-    }

@@ -89,3 +89,24 @@ async def test_the_retention_job_runs_daily_from_the_first_start(tmp_path: Path)
     assert datetime.fromtimestamp(due, UTC) == NOW + timedelta(minutes=1, days=1)
     assert jobs.has_pending(store.db, "privacy.retention")
     store.close()
+
+
+def test_every_feature_with_personal_data_is_in_mydata_and_forget_me() -> None:
+    """A storage module that keeps data about people must be wired to both rights
+    (the core tables are covered by storage.privacy itself)."""
+    import importlib
+    import pkgutil
+
+    import storage
+
+    registry = build_registry()
+    core = set(privacy.OWNED)
+    for info in pkgutil.iter_modules(storage.__path__):
+        module = importlib.import_module(f"storage.{info.name}")
+        if info.name == "privacy":
+            continue  # the core itself
+        if hasattr(module, "personal_data"):
+            assert module.personal_data in registry.sharers, f"storage.{info.name}: @shares"
+        if hasattr(module, "forget") and info.name not in ("feedback", "profiles"):
+            assert module.forget in registry.forgetters, f"storage.{info.name}: @forgets"
+    assert {"feedback", "profiles"} <= core  # these two are forgotten by the core directly
