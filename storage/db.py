@@ -8,6 +8,7 @@ Rules (see the design notes): WAL mode, ``synchronous=FULL``, one writer,
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -28,7 +29,12 @@ def utcnow() -> str:
 
 
 def open_database(path: str | Path) -> Database:
-    """Open (or create) the database and bring its schema up to date."""
+    """Open (or create) the database and bring its schema up to date.
+
+    A new database file is made readable by its owner only (it holds people's
+    words); SQLite gives its -wal and -shm files the same permissions."""
+    if str(path) != ":memory:" and not Path(path).exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")

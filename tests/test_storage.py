@@ -314,3 +314,13 @@ def test_dead_letter_round_trip(store: Store) -> None:
     assert row is not None
     assert (row["event_id"], row["room_id"], row["error"]) == ("$1", ROOM_A, "Traceback...")
     assert deadletters.get(store.db, "NOPE00") is None
+
+
+def test_a_new_database_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "copro.db")
+    with store.write() as db:
+        inbox.set_sync_token(db, "s1")  # the -wal file exists now too
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    store.close()
+    assert modes["copro.db"] == 0o600
+    assert all(mode == 0o600 for name, mode in modes.items() if name.startswith("copro.db")), modes
