@@ -17,6 +17,7 @@ import logging
 import secrets
 import traceback
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlite_utils import Database
@@ -26,6 +27,7 @@ from bot.context import Context, Incoming, Message, Platform, UserError
 from bot.messages import Messages
 from bot.registry import Registry
 from bot.roles import Role, role_of
+from bot.scheduler import schedule
 from storage import conversations, deadletters, inbox
 from storage.db import Store
 from storage.inbox import InboxEvent
@@ -35,12 +37,24 @@ log = logging.getLogger(__name__)
 ROLE_NAMES = {Role.CHAMPION: "roles.champion", Role.TEAM: "roles.team"}
 
 
+class NotReadableYet(Exception):
+    """An event that cannot be understood yet (its decryption keys have not
+    arrived). It waits, and is told about after ``UNREADABLE_AFTER`` if it stays so."""
+
+
+# How long an unreadable message waits for its keys before the sender is asked
+# to send it again (see commands/unreadable.py).
+UNREADABLE_AFTER = timedelta(minutes=10)
+UNREADABLE_JOB = "inbox.unreadable"
+
+
 class Adapter(Platform, Protocol):
     """What the worker needs from a chat platform adapter, beyond ``Platform``."""
 
     def interpret(self, db: Database, event: InboxEvent) -> Incoming | None:
         """Turn a stored event into something people did, or handle it itself
-        (membership, invites, room upgrades...) and return None."""
+        (membership, invites, room upgrades...) and return None. Raises
+        NotReadableYet for an event that must wait (e.g. for its keys)."""
         ...
 
     def wake_sender(self) -> None: ...
@@ -132,8 +146,10 @@ class Worker:
         dispatcher: Dispatcher,
         adapter: Adapter,
         after_batch: Callable[[], None] = lambda: None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
+        self.now = now
         self.dispatcher = dispatcher
         self.adapter = adapter
         self.after_batch = after_batch
@@ -168,6 +184,12 @@ class Worker:
                 if incoming is not None:
                     await self.dispatcher.handle(db, incoming)
                 inbox.mark(db, event.seq, "done" if incoming is not None else "ignored")
+        except NotReadableYet:
+            log.info(
+                "Cannot read %s in %s yet; it waits for its keys", event.event_id, event.room_id
+            )
+            inbox.mark(db, event.seq, "locked")
+            schedule(db, UNREADABLE_JOB, event.event_id, self.now() + UNREADABLE_AFTER)
         except Exception:
             ref = new_ref()
             log.exception(

@@ -26,10 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from nio import AsyncClient, AsyncClientConfig, MatrixRoom, MegolmEvent, SyncResponse
+from nio.crypto.attachments import encrypted_attachment_generator
 from sqlite_utils import Database
 
 from bot.config import Config
 from bot.context import Edit, Incoming, Message, PollAnswer, PollLayout, Reaction, Removal
+from bot.crosssign import cross_sign
+from bot.dispatch import NotReadableYet
 from bot.matrix_http import MatrixError, MatrixHTTP, path
 from bot.roles import Role, role_of
 from storage import inbox, outbox, rooms
@@ -176,6 +179,19 @@ def to_incoming(raw: dict[str, Any], room_id: str, *, is_direct: bool) -> Incomi
     return None
 
 
+def seal_file(source: Path) -> tuple[Path, dict[str, Any]]:
+    """Encrypt a file for an encrypted room, in chunks, beside the original.
+    Returns the encrypted copy and what a reader needs to open it."""
+    sealed = source.with_name(source.name + ".sealed")
+    with source.open("rb") as reading, sealed.open("wb") as out:
+        chunks = iter(lambda: reading.read(1 << 20), b"")
+        for part in encrypted_attachment_generator(chunks):
+            if isinstance(part, dict):
+                return sealed, part
+            out.write(part)
+    raise RuntimeError("the attachment encryption gave no keys")
+
+
 def _carries_encryption(data: dict[str, Any]) -> bool:
     """Does this sync bring keys or encrypted events (so nio must read it first)?"""
     if (data.get("to_device") or {}).get("events"):
@@ -202,6 +218,7 @@ class MatrixAdapter:
         self._upkeep: asyncio.Task[None] | None = None
         self._nio_tail: asyncio.Task[None] | None = None  # nio reading a sync in the background
         self._room_tasks: dict[str, asyncio.Task[None]] = {}
+        self._cross_signed = False  # this session's device is cross-signed (checked once)
 
     # ----- session -------------------------------------------------------
 
@@ -216,6 +233,9 @@ class MatrixAdapter:
         transaction IDs of anything still in the outbox, stay the same across restarts.
         """
         m = self.config.matrix
+        store_dir = self.config.storage.data_dir / "nio-store"
+        self._forget_device_if_keys_lost(store_dir)
+        self._cross_signed = False
         if self.http is None:
             self.http = MatrixHTTP(m.homeserver)
         backoff = Backoff()
@@ -231,7 +251,6 @@ class MatrixAdapter:
                 await asyncio.sleep(delay)
         if self.nio is not None:
             await self.nio.close()
-        store_dir = self.config.storage.data_dir / "nio-store"
         store_dir.mkdir(mode=0o700, exist_ok=True)
         self.nio = AsyncClient(
             m.homeserver,
@@ -276,6 +295,28 @@ class MatrixAdapter:
         self.http.access_token = str(resp["access_token"])
         self._save_credentials(self.http.access_token, str(resp["device_id"]))
         return str(resp["device_id"])
+
+    def _forget_device_if_keys_lost(self, store_dir: Path) -> None:
+        """The kept device's keys live in the encryption store: if the store is gone,
+        the device can no longer read or send encrypted messages, so start a new one."""
+        saved = self._load_credentials()
+        if not saved or not saved.get("device_id") or any(store_dir.glob("*.db")):
+            return
+        if self.config.matrix.access_token:
+            what_now = (
+                "matrix.access_token belongs to that device: replace it with a new access "
+                "token, or remove it so that the bot logs in with matrix.password."
+            )
+        else:
+            what_now = "The bot logs in again with its password and gets a new device."
+        log.warning(
+            "The encryption store %s is missing, so the keys of device %s are lost. %s "
+            "The old device stays listed on the account until someone signs it out.",
+            store_dir,
+            saved["device_id"],
+            what_now,
+        )
+        self.credentials_file.unlink(missing_ok=True)
 
     def _load_credentials(self) -> dict[str, str] | None:
         try:
@@ -326,6 +367,7 @@ class MatrixAdapter:
         assert self.http is not None
         backoff = Backoff()
         token = inbox.get_sync_token(self.store.db)
+        await self._unlock()  # keys kept by nio before a crash
         while True:
             try:
                 params = {"timeout": str(SYNC_TIMEOUT_MS), "filter": json.dumps(SYNC_FILTER)}
@@ -342,6 +384,8 @@ class MatrixAdapter:
                     inbox.set_sync_token(db, data["next_batch"])
                 if not keys_first:  # nothing to decrypt: nio sees it after, off the fast path
                     self._crypto_later(data)
+                elif (data.get("to_device") or {}).get("events"):
+                    await self._unlock()  # room keys may have come for waiting messages
                 self._start_upkeep()
                 token = data["next_batch"]
                 self.synced.set()
@@ -543,6 +587,22 @@ class MatrixAdapter:
             return None
         return plain.source if getattr(plain, "decrypted", False) else None
 
+    async def _unlock(self) -> None:
+        """Try again the messages that wait for their keys; hand the ones that
+        open to the worker."""
+        if self.nio is None or self.nio.olm is None:
+            return
+        opened = 0
+        async with self.store.writing() as db:
+            for event in inbox.without_keys(db):
+                plain = self._decrypt(event.event, event.room_id)
+                if plain is not None:
+                    inbox.unlock(db, event.seq, plain)
+                    opened += 1
+        if opened:
+            log.info("Keys came for %d waiting message(s)", opened)
+            self.on_ingest()
+
     def _start_upkeep(self) -> None:
         """Key upkeep runs beside the sync loop: receiving never waits for it."""
         if self._upkeep is None or self._upkeep.done():
@@ -567,6 +627,11 @@ class MatrixAdapter:
         if client.should_claim_keys:
             await client.keys_claim(client.get_users_for_key_claiming())
         await client.send_to_device_messages()
+        # After keys_upload: the device's keys must be on the homeserver to be signed.
+        if not self._cross_signed and self.http is not None:
+            m, data_dir = self.config.matrix, self.config.storage.data_dir
+            await cross_sign(self.http, m.user_id, client.device_id, data_dir, m.password)
+            self._cross_signed = True
 
     async def _encrypt_if_needed(
         self, room_id: str, event_type: str, content: dict[str, Any]
@@ -627,10 +692,7 @@ class MatrixAdapter:
         if event.type == "m.room.encrypted":
             plain = self._decrypt(raw, event.room_id)
             if plain is None:
-                log.warning(
-                    "Could not decrypt %s in %s (no keys yet)", event.event_id, event.room_id
-                )
-                return None
+                raise NotReadableYet(event.event_id)  # it waits; _unlock tries again
             raw = plain
         room = rooms.get(db, event.room_id)
         return to_incoming(raw, event.room_id, is_direct=bool(room and room.is_direct))
@@ -839,6 +901,10 @@ class MatrixAdapter:
                 params=params,
             )
             for raw in page.get("chunk") or []:
+                # In an encrypted room the answers are m.room.encrypted: the
+                # relation is in the clear, the type and choice are not.
+                if raw.get("type") == "m.room.encrypted":
+                    raw = self._decrypt(raw, room_id) or raw
                 incoming = to_incoming(raw, room_id, is_direct=False)
                 if isinstance(incoming, PollAnswer) and incoming.sender != self.user_id:
                     found.append(incoming)
@@ -977,24 +1043,49 @@ class MatrixAdapter:
         return str(resp["room_id"])
 
     async def _do_file(self, item: OutboxItem) -> str:
-        """Upload once (the URI is kept, so a retry does not upload again), then send."""
+        """Upload once (the URI is kept, so a retry does not upload again), then send.
+
+        In an encrypted room the file is encrypted before upload (AES-CTR, as the
+        spec's attachment encryption says) and its key travels inside the
+        encrypted message, so the homeserver holds only ciphertext."""
         assert self.http is not None
         file = dict(item.content or {})
+        source = Path(file["path"])
         if "url" not in file:
-            file["url"] = await self.http.upload(
-                Path(file["path"]), file["filename"], file["mimetype"]
-            )
+            if await self._is_encrypted(item.room_id):
+                sealed, file["encryption"] = await asyncio.to_thread(seal_file, source)
+                try:
+                    file["url"] = await self.http.upload(
+                        sealed, file["filename"], "application/octet-stream"
+                    )
+                finally:
+                    sealed.unlink(missing_ok=True)
+            else:
+                file["url"] = await self.http.upload(source, file["filename"], file["mimetype"])
             async with self.store.writing() as db:
                 outbox.set_content(db, item.id, file)
-        content = {
+        content: dict[str, Any] = {
             "msgtype": "m.file",
             "body": file["filename"],
             "filename": file["filename"],
-            "url": file["url"],
             "info": {"mimetype": file["mimetype"], "size": file["size"]},
             "m.mentions": {},
         }
-        endpoint = self._room(item, "send", "m.room.message", path(item.txn_id))
+        if "encryption" in file:
+            content["file"] = {
+                "url": file["url"],
+                "mimetype": file["mimetype"],
+                **file["encryption"],
+            }
+        else:
+            content["url"] = file["url"]
+        event_type, content = await self._encrypt_if_needed(item.room_id, "m.room.message", content)
+        endpoint = self._room(item, "send", path(event_type), path(item.txn_id))
         resp = await self.http.request("PUT", endpoint, body=content)
-        await asyncio.to_thread(Path(file["path"]).unlink, missing_ok=True)
+        await asyncio.to_thread(source.unlink, missing_ok=True)
+        if "encryption" in file:  # the file's key is not kept once it is sent
+            async with self.store.writing() as db:
+                outbox.set_content(
+                    db, item.id, {k: v for k, v in file.items() if k != "encryption"}
+                )
         return str(resp.get("event_id", ""))

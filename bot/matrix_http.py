@@ -31,6 +31,7 @@ class MatrixError(Exception):
     errcode: str
     error: str
     retry_after: float | None = None  # seconds; None means do not retry
+    session: str | None = None  # a 401's interactive-auth session, to answer with a password
 
     def __str__(self) -> str:
         return f"{self.status} {self.errcode}: {self.error}"
@@ -159,6 +160,9 @@ class MatrixHTTP:
                     retry = parse_retry_after(resp.headers.get("Retry-After"), body)
                 elif resp.status >= 500:
                     retry = 0.0  # the caller backs off
-                raise MatrixError(resp.status, errcode, error, retry)
+                session = body.get("session")
+                if not isinstance(session, str):
+                    session = None
+                raise MatrixError(resp.status, errcode, error, retry, session)
         except (TimeoutError, aiohttp.ClientError, OSError) as err:
             raise MatrixError(0, "NETWORK", type(err).__name__, 0.0) from err

@@ -7,9 +7,19 @@ Feedback comes last, because in a direct chat it takes anything left.
 from __future__ import annotations
 
 from bot.registry import Registry
-from commands import basics, champions, export, feedback, polls, privacy, projects, workshops
+from commands import (
+    basics,
+    champions,
+    export,
+    feedback,
+    polls,
+    privacy,
+    projects,
+    unreadable,
+    workshops,
+)
 
-MODULES = (basics, champions, polls, projects, workshops, export, privacy, feedback)
+MODULES = (basics, champions, polls, projects, workshops, export, privacy, unreadable, feedback)
 
 
 def build_registry() -> Registry:

@@ -1,4 +1,9 @@
-"""The inbox: every incoming event, unique by event ID, handled in order."""
+"""The inbox: every incoming event, unique by event ID, handled in order.
+
+An event's state is pending (to handle), done, ignored (nothing to do), failed
+(a dead letter holds it), locked (encrypted, waiting for its keys) or
+unreadable (its keys never came; the sender was asked to send it again).
+"""
 
 from __future__ import annotations
 
@@ -49,10 +54,13 @@ def add_events(db: Database, room_id: str, events: Iterable[dict[str, Any]]) -> 
 
 
 def pending(db: Database, limit: int = 100) -> list[InboxEvent]:
+    return _rows(db, "WHERE state = 'pending' ORDER BY seq LIMIT ?", [limit])
+
+
+def _rows(db: Database, where: str, params: list[Any]) -> list[InboxEvent]:
     rows = db.execute(
-        "SELECT seq, event_id, room_id, sender, type, origin_server_ts, event "
-        "FROM inbox WHERE state = 'pending' ORDER BY seq LIMIT ?",
-        [limit],
+        "SELECT seq, event_id, room_id, sender, type, origin_server_ts, event FROM inbox " + where,
+        params,
     ).fetchall()
     return [
         InboxEvent(seq, event_id, room_id, sender, type_, ts, json.loads(event))
@@ -62,6 +70,27 @@ def pending(db: Database, limit: int = 100) -> list[InboxEvent]:
 
 def mark(db: Database, seq: int, state: str) -> None:
     db.execute("UPDATE inbox SET state = ?, handled_at = ? WHERE seq = ?", [state, utcnow(), seq])
+
+
+def locked(db: Database) -> list[InboxEvent]:
+    """Events waiting for their keys (not yet told about), oldest first."""
+    return _rows(db, "WHERE state = 'locked' ORDER BY seq", [])
+
+
+def without_keys(db: Database, limit: int = 1000) -> list[InboxEvent]:
+    """The latest events still unreadable, told about or not: keys may yet come."""
+    return _rows(db, "WHERE state IN ('locked', 'unreadable') ORDER BY seq DESC LIMIT ?", [limit])[
+        ::-1
+    ]
+
+
+def unlock(db: Database, seq: int, readable: dict[str, Any]) -> None:
+    """An unreadable event could be decrypted: keep the readable form and handle it."""
+    db.execute(
+        "UPDATE inbox SET event = ?, type = ?, state = 'pending', handled_at = NULL "
+        "WHERE seq = ? AND state IN ('locked', 'unreadable')",
+        [json.dumps(readable, ensure_ascii=False), str(readable.get("type", "")), seq],
+    )
 
 
 def get_sync_token(db: Database) -> str | None:
@@ -109,15 +138,13 @@ def scrub(db: Database, event_id: str, *, forget_sender: bool = False) -> None:
 
 
 def get(db: Database, event_id: str) -> InboxEvent | None:
-    row = db.execute(
-        "SELECT seq, event_id, room_id, sender, type, origin_server_ts, event "
-        "FROM inbox WHERE event_id = ?",
-        [event_id],
-    ).fetchone()
-    if row is None:
-        return None
-    seq, event_id, room_id, sender, type_, ts, event = row
-    return InboxEvent(seq, event_id, room_id, sender, type_, ts, json.loads(event))
+    found = _rows(db, "WHERE event_id = ?", [event_id])
+    return found[0] if found else None
+
+
+def state_of(db: Database, event_id: str) -> str | None:
+    row = db.execute("SELECT state FROM inbox WHERE event_id = ?", [event_id]).fetchone()
+    return row[0] if row else None
 
 
 def waiting_since(db: Database, ts: int) -> bool:

@@ -10,9 +10,10 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from nio import (
     AsyncClient,
@@ -24,6 +25,7 @@ from nio import (
     RoomPreset,
     RoomSendResponse,
 )
+from nio.api import Api
 
 from bot.localsynapse import Account, LocalSynapse
 
@@ -63,6 +65,7 @@ class BotProcess:
         self.db_path = directory / "copro.db"
         self.extra_args = list(extra_args)
         self.process: subprocess.Popen[bytes] | None = None
+        self._log_start = 0
         write_config(
             self.config_path,
             homeserver=synapse.base_url,
@@ -75,6 +78,7 @@ class BotProcess:
 
     def start(self) -> None:
         assert self.process is None or self.process.poll() is not None
+        self._log_start = len(self.log())  # the log is kept across restarts
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "run", "-c", str(self.config_path), *self.extra_args],
@@ -92,8 +96,9 @@ class BotProcess:
         return self
 
     async def wait_running(self, timeout: float = 30) -> None:
+        """Wait for this start (not an earlier one) to be running."""
         await wait_until(
-            lambda: "copro-bot is running" in self.log() or not self.alive(),
+            lambda: "copro-bot is running" in self.log()[self._log_start :] or not self.alive(),
             timeout,
             "the bot to start",
         )
@@ -387,11 +392,11 @@ class EncryptedPerson(Person):
         await self._upkeep()
         await super().listen()
 
-    async def open_encrypted_dm(self, bot_id: str) -> str:
+    async def create_encrypted_room(self, invite: Iterable[str], *, direct: bool = False) -> str:
         resp = await self.client.room_create(
-            invite=[bot_id],
-            is_direct=True,
-            preset=RoomPreset.trusted_private_chat,
+            invite=list(invite),
+            is_direct=direct,
+            preset=RoomPreset.trusted_private_chat if direct else RoomPreset.private_chat,
             initial_state=[
                 {
                     "type": "m.room.encryption",
@@ -401,14 +406,54 @@ class EncryptedPerson(Person):
             ],
         )
         assert isinstance(resp, RoomCreateResponse), resp
-        await self.wait_for_member(resp.room_id, bot_id)
         return resp.room_id
 
-    async def send(self, room_id: str, text: str, **extra: Any) -> str:
+    async def open_encrypted_dm(self, bot_id: str) -> str:
+        room = await self.create_encrypted_room([bot_id], direct=True)
+        await self.wait_for_member(room, bot_id)
+        return room
+
+    async def send_event(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
         await self._upkeep()
-        content = {"msgtype": "m.text", "body": text, **extra}
         resp = await self.client.room_send(
-            room_id, "m.room.message", content, ignore_unverified_devices=True
+            room_id, event_type, content, ignore_unverified_devices=True
         )
         assert isinstance(resp, RoomSendResponse), resp
         return resp.event_id
+
+    async def send(self, room_id: str, text: str, **extra: Any) -> str:
+        return await self.send_event(
+            room_id, "m.room.message", {"msgtype": "m.text", "body": text, **extra}
+        )
+
+    async def send_keys_later(
+        self, room_id: str, text: str
+    ) -> tuple[str, Callable[[], Awaitable[None]]]:
+        """Send ``text`` under a new session whose key is held back, as when an app's
+        key message is delayed. Returns the event ID and a function that sends the key."""
+        client = self.client
+        await self._upkeep()
+        await client.joined_members(room_id)
+        if client.should_query_keys:
+            await client.keys_query()
+        missing = client.get_missing_sessions(room_id)
+        if missing:
+            await client.keys_claim(missing)
+        client.invalidate_outbound_session(room_id)
+        held = list(
+            client.olm.share_group_session_parallel(
+                room_id, list(client.rooms[room_id].users), ignore_unverified_devices=True
+            )
+        )
+        client.olm.outbound_group_sessions[room_id].shared = True  # as far as it knows
+        event_id = await self.send(room_id, text)
+
+        async def send_key() -> None:
+            for _, messages in held:
+                method, path, data = Api.to_device(
+                    client.access_token, "m.room.encrypted", messages, uuid4()
+                )
+                resp = await client.send(method, path, data)
+                assert resp.status == 200, await resp.text()
+
+        return event_id, send_key

@@ -242,7 +242,7 @@ class LocalBot:
         )
         self.adapter = CannedAdapter(self.config, self.store)
         self.dispatcher = Dispatcher(self.config, messages, self.registry, self.adapter)
-        self.worker = Worker(self.store, self.dispatcher, self.adapter)
+        self.worker = Worker(self.store, self.dispatcher, self.adapter, now=self.clock.now)
         self.scheduler = Scheduler(
             self.store, self.registry, self.adapter, self.config, messages, clock=self.clock
         )

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.request
 
 import pytest
+from nio import DownloadResponse
+from nio.crypto.attachments import decrypt_attachment
+from test_e2e_polls import POLL_END, start_poll
 
+from bot.config import load_config
+from bot.matrix import MatrixAdapter
 from harness import EncryptedPerson, wait_until
+from storage.db import Store
 
 pytestmark = pytest.mark.e2e
 
@@ -54,3 +61,131 @@ async def test_encrypted_dm_is_read_and_answered_encrypted(synapse, make_bot, tm
         assert ("m.room.encrypted",) not in stored
     finally:
         await sam.close()
+
+
+def encrypted_person(synapse, tmp_path, name: str) -> EncryptedPerson:
+    return EncryptedPerson(synapse, synapse.register(name + tmp_path.name[-6:]), tmp_path / name)
+
+
+async def test_late_keys_then_a_restart(synapse, make_bot, tmp_path):
+    """A message whose key comes late is handled once it comes; after a restart the
+    bot still reads and answers with the same device."""
+    bot = await make_bot(synapse).run()
+    sam = encrypted_person(synapse, tmp_path, "lsam")
+    try:
+        await sam.listen()
+        dm = await sam.open_encrypted_dm(bot.user_id)
+        assert (await sam.ask(dm, "!ping", bot.user_id, timeout=60))["content"]["body"] == "pong"
+
+        event_id, send_key = await sam.send_keys_later(dm, "!ping")
+        await wait_until(
+            lambda: (
+                bot.query("SELECT state FROM inbox WHERE event_id = ?", [event_id]) == [("locked",)]
+            ),
+            60,
+            "the bot to hold the locked message",
+        )
+        await asyncio.sleep(2)
+        assert event_id not in sam.replies_from(bot.user_id)  # nothing said while locked
+        await send_key()
+        await wait_until(
+            lambda: event_id in sam.replies_from(bot.user_id), 60, "the reply once the key came"
+        )
+        assert sam.replies_from(bot.user_id)[event_id][0]["content"]["body"] == "pong"
+        assert bot.query("SELECT state FROM inbox WHERE event_id = ?", [event_id]) == [("done",)]
+
+        device = json.loads((bot.directory / "data" / "credentials.json").read_text())["device_id"]
+        bot.stop()
+        await bot.run()
+        reply = await sam.ask(dm, "!ping", bot.user_id, timeout=60)
+        assert reply["content"]["body"] == "pong"
+        assert reply["type"] == "m.room.message"  # decrypted by Sam's app
+        again = json.loads((bot.directory / "data" / "credentials.json").read_text())["device_id"]
+        assert again == device
+    finally:
+        await sam.close()
+
+
+async def test_a_file_in_an_encrypted_chat_is_encrypted(synapse, make_bot, tmp_path):
+    bot = await make_bot(synapse).run()
+    sam = encrypted_person(synapse, tmp_path, "fsam")
+    try:
+        await sam.listen()
+        dm = await sam.open_encrypted_dm(bot.user_id)
+        await sam.send(dm, "!mydata")
+        await wait_until(
+            lambda: any(
+                e["content"].get("msgtype") == "m.file" for e in sam.messages_from(bot.user_id, dm)
+            ),
+            60,
+            "the data file",
+        )
+        file = next(
+            e["content"]
+            for e in sam.messages_from(bot.user_id, dm)
+            if e["content"].get("msgtype") == "m.file"
+        )
+        assert "url" not in file  # only the encrypted form, whose key is in the message
+        sealed = await sam.client.download(file["file"]["url"])
+        assert isinstance(sealed, DownloadResponse), sealed
+        assert b"person" not in sealed.body  # the homeserver holds ciphertext
+        plain = decrypt_attachment(
+            sealed.body,
+            file["file"]["key"]["k"],
+            file["file"]["hashes"]["sha256"],
+            file["file"]["iv"],
+        )
+        assert json.loads(plain)["person"] == sam.user_id
+        # The file's key is not kept by the bot once the file is sent.
+        kept = bot.query("SELECT content FROM outbox WHERE action = 'file'")
+        assert kept and all("encryption" not in json.loads(c) for (c,) in kept)
+        assert not list((bot.directory / "data" / "outgoing").iterdir())
+    finally:
+        await sam.close()
+
+
+async def test_a_native_poll_in_an_encrypted_room_is_counted(synapse, make_bot, tmp_path):
+    alex = encrypted_person(synapse, tmp_path, "palex")
+    voters = [encrypted_person(synapse, tmp_path, f"pv{i}") for i in range(2)]
+    bot = await make_bot(synapse, champions=[alex.user_id]).run()
+    try:
+        for person in (alex, *voters):
+            await person.listen()
+        room = await alex.create_encrypted_room([bot.user_id, *(v.user_id for v in voters)])
+        for voter in voters:
+            await voter.join(room)
+        await alex.wait_for_member(room, bot.user_id)
+        start, _ = await start_poll(alex, bot, room, "!poll Where shall we meet? | Library | Cafe")
+
+        await voters[0].answer_poll(room, start, ["a1"])
+        await voters[1].answer_poll(room, start, ["a2"])
+        await voters[1].answer_poll(room, start, ["a1"])  # changed their mind
+        await wait_until(
+            lambda: bot.query("SELECT count(*) FROM poll_votes") == [(3,)], 60, "the votes"
+        )
+        await alex.send(room, "!poll close")
+        await wait_until(lambda: alex.events_from(bot.user_id, POLL_END, room), 60, "the end")
+        end = alex.events_from(bot.user_id, POLL_END, room)[-1]
+        assert end["content"]["m.poll.results"] == {"a1": 2, "a2": 0}
+
+        # Answers missed while down are fetched by relation: encrypted ones are opened.
+        bot.stop()
+        config = load_config(bot.config_path, env={})
+        store = Store.open(config.storage.database)
+        adapter = MatrixAdapter(config, store)
+        try:
+            await adapter.login()
+            fetched = await adapter.poll_answers(room, start)
+        finally:
+            await adapter.close()
+            store.close()
+        assert sorted((a.sender, tuple(a.answers)) for a in fetched) == sorted(
+            [
+                (voters[0].user_id, ("a1",)),
+                (voters[1].user_id, ("a2",)),
+                (voters[1].user_id, ("a1",)),
+            ]
+        )
+    finally:
+        for person in (alex, *voters):
+            await person.close()
