@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 from nio import DownloadResponse
 from nio.crypto.attachments import decrypt_attachment
+from test_e2e_feedback import converse
 from test_e2e_polls import POLL_END, start_poll
 
 from bot.config import load_config
@@ -40,16 +41,17 @@ async def test_encrypted_dm_is_read_and_answered_encrypted(synapse, make_bot, tm
         reply = await sam.ask(dm, "!ping", bot.user_id, timeout=60)
         assert reply["content"]["body"] == "pong"
 
-        # The feedback conversation works the same way.
-        await sam.send(dm, "The bus to the day centre comes too early.")
-        await wait_until(
-            lambda: any(
-                "Can I save what you send?" in e["content"].get("body", "")
-                for e in sam.messages_from(bot.user_id, dm)
-            ),
-            60,
-            "the consent question",
+        # First contact to saved feedback, every step encrypted both ways.
+        first = await converse(
+            sam, bot, dm, "The bus to the day centre comes too early.", "consent"
         )
+        assert "Can I save what you send?" in first
+        assert "Can we keep your name" in await converse(sam, bot, dm, "yes", "the name question")
+        thanks = await converse(sam, bot, dm, "yes", "thanks")
+        assert "saved" in thanks.lower()
+        assert bot.query("SELECT text, user_id, room_id FROM feedback") == [
+            ("The bus to the day centre comes too early.", sam.user_id, dm)
+        ]
 
         # What travelled was encrypted both ways: the homeserver holds only ciphertext.
         raw = stored_on_server(synapse, sam, dm)
