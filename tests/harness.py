@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,28 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         await asyncio.sleep(every)
+
+
+def call(
+    synapse: LocalSynapse,
+    token: str,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    timeout: float = 10,
+) -> dict[str, Any]:
+    """A plain HTTP call to the homeserver (``path`` starts with /_matrix or /_synapse),
+    with ``token``'s rights, for what no client method covers. Raises on an error."""
+    request = urllib.request.Request(
+        synapse.base_url + path,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method=method,
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
+    with opener.open(request, timeout=timeout) as resp:
+        answer: dict[str, Any] = json.loads(resp.read() or b"{}")
+        return answer
 
 
 class BotProcess:

@@ -6,31 +6,19 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import urllib.request
 
 import pytest
 from signedjson.key import decode_verify_key_bytes
 from signedjson.sign import verify_signed_json
 
 from bot.crosssign import CrossSigningKeys, public_key
-from harness import BotProcess, wait_until
+from harness import BotProcess, call, wait_until
 
 pytestmark = pytest.mark.e2e
 
 
 def post(synapse, account, endpoint: str, body: dict) -> dict:
-    request = urllib.request.Request(
-        f"{synapse.base_url}/_matrix/client/v3/{endpoint}",
-        data=json.dumps(body).encode(),
-        headers={
-            "Authorization": f"Bearer {account.access_token}",
-            "Content-Type": "application/json",
-        },
-        method="POST",
-    )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=10) as resp:
-        return json.loads(resp.read())
+    return call(synapse, account.access_token, "POST", f"/_matrix/client/v3/{endpoint}", body)
 
 
 def keys_query(synapse, viewer, user_id: str) -> dict:

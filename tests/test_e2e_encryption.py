@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import urllib.request
 
 import pytest
 from nio import DownloadResponse
@@ -14,7 +13,7 @@ from test_e2e_polls import POLL_END, start_poll
 
 from bot.config import load_config
 from bot.matrix import MatrixAdapter
-from harness import EncryptedPerson, wait_until
+from harness import EncryptedPerson, call, wait_until
 from storage.db import Store
 
 pytestmark = pytest.mark.e2e
@@ -22,13 +21,8 @@ pytestmark = pytest.mark.e2e
 
 def stored_on_server(synapse, person, room_id: str) -> list[dict]:
     """The room's events as the homeserver holds them (not decrypted by a client)."""
-    request = urllib.request.Request(
-        f"{synapse.base_url}/_matrix/client/v3/rooms/{room_id}/messages?dir=b&limit=100",
-        headers={"Authorization": f"Bearer {person.account.access_token}"},
-    )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=10) as resp:
-        return json.loads(resp.read())["chunk"]
+    path = f"/_matrix/client/v3/rooms/{room_id}/messages?dir=b&limit=100"
+    return call(synapse, person.account.access_token, "GET", path)["chunk"]
 
 
 async def test_encrypted_dm_is_read_and_answered_encrypted(synapse, make_bot, tmp_path):

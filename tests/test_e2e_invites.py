@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import urllib.request
 
 import pytest
 from nio import RoomGetStateEventResponse
 
-from harness import wait_until
+from harness import call, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -56,18 +54,9 @@ async def test_invites_only_from_allowed_people_and_servers(synapse, make_bot, m
 
 async def upgrade(person, synapse, room_id: str) -> str:
     """Upgrade a room the way a client does; returns the new room's ID."""
-    request = urllib.request.Request(
-        f"{synapse.base_url}/_matrix/client/v3/rooms/{room_id}/upgrade",
-        data=json.dumps({"new_version": "10"}).encode(),
-        headers={
-            "Authorization": f"Bearer {person.account.access_token}",
-            "Content-Type": "application/json",
-        },
-        method="POST",
-    )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=30) as resp:
-        return json.loads(resp.read())["replacement_room"]
+    path = f"/_matrix/client/v3/rooms/{room_id}/upgrade"
+    token = person.account.access_token
+    return call(synapse, token, "POST", path, {"new_version": "10"}, timeout=30)["replacement_room"]
 
 
 async def test_follows_room_upgrades_only_from_people_allowed_to_invite(

@@ -6,12 +6,11 @@ import asyncio
 import json
 import signal
 import time
-import urllib.request
 
 import pytest
 
 from bot.localsynapse import LocalSynapse
-from harness import BotProcess, Person, wait_until
+from harness import BotProcess, Person, call, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -143,15 +142,8 @@ async def test_homeserver_outage_recovers_by_itself(tmp_path, make_bot, make_per
 
 def override_rate_limit(server: LocalSynapse, admin_token: str, user_id: str) -> None:
     """Let a test person send freely, so only the bot meets Synapse's default limits."""
-    request = urllib.request.Request(
-        f"{server.base_url}/_synapse/admin/v1/users/{user_id}/override_ratelimit",
-        data=json.dumps({"messages_per_second": 0, "burst_count": 0}).encode(),
-        headers={"Authorization": f"Bearer {admin_token}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=10) as resp:
-        assert resp.status == 200
+    path = f"/_synapse/admin/v1/users/{user_id}/override_ratelimit"
+    call(server, admin_token, "POST", path, {"messages_per_second": 0, "burst_count": 0})
 
 
 @pytest.mark.timeout(900)
@@ -212,13 +204,7 @@ async def test_session_ended_by_the_homeserver_logs_in_again(synapse, make_bot, 
     dm = await person.open_dm(bot.user_id)
 
     credentials = json.loads((bot.directory / "data" / "credentials.json").read_text())
-    request = urllib.request.Request(
-        f"{synapse.base_url}/_matrix/client/v3/logout",
-        data=b"{}",
-        headers={"Authorization": f"Bearer {credentials['access_token']}"},
-        method="POST",
-    )
-    urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=10)
+    call(synapse, credentials["access_token"], "POST", "/_matrix/client/v3/logout", {})
 
     assert (await person.ask(dm, "!ping", bot.user_id, timeout=60))["content"]["body"] == "pong"
     assert "logging in again" in bot.log()
