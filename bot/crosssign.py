@@ -27,6 +27,7 @@ from signedjson.sign import SignatureVerifyException, sign_json, verify_signed_j
 from signedjson.types import SigningKey
 
 from bot.matrix_http import MatrixError, MatrixHTTP
+from bot.private_files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -115,19 +116,9 @@ def load_keys(data_dir: Path) -> CrossSigningKeys | None:
 def create_keys(data_dir: Path) -> CrossSigningKeys:
     """New keys, safely saved before anything else sees them."""
     keys = CrossSigningKeys.generate()
-    _save(data_dir / KEYS_FILE, keys)
+    write_private(data_dir / KEYS_FILE, json.dumps(keys.seeds()))
     log.info("Made new cross-signing keys in %s", data_dir / KEYS_FILE)
     return keys
-
-
-def _save(path: Path, keys: CrossSigningKeys) -> None:
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(keys.seeds(), f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def is_signed_by(obj: dict[str, Any], user_id: str, key: SigningKey) -> bool:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import sys
 import tomllib
@@ -25,6 +24,7 @@ from types import FrameType
 from typing import Any
 
 from bot.localsynapse import Account, LocalSynapse, is_answering
+from bot.private_files import write_private
 
 BOT_LOCALPART = "copro-bot"
 TEAM_PERSON = "alex"
@@ -39,16 +39,6 @@ SEND_COMMAND = ".venv/bin/copro demo-send '!ping'"
 
 
 # --- accounts.json ---------------------------------------------------------
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, readable and writable only by you."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        file.write(text)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
 
 
 def _read_accounts(directory: Path) -> dict[str, Any] | None:
@@ -67,7 +57,7 @@ def _read_accounts(directory: Path) -> dict[str, Any] | None:
 
 
 def _write_accounts(directory: Path, data: dict[str, Any]) -> None:
-    _write_private(directory / ACCOUNTS_FILE, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    write_private(directory / ACCOUNTS_FILE, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def _account_record(account: Account) -> dict[str, str]:
@@ -232,7 +222,7 @@ def run_demo(directory: Path) -> int:
         bot = accounts[BOT_LOCALPART]
         people = {name: accounts[name] for name in PEOPLE}
         config_path = directory / CONFIG_FILE
-        _write_private(
+        write_private(
             config_path,
             _config_text(synapse.base_url, bot, [people[TEAM_PERSON].user_id], synapse.server_name),
         )

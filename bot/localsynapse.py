@@ -30,6 +30,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
+from bot.private_files import write_private
+
 HOST = "127.0.0.1"
 CONFIG_NAME = "homeserver.yaml"
 LOG_CONFIG_NAME = "log.config.yaml"
@@ -344,12 +346,8 @@ class LocalSynapse:
             else:
                 config[key] = dict(_UNLIMITED)
 
-        tmp = self.config_path.with_suffix(".yaml.tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write("# Rewritten by bot.localsynapse on every start.\n")
-            yaml.safe_dump(config, f, sort_keys=True)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.config_path)
+        header = "# Rewritten by bot.localsynapse on every start.\n"
+        write_private(self.config_path, header + yaml.safe_dump(config, sort_keys=True))
 
     # -- HTTP ------------------------------------------------------------
 

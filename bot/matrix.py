@@ -18,7 +18,6 @@ import asyncio
 import copy
 import json
 import logging
-import os
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -34,6 +33,7 @@ from bot.context import Edit, Incoming, Message, PollAnswer, PollLayout, Reactio
 from bot.crosssign import cross_sign
 from bot.dispatch import NotReadableYet
 from bot.matrix_http import MatrixError, MatrixHTTP, path
+from bot.private_files import write_private
 from bot.roles import Role, role_of
 from storage import inbox, outbox, rooms
 from storage.db import Store
@@ -337,13 +337,7 @@ class MatrixAdapter:
             "device_id": device_id,
             "access_token": token,
         }
-        tmp = self.credentials_file.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.credentials_file)
+        write_private(self.credentials_file, json.dumps(data))
 
     async def close(self) -> None:
         for task in self._room_tasks.values():
@@ -592,9 +586,14 @@ class MatrixAdapter:
         open to the worker."""
         if self.nio is None or self.nio.olm is None:
             return
+        sessions = self.nio.olm.inbound_group_store
         opened = 0
         async with self.store.writing() as db:
             for event in inbox.without_keys(db):
+                content = event.event.get("content") or {}
+                key = (event.room_id, content.get("sender_key"), content.get("session_id"))
+                if sessions.get(*key) is None:
+                    continue  # its key is still missing: trying would only fail (and log)
                 plain = self._decrypt(event.event, event.room_id)
                 if plain is not None:
                     inbox.unlock(db, event.seq, plain)

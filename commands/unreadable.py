@@ -23,11 +23,12 @@ commands = CommandSet("unreadable")
 @commands.job(UNREADABLE_JOB)
 async def ask_to_send_again(job: Job) -> None:
     async with job.writing() as db:
-        event = inbox.get(db, job.ref)
-        if event is None or inbox.state_of(db, job.ref) != "locked":
+        locked = inbox.locked(db)
+        event = next((e for e in locked if e.event_id == job.ref), None)
+        if event is None:
             return  # its keys came, or it was already told about
         # One message covers everything of theirs still locked in that room.
-        for stuck in inbox.locked(db):
+        for stuck in locked:
             if stuck.sender == event.sender and stuck.room_id == event.room_id:
                 inbox.mark(db, stuck.seq, "unreadable")
         room = rooms.get(db, event.room_id)

@@ -142,11 +142,6 @@ def get(db: Database, event_id: str) -> InboxEvent | None:
     return found[0] if found else None
 
 
-def state_of(db: Database, event_id: str) -> str | None:
-    row = db.execute("SELECT state FROM inbox WHERE event_id = ?", [event_id]).fetchone()
-    return row[0] if row else None
-
-
 def waiting_since(db: Database, ts: int) -> bool:
     """Is anything sent at or before ``ts`` (ms) still waiting to be handled?"""
     row = db.execute(

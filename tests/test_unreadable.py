@@ -47,7 +47,8 @@ class Bot(LocalBot):
 
     async def keys_arrive(self) -> None:
         """nio now holds the keys: the adapter tries the waiting messages again."""
-        self.adapter.nio = SimpleNamespace(olm=object())
+        has_key = SimpleNamespace(get=lambda room_id, sender_key, session_id: "a session")
+        self.adapter.nio = SimpleNamespace(olm=SimpleNamespace(inbound_group_store=has_key))
         self.adapter._decrypt = lambda raw, room_id: self.plain.get(raw["event_id"])  # type: ignore[method-assign]
         await self.adapter._unlock()
 
