@@ -4,6 +4,9 @@ The team can edit the TOML file without touching code. Each entry has
 ``text`` (with ``{placeholders}``), ``sample`` values used by the
 plain-language test, and optionally ``audience = "staff"`` for messages
 only staff see (these are exempt from the reading-ease score).
+
+A sentence with a number in it may also have ``one``: the words used when its
+``{count}`` is 1 ("1 person has answered" beside "{count} people have answered").
 """
 
 from __future__ import annotations
@@ -24,10 +27,24 @@ class Entry:
     text: str
     sample: Mapping[str, str] = field(default_factory=dict)
     audience: str = "people"
+    one: str | None = None  # the words when {count} is 1
 
     @property
     def placeholders(self) -> set[str]:
-        return {name for _, name, _, _ in string.Formatter().parse(self.text) if name}
+        return {
+            name for form in self.forms for _, name, _, _ in string.Formatter().parse(form) if name
+        }
+
+    @property
+    def forms(self) -> tuple[str, ...]:
+        """Every way the entry can read (its text, and its singular if it has one)."""
+        return (self.text,) if self.one is None else (self.text, self.one)
+
+    def pick(self, values: Mapping[str, object]) -> str:
+        """The form for these values: ``one`` when ``count`` is 1."""
+        if self.one is not None and str(values.get("count")) == "1":
+            return self.one
+        return self.text
 
 
 class Messages:
@@ -49,7 +66,7 @@ class Messages:
     def get(self, key: str, **values: object) -> str:
         """The message ``key`` filled with ``values``. Raises KeyError if unknown."""
         entry = self._entries[key]
-        return entry.text.format_map({k: str(v) for k, v in values.items()})
+        return entry.pick(values).format_map({k: str(v) for k, v in values.items()})
 
 
 def _entries(table: dict[str, Any], prefix: str) -> Iterator[Entry]:
@@ -63,6 +80,7 @@ def _entries(table: dict[str, Any], prefix: str) -> Iterator[Entry]:
                 text=value["text"],
                 sample={k: str(v) for k, v in value.get("sample", {}).items()},
                 audience=value.get("audience", "people"),
+                one=value.get("one"),
             )
         else:
             yield from _entries(value, f"{key}.")

@@ -38,9 +38,10 @@ MARKDOWN_EMPHASIS = re.compile(
 # ----- the checks, as one function the gate (and its own test) can call ------------------
 
 
-def filled(entry: Entry) -> str:
-    """The entry's text with its sample values, as a person would see it."""
-    return entry.text.format_map({"prefix": PREFIX, **entry.sample})
+def filled(entry: Entry, form: str | None = None) -> str:
+    """The entry's text (or another of its forms) with its sample values, as a
+    person would see it."""
+    return (form or entry.text).format_map({"prefix": PREFIX, **entry.sample})
 
 
 def catalogue_problems(messages: Messages) -> list[str]:
@@ -53,21 +54,24 @@ def catalogue_problems(messages: Messages) -> list[str]:
             problems.append(f"{entry.key}: {{{name}}} has no sample value")
         if unfilled:
             continue
-        try:
-            text = filled(entry)
-        except (KeyError, IndexError, ValueError) as err:
-            problems.append(f"{entry.key}: does not format with its samples ({err!r})")
-            continue
-        if HTML_TAG.search(entry.text):
-            problems.append(f"{entry.key}: contains an HTML tag")
-        if MARKDOWN_EMPHASIS.search(entry.text):
-            problems.append(f"{entry.key}: contains markdown")
-        if entry.audience == "staff":
-            continue
-        people_texts.append(text)
-        score = textstat.flesch_reading_ease(text)
-        if score < EACH_MIN:
-            problems.append(f"{entry.key}: reading ease {score:.0f} is below {EACH_MIN}: {text}")
+        for form in entry.forms:
+            try:
+                text = filled(entry, form)
+            except (KeyError, IndexError, ValueError) as err:
+                problems.append(f"{entry.key}: does not format with its samples ({err!r})")
+                continue
+            if HTML_TAG.search(form):
+                problems.append(f"{entry.key}: contains an HTML tag")
+            if MARKDOWN_EMPHASIS.search(form):
+                problems.append(f"{entry.key}: contains markdown")
+            if entry.audience == "staff":
+                continue
+            people_texts.append(text)
+            score = textstat.flesch_reading_ease(text)
+            if score < EACH_MIN:
+                problems.append(
+                    f"{entry.key}: reading ease {score:.0f} is below {EACH_MIN}: {text}"
+                )
     if people_texts:
         score = textstat.flesch_reading_ease("\n".join(people_texts))
         if score < ALL_MIN:
@@ -88,6 +92,18 @@ def test_each_entry_formats_with_its_samples(entry: Entry) -> None:
     assert entry.placeholders <= set(entry.sample) | {"prefix"}
     text = filled(entry)
     assert "{" not in text and "}" not in text
+
+
+def test_a_count_of_one_reads_as_one() -> None:
+    entry = Entry(
+        "n", "{count} people have answered.", {"count": "3"}, one="1 person has answered."
+    )
+    messages = Messages({"n": entry})
+    assert messages.get("n", count=1) == "1 person has answered."
+    assert messages.get("n", count=2) == "2 people have answered."
+    assert problems_with(Entry("bad", "Hello there.", one="Hello <b>there</b>, you.")) == [
+        "bad: contains an HTML tag"
+    ]
 
 
 def test_audience_is_people_or_staff() -> None:
