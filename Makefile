@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo demo-reset test lint bench clean
 
 setup: $(STAMP)
 
@@ -18,6 +18,11 @@ $(STAMP): pyproject.toml
 
 demo: setup
 	$(BIN)/copro demo --dir demo
+
+# The demo keeps its accounts, chats and database in demo/ between runs.
+# This deletes them (and only them), so the next `make demo` starts afresh.
+demo-reset:
+	rm -rf demo
 
 test: setup
 	$(BIN)/pytest

@@ -37,7 +37,13 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+# Libraries that log at INFO for every event or wake-up (nio per event, APScheduler
+# per job run). Their lines help only when debugging, so they show at DEBUG only.
+CHATTY_LIBRARIES = ("nio", "apscheduler", "aiohttp.access", "peewee")
+
+
 def setup_logging(level: str) -> RedactSecrets:
+    """One line per meaningful action at INFO; library chatter only at DEBUG."""
     redact = RedactSecrets()
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -45,7 +51,9 @@ def setup_logging(level: str) -> RedactSecrets:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    quiet = logging.NOTSET if root.getEffectiveLevel() <= logging.DEBUG else logging.WARNING
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(quiet)
     return redact
 
 

@@ -8,7 +8,8 @@ Matrix client.
 
 Everything is kept in one folder (``demo/`` by default): Synapse's files,
 ``accounts.json`` with the passwords (readable only by you), ``config.toml``,
-the bot's database and data folder.
+the bot's database and data folder. It is kept between runs (the same accounts,
+chats, polls and feedback); ``make demo-reset`` deletes it to start again.
 """
 
 from __future__ import annotations
@@ -36,6 +37,20 @@ CONFIG_FILE = "config.toml"
 SYNAPSE_DIR = "synapse"
 
 SEND_COMMAND = ".venv/bin/copro demo-send '!ping'"
+RISK_EXAMPLE = "Someone at home hits me"
+RESET_COMMAND = "make demo-reset"
+
+# The demo shows what the bot does when someone may be at risk. The council's own
+# numbers go here in a real config; the demo's are clearly made up (01632 960xxx
+# is kept by Ofcom for drama and examples), apart from 999 and Samaritans.
+DEMO_SAFEGUARDING_PHRASES = ["hurt myself", "hits me", "not safe at home", "scared to go home"]
+DEMO_SIGNPOSTING = (
+    "This is a demo, so the council number below is made up.\n"
+    "If you are in danger now, call 999.\n"
+    "To talk to someone about abuse or neglect of an adult, call the demo council "
+    "on 01632 960 123 (not a real number).\n"
+    "You can call Samaritans free, day or night, on 116 123."
+)
 
 
 # --- accounts.json ---------------------------------------------------------
@@ -112,6 +127,10 @@ def _config_text(base_url: str, bot: Account, team: list[str], server_name: str)
             "[rooms]",
             f"allow_invites_from = {_toml_list([server_name])}",
             "",
+            "[safeguarding]",
+            f"phrases = {_toml_list(DEMO_SAFEGUARDING_PHRASES)}",
+            f"signposting = {_toml_string(DEMO_SIGNPOSTING)}",
+            "",
             "[bot]",
             'log_level = "INFO"',
             "",
@@ -138,7 +157,9 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop()
 
 
-def _print_welcome(base_url: str, people: dict[str, Account], bot_user_id: str) -> None:
+def _print_welcome(
+    base_url: str, people: dict[str, Account], bot_user_id: str, directory: Path
+) -> None:
     roles = {TEAM_PERSON: "in the team", MEMBER_PERSON: "a member"}
     lines = [
         "",
@@ -155,6 +176,7 @@ def _print_welcome(base_url: str, people: dict[str, Account], bot_user_id: str) 
     lines += [
         "",
         f"  The bot is {bot_user_id}.",
+        f"  These accounts are kept in {directory / ACCOUNTS_FILE}.",
         "",
         "Sign in with any Matrix client (for example Element) using the homeserver address above,",
         "then start a direct chat with the bot.",
@@ -164,6 +186,12 @@ def _print_welcome(base_url: str, people: dict[str, Account], bot_user_id: str) 
         f"    {SEND_COMMAND}",
         "",
         f"It sends a message as {TEAM_PERSON} and prints the bot's reply.",
+        "To see what the bot does when someone may be at risk, try:",
+        "",
+        f"    .venv/bin/copro demo-send '{RISK_EXAMPLE}'",
+        "",
+        f"The demo keeps everything (accounts, chats, polls, feedback) in {directory}",
+        f"between runs. To start again from nothing, stop it and run: {RESET_COMMAND}",
         "",
         "Press Ctrl-C here to stop the demo.",
         "",
@@ -233,7 +261,7 @@ def run_demo(directory: Path) -> int:
         # deployment must not override the demo account.
         config = load_config(config_path, env={})
 
-        _print_welcome(synapse.base_url, people, bot.user_id)
+        _print_welcome(synapse.base_url, people, bot.user_id, directory)
 
         try:
             asyncio.run(_run_bot_until_signalled(config))

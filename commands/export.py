@@ -111,9 +111,10 @@ async def export_job(job: Job) -> None:
         scope = f"project-{project_id}-"
     elif question_id is not None:
         scope = f"thread-{question_id}-"
-    filename = f"feedback-{scope}{local:%Y-%m-%d-%H%M}.{fmt}"
+    # The export's own number makes the name unique, even for two in the same minute.
+    filename = f"feedback-{scope}{local:%Y-%m-%d-%H%M}-{job.id}.{fmt}"
     folder = job.platform.files_dir
-    path = folder / f"{job.id}-{filename}"  # unique on disk; people see ``filename``
+    path = folder / filename
 
     def write() -> int:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)

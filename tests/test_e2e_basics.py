@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -52,6 +53,10 @@ async def test_dm_help_ping_and_permissions(synapse, make_bot, make_person):
     log = bot.log()
     assert bot.account.password not in log
     assert credentials["access_token"] not in log
+
+    # INFO is one line per meaningful action: libraries' per-event lines are DEBUG.
+    chatter = [line for line in log.splitlines() if re.search(r" INFO (nio|apscheduler)", line)]
+    assert chatter == []
 
 
 async def test_ignores_what_was_said_before_it_joined(synapse, make_bot, make_person):

@@ -594,6 +594,9 @@ class ExportBot(LocalBot):
     def jobs(self) -> list[tuple[str, str, str]]:
         return self.db.execute("SELECT kind, ref, state FROM jobs ORDER BY id").fetchall()
 
+    def job_ids(self) -> list[int]:
+        return [row[0] for row in self.db.execute("SELECT id FROM jobs ORDER BY id")]
+
 
 @pytest.fixture
 def make_bot(tmp_path: Path) -> Iterator[Callable[..., ExportBot]]:
@@ -631,7 +634,7 @@ async def test_the_team_exports_feedback_to_the_team_room(bot: ExportBot) -> Non
     file, message = bot.outbox()[before:]
     assert (file.action, file.room_id) == ("file", TEAM_ROOM)
     content = file.content
-    assert content["filename"] == "feedback-2026-06-01-1430.csv"  # London time
+    assert content["filename"] == f"feedback-2026-06-01-1430-{bot.job_ids()[0]}.csv"  # UK time
     assert content["mimetype"] == "text/csv"
     assert Path(content["path"]).parent == bot.adapter.files_dir
     data = file_bytes(content["path"])
@@ -648,6 +651,14 @@ async def test_the_team_exports_feedback_to_the_team_room(bot: ExportBot) -> Non
         "export.ready", format="CSV", person=ALICE, what=say("export.scope_all"), count=3
     )
     assert message.content["m.mentions"] == {}
+
+
+async def test_two_exports_in_the_same_minute_have_different_names(bot: ExportBot) -> None:
+    await bot.ask("!export feedback")
+    await bot.ask("!export feedback")
+    assert await bot.tick() == 2
+    names = [o.content["filename"] for o in bot.outbox() if o.action == "file"]
+    assert len(names) == 2 and len(set(names)) == 2
 
 
 def file_bytes(path: str | Path) -> bytes:
@@ -670,9 +681,10 @@ async def test_a_project_or_thread_and_a_format(bot: ExportBot) -> None:
     ]
     await bot.tick()
     files = [o for o in bot.outbox() if o.action == "file"]
+    first, second = bot.job_ids()
     assert [(f.content["filename"], f.content["mimetype"]) for f in files] == [
-        ("feedback-project-4-2026-06-01-1430.json", "application/json"),
-        ("feedback-thread-1-2026-06-01-1430.md", "text/markdown"),
+        (f"feedback-project-4-2026-06-01-1430-{first}.json", "application/json"),
+        (f"feedback-thread-1-2026-06-01-1430-{second}.md", "text/markdown"),
     ]
     data = json.loads(file_bytes(files[0].content["path"]))
     assert [d["answer"] for d in data] == ["=1+1 late again", "Diolch 🚌, on time"]
