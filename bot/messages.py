@@ -7,6 +7,10 @@ only staff see (these are exempt from the reading-ease score).
 
 A sentence with a number in it may also have ``one``: the words used when its
 ``{count}`` is 1 ("1 person has answered" beside "{count} people have answered").
+
+Every filled-in value is shortened to ``VALUE_LIMIT`` characters, ending in "…":
+people's words echoed back ("You gave the setting closes … twice") can never make
+a message too big to send.
 """
 
 from __future__ import annotations
@@ -19,6 +23,15 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_PATH = Path(__file__).with_name("messages.toml")
+# The longest a filled-in value may be: as long as the longest thing people may
+# set and see again in full (a workshop's details).
+VALUE_LIMIT = 2000
+ELLIPSIS = "…"
+
+
+def shorten(text: str, limit: int = VALUE_LIMIT) -> str:
+    """``text``, or its first ``limit`` - 1 characters and "…" if it is longer."""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + ELLIPSIS
 
 
 @dataclass(frozen=True)
@@ -64,9 +77,10 @@ class Messages:
         return iter(self._entries.values())
 
     def get(self, key: str, **values: object) -> str:
-        """The message ``key`` filled with ``values``. Raises KeyError if unknown."""
+        """The message ``key`` filled with ``values``, each shortened to ``VALUE_LIMIT``.
+        Raises KeyError if unknown."""
         entry = self._entries[key]
-        return entry.pick(values).format_map({k: str(v) for k, v in values.items()})
+        return entry.pick(values).format_map({k: shorten(str(v)) for k, v in values.items()})
 
 
 def _entries(table: dict[str, Any], prefix: str) -> Iterator[Entry]:
