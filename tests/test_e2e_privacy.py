@@ -49,6 +49,15 @@ async def test_mydata_then_forget_me_leaves_no_trace(synapse, make_bot, make_per
         for e in sam.messages_from(bot.user_id, dm)[seen:]
         if e["content"].get("msgtype") == "m.file"
     )
+    # Plain words first: what is kept, why, who sees it, how long, and Sam's rights.
+    summary = next(
+        e["content"]["body"]
+        for e in sam.messages_from(bot.user_id, dm)[seen:]
+        if e["content"].get("msgtype") == "m.notice"
+    )
+    assert summary.startswith("Here is what I keep about you, and why.")
+    assert "1 thing you told the team." in summary and "!forget me" in summary
+    assert "Information Commissioner's Office" in summary and sam.user_id not in summary
     download = await sam.client.download(file["content"]["url"])
     assert isinstance(download, DownloadResponse), download
     mine = json.loads(download.body)
@@ -57,6 +66,8 @@ async def test_mydata_then_forget_me_leaves_no_trace(synapse, make_bot, make_per
         "The lift at the library is broken again."
     ]
     assert mine["stored"]["poll_votes"][0]["answers"] == ["a2"]
+    said = [row["content"].get("body", "") for row in mine["stored"]["outbox"]]
+    assert any("Thank" in text for text in said)  # what the bot said to Sam, too
 
     # !forget me: checks first, then erases Sam everywhere.
     ask = await converse(sam, bot, dm, "!forget me", "the check")
