@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from localbot import say
 from nio import DownloadResponse
 from test_e2e_feedback import converse
 from test_e2e_polls import start_poll
@@ -83,5 +84,5 @@ async def test_mydata_then_forget_me_leaves_no_trace(synapse, make_bot, make_per
             assert "lift at the library" not in text, (table, row)
     assert bot.query("SELECT count(*) FROM feedback") == [(0,)]
     # The bot carries on as usual.
-    assert (await alex.ask(room, "!ping", bot.user_id))["content"]["body"] == "pong"
+    assert (await alex.ask(room, "!ping", bot.user_id))["content"]["body"] == say("ping.pong")
     assert bot.query("SELECT count(*) FROM polls") == [(1,)]  # the poll stays, without Sam
