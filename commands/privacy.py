@@ -46,7 +46,7 @@ async def my_data(ctx: Context) -> None:
 def _summary(ctx: Context, data: dict[str, list[dict[str, Any]]]) -> str:
     """What ``!mydata`` says before the file: the information a person has a right
     to with their data (what, why, who, how long, where from, their rights)."""
-    kept = [_kept(ctx, table, len(rows)) for table, rows in data.items() if rows]
+    kept = _kept(ctx, data)
     days = ctx.config.privacy.retention_days
     return "\n\n".join(
         [
@@ -66,14 +66,19 @@ def _summary(ctx: Context, data: dict[str, list[dict[str, Any]]]) -> str:
     )
 
 
-def _kept(ctx: Context, table: str, count: int) -> str:
-    """One line of what is kept: "3 things you told the team." (a table's own words,
-    or "other records" for a table without any)."""
-    key = f"{KEPT}.{table}"
-    return ctx.text(
-        "privacy.mydata.line",
-        what=ctx.text(key if key in ctx.messages else f"{KEPT}.other", count=count),
-    )
+def _kept(ctx: Context, data: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """What is kept, a line a kind: "- 3 things you told the team." Tables with no
+    words of their own are counted together as "other notes"."""
+    lines, others = [], 0
+    for table, rows in data.items():
+        key = f"{KEPT}.{table}"
+        if key not in ctx.messages:
+            others += len(rows)
+        elif rows:
+            lines.append(ctx.text(key, count=len(rows)))
+    if others:
+        lines.append(ctx.text(f"{KEPT}.other", count=others))
+    return [ctx.text("privacy.mydata.line", what=line) for line in lines]
 
 
 @commands.command("forget me", summary="privacy.forget_summary")

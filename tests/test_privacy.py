@@ -1,4 +1,4 @@
-"""Retention and the daily job that applies it (real SQLite, fake clock)."""
+"""People's data rights: retention and its daily job, and what !mydata tells a person."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import harness
 from bot.config import load_config
 from bot.matrix import MatrixAdapter
 from bot.messages import Messages
+from bot.registry import CommandSet
 from bot.scheduler import Scheduler
 from commands import build_registry
 from storage import feedback, inbox, jobs, privacy
@@ -191,3 +192,17 @@ def test_every_table_about_a_person_has_words_in_mydata(tmp_path: Path) -> None:
         if f"privacy.mydata.kept.{table}" not in MESSAGES
     ]
     assert missing == []
+
+
+async def test_mydata_counts_tables_without_words_together(
+    make_data_bot: Callable[..., DataBot],
+) -> None:
+    later = CommandSet("later")  # a feature added later, whose tables have no words yet
+    later.shares(lambda db, user_id: {"plots": [{"n": 1}, {"n": 2}], "sheds": [{"n": 3}]})
+    bot = make_data_bot(extra=later)
+    mark = bot.mark()
+    await bot.tell_dm(SAM, "!mydata")
+    summary, data = mydata_outs(bot, mark)
+    assert say("privacy.mydata.line", what=say("privacy.mydata.kept.other", count=3)) in summary
+    assert summary.count(say("privacy.mydata.kept.other", count=3)) == 1
+    assert len(data["stored"]["plots"]) == 2
