@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python bench/run.py [--quick]``. See bench/README.md.
 
-1. Reply latency: ``!ping`` -> ``pong`` from the real bot (``copro run``) vs. a
+1. Reply latency: ``!ping`` -> its answer from the real bot (``copro run``) vs. a
    bare nio echo bot (bench/echo_bot.py), pings interleaved.
 2. Ingest: a burst of plain-text messages from many senders into one room;
    time until the bot has handled them all vs. until a bare nio sync client

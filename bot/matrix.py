@@ -33,6 +33,7 @@ from bot.context import Edit, Incoming, Message, PollAnswer, PollLayout, Reactio
 from bot.crosssign import cross_sign
 from bot.dispatch import NotReadableYet
 from bot.matrix_http import MatrixError, MatrixHTTP, path
+from bot.messages import shorten
 from bot.private_files import write_private
 from bot.roles import Role, role_of
 from storage import inbox, outbox, rooms
@@ -105,7 +106,32 @@ def notice(
         }
     elif reply_to:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
-    return content
+    return within_limit(content)
+
+
+# Matrix refuses events over 65,536 bytes (413). Encryption makes content about a
+# third bigger and the event's envelope adds a little, so a message's content,
+# as JSON with every non-ASCII character escaped (the most it can take), stays under this.
+MAX_CONTENT_BYTES = 40_000
+
+
+def within_limit(content: dict[str, Any]) -> dict[str, Any]:
+    """The content, with its body shortened (ending in "…") if it is too big to send."""
+    if (size := _json_bytes(content)) <= MAX_CONTENT_BYTES:
+        return content
+    room = MAX_CONTENT_BYTES - _json_bytes({**content, "body": ""}) - _json_bytes("…") + 2
+    keep = 0
+    for character in content["body"]:
+        room -= _json_bytes(character) - 2  # without its quotes
+        if room < 0:
+            break
+        keep += 1
+    log.warning("A message of %d bytes was too big to send; it was shortened", size)
+    return {**content, "body": shorten(content["body"], keep + 1)}
+
+
+def _json_bytes(value: object) -> int:
+    return len(json.dumps(value).encode())
 
 
 POLL_START = "org.matrix.msc3381.poll.start"

@@ -44,7 +44,7 @@ class Command:
     name: str  # one or more words, lower case: "champion add"
     handler: Handler
     summary: str  # a key in the messages catalogue
-    usage: str  # what to type after the prefix, e.g. "champion add @name:server"
+    usage: str  # an example of what to type after the prefix, e.g. "going 2"
     section: str
     role: Role | Callable[[Config], Role]  # fixed, or decided by the config
 
@@ -54,6 +54,10 @@ class Command:
 
     def required_role(self, config: Config) -> Role:
         return self.role if isinstance(self.role, Role) else self.role(config)
+
+    def for_everyone(self, config: Config) -> bool:
+        """Anyone may run it, not only champions or the team (help lists these first)."""
+        return self.required_role(config) <= Role.MEMBER
 
 
 class CommandSet:
@@ -199,6 +203,15 @@ class Registry:
 
     def listeners_for(self, event: object) -> list[Listener]:
         return [listener for kind, listener in self.listeners if isinstance(event, kind)]
+
+    def section_named(self, words: list[str]) -> str | None:
+        """The help section these words name: a section ("polls") or a command in it
+        ("going", "!workshop new")."""
+        words = [w.lower().lstrip("!?/.") for w in words]
+        if len(words) == 1 and words[0] in {c.section for c in self._commands.values()}:
+            return words[0]
+        found = self.find(words) if words else None
+        return found[0].section if found else None
 
     def visible_to(self, role: Role, config: Config) -> list[Command]:
         return [c for c in self._commands.values() if c.required_role(config) <= role]

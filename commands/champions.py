@@ -24,7 +24,7 @@ def _one_person(ctx: Context) -> str:
 @commands.command(
     "champion add",
     summary="champion.add_summary",
-    usage="champion add @name:server",
+    usage="champion add @sam:council.org",
     role=Role.TEAM,
 )
 async def champion_add(ctx: Context) -> None:
@@ -38,7 +38,7 @@ async def champion_add(ctx: Context) -> None:
 @commands.command(
     "champion remove",
     summary="champion.remove_summary",
-    usage="champion remove @name:server",
+    usage="champion remove @sam:council.org",
     role=Role.TEAM,
 )
 async def champion_remove(ctx: Context) -> None:

@@ -20,6 +20,7 @@ import json
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
@@ -30,6 +31,7 @@ from bot.registry import CommandSet
 from bot.roles import Role
 from bot.scheduler import Job, schedule
 from storage import export as store
+from storage import rooms
 
 commands = CommandSet("export")
 
@@ -40,7 +42,7 @@ FORMAT_NAMES = {"csv": "CSV", "json": "JSON", "md": "Markdown"}
 @commands.command(
     "export feedback",
     summary="export.feedback_summary",
-    usage="export feedback [project <name or number> | thread <N>] [csv | json | md]",
+    usage="export feedback",
     role=Role.TEAM,
 )
 async def export_command(ctx: Context) -> None:
@@ -152,8 +154,7 @@ async def export_job(job: Job) -> None:
                     db,
                     room,
                     job.text(
-                        "export.ready_one" if count == 1 else "export.ready",
-                        person=ref["asker"],
+                        "export.ready" if _asker_alone(db, room, ref) else "export.ready_team",
                         what=what,
                         count=count,
                         format=FORMAT_NAMES[fmt],
@@ -164,6 +165,11 @@ async def export_job(job: Job) -> None:
         raise
     if count == 0:
         path.unlink(missing_ok=True)
+
+
+def _asker_alone(db: Database, room: str, ref: dict[str, Any]) -> bool:
+    """The file goes to the asker's own direct chat (so "you asked for"), not a room."""
+    return room in (ref["asker"], rooms.find_direct(db, ref["asker"]))
 
 
 def _project_name(db: Database, project_id: int) -> str | None:

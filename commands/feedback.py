@@ -256,7 +256,10 @@ def _finish_draft(
 
 
 @commands.command(
-    "ask", summary="feedback.ask_summary", usage="ask <your question>", role=Role.CHAMPION
+    "ask",
+    summary="feedback.ask_summary",
+    usage="ask What would make the café better?",
+    role=Role.CHAMPION,
 )
 async def ask_question(ctx: Context) -> None:
     text = " ".join(ctx.args.split())
@@ -276,7 +279,7 @@ async def ask_question(ctx: Context) -> None:
 @commands.command(
     "ask close",
     summary="feedback.ask_close_summary",
-    usage="ask close [number]",
+    usage="ask close 2",
     role=Role.CHAMPION,
 )
 async def close_question(ctx: Context) -> None:
@@ -329,7 +332,9 @@ async def thread_answer(ctx: Context) -> bool:
 # ----- !feedback -------------------------------------------------------------
 
 
-@commands.command("feedback", summary="feedback.command_summary", usage="feedback <what you think>")
+@commands.command(
+    "feedback", summary="feedback.command_summary", usage="feedback The bus is often late"
+)
 async def give_feedback(ctx: Context) -> None:
     if not ctx.args.strip():
         raise UserError("feedback.empty")
@@ -425,9 +430,7 @@ def _one_line(text: str, most: int = 200) -> str:
     return flat if len(flat) <= most else flat[: most - 1] + "…"
 
 
-@commands.command(
-    "review", summary="feedback.review_summary", usage="review [project number]", role=Role.TEAM
-)
+@commands.command("review", summary="feedback.review_summary", usage="review", role=Role.TEAM)
 async def review(ctx: Context) -> None:
     _team_place(ctx)
     project = ctx.args.strip().lstrip("#")
@@ -454,9 +457,7 @@ async def review(ctx: Context) -> None:
     ctx.reply_text("\n".join(lines))
 
 
-@commands.command(
-    "tag", summary="feedback.tag_summary", usage="tag <number> <theme>", role=Role.TEAM
-)
+@commands.command("tag", summary="feedback.tag_summary", usage="tag 3 transport", role=Role.TEAM)
 async def tag(ctx: Context) -> None:
     _team_place(ctx)
     saved, theme = _numbered(ctx)
@@ -468,7 +469,10 @@ async def tag(ctx: Context) -> None:
 
 
 @commands.command(
-    "wedid", summary="feedback.wedid_summary", usage="wedid <number> <what changed>", role=Role.TEAM
+    "wedid",
+    summary="feedback.wedid_summary",
+    usage="wedid 3 We moved the start to 10am",
+    role=Role.TEAM,
 )
 async def we_did(ctx: Context) -> None:
     _team_place(ctx)

@@ -110,7 +110,7 @@ def _layout(ctx: Context | Job, poll: Poll) -> PollLayout:
 @commands.command(
     "poll",
     summary="poll.summary",
-    usage="poll <question> | <choice> | <choice>",
+    usage="poll Which day suits you? | Tuesday | Thursday",
     role=who_may_start,
 )
 async def start_poll(ctx: Context) -> None:
@@ -178,7 +178,7 @@ async def list_polls(ctx: Context) -> None:
     ctx.reply_text("\n".join(lines))
 
 
-@commands.command("poll results", summary="poll.results_summary", usage="poll results [number]")
+@commands.command("poll results", summary="poll.results_summary", usage="poll results 2")
 async def show_results(ctx: Context) -> None:
     poll = _find(ctx, open_only=False)
     if poll.state == "closed":
@@ -198,7 +198,7 @@ async def show_results(ctx: Context) -> None:
 
 
 @commands.command(
-    "poll close", summary="poll.close_summary", usage="poll close [number]", role=Role.CHAMPION
+    "poll close", summary="poll.close_summary", usage="poll close 2", role=Role.CHAMPION
 )
 async def close_by_hand(ctx: Context) -> None:
     poll = _find(ctx, open_only=True)
@@ -454,4 +454,4 @@ def _end_text(job: Job, poll: Poll, counts: dict[str, int]) -> str:
         return job.text("poll.ended_no_answers")
     labels = dict(poll.answers)
     top = [labels[a] for a, n in counts.items() if n == best]
-    return job.text("poll.ended", top=", ".join(top))
+    return job.text("poll.ended" if len(top) == 1 else "poll.ended_tie", top=", ".join(top))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from typing import Any
 
 from bot.answers import choice_number, yes_or_no
 from bot.context import Context
@@ -15,12 +16,18 @@ from storage.conversations import Pending
 commands = CommandSet("privacy")
 
 FORGET = "privacy.forget"
+# privacy.mydata.kept.<table>: what a table holds about a person, in their words.
+KEPT = "privacy.mydata.kept"
 
 
 @commands.command("mydata", summary="privacy.mydata_summary")
 async def my_data(ctx: Context) -> None:
-    """Send the person a file, by direct message, with everything stored about them."""
+    """Send the person, by direct message, what is kept about them in plain words
+    (what, why, who sees it, how long, their rights), then all of it as a file."""
     data = privacy.personal_data(ctx.db, ctx.sender, ctx.registry.sharers)
+    said = privacy.said_to(ctx.db, ctx.sender)
+    if said:
+        data["outbox"] = said
     ctx.platform.files_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     file = ctx.platform.files_dir / f"mydata-{secrets.token_hex(8)}.json"
     file.write_text(
@@ -30,10 +37,48 @@ async def my_data(ctx: Context) -> None:
         encoding="utf-8",
     )
     room = ctx.platform.direct_room(ctx.db, ctx.sender)
-    ctx.platform.queue_text(ctx.db, room, ctx.text("privacy.mydata_here"))
+    ctx.platform.queue_text(ctx.db, room, _summary(ctx, data))
     ctx.platform.queue_file(ctx.db, room, file, "my-data.json", "application/json")
     if not ctx.is_direct:
         ctx.reply("privacy.mydata_sent")
+
+
+def _summary(ctx: Context, data: dict[str, list[dict[str, Any]]]) -> str:
+    """What ``!mydata`` says before the file: the information a person has a right
+    to with their data (what, why, who, how long, where from, their rights)."""
+    kept = _kept(ctx, data)
+    days = ctx.config.privacy.retention_days
+    return "\n\n".join(
+        [
+            ctx.text("privacy.mydata.intro"),
+            "\n".join([ctx.text("privacy.mydata.kept_heading"), *kept])
+            if kept
+            else ctx.text("privacy.mydata.nothing"),
+            ctx.text("privacy.mydata.why"),
+            ctx.text("privacy.mydata.who"),
+            ctx.text("privacy.mydata.from_where"),
+            ctx.text("privacy.mydata.how_long", count=days)
+            if days
+            else ctx.text("privacy.mydata.kept_until_you_ask"),
+            ctx.text("privacy.mydata.rights"),
+            ctx.text("privacy.mydata_here"),
+        ]
+    )
+
+
+def _kept(ctx: Context, data: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """What is kept, a line a kind: "- 3 things you told the team." Tables with no
+    words of their own are counted together as "other notes"."""
+    lines, others = [], 0
+    for table, rows in data.items():
+        key = f"{KEPT}.{table}"
+        if key not in ctx.messages:
+            others += len(rows)
+        elif rows:
+            lines.append(ctx.text(key, count=len(rows)))
+    if others:
+        lines.append(ctx.text(f"{KEPT}.other", count=others))
+    return [ctx.text("privacy.mydata.line", what=line) for line in lines]
 
 
 @commands.command("forget me", summary="privacy.forget_summary")

@@ -250,7 +250,7 @@ def _details(parts: list[str], *, first_part: int, changing: bool) -> dict[str, 
 @commands.command(
     "project new",
     summary="project.new_summary",
-    usage="project new <name> | <what it is about>",
+    usage="project new Better buses | Making buses fit day centre times",
     role=Role.CHAMPION,
 )
 async def new_project(ctx: Context) -> None:
@@ -297,7 +297,7 @@ async def new_project(ctx: Context) -> None:
 @commands.command(
     "project set",
     summary="project.set_summary",
-    usage="project set <name> | <what to change>",
+    usage="project set Better buses | contact Sam Patel",
     role=Role.CHAMPION,
 )
 async def change_project(ctx: Context) -> None:
@@ -324,7 +324,7 @@ async def change_project(ctx: Context) -> None:
 @commands.command(
     "stage",
     summary="project.stage_summary",
-    usage="stage <project> <stage>",
+    usage="stage Better buses deliver",
     role=Role.CHAMPION,
 )
 async def change_stage(ctx: Context) -> None:
@@ -387,7 +387,7 @@ async def list_projects(ctx: Context) -> None:
     ctx.reply_text("\n".join(lines))
 
 
-@commands.command("project", summary="project.show_summary", usage="project <name>")
+@commands.command("project", summary="project.show_summary", usage="project Better buses")
 async def show_project(ctx: Context) -> None:
     if not ctx.args.strip():
         await list_projects(ctx)
@@ -434,7 +434,7 @@ async def show_project(ctx: Context) -> None:
 @commands.command(
     "invite",
     summary="project.invite_summary",
-    usage="invite <project> @name:server ...",
+    usage="invite Better buses @sam:council.org @pat:council.org",
     role=Role.CHAMPION,
 )
 async def invite(ctx: Context) -> None:
@@ -739,7 +739,7 @@ def _ask_next(ctx: Context) -> None:
         return
 
 
-@commands.command("join", summary="project.join_summary", usage="join <project>")
+@commands.command("join", summary="project.join_summary", usage="join Better buses")
 async def join(ctx: Context) -> None:
     project = _find(ctx, ctx.args, "join")
     if store.is_member(ctx.db, project.id, ctx.sender):
@@ -778,7 +778,7 @@ async def join(ctx: Context) -> None:
         ctx.reply("project.sent_you_a_message", project=project.name)
 
 
-@commands.command("leave", summary="project.leave_summary", usage="leave <project>")
+@commands.command("leave", summary="project.leave_summary", usage="leave Better buses")
 async def leave(ctx: Context) -> None:
     """Always easy, never questioned."""
     project = _find(ctx, ctx.args, "leave")

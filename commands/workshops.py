@@ -476,7 +476,7 @@ def _must_be_changeable(w: Workshop, now: datetime) -> None:
 @commands.command(
     "workshop new",
     summary="workshop.new_summary",
-    usage="workshop new <title> | <when> | <where> | <details>",
+    usage="workshop new Planning day | Wed 3 June 2pm | Town Hall | Tea and cake",
     role=Role.CHAMPION,
 )
 async def new_workshop(ctx: Context) -> None:
@@ -543,7 +543,7 @@ async def list_workshops(ctx: Context) -> None:
     ctx.reply_text("\n".join(lines))
 
 
-@commands.command("workshop", summary="workshop.show_summary", usage="workshop <number>")
+@commands.command("workshop", summary="workshop.show_summary", usage="workshop 2")
 async def show_workshop(ctx: Context) -> None:
     if not ctx.args.strip():
         await list_workshops(ctx)
@@ -584,7 +584,7 @@ def _your_answer(ctx: Context, w: Workshop, mine: Rsvp) -> str:
 
 
 @commands.command(
-    "workshop calendar", summary="workshop.calendar_summary", usage="workshop calendar <number>"
+    "workshop calendar", summary="workshop.calendar_summary", usage="workshop calendar 2"
 )
 async def send_calendar(ctx: Context) -> None:
     number, _ = _split_number(ctx.args)
@@ -600,7 +600,7 @@ async def send_calendar(ctx: Context) -> None:
 @commands.command(
     "workshop needs",
     summary="workshop.needs_summary",
-    usage="workshop needs <number>",
+    usage="workshop needs 2",
     role=Role.CHAMPION,
 )
 async def needs_checklist(ctx: Context) -> None:
@@ -664,7 +664,7 @@ def _checklist(ctx: Context, w: Workshop, now: datetime) -> str:
 @commands.command(
     "workshop cancel",
     summary="workshop.cancel_summary",
-    usage="workshop cancel <number> [reason]",
+    usage="workshop cancel 2 The hall is closed",
     role=Role.CHAMPION,
 )
 async def cancel_workshop(ctx: Context) -> None:
@@ -681,13 +681,14 @@ async def cancel_workshop(ctx: Context) -> None:
         _stop_asking(ctx.db, w, person)
     room_text = [ctx.text("workshop.cancelled_room", number=w.id, title=w.title, when=when)]
     ctx.platform.queue_text(ctx.db, w.room_id, "\n".join(room_text + because))
-    ctx.reply("workshop.cancel_done", number=w.id, count=len(people))
+    done = "workshop.cancel_done" if people else "workshop.cancel_done_nobody"
+    ctx.reply(done, number=w.id, count=len(people))
 
 
 @commands.command(
     "workshop move",
     summary="workshop.move_summary",
-    usage="workshop move <number> <when>",
+    usage="workshop move 2 Friday 2pm",
     role=Role.CHAMPION,
 )
 async def move_workshop(ctx: Context) -> None:
@@ -719,7 +720,8 @@ async def move_workshop(ctx: Context) -> None:
         ctx.text("workshop.moved_room", number=w.id, title=w.title, when=when, before=before),
     )
     _send_calendar(ctx, moved, w.room_id, now)
-    ctx.reply("workshop.move_done", number=w.id, when=when, count=len(people))
+    done = "workshop.move_done" if people else "workshop.move_done_nobody"
+    ctx.reply(done, number=w.id, when=when, count=len(people))
 
 
 # ----- answering: commands, reactions, removals ------------------------------------
@@ -738,17 +740,17 @@ async def _answer_by_command(ctx: Context, answer: str) -> None:
     _confirm(ctx, w, before, after, now, by_command=True)
 
 
-@commands.command("going", summary="workshop.going_summary", usage="going <number>")
+@commands.command("going", summary="workshop.going_summary", usage="going 2")
 async def going(ctx: Context) -> None:
     await _answer_by_command(ctx, "going")
 
 
-@commands.command("maybe", summary="workshop.maybe_summary", usage="maybe <number>")
+@commands.command("maybe", summary="workshop.maybe_summary", usage="maybe 2")
 async def maybe(ctx: Context) -> None:
     await _answer_by_command(ctx, "maybe")
 
 
-@commands.command("cantgo", summary="workshop.cantgo_summary", usage="cantgo <number>")
+@commands.command("cantgo", summary="workshop.cantgo_summary", usage="cantgo 2")
 async def cantgo(ctx: Context) -> None:
     await _answer_by_command(ctx, "cantgo")
 
@@ -908,7 +910,7 @@ def _ask_needs(ctx: Context, w: Workshop, person: str, now: datetime) -> None:
     ctx.ask(person, NEEDS_ASK, str(w.id), _needs_question(ctx, w, now))
 
 
-@commands.command("needs", summary="workshop.myneeds_summary", usage="needs <number>")
+@commands.command("needs", summary="workshop.myneeds_summary", usage="needs 2")
 async def tell_needs(ctx: Context) -> None:
     number, _ = _split_number(ctx.args)
     w = _find(ctx, number)
@@ -1038,7 +1040,7 @@ async def send_reminder(job: Job) -> None:
 @commands.command(
     "attended",
     summary="workshop.attended_summary",
-    usage="attended <number> @name:server ...",
+    usage="attended 2 @sam:council.org @pat:council.org",
     role=Role.CHAMPION,
 )
 async def record_attendance(ctx: Context) -> None:
@@ -1070,7 +1072,7 @@ async def record_attendance(ctx: Context) -> None:
     ctx.reply_text("\n".join(lines))
 
 
-@commands.command("myteam", summary="workshop.myteam_summary", usage="myteam <your team>")
+@commands.command("myteam", summary="workshop.myteam_summary", usage="myteam Adult Social Care")
 async def my_team(ctx: Context) -> None:
     """Council staff say which team they work in (for the training report). Optional."""
     team = " ".join(ctx.args.split())

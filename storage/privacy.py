@@ -92,6 +92,19 @@ def personal_data(
     return data
 
 
+def said_to(db: Database, user_id: str) -> list[dict[str, Any]]:
+    """What the bot said to the person in their own direct chats (and what waits
+    for one to open), oldest first; messages already scrubbed are left out."""
+    rows = db.query(
+        "SELECT id, created_at, state, event_type, content FROM outbox "
+        "WHERE action = 'send' AND event_type != 'm.reaction' AND content != '{}' "
+        "AND (room_id = ? OR room_id IN (SELECT room_id FROM rooms WHERE dm_with = ?)) "
+        "ORDER BY id",
+        [user_id, user_id],
+    )
+    return [_decoded(row) for row in rows]
+
+
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:
     for key in ("event", "content", "data", "answers", "results"):
         if isinstance(row.get(key), str):

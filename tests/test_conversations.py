@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from localbot import ALICE, DM, GROUP, SAM, LocalBot, make_bots
+from localbot import ALICE, DM, GROUP, SAM, LocalBot, make_bots, say
 
 from bot.answers import choice_number, yes_or_no
 from bot.context import Context
@@ -58,7 +58,7 @@ async def test_the_next_direct_reply_is_the_answer(asking_bot: Bot, answers) -> 
     assert conversations.pending(asking_bot.db, SAM) == Pending(
         SAM, "test.consent", "project-1", {}
     )
-    assert await asking_bot.ask("Yes please", sender=SAM, room_id=DM) == ["pong"]
+    assert await asking_bot.ask("Yes please", sender=SAM, room_id=DM) == [say("ping.pong")]
     assert answers == [("project-1", True)]
     assert conversations.pending(asking_bot.db, SAM) is None
     # Once answered, the same words are ordinary text again (here: feedback).
@@ -76,7 +76,7 @@ async def test_only_the_person_asked_and_only_in_a_direct_chat(asking_bot: Bot, 
 
 async def test_commands_still_work_and_other_replies_fall_through(asking_bot: Bot, answers) -> None:
     await asking_bot.ask("!consent", sender=SAM, room_id=GROUP)
-    assert await asking_bot.ask("!ping", sender=SAM, room_id=DM) == ["pong"]
+    assert await asking_bot.ask("!ping", sender=SAM, room_id=DM) == [say("ping.pong")]
     await asking_bot.ask("what is this about?", sender=SAM, room_id=DM)
     assert asking_bot.replies()[-1].text == asking_bot.dispatcher.text("feedback.consent_intro")
     assert answers == []

@@ -26,6 +26,7 @@ from localbot import (
     make_bots,
     say,
 )
+from test_messages import not_for_people
 
 from bot.context import Context, UserError
 from bot.messages import Entry, Messages
@@ -451,26 +452,53 @@ async def test_champions_list_when_there_are_none(make_bot: MakeBot) -> None:
 
 # ----- help -------------------------------------------------------------------------------
 
+# !help: what everyone can do, part by part, then (for champions and the team) one
+# line per part where they can do more; !help <part> shows all of it they may run.
+SECTIONS = sorted({c.section for c in build_registry()} - {"basics"})
+
 
 def help_line(cmd: Command, prefix: str = "!") -> str:
     return say("help.line", prefix, usage=prefix + cmd.usage, summary=say(cmd.summary, prefix))
 
 
+def more_line(section: str, prefix: str = "!") -> str:
+    summary = say(f"help.more.{section}", prefix)
+    return say("help.line", prefix, usage=f"{prefix}help {section}", summary=summary)
+
+
+HEADINGS = {say(f"help.section.{s}") for s in SECTIONS} | {
+    say("help.more_intro"),
+    say("help.staff_heading"),
+}
+
+
 def command_lines(help_text: str) -> list[str]:
-    """The lines of a help answer that describe a command."""
+    """The lines of a help answer that describe a command (not headings or gaps)."""
     lines = help_text.split("\n")
-    assert lines[0] == say("help.intro")
-    headings = {say(f"help.section.{c.section}") for c in build_registry() if c.section != "basics"}
-    return [line for line in lines[1:] if line and line not in headings]
+    return [line for line in lines if line and line not in HEADINGS and line != say("help.intro")]
+
+
+async def every_part(bot: Bot, sender: str, prefix: str = "!") -> set[str]:
+    """The command lines of ``!help <part>`` for every part."""
+    shown: set[str] = set()
+    for section in SECTIONS:
+        (text,) = await bot.ask(f"{prefix}help {section}", sender=sender, room_id=DM)
+        shown |= {line for line in command_lines(text) if not line.startswith(f"{prefix}help")}
+    return shown
 
 
 @pytest.mark.parametrize(
     ("sender", "role"), [(SAM, Role.MEMBER), (CHRIS, Role.CHAMPION), (ALICE, Role.TEAM)]
 )
 async def test_help_lists_exactly_what_the_asker_may_run(bot: Bot, sender: str, role: Role) -> None:
+    registry = build_registry()
+    allowed = [c for c in registry if c.required_role(bot.config) <= role]
     (text,) = await bot.ask("!help", sender=sender, room_id=DM)
-    allowed = [help_line(c) for c in build_registry() if c.required_role(bot.config) <= role]
-    assert sorted(command_lines(text)) == sorted(allowed)
+    assert text.split("\n")[0] == say("help.intro")
+    more = sorted({c.section for c in allowed if not c.for_everyone(bot.config)})
+    everyone = [help_line(c) for c in allowed if c.for_everyone(bot.config)]
+    assert sorted(command_lines(text)) == sorted(everyone + [more_line(s) for s in more])
+    assert await every_part(bot, sender) | set(everyone) == {help_line(c) for c in allowed}
 
 
 @pytest.mark.parametrize("sender", [SAM, CHRIS])
@@ -479,25 +507,47 @@ async def test_help_hides_team_commands_from_others(bot: Bot, sender: str) -> No
     assert "!help" in text and "!ping" in text
     assert "champion" not in text
     assert say("help.section.team") not in text
+    assert not any("champion" in line for line in await every_part(bot, sender))
 
 
 async def test_help_for_the_team_has_a_team_section(bot: Bot) -> None:
-    (text,) = await bot.ask("!help", sender=ALICE)
+    (text,) = await bot.ask("!help team", sender=ALICE)
     lines = text.split("\n")
-    heading = lines.index(say("help.section.team"))
-    assert lines[heading - 1] == ""
-    team_part = lines[heading + 1 :]
-    for cmd in ("champion add @name:server", "champion remove @name:server", "champions"):
-        assert any(line.startswith(f"!{cmd}: ") for line in team_part), cmd
-    assert not any(line.startswith("!ping: ") for line in team_part)
+    assert lines[0] == say("help.section.team")
+    for cmd in ("champion add @sam:council.org", "champion remove @sam:council.org", "champions"):
+        assert any(line.startswith(f"!{cmd}: ") for line in lines[1:]), cmd
+    assert not any(line.startswith("!ping: ") for line in lines)
+
+
+async def test_help_keeps_organisers_commands_apart(bot: Bot) -> None:
+    """What everyone can do comes first; champions' and the team's is a short part after."""
+    everyone = {help_line(c) for c in build_registry() if c.for_everyone(bot.config)}
+    (member,) = await bot.ask("!help", sender=SAM, room_id=DM)
+    (team,) = await bot.ask("!help", sender=ALICE, room_id=DM)
+    assert team.startswith(member + "\n\n" + say("help.more_intro") + "\n")
+    assert len(team.split("\n")) <= len(member.split("\n")) + 1 + len(SECTIONS)
+    workshops = say("help.section.workshops")
+    part = team.split(workshops + "\n", 1)[1].split("\n\n", 1)[0].split("\n")
+    assert part and set(part) <= everyone  # "you can go to": nothing for organisers only
+    (text,) = await bot.ask("!help workshops", sender=CHRIS, room_id=DM)
+    first, organisers = text.split("\n\n" + say("help.staff_heading") + "\n")
+    assert set(first.split("\n")[1:]) <= everyone
+    assert "!workshop new" in organisers and "!going" not in organisers
+    assert (await bot.ask("!help going", sender=CHRIS, room_id=DM)) == [text]  # by a command
+    assert (await bot.ask("!help workshops", sender=SAM, room_id=DM)) == [first]
+    assert (await bot.ask("!help bananas", sender=SAM, room_id=DM)) == [member]
 
 
 async def test_help_uses_the_configured_prefix(make_bot: MakeBot) -> None:
     bot = make_bot(prefix="?")
     (text,) = await bot.ask("?help", sender=ALICE)
-    assert sorted(command_lines(text)) == sorted(help_line(c, "?") for c in build_registry())
-    assert "?ping" in text and "?champion add @name:server" in text
-    assert "!" not in text
+    assert "?ping" in text and "?help team" in text
+    assert await every_part(bot, ALICE, "?") | set(command_lines(text)) >= {
+        help_line(c, "?") for c in build_registry()
+    }
+    (team,) = await bot.ask("?help team", sender=ALICE)
+    assert "?champion add @sam:council.org" in team
+    assert "!" not in text + team
     assert await bot.ask("!help", room_id=GROUP) == []  # not a command with this prefix
     assert await bot.ask("?", room_id=DM) == [say("dm.hint", prefix="?")]
     assert await bot.ask("?nope", room_id=DM) == [
@@ -512,4 +562,14 @@ async def test_help_puts_what_people_come_for_first(bot: Bot) -> None:
     headings = [line for line in lines if line.endswith(":") and not line.startswith("!")]
     assert headings[:3] == [say("help.section.feedback"), say("help.section.polls"),
                             say("help.section.workshops")]  # fmt: skip
-    assert headings[-2:] == [say("help.section.team"), say("help.section.export")]
+    assert headings[-1] == say("help.more_intro")
+    more = [line.split(":")[0] for line in lines[lines.index(say("help.more_intro")) + 1 :]]
+    assert more[-2:] == ["!help team", "!help export"]
+
+
+@pytest.mark.parametrize("sender", [SAM, CHRIS, ALICE])
+async def test_help_shows_no_placeholders_or_jargon(bot: Bot, sender: str) -> None:
+    """Usage is written as an example (!going 2), in words a person knows."""
+    texts = [await bot.ask(f"!help {part}", sender=sender, room_id=DM) for part in ["", *SECTIONS]]
+    for (text,) in texts:
+        assert not_for_people(text) == [], text

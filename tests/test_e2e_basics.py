@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+from localbot import say
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +28,7 @@ async def test_dm_help_ping_and_permissions(synapse, make_bot, make_person):
     assert reply["content"]["m.mentions"] == {}
     assert "formatted_body" not in reply["content"]
 
-    assert (await sam.ask(dm, "!ping", bot.user_id))["content"]["body"] == "pong"
+    assert (await sam.ask(dm, "!ping", bot.user_id))["content"]["body"] == say("ping.pong")
 
     reply = await sam.ask(dm, "!champion add @x:localhost", bot.user_id)
     assert "only the team" in reply["content"]["body"]
@@ -38,7 +39,9 @@ async def test_dm_help_ping_and_permissions(synapse, make_bot, make_person):
 
     team_dm = await alex.open_dm(bot.user_id)
     body = (await alex.ask(team_dm, "!help", bot.user_id))["content"]["body"]
-    assert "!champion add" in body
+    assert "!help team" in body and "!champion add" not in body  # short: parts on request
+    body = (await alex.ask(team_dm, "!help team", bot.user_id))["content"]["body"]
+    assert "!champion add @sam:council.org" in body
     reply = await alex.ask(team_dm, f"!champion add {sam.user_id}", bot.user_id)
     assert "now a champion" in reply["content"]["body"]
     assert bot.query("SELECT user_id, role, granted_by FROM roles") == [
@@ -70,7 +73,7 @@ async def test_ignores_what_was_said_before_it_joined(synapse, make_bot, make_pe
     await alex.wait_for_member(room, bot.user_id)
     new = await alex.ask(room, "!ping", bot.user_id)
 
-    assert new["content"]["body"] == "pong"
+    assert new["content"]["body"] == say("ping.pong")
     assert old not in alex.replies_from(bot.user_id, await alex.history(room))
     assert bot.query("SELECT count(*) FROM inbox WHERE event_id = ?", [old]) == [(0,)]
 
@@ -106,6 +109,6 @@ async def test_bad_input_gets_a_kind_reply_and_the_bot_carries_on(synapse, make_
     reply = await sam.ask(dm, "!" + "x" * 60_000, bot.user_id)
     assert len(reply["content"]["body"]) < 200
 
-    assert (await sam.ask(dm, "!ping", bot.user_id))["content"]["body"] == "pong"
+    assert (await sam.ask(dm, "!ping", bot.user_id))["content"]["body"] == say("ping.pong")
     assert bot.query("SELECT count(*) FROM dead_letters") == [(0,)]
     assert bot.query("SELECT count(*) FROM inbox WHERE state = 'pending'") == [(0,)]

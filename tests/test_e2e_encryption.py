@@ -6,6 +6,7 @@ import asyncio
 import json
 
 import pytest
+from localbot import say
 from nio import DownloadResponse
 from nio.crypto.attachments import decrypt_attachment
 from test_e2e_feedback import converse
@@ -33,7 +34,7 @@ async def test_encrypted_dm_is_read_and_answered_encrypted(synapse, make_bot, tm
         dm = await sam.open_encrypted_dm(bot.user_id)
 
         reply = await sam.ask(dm, "!ping", bot.user_id, timeout=60)
-        assert reply["content"]["body"] == "pong"
+        assert reply["content"]["body"] == say("ping.pong")
 
         # First contact to saved feedback, every step encrypted both ways.
         first = await converse(
@@ -71,7 +72,8 @@ async def test_late_keys_then_a_restart(synapse, make_bot, tmp_path):
     try:
         await sam.listen()
         dm = await sam.open_encrypted_dm(bot.user_id)
-        assert (await sam.ask(dm, "!ping", bot.user_id, timeout=60))["content"]["body"] == "pong"
+        reply = await sam.ask(dm, "!ping", bot.user_id, timeout=60)
+        assert reply["content"]["body"] == say("ping.pong")
 
         event_id, send_key = await sam.send_keys_later(dm, "!ping")
         await wait_until(
@@ -87,14 +89,14 @@ async def test_late_keys_then_a_restart(synapse, make_bot, tmp_path):
         await wait_until(
             lambda: event_id in sam.replies_from(bot.user_id), 60, "the reply once the key came"
         )
-        assert sam.replies_from(bot.user_id)[event_id][0]["content"]["body"] == "pong"
+        assert sam.replies_from(bot.user_id)[event_id][0]["content"]["body"] == say("ping.pong")
         assert bot.query("SELECT state FROM inbox WHERE event_id = ?", [event_id]) == [("done",)]
 
         device = json.loads((bot.directory / "data" / "credentials.json").read_text())["device_id"]
         bot.stop()
         await bot.run()
         reply = await sam.ask(dm, "!ping", bot.user_id, timeout=60)
-        assert reply["content"]["body"] == "pong"
+        assert reply["content"]["body"] == say("ping.pong")
         assert reply["type"] == "m.room.message"  # decrypted by Sam's app
         again = json.loads((bot.directory / "data" / "credentials.json").read_text())["device_id"]
         assert again == device

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from localbot import say
 from nio import DownloadResponse
 from test_e2e_feedback import converse
 from test_e2e_polls import start_poll
@@ -49,6 +50,15 @@ async def test_mydata_then_forget_me_leaves_no_trace(synapse, make_bot, make_per
         for e in sam.messages_from(bot.user_id, dm)[seen:]
         if e["content"].get("msgtype") == "m.file"
     )
+    # Plain words first: what is kept, why, who sees it, how long, and Sam's rights.
+    summary = next(
+        e["content"]["body"]
+        for e in sam.messages_from(bot.user_id, dm)[seen:]
+        if e["content"].get("msgtype") == "m.notice"
+    )
+    assert summary.startswith("Here is what I keep about you, and why.")
+    assert "1 thing you told the team." in summary and "!forget me" in summary
+    assert "Information Commissioner's Office" in summary and sam.user_id not in summary
     download = await sam.client.download(file["content"]["url"])
     assert isinstance(download, DownloadResponse), download
     mine = json.loads(download.body)
@@ -57,6 +67,8 @@ async def test_mydata_then_forget_me_leaves_no_trace(synapse, make_bot, make_per
         "The lift at the library is broken again."
     ]
     assert mine["stored"]["poll_votes"][0]["answers"] == ["a2"]
+    said = [row["content"].get("body", "") for row in mine["stored"]["outbox"]]
+    assert any("Thank" in text for text in said)  # what the bot said to Sam, too
 
     # !forget me: checks first, then erases Sam everywhere.
     ask = await converse(sam, bot, dm, "!forget me", "the check")
@@ -72,5 +84,5 @@ async def test_mydata_then_forget_me_leaves_no_trace(synapse, make_bot, make_per
             assert "lift at the library" not in text, (table, row)
     assert bot.query("SELECT count(*) FROM feedback") == [(0,)]
     # The bot carries on as usual.
-    assert (await alex.ask(room, "!ping", bot.user_id))["content"]["body"] == "pong"
+    assert (await alex.ask(room, "!ping", bot.user_id))["content"]["body"] == say("ping.pong")
     assert bot.query("SELECT count(*) FROM polls") == [(1,)]  # the poll stays, without Sam

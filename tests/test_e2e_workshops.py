@@ -150,7 +150,7 @@ async def test_moving_and_cancelling_tell_everyone_who_answered(synapse, make_bo
 
     seen = len(chris.messages_from(bot.user_id, room))
     reply = await chris.ask(room, "!workshop move 1 in 4 days at 3pm", bot.user_id)
-    assert "I have told the people who answered: 3." in reply["content"]["body"]
+    assert "I have told the 3 people who answered." in reply["content"]["body"]
     for person in (sam, pat, lee):
         moved = await said_to(person, bot, "Workshop 1, Bus times, has moved to", exclude=room)
         assert ", 3pm" in moved["content"]["body"]
@@ -176,7 +176,7 @@ async def test_moving_and_cancelling_tell_everyone_who_answered(synapse, make_bo
     assert after.decoded("dtstart") > before.decoded("dtstart")
 
     reply = await chris.ask(room, "!workshop cancel 1 The library is closed.", bot.user_id)
-    assert "I have told the people who answered: 3." in reply["content"]["body"]
+    assert "I have told the 3 people who answered." in reply["content"]["body"]
     for person in (sam, pat, lee):
         told = await said_to(person, bot, "Sorry, workshop 1 is cancelled.", exclude=room)
         assert "The reason: The library is closed." in told["content"]["body"]

@@ -648,7 +648,7 @@ async def test_the_team_exports_feedback_to_the_team_room(bot: ExportBot) -> Non
     ]
     assert (message.action, message.room_id) == ("send", TEAM_ROOM)
     assert message.content["body"] == say(
-        "export.ready", format="CSV", person=ALICE, what=say("export.scope_all"), count=3
+        "export.ready_team", format="CSV", what=say("export.scope_all"), count=3
     )
     assert message.content["m.mentions"] == {}
 
@@ -693,9 +693,8 @@ async def test_a_project_or_thread_and_a_format(bot: ExportBot) -> None:
     texts = [o.content["body"] for o in bot.outbox() if o.content.get("msgtype")]
     assert (
         say(
-            "export.ready",
+            "export.ready_team",
             format="JSON",
-            person=ALICE,
             what=say("export.scope_project", name="Bus times"),
             count=2,
         )
@@ -751,6 +750,10 @@ async def test_without_a_team_room_it_goes_to_the_asker_privately(make_bot: Any)
     await bot.tick()
     file = next(o for o in bot.outbox() if o.action == "file")
     assert file.room_id == "!alicedm:council.test"  # never the group room
+    # Only the asker reads it there: "you asked for", never their ID.
+    ready = say("export.ready", format="CSV", what=say("export.scope_all"), count=1)
+    assert [o.body for o in bot.outbox() if o.room_id == file.room_id][-1] == ready
+    assert ALICE not in ready and "1 answer." in ready
     assert await bot.ask("!export feedback md", room_id="!alicedm:council.test") == [
         say("export.started_here")
     ]

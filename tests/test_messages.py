@@ -17,6 +17,7 @@ import textstat
 
 from bot.dispatch import ROLE_NAMES
 from bot.messages import Entry, Messages
+from bot.roles import Role
 from commands import build_registry
 
 REPO = Path(__file__).resolve().parent.parent
@@ -108,6 +109,94 @@ def test_a_count_of_one_reads_as_one() -> None:
 
 def test_audience_is_people_or_staff() -> None:
     assert {e.audience for e in CATALOGUE} <= {"people", "staff"}
+
+
+# ----- no placeholders or jargon shown to people --------------------------------------------
+
+# Text that looks like a form to fill in, or words only a developer knows.
+NOT_FOR_PEOPLE = re.compile(
+    r"<[A-Za-z][^<>\n]{0,40}>"  # <number>
+    r"|\[[a-z][a-z ]{0,30}\]"  # [number]
+    r"|@name:server|\bpseudonyms?\b|\bCSV, JSON\b",
+    re.IGNORECASE,
+)
+
+
+def not_for_people(text: str) -> list[str]:
+    """Placeholder-looking or jargon bits of ``text`` a person would see."""
+    return NOT_FOR_PEOPLE.findall(text)
+
+
+def test_no_message_shows_placeholders_or_jargon() -> None:
+    found = {e.key: not_for_people(filled(e, f)) for e in CATALOGUE for f in e.forms}
+    assert {key: bits for key, bits in found.items() if bits} == {}
+
+
+def test_the_placeholder_check_can_fail() -> None:
+    assert not_for_people("!going <number>: x. !poll results [number]. Pseudonyms.") == [
+        "<number>",
+        "[number]",
+        "Pseudonyms",
+    ]
+    assert not_for_people("!champion add @name:server") == ["@name:server"]
+    assert not_for_people("!going 2: Say you are going. Reply 1, 2 or 3. [1] <3") == []
+
+
+# ----- a count of 1 reads as one -----------------------------------------------------------
+
+NUMBER_THEN_WORDS = re.compile(r"\{(\w+)\}((?:\s+[\w']+){1,2})")
+NOT_PLURAL = {"is", "was", "has", "this", "yes", "us", "plus", "its", "as", "his", "does"}
+
+
+def _plural(word: str) -> bool:
+    word = word.lower()
+    return word in ("people", "children") or (
+        word.endswith("s") and not word.endswith(("ss", "'s")) and word not in NOT_PLURAL
+    )
+
+
+def plural_problems(messages: Messages) -> list[str]:
+    """People-facing entries where a number is followed by a plural word ("{count}
+    people") but there is no ``one`` form for it, nor ``plural_only``."""
+    problems = []
+    for entry in messages:
+        if entry.audience == "staff" or entry.plural_only:
+            continue
+        for name, after in NUMBER_THEN_WORDS.findall(entry.text):
+            if not entry.sample.get(name, "").isdigit() or not any(map(_plural, after.split())):
+                continue
+            if entry.one is None or entry.one_for != name:
+                problems.append(f"{entry.key}: {{{name}}}{after} needs a one form for {name} = 1")
+    return problems
+
+
+def test_a_number_followed_by_a_plural_has_a_form_for_one() -> None:
+    assert plural_problems(CATALOGUE) == []
+
+
+def test_the_plural_check_can_fail() -> None:
+    entries = [
+        Entry("bad", "{count} people have answered.", {"count": "3"}),
+        Entry("good", "{count} people have answered.", {"count": "3"}, one="1 person has."),
+        Entry("other", "{voters} of {members} people voted.", {"voters": "2", "members": "5"}),
+        Entry(
+            "picked",
+            "{voters} of {members} people voted.",
+            {"voters": "2", "members": "5"},
+            one="{voters} of 1 person voted.",
+            one_for="members",
+        ),
+        Entry("limit", "Keep it to {most} letters.", {"most": "300"}, plural_only=True),
+        Entry("label", "Places left: {count}.", {"count": "3"}),
+        Entry("staff", "{count} answers.", {"count": "3"}, audience="staff"),
+        Entry("words", "{question} It closes soon.", {"question": "Which day?"}),
+    ]
+    assert plural_problems(Messages({e.key: e for e in entries})) == [
+        "bad: {count} people have needs a one form for count = 1",
+        "other: {members} people voted needs a one form for members = 1",
+    ]
+    picked = Messages({e.key: e for e in entries}).get("picked", voters=1, members=1)
+    assert picked == "1 of 1 person voted."
 
 
 # ----- the gate can fail ------------------------------------------------------------------
@@ -291,3 +380,31 @@ def test_command_summaries_have_no_placeholders_but_prefix() -> None:
     for cmd in build_registry():
         entry = next(e for e in CATALOGUE if e.key == cmd.summary)
         assert entry.placeholders <= {"prefix"}, cmd.summary
+
+
+# ----- the wordings issue 11 found -------------------------------------------------------
+
+
+def test_the_wordings_seen_in_the_demo_read_well() -> None:
+    def get(key: str, **values: object) -> str:
+        return CATALOGUE.get(key, prefix=PREFIX, **values)
+
+    assert get("poll.answered_so_far", count=1) == "1 person has answered so far."
+    assert "tie" in get("poll.ended_tie", top="Tuesday morning, Thursday afternoon")
+    assert get("ping.pong") != "pong" and textstat.lexicon_count(get("ping.pong")) >= 4
+    assert get("workshop.cancel_done", number=3, count=1).endswith(
+        "told the 1 person who answered."
+    )
+    assert get("workshop.move_done", number=3, when="Friday", count=2).endswith(
+        "told the 2 people who answered."
+    )
+    assert "you asked for" in get("export.ready", format="CSV", what="all feedback", count=1)
+    team = get("export.ready_team", format="CSV", what="all feedback", count=2)
+    assert "someone in the team asked for" in team and "@" not in team
+
+
+def test_every_part_with_more_for_organisers_says_so_in_help() -> None:
+    """!help lists "!help polls: ..." for each part where champions or the team can do more."""
+    registry = build_registry()
+    organised = {c.section for c in registry if c.role is not Role.MEMBER}
+    assert [s for s in sorted(organised) if f"help.more.{s}" not in CATALOGUE] == []

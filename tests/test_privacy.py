@@ -1,16 +1,21 @@
-"""Retention and the daily job that applies it (real SQLite, fake clock)."""
+"""People's data rights: retention and its daily job, and what !mydata tells a person."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from localbot import DM, GROUP, MESSAGES, SAM, LocalBot, make_bots, say
 
 import harness
 from bot.config import load_config
 from bot.matrix import MatrixAdapter
 from bot.messages import Messages
+from bot.registry import CommandSet
 from bot.scheduler import Scheduler
 from commands import build_registry
 from storage import feedback, inbox, jobs, privacy
@@ -110,3 +115,94 @@ def test_every_feature_with_personal_data_is_in_mydata_and_forget_me() -> None:
         if hasattr(module, "forget") and info.name not in ("feedback", "profiles"):
             assert module.forget in registry.forgetters, f"storage.{info.name}: @forgets"
     assert {"feedback", "profiles"} <= core  # these two are forgotten by the core directly
+
+
+# ----- !mydata: plain words first, then the file ------------------------------------------
+
+
+class DataBot(LocalBot):
+    direct_chats = {DM: SAM}
+
+
+@pytest.fixture
+def make_data_bot(tmp_path: Path) -> Iterator[Callable[..., DataBot]]:
+    with make_bots(DataBot, tmp_path) as make:
+        yield make
+
+
+def mydata_outs(bot: DataBot, mark: int) -> tuple[str, dict[str, Any]]:
+    """The summary the person got, and the file after it."""
+    outs = [o for o in bot.after(mark) if o.room_id == DM]
+    assert [o.action for o in outs] == ["send", "file"]
+    with open(outs[1].content["path"], encoding="utf-8") as file:
+        return outs[0].body, json.load(file)
+
+
+async def test_mydata_says_in_plain_words_what_is_kept_then_sends_the_file(
+    make_data_bot: Callable[..., DataBot],
+) -> None:
+    bot = make_data_bot(settings="\n[privacy]\nretention_days = 365\n")
+    await bot.tell_dm(SAM, "!ping")
+    mark = bot.mark()
+    await bot.tell_dm(SAM, "!mydata")
+    summary, data = mydata_outs(bot, mark)
+
+    paragraphs = summary.split("\n\n")
+    assert paragraphs[0] == say("privacy.mydata.intro")
+    assert paragraphs[1].split("\n") == [
+        say("privacy.mydata.kept_heading"),
+        say("privacy.mydata.line", what=say("privacy.mydata.kept.inbox", count=2)),
+        say("privacy.mydata.line", what=say("privacy.mydata.kept.rooms", count=1)),
+        say("privacy.mydata.line", what=say("privacy.mydata.kept.outbox", count=1)),
+    ]
+    assert "2 messages you sent me." in summary and "1 message I sent you." in summary
+    for key in ("why", "who", "from_where", "rights"):
+        assert say(f"privacy.mydata.{key}") in paragraphs
+    assert say("privacy.mydata.how_long", count=365) in paragraphs
+    assert "after 365 days" in summary and "!forget me" in summary
+    assert "Information Commissioner's Office" in summary
+    assert paragraphs[-1] == say("privacy.mydata_here")
+    # Nothing a person cannot read: no IDs, event IDs, times in milliseconds.
+    assert SAM not in summary and "$" not in summary and "{" not in summary
+    assert not any(len(word) > 8 and word.isdigit() for word in summary.split())
+
+    # The file has it all, for a computer, with what the bot said to them.
+    assert data["person"] == SAM
+    said = [row["content"]["body"] for row in data["stored"]["outbox"]]
+    assert said == [say("ping.pong")]
+
+
+async def test_mydata_without_a_retention_period(make_data_bot: Callable[..., DataBot]) -> None:
+    bot = make_data_bot(settings="\n[privacy]\nretention_days = 0\n")
+    mark = bot.mark()
+    assert await bot.ask("!mydata", room_id=GROUP) == [say("privacy.mydata_sent")]
+    summary, _ = mydata_outs(bot, mark)
+    assert say("privacy.mydata.kept_until_you_ask") in summary.split("\n\n")
+    assert say("privacy.mydata.line", what=say("privacy.mydata.kept.inbox", count=1)) in summary
+
+
+def test_every_table_about_a_person_has_words_in_mydata(tmp_path: Path) -> None:
+    """A table that keeps something about a person says what, in plain words."""
+    store = Store.open(tmp_path / "copro.db")
+    shared = {table for share in build_registry().sharers for table in share(store.db, SAM)}
+    store.close()
+    missing = [
+        table
+        for table in sorted({*privacy.OWNED, *shared, "outbox"})
+        if f"privacy.mydata.kept.{table}" not in MESSAGES
+    ]
+    assert missing == []
+
+
+async def test_mydata_counts_tables_without_words_together(
+    make_data_bot: Callable[..., DataBot],
+) -> None:
+    later = CommandSet("later")  # a feature added later, whose tables have no words yet
+    later.shares(lambda db, user_id: {"plots": [{"n": 1}, {"n": 2}], "sheds": [{"n": 3}]})
+    bot = make_data_bot(extra=later)
+    mark = bot.mark()
+    await bot.tell_dm(SAM, "!mydata")
+    summary, data = mydata_outs(bot, mark)
+    assert say("privacy.mydata.line", what=say("privacy.mydata.kept.other", count=3)) in summary
+    assert summary.count(say("privacy.mydata.kept.other", count=3)) == 1
+    assert len(data["stored"]["plots"]) == 2

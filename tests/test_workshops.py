@@ -1074,7 +1074,7 @@ async def test_someone_elses_workshop(bot: WorkshopBot) -> None:
     assert bot.workshop().state == "open"
     # The team can act on any workshop.
     assert await bot.ask("!workshop move 1 4/6 14:00", sender=ALICE) == [
-        say("workshop.move_done", number=1, when="Thursday 4 June, 2pm", count=0)
+        say("workshop.move_done_nobody", number=1, when="Thursday 4 June, 2pm")
     ]
 
 
