@@ -26,7 +26,7 @@ from bot.answers import choice_number, yes_or_no
 from bot.context import Context, Edit, Message, Removal, UserError
 from bot.registry import CommandSet
 from bot.roles import Role
-from storage import conversations, inbox
+from storage import conversations, inbox, rooms
 from storage import feedback as store
 from storage.conversations import Pending
 
@@ -70,6 +70,34 @@ def safeguarding_watch(ctx: Context) -> None:
     in_question = txn is not None and store.question_by_root(ctx.db, txn) is not None
     if event.is_direct or is_feedback_command or in_question:
         _safeguard(ctx, event.body)
+
+
+@commands.watch(Edit)
+def safeguarding_edit_watch(ctx: Context) -> None:
+    """An edit of something watched (a direct message, saved or held feedback) is
+    checked too, once per disclosure: not again if the words before it were worrying."""
+    event = ctx.event
+    assert isinstance(event, Edit)
+    before = _before_edit(ctx, event)
+    if before is not None and not is_concerning(before, ctx.config.safeguarding.phrases):
+        _safeguard(ctx, event.body)
+
+
+def _before_edit(ctx: Context, event: Edit) -> str | None:
+    """The words an edit replaces, if the message is one safeguarding watches."""
+    held = _waiting_for_consent(ctx, event.target)
+    if held is not None:
+        return ctx.platform.message_text(
+            ctx.db, held.data.get("edits", {}).get(event.target, event.target)
+        )
+    saved = store.by_event(ctx.db, event.target)
+    if saved is not None:
+        return saved.text if saved.user_id == event.sender else None
+    original = inbox.get(ctx.db, event.target)
+    room = rooms.get(ctx.db, original.room_id) if original else None
+    if original is None or original.sender != event.sender or not (room and room.is_direct):
+        return None
+    return ctx.platform.message_text(ctx.db, event.target)
 
 
 def _safeguard(ctx: Context, text: str) -> None:
@@ -494,7 +522,14 @@ async def removed(ctx: Context) -> bool:
     saved = store.by_event(ctx.db, event.target)
     if saved is None:
         return False
-    store.delete(ctx.db, saved.id)
+    if saved.user_id == event.sender:  # the author took it back
+        store.delete(ctx.db, saved.id)
+    elif saved.removed_at is None:  # a moderator: the team decides, left out of exports
+        store.flag_removed(ctx.db, saved.id)
+        team_room = ctx.config.rooms.team_room
+        if team_room and saved.state == "saved":
+            text = ctx.text("feedback.removed_by_other", number=saved.id)
+            ctx.platform.queue_text(ctx.db, team_room, text)
     return True
 
 
@@ -536,19 +571,60 @@ async def review(ctx: Context) -> None:
         return
     names = dict(_projects(ctx, open_only=False))
     lines = [ctx.text("feedback.review_intro")]
-    for item in items:
-        themes = store.themes(ctx.db, item.id)
-        lines.append(
-            ctx.text(
-                "feedback.review_line",
-                number=item.id,
-                date=item.created_at[:10],
-                about=names.get(item.project_id or 0, "-"),
-                text=_one_line(item.text),
-                themes=", ".join(themes) or "-",
-            )
-        )
+    lines += [_review_line(ctx, item, names.get(item.project_id or 0)) for item in items]
     ctx.reply_text("\n".join(lines))
+
+
+def _review_line(ctx: Context, item: store.Feedback, about: str | None) -> str:
+    """One line per piece; what it is about and its themes only when there are some."""
+    themes = ", ".join(store.themes(ctx.db, item.id))
+    line = ctx.text(
+        "feedback.review_line_about" if about else "feedback.review_line",
+        number=item.id,
+        date=item.created_at[:10],
+        about=about or "",
+        text=_one_line(item.text),
+    )
+    if themes:
+        line += " " + ctx.text("feedback.review_themes", themes=themes)
+    if item.removed_at:
+        line += " " + ctx.text("feedback.review_removed", number=item.id)
+    return line
+
+
+def _removed_by_other(ctx: Context) -> store.Feedback:
+    saved, _ = _numbered(ctx)
+    if saved.removed_at is None:
+        raise UserError("feedback.not_removed", number=saved.id)
+    return saved
+
+
+@commands.command(
+    "review keep",
+    summary="feedback.review_keep_summary",
+    usage="review keep <number>",
+    role=Role.TEAM,
+)
+async def review_keep(ctx: Context) -> None:
+    """Feedback someone else deleted in the chat: keep it (it is in exports again)."""
+    _team_place(ctx)
+    saved = _removed_by_other(ctx)
+    store.keep(ctx.db, saved.id)
+    ctx.reply("feedback.review_kept", number=saved.id)
+
+
+@commands.command(
+    "review delete",
+    summary="feedback.review_delete_summary",
+    usage="review delete <number>",
+    role=Role.TEAM,
+)
+async def review_delete(ctx: Context) -> None:
+    """Feedback someone else deleted in the chat: delete it here too."""
+    _team_place(ctx)
+    saved = _removed_by_other(ctx)
+    store.delete(ctx.db, saved.id)
+    ctx.reply("feedback.review_deleted", number=saved.id)
 
 
 @commands.command(

@@ -504,3 +504,10 @@ def m009_questions_per_chat(db: Database) -> None:
         "SELECT user_id, user_id, kind, ref, data, asked_at FROM conversations_old"
     )
     db.execute("DROP TABLE conversations_old")
+
+
+@migrations()
+def m010_feedback_removed_by_others(db: Database) -> None:
+    # When someone other than its author (a moderator) deleted the message a piece
+    # of feedback came from: it is left out of exports until the team decides.
+    db["feedback"].add_column("removed_at", str)

@@ -32,6 +32,7 @@ from commands.feedback import THUMBS, is_concerning
 from storage import conversations
 from storage import feedback as store
 from storage.db import Store
+from storage.export import feedback_rows as export_rows
 
 TWIN = "@sam:council.test.uk"  # another person, whose ID starts with Sam's
 TEAM = "!team:council.test"
@@ -922,6 +923,37 @@ async def test_a_message_edited_before_consent_is_saved_as_edited(bot: FeedbackB
     assert bot.one()["text"] == "The bus is early."
 
 
+async def test_a_moderator_deleting_feedback_leaves_it_to_the_team(bot: FeedbackBot) -> None:
+    said = await bot.command("The ramp is steep.")
+    other = await bot.command("The café is great.", sender=PAT)
+    outs = await bot.do(lambda: bot.redact(said, sender=ALICE, room_id=GROUP))
+    assert texts(outs) == [say("feedback.removed_by_other", number=1)]
+    assert "ramp" not in texts(outs)[0]
+    assert [r["text"] for r in bot.feedback()] == ["The ramp is steep.", "The café is great."]
+    assert bot.feedback()[0]["removed_at"] is not None
+    # Told once; left out of exports until the team decides.
+    assert await bot.do(lambda: bot.redact(said, sender=CHRIS, room_id=GROUP)) == []
+    exported = [r.answer for r in export_rows(bot.db, secret=b"k" * 32)]
+    assert exported == ["The café is great."]
+    (line,) = [x for x in await review(bot) if x.startswith("1. ")]
+    assert line.endswith(say("feedback.review_removed", number=1))
+    assert await review_command(bot, "!review keep 2") == [say("feedback.not_removed", number=2)]
+    assert await review_command(bot, "!review keep 1") == [say("feedback.review_kept", number=1)]
+    exported = [r.answer for r in export_rows(bot.db, secret=b"k" * 32)]
+    assert exported == ["The ramp is steep.", "The café is great."]
+    await bot.do(lambda: bot.redact(other, sender=ALICE, room_id=GROUP))
+    assert await review_command(bot, "!review delete 2") == [
+        say("feedback.review_deleted", number=2)
+    ]
+    assert [r["text"] for r in bot.feedback()] == ["The ramp is steep."]
+    outs = await bot.send("!review delete 1", sender=SAM, room_id=TEAM)
+    assert texts(outs) == [say("errors.not_allowed", who=say("roles.team"))]
+
+
+async def review_command(bot: FeedbackBot, command: str) -> list[str]:
+    return texts(await bot.send(command, sender=ALICE, room_id=TEAM))
+
+
 # ----- the team: review, themes, you said / we did --------------------------------------
 
 
@@ -947,22 +979,20 @@ async def test_review_lists_one_line_per_piece(bot: FeedbackBot) -> None:
     assert lines[0] == say("feedback.review_intro")
     assert len(lines) == 3  # newest first, the draft left out
     flat = " ".join(("long " * 100 + "\nsecond line").split())
-    assert lines[1] == say(
-        "feedback.review_line",
-        number=2,
-        date=today(),
-        about="-",
-        text=flat[:199] + "…",
-        themes="-",
+    # Nothing about, no themes: those parts are left out, never shown as "-".
+    assert lines[1] == say("feedback.review_line", number=2, date=today(), text=flat[:199] + "…")
+    assert lines[2] == (
+        say(
+            "feedback.review_line_about",
+            number=1,
+            date=today(),
+            about="Day centres",
+            text="Short one.",
+        )
+        + " "
+        + say("feedback.review_themes", themes="access, transport")
     )
-    assert lines[2] == say(
-        "feedback.review_line",
-        number=1,
-        date=today(),
-        about="Day centres",
-        text="Short one.",
-        themes="access, transport",
-    )
+    assert "-" not in lines[1].replace(today(), "")
     assert await review(bot, str(centres)) == [lines[0], lines[2]]
 
 
@@ -974,7 +1004,7 @@ async def test_review_names_a_project_that_has_finished(bot: FeedbackBot) -> Non
         db.execute("UPDATE projects SET stage = 'done' WHERE id = ?", [project])
     lines = await review(bot)
     assert lines[1] == say(
-        "feedback.review_line", number=1, date=today(), about="Day centres", text=BUS, themes="-"
+        "feedback.review_line_about", number=1, date=today(), about="Day centres", text=BUS
     )
 
 
@@ -1209,6 +1239,52 @@ async def test_a_worrying_message_while_another_question_waits(bot: FeedbackBot)
     await bot.dm("!forget me")
     said = await bot.dm("I am not safe at home")
     assert said[0] == say("safeguarding.private_intro") + "\n" + SIGNPOSTING
+
+
+SUPPORT = say("safeguarding.private_intro") + "\n" + SIGNPOSTING
+
+
+async def test_editing_saved_feedback_into_a_disclosure(bot: FeedbackBot) -> None:
+    await bot.named()
+    said = bot.db.execute("SELECT event_id FROM inbox ORDER BY seq LIMIT 1").fetchone()[0]
+    edit = bot.edit(said, "He hits me and I am not safe at home.")
+    outs = await bot.do(lambda: edit)
+    check_safeguarding(bot, outs, edit, DMS[SAM])
+    assert bot.one()["text"] == "He hits me and I am not safe at home."
+    # Once per disclosure: editing words that were already worrying alerts nobody again.
+    assert await bot.do(lambda: bot.edit(said, "I am not safe, he takes my money.")) == []
+
+
+async def test_editing_a_held_message_into_a_disclosure(bot: FeedbackBot) -> None:
+    said = bot.message(BUS)
+    await bot.run()
+    edit = bot.edit(said, "I am not safe at home.")
+    outs = await bot.do(lambda: edit)
+    check_safeguarding(bot, outs, edit, DMS[SAM])
+    assert bot.feedback() == []  # still nothing saved before a yes
+
+
+async def test_editing_a_feedback_command_into_a_disclosure(bot: FeedbackBot) -> None:
+    said = await bot.command("The ramp is steep.")
+    edit = bot.edit(said, "!feedback I am not safe with my carer", room_id=GROUP)
+    outs = await bot.do(lambda: edit)
+    check_safeguarding(bot, outs, edit, GROUP)
+
+
+async def test_editing_any_direct_message_into_a_disclosure(bot: FeedbackBot) -> None:
+    await bot.dm("!forget me")
+    said = bot.message("maybe later")
+    await bot.run()
+    edit = bot.edit(said, "I can't go on")
+    outs = await bot.do(lambda: edit)
+    check_safeguarding(bot, outs, edit, DMS[SAM])
+
+
+async def test_an_edit_by_someone_else_is_not_a_disclosure_of_theirs(bot: FeedbackBot) -> None:
+    said = await bot.command("The ramp is steep.")
+    edit = lambda: bot.edit(said, "!feedback I am not safe", sender=PAT, room_id=GROUP)  # noqa: E731
+    assert await bot.do(edit) == []
+    assert await bot.do(lambda: bot.edit(said, "I am not safe", sender=PAT, room_id=GROUP)) == []
 
 
 # ----- people's data: !mydata and !forget me ------------------------------------------
