@@ -680,6 +680,25 @@ async def test_feedback_command_names_in_the_export_only_if_they_said_so(
     assert people == {"Keep my name.": SAM, "Not my name.": "Anonymous"}
 
 
+async def test_feedback_command_in_a_direct_chat_before_consent(bot: FeedbackBot) -> None:
+    assert await bot.dm("!feedback The ramp is too steep.") == [say("feedback.consent_intro")]
+    assert bot.feedback() == []
+    assert await bot.dm("yes") == [say("feedback.ask_name")]
+    assert await bot.dm("yes") == [say("feedback.saved")]
+    assert (bot.one()["text"], bot.one()["contact_ok"]) == ("The ramp is too steep.", 1)
+
+
+async def test_a_held_feedback_command_can_be_edited_or_taken_back(bot: FeedbackBot) -> None:
+    kept = bot.message("!feedback The ramp is steep.", room_id=GROUP)
+    gone = bot.message("!feedback Oops, wrong room.", room_id=GROUP)
+    await bot.run()
+    await bot.do(lambda: bot.edit(kept, "!feedback The ramp is far too steep.", room_id=GROUP))
+    await bot.do(lambda: bot.redact(gone, room_id=GROUP))
+    assert await bot.dm("yes") == [say("feedback.ask_name")]
+    assert await bot.dm("yes") == [say("feedback.saved")]
+    assert [r["text"] for r in bot.feedback()] == ["The ramp is far too steep."]
+
+
 async def test_feedback_command_with_nothing_to_say(bot: FeedbackBot) -> None:
     outs = await bot.send("!feedback   ", room_id=GROUP)
     assert texts(outs) == [say("feedback.empty")]
