@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import unicodedata
@@ -138,7 +139,7 @@ async def direct_message(ctx: Context) -> bool:
     if held is not None:  # they said yes in another chat: what waits here is kept too
         conversations.finish(ctx.db, ctx.sender, CONSENT, room_id=held.room_id)
         events = [*held.data.get("events", []), event.event_id]
-        _save_held(ctx, Pending(held.user_id, CONSENT, "", {**held.data, "events": events}))
+        _save_held(ctx, dataclasses.replace(held, data={**held.data, "events": events}))
         return True
     _start(ctx, event.body, [event.event_id])
     return True
@@ -212,21 +213,18 @@ def _save_held(ctx: Context, waiting: Pending, also_forget: Sequence[str] = ()) 
     edits: dict[str, str] = waiting.data.get("edits", {})
     kept = [e for e in waiting.data.get("events", []) if ctx.platform.message_text(ctx.db, e)]
     here = [e for e in kept if _room_of(ctx, e) == ctx.room_id]
-    drafts = [
-        _command_draft(
-            ctx, e, _words(ctx, ctx.platform.message_text(ctx.db, edits.get(e, e)) or "")
-        )
-        for e in kept
-        if e not in here
-    ]
+    elsewhere = [e for e in kept if e not in here]
+
+    def words(event_id: str) -> str:
+        return _words(ctx, ctx.platform.message_text(ctx.db, edits.get(event_id, event_id)) or "")
+
+    drafts = [_command_draft(ctx, e, words(e)) for e in elsewhere]
+    # Every event that links the person to the words, to forget if they say no to their name.
+    linked = [*elsewhere, *(edits[e] for e in kept if e in edits), *also_forget]
     if here:
-        texts = [
-            _words(ctx, ctx.platform.message_text(ctx.db, edits.get(e, e)) or "") for e in here
-        ]
-        forget = [*(edits[e] for e in here if e in edits), *also_forget]
-        _start(ctx, "\n\n".join(texts), here, also_forget=forget, others=drafts)
+        _start(ctx, "\n\n".join(map(words, here)), here, also_forget=linked, others=drafts)
     elif drafts:
-        _ask_name(ctx, drafts, [e for e in kept if e not in here])
+        _ask_name(ctx, drafts, linked)
     return bool(kept)
 
 
@@ -500,10 +498,7 @@ async def edited(ctx: Context) -> bool:
     if saved is None:
         return False
     if saved.user_id == event.sender:  # only the author may change their words
-        text = event.body
-        if saved.source == "command":
-            word = re.escape(ctx.config.bot.prefix) + r"feedback\b"
-            text = re.sub(rf"^\s*{word}", "", text, flags=re.IGNORECASE).strip()
+        text = _words(ctx, event.body) if saved.source == "command" else event.body
         if text:
             store.update(ctx.db, saved.id, text=text)
     return True

@@ -699,6 +699,25 @@ async def test_a_held_feedback_command_can_be_edited_or_taken_back(bot: Feedback
     assert [r["text"] for r in bot.feedback()] == ["The ramp is far too steep."]
 
 
+async def test_a_held_feedback_command_without_a_name_links_to_nobody(bot: FeedbackBot) -> None:
+    said = bot.message("!feedback The ramp is too steep.", room_id=GROUP)
+    await bot.run()
+    yes = bot.message("yes")
+    await bot.run()
+    no = bot.message("no")
+    await bot.run()
+    assert texts(bot.outbox())[-1] == say("feedback.saved_anonymous")
+    row = bot.one()
+    assert (row["text"], row["user_id"], row["room_id"], row["event_id"]) == (
+        "The ramp is too steep.",
+        None,
+        None,
+        None,
+    )
+    for event_id in (said, yes, no):
+        assert bot.inbox_row(event_id)["sender"] == ""
+
+
 async def test_feedback_command_with_nothing_to_say(bot: FeedbackBot) -> None:
     outs = await bot.send("!feedback   ", room_id=GROUP)
     assert texts(outs) == [say("feedback.empty")]
