@@ -328,3 +328,34 @@ async def test_feedback_after_going_is_not_taken_for_an_access_need(synapse, mak
     assert "Do you need anything to take part?" in reply
     saved = await converse(sam, bot, dm, "2", "needs saved")
     assert "I have saved what you need for workshop 1" in saved
+
+
+async def test_a_moderators_deletion_goes_to_the_team_and_keeps_the_words(
+    synapse, make_bot, make_person
+):
+    alex, sam = make_person(synapse, "alex"), make_person(synapse, "sam")
+    bot = make_bot(synapse, team=[alex.user_id])
+    for person in (alex, sam):
+        await person.listen()
+    team_room = await alex.create_room([bot.user_id])
+    text = bot.config_path.read_text().replace("[rooms]\n", f'[rooms]\nteam_room = "{team_room}"\n')
+    bot.config_path.write_text(text)
+    await bot.run()
+    await alex.wait_for_member(team_room, bot.user_id)
+    dm = await sam.open_dm(bot.user_id)
+    room = await room_with(alex, bot, [sam])  # Alex made the room: Alex may delete messages
+
+    said_it = await sam.send(room, "!feedback The ramp is too steep.")
+    await next_words(sam, bot, dm, 0, "the private question")
+    await converse(sam, bot, dm, "yes", "the name question")
+    await converse(sam, bot, dm, "yes", "thanks")
+    await alex.remove(room, said_it)
+    await wait_until(lambda: said(alex, bot, team_room), 30, "the team to be told")
+    [told] = said(alex, bot, team_room)
+    assert "deleted the message of feedback 1" in told and "ramp" not in told
+    assert bot.query("SELECT text, removed_at IS NOT NULL FROM feedback") == [
+        ("The ramp is too steep.", 1)
+    ]
+    reply = await alex.ask(team_room, "!review keep 1", bot.user_id)
+    assert reply["content"]["body"] == "Feedback 1 is kept, and is in exports again."
+    assert bot.query("SELECT removed_at FROM feedback") == [(None,)]
