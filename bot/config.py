@@ -77,6 +77,8 @@ class BotConfig:
     prefix: str
     timezone: str
     log_level: str
+    # Minutes the bot waits for the answer to a question before it stops waiting.
+    questions_expire_minutes: int = 30
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,7 @@ SECTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "storage": ("database", "data_dir"),
         "people": ("team", "champions"),
         "rooms": ("team_room", "allow_invites_from", "follow_upgrades"),
-        "bot": ("prefix", "timezone", "log_level"),
+        "bot": ("prefix", "timezone", "log_level", "questions_expire_minutes"),
         "polls": ("members_can_start",),
         "projects": ("reminder_after_days", "areas"),
         "workshops": ("reminders",),
@@ -556,7 +558,19 @@ def _bot(section: _Section) -> BotConfig:
         prefix=prefix or DEFAULT_PREFIX,
         timezone=timezone or DEFAULT_TIMEZONE,
         log_level=_log_level(section),
+        questions_expire_minutes=_expire_minutes(section),
     )
+
+
+def _expire_minutes(section: _Section) -> int:
+    minutes = section.table.get("questions_expire_minutes", 30)
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 10_080:
+        section.problems.add(
+            section.key("questions_expire_minutes"),
+            "must be a whole number of minutes, 1 to 10080 (a week)",
+        )
+        minutes = 30
+    return minutes
 
 
 def _projects(section: _Section) -> ProjectsConfig:

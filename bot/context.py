@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -244,12 +245,30 @@ class Context:
     def ask(
         self, user_id: str, kind: str, ref: str, text: str, data: dict[str, Any] | None = None
     ) -> str:
-        """Ask someone a question by direct message; their next reply there goes to
-        the handler registered with ``@commands.answer(kind)``. Returns the
+        """Ask someone a question: where the person is talking, if that is their own
+        direct chat with the bot, else by direct message. Their next reply in that
+        chat goes to the handler registered with ``@commands.answer(kind)``, until
+        the question expires (``bot.questions_expire_minutes``). Returns the
         question's transaction ID (``platform.sent_event`` gives its event ID)."""
-        replaced = conversations.pending(self.db, user_id)
-        if replaced is not None and replaced.kind in self.registry.abandoned:
-            self.registry.abandoned[replaced.kind](self, replaced, kind)
-        txn = self.platform.queue_direct(self.db, user_id, text)
-        conversations.ask(self.db, user_id, kind, ref, data)
+        here = user_id == self.sender and self.is_direct
+        room = self.room_id if here else self.platform.direct_room(self.db, user_id)
+        replaced = conversations.pending(self.db, user_id, room)
+        if replaced is not None:
+            if replaced.kind in self.registry.abandoned:
+                self.registry.abandoned[replaced.kind](self, replaced, kind)
+            conversations.finish(self.db, user_id, room_id=replaced.room_id)
+        txn = self.platform.queue_text(self.db, room, text)
+        conversations.ask(self.db, user_id, kind, ref, data, room_id=room, txn=txn, at=self.now)
         return txn
+
+    def answers_question(self, waiting: conversations.Pending) -> bool:
+        """Is the person's message a reply (in their app) to the question itself?"""
+        reply_to = getattr(self.event, "reply_to", None)
+        asked = self.platform.sent_event(self.db, waiting.txn) if waiting.txn else None
+        return reply_to is not None and reply_to == asked
+
+    @property
+    def now(self) -> datetime:
+        """When the person did what is being handled (the homeserver's clock)."""
+        ts = getattr(self.event, "ts", 0)
+        return datetime.fromtimestamp(ts / 1000, UTC) if ts else datetime.now(UTC)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 import traceback
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from typing import Protocol
 
 from sqlite_utils import Database
 
+from bot.answers import yes_or_no
 from bot.config import Config
 from bot.context import Context, Incoming, Message, Platform, UserError
 from bot.messages import Messages
@@ -29,6 +31,7 @@ from bot.registry import Registry
 from bot.roles import Role, role_of
 from bot.scheduler import schedule
 from storage import conversations, deadletters, inbox
+from storage.conversations import Pending
 from storage.db import Store
 from storage.inbox import InboxEvent
 
@@ -90,16 +93,66 @@ class Dispatcher:
         if isinstance(event, Message) and event.body.strip().startswith(prefix):
             await self._command(ctx, event.body.strip()[len(prefix) :])
             return
+        waiting = None
         if isinstance(event, Message) and event.is_direct:
-            waiting = conversations.pending(db, event.sender)
-            answer = self.registry.answers.get(waiting.kind) if waiting else None
-            if waiting and answer and await _guarded(ctx, lambda: answer(ctx, waiting)):
+            answered, waiting = await self._answer(ctx, event)
+            if answered:
                 return
         for listener in self.registry.listeners_for(event):
             if await _guarded(ctx, lambda listener=listener: listener(ctx)):
-                return
-        if isinstance(event, Message) and event.is_direct:
-            ctx.reply("dm.hint")
+                break
+        else:
+            if isinstance(event, Message) and event.is_direct:
+                ctx.reply("dm.hint")
+        if waiting is not None:
+            self._nudge(ctx, waiting)
+
+    async def _answer(self, ctx: Context, event: Message) -> tuple[bool, Pending | None]:
+        """Offer a direct message to the question waiting in that chat, if any.
+
+        Returns whether it was the answer (or "skip"), and the question that still
+        waits if not: the message is then new input, and the person hears once,
+        after it is handled, that the bot is still waiting. An answer must look
+        like one: the feature that asked decides. A question older than
+        ``bot.questions_expire_minutes`` (or than the feature said) is dropped first."""
+        waiting = conversations.pending(ctx.db, event.sender, event.room_id)
+        if waiting is None:
+            return False, None
+        waiting = conversations.settle(ctx.db, waiting, event.room_id)
+        lasts = timedelta(minutes=self.config.bot.questions_expire_minutes)
+        if conversations.expired(waiting, ctx.now, lasts):
+            self._drop(ctx, waiting)
+            if _looks_like_answer(event.body):  # an answer, too late: never mis-file it
+                ctx.reply("questions.expired")
+                return True, None
+            return False, None
+        if _is_skip(event.body):
+            self._drop(ctx, waiting)
+            ctx.reply("questions.skipped")
+            return True, None
+        answer = self.registry.answers.get(waiting.kind)
+        if answer is not None and await _guarded(ctx, lambda: answer(ctx, waiting)):
+            return True, None
+        return False, waiting
+
+    def _drop(self, ctx: Context, waiting: Pending) -> None:
+        """Stop waiting, as when a newer question takes the place of this one."""
+        if waiting.kind in self.registry.abandoned:
+            self.registry.abandoned[waiting.kind](ctx, waiting, "")
+        conversations.finish(ctx.db, waiting.user_id, room_id=waiting.room_id)
+
+    def _nudge(self, ctx: Context, waiting: Pending) -> None:
+        """Once per question: say the bot is still waiting, and how to answer or skip."""
+        still = conversations.pending(ctx.db, waiting.user_id, waiting.room_id)
+        if still is None or still.nudged or (still.kind, still.txn) != (waiting.kind, waiting.txn):
+            return
+        about = f"questions.about.{waiting.kind}"
+        if about in self.messages:
+            topic = ctx.text(about, number=waiting.ref)
+            ctx.reply("questions.waiting_about", about=topic)
+        else:
+            ctx.reply("questions.waiting")
+        conversations.mark_nudged(ctx.db, still)
 
     async def _command(self, ctx: Context, text: str) -> None:
         words = text.split()
@@ -130,6 +183,20 @@ async def _guarded(ctx: Context, run: Callable[[], Awaitable[object]]) -> bool:
     except UserError as err:
         ctx.reply(err.key, **err.values)
         return True
+
+
+_SKIP = {"skip", "skip it", "skip this", "skip that", "skip please", "skip question"}
+_NUMBERS = re.compile(r"\s*#?\d{1,3}[.)]?(\s*(,|and|&)?\s*#?\d{1,3}[.)]?)*\s*", re.IGNORECASE)
+
+
+def _is_skip(text: str) -> bool:
+    """Does the person want to leave the question unanswered?"""
+    return " ".join(text.lower().strip(" .!").split()) in _SKIP
+
+
+def _looks_like_answer(text: str) -> bool:
+    """A yes, a no, a number or a few, or skip: words that only make sense as an answer."""
+    return yes_or_no(text) is not None or bool(_NUMBERS.fullmatch(text)) or _is_skip(text)
 
 
 def new_ref() -> str:

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import unicodedata
@@ -26,7 +27,7 @@ from bot.answers import choice_number, yes_or_no
 from bot.context import Context, Edit, Message, Removal, UserError
 from bot.registry import CommandSet
 from bot.roles import Role
-from storage import conversations, inbox
+from storage import conversations, inbox, rooms
 from storage import feedback as store
 from storage.conversations import Pending
 
@@ -36,6 +37,8 @@ CONSENT = "feedback.consent"
 PROJECT = "feedback.project"
 NAME = "feedback.name"
 THUMBS = "✅"
+# The questions a person may say yes to, before anything is saved.
+CONSENT_WORDS = ("feedback.consent_intro", "feedback.consent_command")
 
 
 # ----- safeguarding ------------------------------------------------------
@@ -70,6 +73,34 @@ def safeguarding_watch(ctx: Context) -> None:
         _safeguard(ctx, event.body)
 
 
+@commands.watch(Edit)
+def safeguarding_edit_watch(ctx: Context) -> None:
+    """An edit of something watched (a direct message, saved or held feedback) is
+    checked too, once per disclosure: not again if the words before it were worrying."""
+    event = ctx.event
+    assert isinstance(event, Edit)
+    before = _before_edit(ctx, event)
+    if before is not None and not is_concerning(before, ctx.config.safeguarding.phrases):
+        _safeguard(ctx, event.body)
+
+
+def _before_edit(ctx: Context, event: Edit) -> str | None:
+    """The words an edit replaces, if the message is one safeguarding watches."""
+    held = _waiting_for_consent(ctx, event.target)
+    if held is not None:
+        return ctx.platform.message_text(
+            ctx.db, held.data.get("edits", {}).get(event.target, event.target)
+        )
+    saved = store.by_event(ctx.db, event.target)
+    if saved is not None:
+        return saved.text if saved.user_id == event.sender else None
+    original = inbox.get(ctx.db, event.target)
+    room = rooms.get(ctx.db, original.room_id) if original else None
+    if original is None or original.sender != event.sender or not (room and room.is_direct):
+        return None
+    return ctx.platform.message_text(ctx.db, event.target)
+
+
 def _safeguard(ctx: Context, text: str) -> None:
     """Private support for the person, and an alert for the team: never the words."""
     config = ctx.config.safeguarding
@@ -98,27 +129,52 @@ async def direct_message(ctx: Context) -> bool:
     agreed = store.consent(ctx.db, ctx.sender)
     if agreed is False and yes_or_no(event.body) is True:  # changed their mind, as invited
         store.record_consent(ctx.db, ctx.sender, True, _wording(ctx))
-        conversations.finish(ctx.db, ctx.sender, CONSENT)
+        conversations.finish(ctx.db, ctx.sender, CONSENT, room_id=ctx.room_id)
         ctx.reply("feedback.consent_yes")
         return True
     if agreed is None or not agreed:
-        # Nothing is saved before the person says yes: remember only which messages.
-        waiting = conversations.pending(ctx.db, ctx.sender)
-        events = waiting.data.get("events", []) if waiting and waiting.kind == CONSENT else []
-        if agreed is not None:
-            key = "feedback.not_saved"  # they said no before
-        else:
-            key = "feedback.consent_remind" if events else "feedback.consent_intro"
-        ctx.ask(ctx.sender, CONSENT, "", ctx.text(key), {"events": [*events, event.event_id]})
+        _hold(ctx, event.event_id, "feedback.not_saved" if agreed is False else None)
+        return True
+    held = _held(ctx, conversations.pending(ctx.db, ctx.sender, ctx.room_id))
+    if held is not None:  # they said yes in another chat: what waits here is kept too
+        conversations.finish(ctx.db, ctx.sender, CONSENT, room_id=held.room_id)
+        events = [*held.data.get("events", []), event.event_id]
+        _save_held(ctx, dataclasses.replace(held, data={**held.data, "events": events}))
         return True
     _start(ctx, event.body, [event.event_id])
     return True
 
 
-def _wording(ctx: Context) -> str:
+def _hold(ctx: Context, event_id: str, key: str | None = None) -> None:
+    """Nothing is saved before the person says yes: remember only which message,
+    with those held in the same chat, and ask them (privately, in that chat)."""
+    waiting = _held(ctx, conversations.pending(ctx.db, ctx.sender, _private_room(ctx)))
+    events = waiting.data.get("events", []) if waiting else []
+    if key is None:
+        if events:
+            key = "feedback.consent_remind"
+        else:
+            key = "feedback.consent_intro" if ctx.is_direct else "feedback.consent_command"
+    wording = waiting.data.get("wording", key) if waiting else key
+    data = {**(waiting.data if waiting else {}), "events": [*events, event_id], "wording": wording}
+    ctx.ask(ctx.sender, CONSENT, "", ctx.text(key), data)
+
+
+def _private_room(ctx: Context) -> str:
+    """Where ``ctx.ask`` asks the person: here in their direct chat, else by direct message."""
+    return ctx.room_id if ctx.is_direct else ctx.platform.direct_room(ctx.db, ctx.sender)
+
+
+def _held(ctx: Context, waiting: Pending | None) -> Pending | None:
+    return waiting if waiting is not None and waiting.kind == CONSENT else None
+
+
+def _wording(ctx: Context, key: str = "feedback.consent_intro") -> str:
     """Which words the person agreed to: the key and a fingerprint of the text."""
-    text = ctx.text("feedback.consent_intro")
-    return "feedback.consent_intro#" + hashlib.sha256(text.encode()).hexdigest()[:12]
+    if key not in CONSENT_WORDS:
+        key = "feedback.consent_intro"
+    text = ctx.text(key)
+    return key + "#" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 @commands.answer(CONSENT)
@@ -126,29 +182,90 @@ async def consent_answer(ctx: Context, waiting: Pending) -> bool:
     said = yes_or_no(ctx.event.body)  # type: ignore[union-attr]
     if said is None:
         return False  # a new message: it is added to what waits for a yes
-    store.record_consent(ctx.db, ctx.sender, said, _wording(ctx))
-    conversations.finish(ctx.db, ctx.sender, CONSENT)
-    events = waiting.data.get("events", [])
+    store.record_consent(ctx.db, ctx.sender, said, _wording(ctx, waiting.data.get("wording", "")))
+    conversations.finish(ctx.db, ctx.sender, CONSENT, room_id=waiting.room_id)
     if not said:
-        for event_id in events:  # they said no: keep nothing of what they wrote
-            inbox.scrub(ctx.db, event_id)
+        _scrub_held(ctx, waiting)  # they said no: keep nothing of what they wrote
         ctx.reply("feedback.consent_no")
         return True
-    edits: dict[str, str] = waiting.data.get("edits", {})
-    kept = [e for e in events if ctx.platform.message_text(ctx.db, e)]
-    texts = [ctx.platform.message_text(ctx.db, edits.get(e, e)) or "" for e in kept]
-    if kept:
-        _start(ctx, "\n\n".join(texts), kept, also_forget=[*edits.values(), ctx.event.event_id])
-    else:
+    if not _save_held(ctx, waiting, also_forget=[ctx.event.event_id]):
         ctx.reply("feedback.consent_yes")
     return True
 
 
-def _start(ctx: Context, text: str, messages: list[str], also_forget: Sequence[str] = ()) -> None:
+def _scrub_held(ctx: Context, waiting: Pending) -> None:
+    edits: dict[str, str] = waiting.data.get("edits", {})
+    for event_id in [*waiting.data.get("events", []), *edits.values()]:
+        inbox.scrub(ctx.db, event_id)
+
+
+@commands.on_abandoned(CONSENT)
+def consent_left(ctx: Context, waiting: Pending, new_kind: str) -> None:
+    """Never answered (skipped, too old, another question took its place): what
+    waited for a yes is not kept."""
+    if new_kind != CONSENT:
+        _scrub_held(ctx, waiting)
+
+
+def _save_held(ctx: Context, waiting: Pending, also_forget: Sequence[str] = ()) -> bool:
+    """They said yes: save what waited for it, one piece per chat it came from
+    (a ``!feedback`` in a group room is its own piece). False if nothing was left."""
+    edits: dict[str, str] = waiting.data.get("edits", {})
+    kept = [e for e in waiting.data.get("events", []) if ctx.platform.message_text(ctx.db, e)]
+    here = [e for e in kept if _room_of(ctx, e) == ctx.room_id]
+    elsewhere = [e for e in kept if e not in here]
+
+    def words(event_id: str) -> str:
+        return _words(ctx, ctx.platform.message_text(ctx.db, edits.get(event_id, event_id)) or "")
+
+    drafts = [_command_draft(ctx, e, words(e)) for e in elsewhere]
+    # Every event that links the person to the words, to forget if they say no to their name.
+    linked = [*elsewhere, *(edits[e] for e in kept if e in edits), *also_forget]
+    if here:
+        _start(ctx, "\n\n".join(map(words, here)), here, also_forget=linked, others=drafts)
+    elif drafts:
+        _ask_name(ctx, drafts, linked)
+    return bool(kept)
+
+
+def _room_of(ctx: Context, event_id: str) -> str | None:
+    stored = inbox.get(ctx.db, event_id)
+    return stored.room_id if stored else None
+
+
+def _words(ctx: Context, text: str) -> str:
+    """The words of a message, without the ``!feedback`` in front, if it has one."""
+    word = re.escape(ctx.config.bot.prefix) + r"feedback\b"
+    return re.sub(rf"^\s*{word}", "", text, flags=re.IGNORECASE).strip()
+
+
+def _command_draft(ctx: Context, event_id: str, text: str) -> int:
+    """A ``!feedback`` from a group room, as a draft of its own."""
+    room = _room_of(ctx, event_id)
+    return store.add(
+        ctx.db,
+        text,
+        source="command",
+        user_id=ctx.sender,
+        room_id=room,
+        event_id=event_id,
+        project_id=store.project_for_room(ctx.db, room) if room else None,
+        state="draft",
+    )
+
+
+def _start(
+    ctx: Context,
+    text: str,
+    messages: list[str],
+    also_forget: Sequence[str] = (),
+    others: Sequence[int] = (),
+) -> None:
     """Save a draft, then ask about the project (if there is a choice) and the name.
 
     ``messages``: the person's messages the words come from; with ``also_forget``
     (their answers, edits), every event to forget if they give it without a name.
+    ``others``: drafts from other chats that the name question covers too.
     """
     events = [*messages, *also_forget]
     feedback_id = store.add(
@@ -171,14 +288,18 @@ def _start(ctx: Context, text: str, messages: list[str], also_forget: Sequence[s
         ]
         lines.append(ctx.text("feedback.ask_project_how"))
         ids = [project_id for project_id, _ in projects]
-        data = {"projects": ids, "events": events}
+        data = {"projects": ids, "events": events, "others": list(others)}
         ctx.ask(ctx.sender, PROJECT, str(feedback_id), "\n".join(lines), data)
     else:
         if projects:
             store.update(ctx.db, feedback_id, project_id=projects[0][0])
-        ctx.ask(
-            ctx.sender, NAME, str(feedback_id), ctx.text("feedback.ask_name"), {"events": events}
-        )
+        _ask_name(ctx, [feedback_id, *others], events)
+
+
+def _ask_name(ctx: Context, drafts: Sequence[int], events: Sequence[str]) -> None:
+    """May we keep their name with these drafts? Asked privately."""
+    data = {"events": list(events), "others": list(drafts[1:])}
+    ctx.ask(ctx.sender, NAME, str(drafts[0]), ctx.text("feedback.ask_name"), data)
 
 
 def open_projects(ctx: Context) -> list[tuple[int, str]]:
@@ -207,12 +328,13 @@ async def project_answer(ctx: Context, waiting: Pending) -> bool:
     body = ctx.event.body.strip()  # type: ignore[union-attr]
     number = 0 if body == "0" else choice_number(body, len(ids))
     if number is None:
-        _finish_draft(ctx, int(waiting.ref), keep_name=True, contact=False)
+        _finish_draft(ctx, waiting, keep_name=True, contact=False)
         return False  # not an answer: the draft is saved as it is, this is new
     if number:
         store.update(ctx.db, int(waiting.ref), project_id=ids[number - 1])
     events = [*waiting.data.get("events", []), ctx.event.event_id]
-    ctx.ask(ctx.sender, NAME, waiting.ref, ctx.text("feedback.ask_name"), {"events": events})
+    conversations.finish(ctx.db, ctx.sender, PROJECT, room_id=waiting.room_id)  # same draft
+    _ask_name(ctx, [int(waiting.ref), *waiting.data.get("others", [])], events)
     return True
 
 
@@ -220,10 +342,10 @@ async def project_answer(ctx: Context, waiting: Pending) -> bool:
 async def name_answer(ctx: Context, waiting: Pending) -> bool:
     said = yes_or_no(ctx.event.body)  # type: ignore[union-attr]
     if said is None:
-        _finish_draft(ctx, int(waiting.ref), keep_name=True, contact=False)
+        _finish_draft(ctx, waiting, keep_name=True, contact=False)
         return False
     events = [*waiting.data.get("events", []), ctx.event.event_id]
-    _finish_draft(ctx, int(waiting.ref), keep_name=said, contact=said, events=events)
+    _finish_draft(ctx, waiting, keep_name=said, contact=said, events=events)
     ctx.reply("feedback.saved" if said else "feedback.saved_anonymous")
     return True
 
@@ -231,25 +353,27 @@ async def name_answer(ctx: Context, waiting: Pending) -> bool:
 @commands.on_abandoned(PROJECT)
 @commands.on_abandoned(NAME)
 def draft_left(ctx: Context, waiting: Pending, new_kind: str) -> None:
-    """Another question took over (e.g. !forget me): keep the words, named, not contactable."""
-    if new_kind not in (PROJECT, NAME):
-        _finish_draft(ctx, int(waiting.ref), keep_name=True, contact=False)
+    """Another question took over (e.g. !forget me), or it was skipped or too old:
+    keep the words, named, not contactable."""
+    _finish_draft(ctx, waiting, keep_name=True, contact=False)
 
 
 def _finish_draft(
-    ctx: Context, feedback_id: int, *, keep_name: bool, contact: bool, events: Sequence[str] = ()
+    ctx: Context, waiting: Pending, *, keep_name: bool, contact: bool, events: Sequence[str] = ()
 ) -> None:
-    conversations.finish(ctx.db, ctx.sender)
-    saved = store.get(ctx.db, feedback_id)
-    if saved is None or saved.state != "draft":
-        return
-    store.update(ctx.db, feedback_id, state="saved", contact_ok=contact)
-    if not keep_name:
-        # Their messages (the words, their answers) link them to it in time: forget
-        # who sent them and when, and what they said, in the inbox too.
-        for event_id in events:
-            inbox.scrub(ctx.db, event_id, forget_sender=True)
-        store.make_anonymous(ctx.db, feedback_id)
+    """Save the drafts the question was about (only theirs: this chat's question)."""
+    conversations.finish(ctx.db, waiting.user_id, waiting.kind, room_id=waiting.room_id)
+    for feedback_id in [int(waiting.ref), *waiting.data.get("others", [])]:
+        saved = store.get(ctx.db, feedback_id)
+        if saved is None or saved.state != "draft":
+            continue
+        store.update(ctx.db, feedback_id, state="saved", contact_ok=contact)
+        if not keep_name:
+            # Their messages (the words, their answers) link them to it in time: forget
+            # who sent them and when, and what they said, in the inbox too.
+            for event_id in events:
+                inbox.scrub(ctx.db, event_id, forget_sender=True)
+            store.make_anonymous(ctx.db, feedback_id)
 
 
 # ----- feedback threads ------------------------------------------------------
@@ -336,30 +460,33 @@ async def thread_answer(ctx: Context) -> bool:
     "feedback", summary="feedback.command_summary", usage="feedback The bus is often late"
 )
 async def give_feedback(ctx: Context) -> None:
-    if not ctx.args.strip():
+    """The same rules as a direct chat: nothing is kept before the person says yes,
+    and their name only if they say so. Both are asked privately."""
+    words = ctx.args.strip()
+    if not words:
         raise UserError("feedback.empty")
-    store.add(
-        ctx.db,
-        ctx.args.strip(),
-        source="command",
-        user_id=ctx.sender,
-        room_id=ctx.room_id,
-        event_id=ctx.event.event_id,
-        project_id=store.project_for_room(ctx.db, ctx.room_id),
-        contact_ok=True,
-    )
-    if len(ctx.args.strip()) > store.MAX_TEXT:
-        ctx.reply("feedback.too_long", most=store.MAX_TEXT)
-    ctx.reply("feedback.saved")
+    event_id = ctx.event.event_id
+    agreed = store.consent(ctx.db, ctx.sender)
+    if not agreed:
+        _hold(ctx, event_id, "feedback.not_saved" if agreed is False else None)
+    elif ctx.is_direct:
+        _start(ctx, words, [event_id])
+    else:
+        _ask_name(ctx, [_command_draft(ctx, event_id, words)], [event_id])
+        if len(words) > store.MAX_TEXT:
+            ctx.reply("feedback.too_long", most=store.MAX_TEXT)
+    if not ctx.is_direct:
+        ctx.reply("feedback.asked_privately")
 
 
 # ----- edits and deletions ----------------------------------------------------
 
 
 def _waiting_for_consent(ctx: Context, event_id: str) -> Pending | None:
-    waiting = conversations.pending(ctx.db, ctx.sender)
-    if waiting and waiting.kind == CONSENT and event_id in waiting.data.get("events", []):
-        return waiting
+    """The question holding this message for a yes, wherever it was asked."""
+    for waiting in conversations.waiting_for(ctx.db, ctx.sender):
+        if waiting.kind == CONSENT and event_id in waiting.data.get("events", []):
+            return waiting
     return None
 
 
@@ -370,18 +497,13 @@ async def edited(ctx: Context) -> bool:
     waiting = _waiting_for_consent(ctx, event.target)
     if waiting is not None:  # not saved yet: remember which edit is the latest
         edits = {**waiting.data.get("edits", {}), event.target: event.event_id}
-        conversations.ask(
-            ctx.db, ctx.sender, CONSENT, waiting.ref, {**waiting.data, "edits": edits}
-        )
+        conversations.update(ctx.db, waiting, {**waiting.data, "edits": edits})
         return True
     saved = store.by_event(ctx.db, event.target)
     if saved is None:
         return False
     if saved.user_id == event.sender:  # only the author may change their words
-        text = event.body
-        if saved.source == "command":
-            word = re.escape(ctx.config.bot.prefix) + r"feedback\b"
-            text = re.sub(rf"^\s*{word}", "", text, flags=re.IGNORECASE).strip()
+        text = _words(ctx, event.body) if saved.source == "command" else event.body
         if text:
             store.update(ctx.db, saved.id, text=text)
     return True
@@ -395,14 +517,19 @@ async def removed(ctx: Context) -> bool:
     if waiting is not None:  # not saved yet: it never will be
         events = [e for e in waiting.data.get("events", []) if e != event.target]
         inbox.scrub(ctx.db, event.target)
-        conversations.ask(
-            ctx.db, ctx.sender, CONSENT, waiting.ref, {**waiting.data, "events": events}
-        )
+        conversations.update(ctx.db, waiting, {**waiting.data, "events": events})
         return True
     saved = store.by_event(ctx.db, event.target)
     if saved is None:
         return False
-    store.delete(ctx.db, saved.id)
+    if saved.user_id == event.sender:  # the author took it back
+        store.delete(ctx.db, saved.id)
+    elif saved.removed_at is None:  # a moderator: the team decides, left out of exports
+        store.flag_removed(ctx.db, saved.id)
+        team_room = ctx.config.rooms.team_room
+        if team_room and saved.state == "saved":
+            text = ctx.text("feedback.removed_by_other", number=saved.id)
+            ctx.platform.queue_text(ctx.db, team_room, text)
     return True
 
 
@@ -442,19 +569,60 @@ async def review(ctx: Context) -> None:
         return
     names = dict(_projects(ctx, open_only=False))
     lines = [ctx.text("feedback.review_intro")]
-    for item in items:
-        themes = store.themes(ctx.db, item.id)
-        lines.append(
-            ctx.text(
-                "feedback.review_line",
-                number=item.id,
-                date=item.created_at[:10],
-                about=names.get(item.project_id or 0, "-"),
-                text=_one_line(item.text),
-                themes=", ".join(themes) or "-",
-            )
-        )
+    lines += [_review_line(ctx, item, names.get(item.project_id or 0)) for item in items]
     ctx.reply_text("\n".join(lines))
+
+
+def _review_line(ctx: Context, item: store.Feedback, about: str | None) -> str:
+    """One line per piece; what it is about and its themes only when there are some."""
+    themes = ", ".join(store.themes(ctx.db, item.id))
+    line = ctx.text(
+        "feedback.review_line_about" if about else "feedback.review_line",
+        number=item.id,
+        date=item.created_at[:10],
+        about=about or "",
+        text=_one_line(item.text),
+    )
+    if themes:
+        line += " " + ctx.text("feedback.review_themes", themes=themes)
+    if item.removed_at:
+        line += " " + ctx.text("feedback.review_removed", number=item.id)
+    return line
+
+
+def _removed_by_other(ctx: Context) -> store.Feedback:
+    saved, _ = _numbered(ctx)
+    if saved.removed_at is None:
+        raise UserError("feedback.not_removed", number=saved.id)
+    return saved
+
+
+@commands.command(
+    "review keep",
+    summary="feedback.review_keep_summary",
+    usage="review keep 3",
+    role=Role.TEAM,
+)
+async def review_keep(ctx: Context) -> None:
+    """Feedback someone else deleted in the chat: keep it (it is in exports again)."""
+    _team_place(ctx)
+    saved = _removed_by_other(ctx)
+    store.keep(ctx.db, saved.id)
+    ctx.reply("feedback.review_kept", number=saved.id)
+
+
+@commands.command(
+    "review delete",
+    summary="feedback.review_delete_summary",
+    usage="review delete 3",
+    role=Role.TEAM,
+)
+async def review_delete(ctx: Context) -> None:
+    """Feedback someone else deleted in the chat: delete it here too."""
+    _team_place(ctx)
+    saved = _removed_by_other(ctx)
+    store.delete(ctx.db, saved.id)
+    ctx.reply("feedback.review_deleted", number=saved.id)
 
 
 @commands.command("tag", summary="feedback.tag_summary", usage="tag 3 transport", role=Role.TEAM)

@@ -134,11 +134,16 @@ def _ask(
     ref: str,
     text: str,
     data: dict[str, Any] | None = None,
+    *,
+    at: datetime,
 ) -> str:
     """``Context.ask`` for jobs (they have no context): only when the person is not
-    answering another feature's question, so nothing is taken from it."""
-    txn = platform.queue_direct(db, user_id, text)
-    conversations.ask(db, user_id, kind, ref, data)
+    answering another feature's question, so nothing is taken from it. An invitation
+    waits for its answer however late it comes."""
+    room = platform.direct_room(db, user_id)
+    txn = platform.queue_text(db, room, text)
+    never = conversations.NEVER
+    conversations.ask(db, user_id, kind, ref, data, room_id=room, txn=txn, at=at, expires_at=never)
     return txn
 
 
@@ -526,7 +531,7 @@ async def send_invitation(job: Job) -> None:
             txn = job.platform.queue_direct(db, invitation.user_id, text)
         else:
             text, terms = _invitation(job, project, intro)
-            txn = _ask(db, job.platform, invitation.user_id, CONSENT, job.ref, text)
+            txn = _ask(db, job.platform, invitation.user_id, CONSENT, job.ref, text, at=job.now)
         _asked(db, invitation, txn, terms, job.now)
         days = timedelta(days=job.config.projects.reminder_after_days)
         schedule(db, REMIND_JOB, job.ref, job.now + days)
@@ -615,7 +620,7 @@ async def remind(job: Job) -> None:
             job.platform.queue_direct(db, invitation.user_id, text)
         else:
             text = job.text("project.reminder", project=project.name, summary=project.summary)
-            _ask(db, job.platform, invitation.user_id, CONSENT, job.ref, text)
+            _ask(db, job.platform, invitation.user_id, CONSENT, job.ref, text, at=job.now)
         store.mark_reminded(db, invitation.id, job.now)
 
 

@@ -976,11 +976,11 @@ async def needs_answer(ctx: Context, pending: Pending) -> bool:
         return True
     if said.kind == "chosen" and "other" in said.codes:
         codes = [c for c in said.codes if c != "other"]
-        conversations.ask(
-            ctx.db, ctx.sender, NEEDS_ASK, str(w.id), {"step": "words", "codes": codes}
-        )
+        conversations.update(ctx.db, pending, {"step": "words", "codes": codes})
         ctx.reply("workshop.needs_tell_more")
         return True
+    if said.kind == "words" and not said.codes and not ctx.answers_question(pending):
+        return False  # words that name no need, and not a reply to the question: new input
     _save_needs(ctx, w, said.codes, said.words)
     return True
 

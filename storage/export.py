@@ -280,7 +280,7 @@ def _outcomes(raw: str | None) -> str:
 
 
 def _where(project_id: int | None, question_id: int | None) -> tuple[str, list[object]]:
-    clauses, params = ["f.state = 'saved'"], []
+    clauses, params = ["f.state = 'saved'", "f.removed_at IS NULL"], []
     if project_id is not None:
         clauses.append("coalesce(f.project_id, q.project_id) = ?")
         params.append(project_id)

@@ -25,6 +25,7 @@ class Feedback:
     source: str  # direct, thread, command
     contact_ok: bool
     state: str  # draft, saved
+    removed_at: str | None = None  # deleted in the chat by someone else: the team decides
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Question:
 
 _FEEDBACK = (
     "id, text, created_at, user_id, room_id, event_id, project_id, question_id, source, "
-    "contact_ok, state"
+    "contact_ok, state, removed_at"
 )
 
 
@@ -124,6 +125,16 @@ def update(db: Database, feedback_id: int, **fields: object) -> None:
         f"UPDATE feedback SET {sets}, updated_at = ? WHERE id = ?",
         [*fields.values(), utcnow(), feedback_id],
     )
+
+
+def flag_removed(db: Database, feedback_id: int) -> None:
+    """Someone else deleted the message in the chat: keep it for the team to decide."""
+    db.execute("UPDATE feedback SET removed_at = ? WHERE id = ?", [utcnow(), feedback_id])
+
+
+def keep(db: Database, feedback_id: int) -> None:
+    """The team decided to keep it after all."""
+    db.execute("UPDATE feedback SET removed_at = NULL WHERE id = ?", [feedback_id])
 
 
 def make_anonymous(db: Database, feedback_id: int) -> None:

@@ -474,3 +474,40 @@ def m008_projects(db: Database) -> None:
     )
     db["project_consents"].create_index(["project_id", "user_id"])
     db["project_consents"].create_index(["user_id"])
+
+
+@migrations()
+def m009_questions_per_chat(db: Database) -> None:
+    # A question waits in the chat where it was asked (one at a time per person
+    # and chat), remembers the message that asked it (a reply to it is an answer),
+    # whether the person was told once that the bot is still waiting, and (if
+    # the feature that asked says so) until when it waits.
+    db.execute("ALTER TABLE conversations RENAME TO conversations_old")
+    db["conversations"].create(
+        {
+            "user_id": str,
+            "room_id": str,  # where it was asked; the person's ID until their direct chat opens
+            "kind": str,
+            "ref": str,
+            "data": str,
+            "txn": str,  # the question, as queued in the outbox
+            "asked_at": str,
+            "expires_at": str,  # null: as long as the bot's setting says
+            "nudged": int,
+        },
+        pk=("user_id", "room_id"),
+        not_null={"kind", "ref"},
+        defaults={"nudged": 0},
+    )
+    db.execute(
+        "INSERT INTO conversations (user_id, room_id, kind, ref, data, asked_at) "
+        "SELECT user_id, user_id, kind, ref, data, asked_at FROM conversations_old"
+    )
+    db.execute("DROP TABLE conversations_old")
+
+
+@migrations()
+def m010_feedback_removed_by_others(db: Database) -> None:
+    # When someone other than its author (a moderator) deleted the message a piece
+    # of feedback came from: it is left out of exports until the team decides.
+    db["feedback"].add_column("removed_at", str)

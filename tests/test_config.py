@@ -632,3 +632,17 @@ def test_bad_values_in_the_newer_sections_name_their_key(tmp_path: Path) -> None
         "projects.reminder_after_days",
         "workshops.reminders",
     }
+
+
+@pytest.mark.parametrize(("line", "minutes"), [("", 30), ("questions_expire_minutes = 5\n", 5)])
+def test_questions_expire_after_some_minutes(tmp_path: Path, line: str, minutes: int) -> None:
+    config = load_config(write(tmp_path, VALID.replace("[bot]\n", "[bot]\n" + line)), env={})
+    assert config.bot.questions_expire_minutes == minutes
+
+
+@pytest.mark.parametrize("value", ["0", "-5", '"soon"', "true", "1.5", "20000"])
+def test_questions_expire_minutes_must_be_sensible(tmp_path: Path, value: str) -> None:
+    text = VALID.replace("[bot]\n", f"[bot]\nquestions_expire_minutes = {value}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text), env={})
+    assert [p.split(":")[0] for p in caught.value.problems] == ["bot.questions_expire_minutes"]

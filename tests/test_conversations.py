@@ -55,8 +55,14 @@ def asking_bot(tmp_path: Path, answers: list[tuple[str, bool | None]]) -> Iterat
 
 async def test_the_next_direct_reply_is_the_answer(asking_bot: Bot, answers) -> None:
     await asking_bot.ask("!consent", sender=SAM, room_id=GROUP)
-    assert conversations.pending(asking_bot.db, SAM) == Pending(
-        SAM, "test.consent", "project-1", {}
+    waiting = conversations.pending(asking_bot.db, SAM)
+    assert waiting is not None
+    # Asked by direct message, before the bot knew of a direct chat with Sam.
+    assert (waiting.kind, waiting.ref, waiting.data, waiting.room_id) == (
+        "test.consent",
+        "project-1",
+        {},
+        SAM,
     )
     assert await asking_bot.ask("Yes please", sender=SAM, room_id=DM) == [say("ping.pong")]
     assert answers == [("project-1", True)]

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 
 import pytest
+from test_e2e_polls import room_with
+from test_e2e_workshops import announce
 
-from harness import BotProcess, Person, wait_until
+from harness import REPO, BotProcess, Person, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -226,3 +230,132 @@ async def test_safeguarding_reply_is_private_and_the_alert_never_quotes(
     assert "Safeguarding check needed" in alert and sam.user_id in alert
     assert "https://matrix.to/#/" in alert
     assert "not safe at home" not in alert and "who to tell" not in alert
+
+
+# ----- the promises of issue 11: asked privately, in the right chat, never trapped ------
+
+
+async def test_feedback_command_in_a_room_is_kept_only_after_a_private_yes(
+    synapse, make_bot, make_person
+):
+    chris, sam = make_person(synapse, "chris"), make_person(synapse, "sam")
+    bot = await make_bot(synapse, champions=[chris.user_id]).run()
+    for person in (chris, sam):
+        await person.listen()
+    dm = await sam.open_dm(bot.user_id)
+    room = await room_with(chris, bot, [sam])
+
+    reply = await sam.ask(room, "!feedback The bus is late every Tuesday.", bot.user_id)
+    assert (
+        reply["content"]["body"] == "Thank you. I've sent you a private message about saving this."
+    )
+    asked = await next_words(sam, bot, dm, 0, "the private question")
+    assert asked.startswith("Thank you for what you said with !feedback.")
+    assert asked.endswith("Can I save what you send me? Reply yes or no.")
+    assert not any("Tuesday" in w for w in said(sam, bot, room) + said(sam, bot, dm))
+    assert feedback_rows(bot) == []  # nothing kept before a yes
+    assert "Can we keep your name" in await converse(sam, bot, dm, "yes", "the name question")
+    thanks = await converse(sam, bot, dm, "no", "thanks")
+    assert "without your name" in thanks
+    [(text, user, room_id, event, contact, state, source)] = feedback_rows(bot)
+    assert (text, user, room_id, event, contact, state, source) == (
+        "The bus is late every Tuesday.",
+        None,
+        None,
+        None,
+        0,
+        "saved",
+        "command",
+    )
+
+    # The export with real IDs names nobody: they did not agree to be contacted.
+    out = bot.directory / "report.json"
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot.cli", "export", "feedback", "-c", str(bot.config_path)]
+        + ["-o", str(out), "--real-ids"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    assert [(d["answer"], d["person"]) for d in json.loads(out.read_text())] == [
+        ("The bus is late every Tuesday.", "Anonymous")
+    ]
+
+
+async def test_a_confirmation_is_asked_in_the_direct_chat_in_use(synapse, make_bot, make_person):
+    sam = make_person(synapse, "sam")
+    bot = await make_bot(synapse).run()
+    await sam.listen()
+    home = await sam.open_dm(bot.user_id)
+    phone = await sam.open_dm(bot.user_id)
+
+    asked = await converse(sam, bot, phone, "!forget me", "the confirmation")
+    assert asked.startswith("I can delete everything I keep about you.")
+    assert said(sam, bot, home) == []
+    # "1" in the other chat is not the answer: it is a new message there.
+    other = await converse(sam, bot, home, "1", "a reply in the other chat")
+    assert "Can I save what you send?" in other
+    cancelled = await converse(sam, bot, phone, "no", "the answer")
+    assert cancelled == "OK. I have not deleted anything."
+
+
+async def test_feedback_after_going_is_not_taken_for_an_access_need(synapse, make_bot, make_person):
+    """The case from the issue: after !going, the person says something else in their
+    direct chat; it is feedback, not what they need to take part."""
+    chris, sam = make_person(synapse, "chris"), make_person(synapse, "sam")
+    bot = await make_bot(synapse, champions=[chris.user_id]).run()
+    for person in (chris, sam):
+        await person.listen()
+    dm = await sam.open_dm(bot.user_id)
+    room = await room_with(chris, bot, [sam])
+    await announce(chris, bot, room, "!workshop new Planning | in 3 days at 2pm | Oxford Town Hall")
+    await sam.ask(room, "!going 1", bot.user_id)
+    question = await next_words(sam, bot, dm, 0, "the access needs question")
+    assert "Do you need anything to take part?" in question
+
+    answer = await converse(sam, bot, dm, "The bins were not collected this week", "a reply")
+    assert "Can I save what you send? Reply yes or no." in answer
+    assert bot.query("SELECT count(*) FROM workshop_needs") == [(0,)]
+    await converse(sam, bot, dm, "yes", "the name question")
+    await converse(sam, bot, dm, "yes", "thanks")
+    assert [row[0] for row in feedback_rows(bot)] == ["The bins were not collected this week"]
+    assert bot.query("SELECT count(*) FROM workshop_needs") == [(0,)]
+    # The access needs question can still be answered, by asking for it again.
+    reply = await converse(sam, bot, dm, "!needs 1", "the question again")
+    assert "Do you need anything to take part?" in reply
+    saved = await converse(sam, bot, dm, "2", "needs saved")
+    assert "I have saved what you need for workshop 1" in saved
+
+
+async def test_a_moderators_deletion_goes_to_the_team_and_keeps_the_words(
+    synapse, make_bot, make_person
+):
+    alex, sam = make_person(synapse, "alex"), make_person(synapse, "sam")
+    bot = make_bot(synapse, team=[alex.user_id])
+    for person in (alex, sam):
+        await person.listen()
+    team_room = await alex.create_room([bot.user_id])
+    text = bot.config_path.read_text().replace("[rooms]\n", f'[rooms]\nteam_room = "{team_room}"\n')
+    bot.config_path.write_text(text)
+    await bot.run()
+    await alex.wait_for_member(team_room, bot.user_id)
+    dm = await sam.open_dm(bot.user_id)
+    room = await room_with(alex, bot, [sam])  # Alex made the room: Alex may delete messages
+
+    said_it = await sam.send(room, "!feedback The ramp is too steep.")
+    await next_words(sam, bot, dm, 0, "the private question")
+    await converse(sam, bot, dm, "yes", "the name question")
+    await converse(sam, bot, dm, "yes", "thanks")
+    await alex.remove(room, said_it)
+    await wait_until(lambda: said(alex, bot, team_room), 30, "the team to be told")
+    [told] = said(alex, bot, team_room)
+    assert "deleted the message of feedback 1" in told and "ramp" not in told
+    assert bot.query("SELECT text, removed_at IS NOT NULL FROM feedback") == [
+        ("The ramp is too steep.", 1)
+    ]
+    reply = await alex.ask(team_room, "!review keep 1", bot.user_id)
+    assert reply["content"]["body"] == "Feedback 1 is kept, and is in exports again."
+    assert bot.query("SELECT removed_at FROM feedback") == [(None,)]

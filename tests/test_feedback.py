@@ -11,8 +11,11 @@ review / tag / "you said, we did", safeguarding, and ``!mydata`` / ``!forget me`
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,11 +25,14 @@ import pytest
 from localbot import ALICE, CHRIS, GROUP, PAT, SAM, LocalBot, Out, deliver, make_bots, say
 from sqlite_utils import Database
 
+import harness
 from bot.matrix import POLL_START
 from bot.registry import CommandSet
 from commands.feedback import THUMBS, is_concerning
 from storage import conversations
 from storage import feedback as store
+from storage.db import Store
+from storage.export import feedback_rows as export_rows
 
 TWIN = "@sam:council.test.uk"  # another person, whose ID starts with Sam's
 TEAM = "!team:council.test"
@@ -125,6 +131,7 @@ class FeedbackBot(LocalBot):
                 settings += f"signposting = {json.dumps(signposting)}\n"
         super().__init__(directory, team_room=team_room, settings=settings, extra=extra)
         assert self.config.rooms.team_room == team_room
+        self.config_path = directory / "config.toml"
 
     def room_for(self, sender: str) -> str:
         return DMS[sender]
@@ -222,6 +229,19 @@ class FeedbackBot(LocalBot):
         await self.dm(text, sender=sender)
         assert await self.dm("no", sender=sender) == [say("feedback.saved_anonymous")]
         return int(self.feedback()[-1]["id"])
+
+    async def command(
+        self, text: str, *, sender: str = SAM, room_id: str = GROUP, name: bool = True
+    ) -> str:
+        """``!feedback`` in a room, then the private answers: yes to saving (if they
+        were never asked), and whether to keep their name. Returns its event ID."""
+        event_id = self.message(f"!feedback {text}", sender=sender, room_id=room_id)
+        await self.run()
+        if store.consent(self.db, sender) is None:
+            assert await self.dm("yes", sender=sender) == [say("feedback.ask_name")]
+        key = "feedback.saved" if name else "feedback.saved_anonymous"
+        assert await self.dm("yes" if name else "no", sender=sender) == [say(key)]
+        return event_id
 
     async def question(self, text: str = "What would make the day centre better?") -> str:
         """``!ask`` in the group room, delivered; returns the root's event ID."""
@@ -477,17 +497,34 @@ async def test_commands_still_work_and_keep_the_draft(bot: FeedbackBot) -> None:
     await bot.dm(BUS)
     outs = await bot.send("!help")
     assert texts(outs)[0].startswith(say("help.intro"))
-    outs = await bot.send("!feedback The toilets need fixing.")
-    assert texts(outs) == [say("feedback.saved")]
     outs = await bot.send("!mydata")
     assert [o.action for o in outs] == ["send", "file"]
     waiting = conversations.pending(bot.db, SAM)
     assert waiting is not None and waiting.kind == "feedback.project"
     assert await bot.dm("1") == [say("feedback.ask_name")]
     assert await bot.dm("yes") == [say("feedback.saved")]
-    draft, command = bot.feedback()
+    (draft,) = bot.feedback()
     assert (draft["text"], draft["state"], draft["contact_ok"]) == (BUS, "saved", 1)
-    assert (command["text"], command["source"]) == ("The toilets need fixing.", "command")
+
+
+async def test_feedback_command_in_a_direct_chat_follows_its_rules(bot: FeedbackBot) -> None:
+    """Like any message there: a new piece, with its own questions (the draft waiting
+    for an answer is kept, named, not contactable, as when another question comes)."""
+    bot.add_project("Day centres")
+    bot.add_project("Community transport")
+    bot.agree(SAM)
+    await bot.dm(BUS)
+    said = await bot.dm("!feedback The toilets need fixing.")
+    assert said[0].startswith(say("feedback.ask_project"))
+    assert await bot.dm("0") == [say("feedback.ask_name")]
+    assert await bot.dm("yes") == [say("feedback.saved")]
+    draft, command = bot.feedback()
+    assert (draft["text"], draft["state"], draft["contact_ok"]) == (BUS, "saved", 0)
+    assert (command["text"], command["state"], command["contact_ok"]) == (
+        "The toilets need fixing.",
+        "saved",
+        1,
+    )
 
 
 async def test_a_cancelled_forget_me_does_not_lose_the_draft(bot: FeedbackBot) -> None:
@@ -521,8 +558,13 @@ async def test_long_feedback_sent_before_consent_is_saved_shortened(bot: Feedbac
 
 
 async def test_long_feedback_command_is_saved_shortened(bot: FeedbackBot) -> None:
+    bot.agree(SAM)
     outs = await bot.send("!feedback " + "z" * 12_000, room_id=GROUP)
-    assert texts(outs) == [say("feedback.too_long", most=10_000), say("feedback.saved")]
+    assert texts(outs, GROUP) == [
+        say("feedback.too_long", most=10_000),
+        say("feedback.asked_privately"),
+    ]
+    assert await bot.dm("yes") == [say("feedback.saved")]
     assert bot.one()["text"] == "z" * 10_000
 
 
@@ -543,7 +585,7 @@ async def test_any_text_is_kept_exactly_and_never_echoed(bot: FeedbackBot) -> No
     bot.agree(SAM)
     await bot.dm(TRICKY)
     await bot.dm("yes")
-    await bot.send(f"!feedback {TRICKY}", sender=PAT, room_id=GROUP)
+    await bot.command(TRICKY, sender=PAT)
     await bot.send(TRICKY, sender=CHRIS, room_id=GROUP, thread=root)
     assert [r["text"] for r in bot.feedback()] == [TRICKY, TRICKY, TRICKY]
     everything = json.dumps([o.content for o in bot.outbox()], ensure_ascii=False)
@@ -564,11 +606,20 @@ async def test_any_text_is_kept_exactly_and_never_echoed(bot: FeedbackBot) -> No
 
 
 async def test_feedback_command_in_a_room(bot: FeedbackBot) -> None:
+    """Someone who never said yes: nothing is kept but which message it was, until
+    they say yes privately; then their name only if they say so."""
     event_id = bot.message("!feedback   The ramp is too steep.  ", room_id=GROUP)
     await bot.run()
-    (reply,) = bot.outbox()
-    assert (reply.room_id, reply.reply_to, reply.body) == (GROUP, event_id, say("feedback.saved"))
+    asked, reply = bot.outbox()[-2:]
+    assert (reply.room_id, reply.reply_to, reply.body) == (
+        GROUP,
+        event_id,
+        say("feedback.asked_privately"),
+    )
     assert "ramp" not in reply.body
+    assert (asked.room_id, asked.body) == (DMS[SAM], say("feedback.consent_command"))
+    assert bot.feedback() == []
+    assert await bot.dm("yes") == [say("feedback.ask_name")]
     row = bot.one()
     assert row["text"] == "The ramp is too steep."
     assert (row["source"], row["user_id"], row["room_id"], row["event_id"]) == (
@@ -577,7 +628,94 @@ async def test_feedback_command_in_a_room(bot: FeedbackBot) -> None:
         GROUP,
         event_id,
     )
-    assert (row["contact_ok"], row["state"], row["project_id"]) == (1, "saved", None)
+    assert (row["contact_ok"], row["state"], row["project_id"]) == (0, "draft", None)
+    assert bot.consent(SAM)["wording"].startswith("feedback.consent_command#")  # type: ignore[index]
+    assert await bot.dm("yes") == [say("feedback.saved")]
+    assert (bot.one()["contact_ok"], bot.one()["state"]) == (1, "saved")
+
+
+async def test_feedback_command_no_keeps_nothing(bot: FeedbackBot) -> None:
+    event_id = bot.message("!feedback The ramp is too steep.", room_id=GROUP)
+    await bot.run()
+    assert await bot.dm("no") == [say("feedback.consent_no")]
+    assert bot.feedback() == []
+    assert bot.inbox_row(event_id)["event"]["content"] == {}
+
+
+async def test_feedback_command_after_consent_asks_about_the_name(bot: FeedbackBot) -> None:
+    bot.agree(SAM)
+    event_id = bot.message("!feedback The ramp is too steep.", room_id=GROUP)
+    await bot.run()
+    assert texts(bot.outbox(), GROUP) == [say("feedback.asked_privately")]
+    assert texts(bot.outbox(), DMS[SAM]) == [say("feedback.ask_name")]
+    assert (bot.one()["state"], bot.one()["contact_ok"]) == ("draft", 0)
+    assert await bot.dm("no") == [say("feedback.saved_anonymous")]
+    row = bot.one()
+    assert (row["user_id"], row["event_id"], row["contact_ok"]) == (None, None, 0)
+    assert bot.inbox_row(event_id)["sender"] == ""
+
+
+async def test_feedback_command_names_in_the_export_only_if_they_said_so(
+    bot: FeedbackBot,
+) -> None:
+    """``copro export --real-ids`` lists as agreed to be contacted only who said yes."""
+    await bot.command("Keep my name.", sender=SAM, name=True)
+    await bot.command("Not my name.", sender=PAT, name=False)
+    bot.agree(CHRIS)
+    await bot.send("!feedback Never answered.", sender=CHRIS, room_id=GROUP)  # still a draft
+    bot.store.close()
+    out = bot.config_path.parent / "report.json"
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot.cli", "export", "feedback", "-c", str(bot.config_path)]
+        + ["-o", str(out), "--real-ids"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=harness.REPO,
+    )
+    bot.store = Store.open(bot.config.storage.database)
+    assert result.returncode == 0, result.stderr
+    people = {d["answer"]: d["person"] for d in json.loads(out.read_text())}
+    assert people == {"Keep my name.": SAM, "Not my name.": "Anonymous"}
+
+
+async def test_feedback_command_in_a_direct_chat_before_consent(bot: FeedbackBot) -> None:
+    assert await bot.dm("!feedback The ramp is too steep.") == [say("feedback.consent_intro")]
+    assert bot.feedback() == []
+    assert await bot.dm("yes") == [say("feedback.ask_name")]
+    assert await bot.dm("yes") == [say("feedback.saved")]
+    assert (bot.one()["text"], bot.one()["contact_ok"]) == ("The ramp is too steep.", 1)
+
+
+async def test_a_held_feedback_command_can_be_edited_or_taken_back(bot: FeedbackBot) -> None:
+    kept = bot.message("!feedback The ramp is steep.", room_id=GROUP)
+    gone = bot.message("!feedback Oops, wrong room.", room_id=GROUP)
+    await bot.run()
+    await bot.do(lambda: bot.edit(kept, "!feedback The ramp is far too steep.", room_id=GROUP))
+    await bot.do(lambda: bot.redact(gone, room_id=GROUP))
+    assert await bot.dm("yes") == [say("feedback.ask_name")]
+    assert await bot.dm("yes") == [say("feedback.saved")]
+    assert [r["text"] for r in bot.feedback()] == ["The ramp is far too steep."]
+
+
+async def test_a_held_feedback_command_without_a_name_links_to_nobody(bot: FeedbackBot) -> None:
+    said = bot.message("!feedback The ramp is too steep.", room_id=GROUP)
+    await bot.run()
+    yes = bot.message("yes")
+    await bot.run()
+    no = bot.message("no")
+    await bot.run()
+    assert texts(bot.outbox())[-1] == say("feedback.saved_anonymous")
+    row = bot.one()
+    assert (row["text"], row["user_id"], row["room_id"], row["event_id"]) == (
+        "The ramp is too steep.",
+        None,
+        None,
+        None,
+    )
+    for event_id in (said, yes, no):
+        assert bot.inbox_row(event_id)["sender"] == ""
 
 
 async def test_feedback_command_with_nothing_to_say(bot: FeedbackBot) -> None:
@@ -593,8 +731,8 @@ async def test_feedback_command_in_a_project_room_is_about_that_project(
     project = bot.add_project("Day centres", room_id=PROJECT_ROOM)
     if "room_id" not in bot.db["projects"].columns_dict:
         pytest.skip("projects have no rooms here")
-    await bot.send("!feedback More trips out please.", room_id=PROJECT_ROOM)
-    await bot.send("!feedback And from here.", room_id=GROUP)
+    await bot.command("More trips out please.", room_id=PROJECT_ROOM)
+    await bot.command("And from here.")
     in_project, elsewhere = bot.feedback()
     assert in_project["project_id"] == project
     assert elsewhere["project_id"] is None
@@ -742,16 +880,17 @@ async def test_the_author_edits_direct_feedback(bot: FeedbackBot) -> None:
 
 
 async def test_editing_feedback_command_drops_the_command_word(bot: FeedbackBot) -> None:
-    said = bot.message("!feedback The ramp is steep.", room_id=GROUP)
-    await bot.run()
+    said = await bot.command("The ramp is steep.")
     await bot.do(lambda: bot.edit(said, "!feedback The ramp is far too steep.", room_id=GROUP))
     assert bot.one()["text"] == "The ramp is far too steep."
     assert bot.count("feedback") == 1  # an edit never runs the command again
 
 
 async def test_editing_feedback_command_in_any_case(bot: FeedbackBot) -> None:
+    bot.agree(SAM)
     said = bot.message("!Feedback The ramp is steep.", room_id=GROUP)
     await bot.run()
+    await bot.dm("yes")
     assert bot.one()["text"] == "The ramp is steep."
     await bot.do(lambda: bot.edit(said, "!Feedback The ramp is far too steep.", room_id=GROUP))
     assert bot.one()["text"] == "The ramp is far too steep."
@@ -766,8 +905,7 @@ async def test_editing_a_thread_answer(bot: FeedbackBot) -> None:
 
 
 async def test_an_edit_by_someone_else_changes_nothing(bot: FeedbackBot) -> None:
-    said = bot.message("!feedback The ramp is steep.", room_id=GROUP)
-    await bot.run()
+    said = await bot.command("The ramp is steep.")
     before = bot.one()
     outs = await bot.do(
         lambda: bot.edit(said, "!feedback Everything is fine.", sender=PAT, room_id=GROUP)
@@ -777,8 +915,7 @@ async def test_an_edit_by_someone_else_changes_nothing(bot: FeedbackBot) -> None
 
 
 async def test_an_empty_edit_keeps_the_words(bot: FeedbackBot) -> None:
-    said = bot.message("!feedback The ramp is steep.", room_id=GROUP)
-    await bot.run()
+    said = await bot.command("The ramp is steep.")
     await bot.do(lambda: bot.edit(said, "!feedback", room_id=GROUP))
     assert bot.one()["text"] == "The ramp is steep."
 
@@ -786,9 +923,8 @@ async def test_an_empty_edit_keeps_the_words(bot: FeedbackBot) -> None:
 async def test_deleting_the_message_deletes_the_feedback_and_its_themes(
     bot: FeedbackBot,
 ) -> None:
-    said = bot.message("!feedback The ramp is steep.", room_id=GROUP)
-    other = bot.message("!feedback The café is great.", sender=PAT, room_id=GROUP)
-    await bot.run()
+    said = await bot.command("The ramp is steep.")
+    other = await bot.command("The café is great.", sender=PAT)
     for command in ("!tag 1 access", "!tag 2 food", "!wedid 1 We fixed the ramp."):
         await bot.send(command, sender=ALICE, room_id=TEAM)
     assert (bot.count("feedback_themes"), bot.count("outcomes")) == (2, 1)
@@ -825,6 +961,37 @@ async def test_a_message_edited_before_consent_is_saved_as_edited(bot: FeedbackB
     assert bot.one()["text"] == "The bus is early."
 
 
+async def test_a_moderator_deleting_feedback_leaves_it_to_the_team(bot: FeedbackBot) -> None:
+    said = await bot.command("The ramp is steep.")
+    other = await bot.command("The café is great.", sender=PAT)
+    outs = await bot.do(lambda: bot.redact(said, sender=ALICE, room_id=GROUP))
+    assert texts(outs) == [say("feedback.removed_by_other", number=1)]
+    assert "ramp" not in texts(outs)[0]
+    assert [r["text"] for r in bot.feedback()] == ["The ramp is steep.", "The café is great."]
+    assert bot.feedback()[0]["removed_at"] is not None
+    # Told once; left out of exports until the team decides.
+    assert await bot.do(lambda: bot.redact(said, sender=CHRIS, room_id=GROUP)) == []
+    exported = [r.answer for r in export_rows(bot.db, secret=b"k" * 32)]
+    assert exported == ["The café is great."]
+    (line,) = [x for x in await review(bot) if x.startswith("1. ")]
+    assert line.endswith(say("feedback.review_removed", number=1))
+    assert await review_command(bot, "!review keep 2") == [say("feedback.not_removed", number=2)]
+    assert await review_command(bot, "!review keep 1") == [say("feedback.review_kept", number=1)]
+    exported = [r.answer for r in export_rows(bot.db, secret=b"k" * 32)]
+    assert exported == ["The ramp is steep.", "The café is great."]
+    await bot.do(lambda: bot.redact(other, sender=ALICE, room_id=GROUP))
+    assert await review_command(bot, "!review delete 2") == [
+        say("feedback.review_deleted", number=2)
+    ]
+    assert [r["text"] for r in bot.feedback()] == ["The ramp is steep."]
+    outs = await bot.send("!review delete 1", sender=SAM, room_id=TEAM)
+    assert texts(outs) == [say("errors.not_allowed", who=say("roles.team"))]
+
+
+async def review_command(bot: FeedbackBot, command: str) -> list[str]:
+    return texts(await bot.send(command, sender=ALICE, room_id=TEAM))
+
+
 # ----- the team: review, themes, you said / we did --------------------------------------
 
 
@@ -837,8 +1004,8 @@ async def review(bot: FeedbackBot, args: str = "", room_id: str = TEAM) -> list[
 async def test_review_lists_one_line_per_piece(bot: FeedbackBot) -> None:
     centres = bot.add_project("Day centres")
     bot.add_project("Community transport")
-    await bot.send("!feedback Short one.", room_id=GROUP)
-    await bot.send("!feedback " + "long " * 100 + "\nsecond line", sender=PAT, room_id=GROUP)
+    await bot.command("Short one.")
+    await bot.command("long " * 100 + "\nsecond line", sender=PAT)
     bot.agree(SAM)
     await bot.dm("Still a draft.")  # waiting for the project: not shown
     with bot.store.write() as db:
@@ -850,22 +1017,20 @@ async def test_review_lists_one_line_per_piece(bot: FeedbackBot) -> None:
     assert lines[0] == say("feedback.review_intro")
     assert len(lines) == 3  # newest first, the draft left out
     flat = " ".join(("long " * 100 + "\nsecond line").split())
-    assert lines[1] == say(
-        "feedback.review_line",
-        number=2,
-        date=today(),
-        about="-",
-        text=flat[:199] + "…",
-        themes="-",
+    # Nothing about, no themes: those parts are left out, never shown as "-".
+    assert lines[1] == say("feedback.review_line", number=2, date=today(), text=flat[:199] + "…")
+    assert lines[2] == (
+        say(
+            "feedback.review_line_about",
+            number=1,
+            date=today(),
+            about="Day centres",
+            text="Short one.",
+        )
+        + " "
+        + say("feedback.review_themes", themes="access, transport")
     )
-    assert lines[2] == say(
-        "feedback.review_line",
-        number=1,
-        date=today(),
-        about="Day centres",
-        text="Short one.",
-        themes="access, transport",
-    )
+    assert "-" not in lines[1].replace(today(), "")
     assert await review(bot, str(centres)) == [lines[0], lines[2]]
 
 
@@ -877,7 +1042,7 @@ async def test_review_names_a_project_that_has_finished(bot: FeedbackBot) -> Non
         db.execute("UPDATE projects SET stage = 'done' WHERE id = ?", [project])
     lines = await review(bot)
     assert lines[1] == say(
-        "feedback.review_line", number=1, date=today(), about="Day centres", text=BUS, themes="-"
+        "feedback.review_line_about", number=1, date=today(), about="Day centres", text=BUS
     )
 
 
@@ -886,7 +1051,7 @@ async def test_review_with_nothing_yet(bot: FeedbackBot) -> None:
 
 
 async def test_review_is_for_the_team_room_or_a_direct_chat(bot: FeedbackBot) -> None:
-    await bot.send("!feedback Something.", room_id=GROUP)
+    await bot.command("Something.")
     for command in ("!review", "!tag 1 x", "!wedid 1 Done."):
         outs = await bot.send(command, sender=ALICE, room_id=GROUP)
         assert texts(outs) == [say("feedback.team_room_only")]
@@ -899,13 +1064,13 @@ async def test_review_without_a_team_room_stays_out_of_group_rooms(
     make_bot: Callable[..., FeedbackBot],
 ) -> None:
     bot = make_bot(team_room=None)
-    await bot.send("!feedback Something private.", room_id=GROUP)
+    await bot.command("Something private.")
     outs = await bot.send("!review", sender=ALICE, room_id=GROUP)
     assert "Something private." not in json.dumps([o.content for o in outs])
 
 
 async def test_members_and_champions_cannot_use_the_team_commands(bot: FeedbackBot) -> None:
-    await bot.send("!feedback Something.", room_id=GROUP)
+    await bot.command("Something.")
     for person in (SAM, CHRIS):
         for command in ("!review", "!tag 1 x", "!wedid 1 Done."):
             outs = await bot.send(command, sender=person, room_id=TEAM)
@@ -914,7 +1079,7 @@ async def test_members_and_champions_cannot_use_the_team_commands(bot: FeedbackB
 
 
 async def test_tag(bot: FeedbackBot) -> None:
-    await bot.send("!feedback The ramp is steep.", room_id=GROUP)
+    await bot.command("The ramp is steep.")
 
     async def tag(args: str) -> list[str]:
         return texts(await bot.send(f"!tag {args}", sender=ALICE, room_id=TEAM))
@@ -959,7 +1124,7 @@ async def test_wedid_tells_the_person_who_said_it(bot: FeedbackBot) -> None:
 async def test_wedid_tells_thread_and_command_feedback_too(bot: FeedbackBot) -> None:
     root = await bot.question()
     await bot.send("More trips.", sender=PAT, room_id=GROUP, thread=root)
-    await bot.send("!feedback The ramp.", room_id=GROUP)
+    await bot.command("The ramp.")
     outs = await bot.send("!wedid 1 Two trips a month.", sender=ALICE, room_id=TEAM)
     assert texts(outs, DMS[PAT]) == [
         say("feedback.you_said_we_did", said="More trips.", did="Two trips a month.")
@@ -972,7 +1137,7 @@ async def test_wedid_tells_thread_and_command_feedback_too(bot: FeedbackBot) -> 
 
 async def test_wedid_you_said_is_one_shortened_line(bot: FeedbackBot) -> None:
     text = "first line\n" + "word " * 100
-    await bot.send(f"!feedback {text}", room_id=GROUP)
+    await bot.command(text)
     outs = await bot.send("!wedid 1 Done.", sender=ALICE, room_id=TEAM)
     flat = " ".join(text.split())
     assert texts(outs, DMS[SAM]) == [
@@ -1071,7 +1236,7 @@ async def test_a_worrying_feedback_command(bot: FeedbackBot) -> None:
     await bot.run()
     outs = bot.outbox()[mark:]
     check_safeguarding(bot, outs, event_id, GROUP)
-    assert texts(outs, GROUP) == [say("feedback.saved")]
+    assert texts(outs, GROUP) == [say("feedback.asked_privately")]
 
 
 async def test_without_signposting_the_person_is_told_the_team_knows(
@@ -1079,9 +1244,9 @@ async def test_without_signposting_the_person_is_told_the_team_knows(
 ) -> None:
     bot = make_bot(signposting="")
     outs = await bot.send("!feedback I am not safe", room_id=GROUP)
-    assert texts(outs, DMS[SAM]) == [
+    assert texts(outs, DMS[SAM])[0] == (
         say("safeguarding.private_intro") + "\n" + say("safeguarding.team_told")
-    ]
+    )
     assert len(texts(outs, TEAM)) == 1
     assert not any(ch.isdigit() for ch in texts(outs, DMS[SAM])[0])  # no made-up numbers
 
@@ -1091,13 +1256,13 @@ async def test_without_a_team_room_the_person_still_gets_support(
 ) -> None:
     bot = make_bot(team_room=None)
     outs = await bot.send("!feedback I am not safe", room_id=GROUP)
-    assert texts(outs, DMS[SAM]) == [say("safeguarding.private_intro") + "\n" + SIGNPOSTING]
+    assert texts(outs, DMS[SAM])[0] == say("safeguarding.private_intro") + "\n" + SIGNPOSTING
     assert {o.room_id for o in outs} == {DMS[SAM], GROUP}
 
 
 async def test_nothing_worrying_nothing_said(bot: FeedbackBot) -> None:
     outs = await bot.send("!feedback The safety rail is loose", room_id=GROUP)
-    assert texts(outs) == [say("feedback.saved")]
+    assert texts(outs) == [say("feedback.consent_command"), say("feedback.asked_privately")]
     outs = await bot.send("I feel safe here, not safety-first", room_id=GROUP)
     assert outs == []
 
@@ -1105,13 +1270,59 @@ async def test_nothing_worrying_nothing_said(bot: FeedbackBot) -> None:
 async def test_without_phrases_nothing_is_flagged(make_bot: Callable[..., FeedbackBot]) -> None:
     bot = make_bot(phrases=())
     outs = await bot.send("!feedback I am not safe", room_id=GROUP)
-    assert texts(outs) == [say("feedback.saved")]
+    assert texts(outs) == [say("feedback.consent_command"), say("feedback.asked_privately")]
 
 
 async def test_a_worrying_message_while_another_question_waits(bot: FeedbackBot) -> None:
     await bot.dm("!forget me")
     said = await bot.dm("I am not safe at home")
     assert said[0] == say("safeguarding.private_intro") + "\n" + SIGNPOSTING
+
+
+SUPPORT = say("safeguarding.private_intro") + "\n" + SIGNPOSTING
+
+
+async def test_editing_saved_feedback_into_a_disclosure(bot: FeedbackBot) -> None:
+    await bot.named()
+    said = bot.db.execute("SELECT event_id FROM inbox ORDER BY seq LIMIT 1").fetchone()[0]
+    edit = bot.edit(said, "He hits me and I am not safe at home.")
+    outs = await bot.do(lambda: edit)
+    check_safeguarding(bot, outs, edit, DMS[SAM])
+    assert bot.one()["text"] == "He hits me and I am not safe at home."
+    # Once per disclosure: editing words that were already worrying alerts nobody again.
+    assert await bot.do(lambda: bot.edit(said, "I am not safe, he takes my money.")) == []
+
+
+async def test_editing_a_held_message_into_a_disclosure(bot: FeedbackBot) -> None:
+    said = bot.message(BUS)
+    await bot.run()
+    edit = bot.edit(said, "I am not safe at home.")
+    outs = await bot.do(lambda: edit)
+    check_safeguarding(bot, outs, edit, DMS[SAM])
+    assert bot.feedback() == []  # still nothing saved before a yes
+
+
+async def test_editing_a_feedback_command_into_a_disclosure(bot: FeedbackBot) -> None:
+    said = await bot.command("The ramp is steep.")
+    edit = bot.edit(said, "!feedback I am not safe with my carer", room_id=GROUP)
+    outs = await bot.do(lambda: edit)
+    check_safeguarding(bot, outs, edit, GROUP)
+
+
+async def test_editing_any_direct_message_into_a_disclosure(bot: FeedbackBot) -> None:
+    await bot.dm("!forget me")
+    said = bot.message("maybe later")
+    await bot.run()
+    edit = bot.edit(said, "I can't go on")
+    outs = await bot.do(lambda: edit)
+    check_safeguarding(bot, outs, edit, DMS[SAM])
+
+
+async def test_an_edit_by_someone_else_is_not_a_disclosure_of_theirs(bot: FeedbackBot) -> None:
+    said = await bot.command("The ramp is steep.")
+    edit = lambda: bot.edit(said, "!feedback I am not safe", sender=PAT, room_id=GROUP)  # noqa: E731
+    assert await bot.do(edit) == []
+    assert await bot.do(lambda: bot.edit(said, "I am not safe", sender=PAT, room_id=GROUP)) == []
 
 
 # ----- people's data: !mydata and !forget me ------------------------------------------
@@ -1123,10 +1334,10 @@ async def everyone_says_things(bot: FeedbackBot) -> dict[str, int]:
     root = await bot.question()
     await bot.named("Sam's named words.")
     await bot.anonymous("Sam's anonymous words.")
-    await bot.send("!feedback Sam's command words.", room_id=GROUP)
+    await bot.command("Sam's command words.")
     await bot.send("Sam's thread words.", room_id=GROUP, thread=root)
     await bot.named("Pat's named words.", sender=PAT)
-    await bot.send("!feedback Pat's command words.", sender=PAT, room_id=GROUP)
+    await bot.command("Pat's command words.", sender=PAT)
     await bot.send("!wedid 1 Sam was heard.", sender=ALICE, room_id=TEAM)
     await bot.send("!tag 1 heard", sender=ALICE, room_id=TEAM)
     poll = await bot.send("!poll Which day? | Tuesday | Thursday", sender=CHRIS, room_id=GROUP)
@@ -1165,13 +1376,13 @@ async def test_mydata_sends_a_file_of_their_own_rows(bot: FeedbackBot) -> None:
 
 
 async def test_mydata_in_a_direct_chat_sends_the_file_there(bot: FeedbackBot) -> None:
-    await bot.send("!feedback Something.", room_id=GROUP)
+    await bot.command("Something.")
     outs = await bot.send("!mydata")
     assert [(o.action, o.room_id) for o in outs] == [("send", DMS[SAM]), ("file", DMS[SAM])]
 
 
 async def test_mydata_never_hands_over_someone_elses_words(bot: FeedbackBot) -> None:
-    await bot.send(f"!feedback {SAM} shouts at me at the day centre.", sender=PAT, room_id=GROUP)
+    await bot.command(f"{SAM} shouts at me at the day centre.", sender=PAT)
     outs = await bot.send("!mydata", room_id=GROUP)
     (file,) = [o for o in outs if o.action == "file"]
     data = read(Path(file.content["path"]))
@@ -1180,7 +1391,7 @@ async def test_mydata_never_hands_over_someone_elses_words(bot: FeedbackBot) -> 
 
 
 async def test_forget_me_asks_first_and_may_be_cancelled(bot: FeedbackBot) -> None:
-    await bot.send("!feedback Keep me.", room_id=GROUP)
+    await bot.command("Keep me.")
     outs = await bot.send("!forget me", room_id=GROUP)
     assert texts(outs, GROUP) == [say("privacy.forget_asked")]
     assert texts(outs, DMS[SAM]) == [say("privacy.forget_ask")]
@@ -1261,7 +1472,7 @@ async def test_forget_me_may_keep_the_words_without_the_name(
 
 
 async def test_forget_me_keeps_the_date_the_words_were_said(bot: FeedbackBot) -> None:
-    await bot.send("!feedback Said last year.", room_id=GROUP)
+    await bot.command("Said last year.")
     with bot.store.write() as db:
         db.execute("UPDATE feedback SET created_at = '2025-03-04T10:11:12.000+00:00'")
     await bot.dm("!forget me")
@@ -1272,8 +1483,8 @@ async def test_forget_me_keeps_the_date_the_words_were_said(bot: FeedbackBot) ->
 async def test_forget_me_leaves_someone_whose_id_starts_the_same_alone(
     bot: FeedbackBot,
 ) -> None:
-    await bot.send("!feedback Twin's words.", sender=TWIN, room_id=GROUP)
-    await bot.send("!feedback Sam's words.", room_id=GROUP)
+    await bot.command("Twin's words.", sender=TWIN)
+    await bot.command("Sam's words.")
     await bot.dm("!forget me")
     await bot.dm("1")
     assert [(r["text"], r["user_id"]) for r in bot.feedback()] == [("Twin's words.", TWIN)]
