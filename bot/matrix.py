@@ -445,7 +445,8 @@ class MatrixAdapter:
         added = 0
         rooms_data = data.get("rooms", {})
         for room_id, room in rooms_data.get("join", {}).items():
-            timeline = gaps.get(room_id, []) + (room.get("timeline", {}).get("events") or [])
+            live = room.get("timeline", {}).get("events") or []
+            timeline = gaps.get(room_id, []) + live
             timeline = [self._readable(e, room_id, decrypted or {}) for e in timeline]
             if any(e.get("type") == "m.room.encryption" for e in timeline):
                 self._encrypted[room_id] = True  # a room can become encrypted; never back
@@ -454,6 +455,9 @@ class MatrixAdapter:
                 last_ts = max((int(e.get("origin_server_ts") or 0) for e in timeline), default=0)
                 rooms.upsert(db, room_id, state="joined", joined_at_ts=last_ts)
                 continue
+            # In time order: the gap, the state where the timeline starts, the timeline.
+            state = (room.get("state") or {}).get("events") or []
+            self._track_members(db, room_id, [*gaps.get(room_id, []), *state, *live])
             events = self._after_join(db, room_id, timeline)
             added += inbox.add_events(
                 db, room_id, (e for e in events if self._is_from_someone_else(e))
@@ -470,6 +474,23 @@ class MatrixAdapter:
             and isinstance(event.get("sender"), str)
             and event["sender"] != self.user_id
         )
+
+    def _track_members(self, db: Database, room_id: str, events: list[dict[str, Any]]) -> None:
+        """Who else is in a direct chat (it stops being private once anyone but the
+        person is), from its member events, in order."""
+        room = rooms.get(db, room_id)
+        if room is None or not room.is_direct:
+            return
+        for e in events:
+            who = e.get("state_key")
+            membership = (e.get("content") or {}).get("membership")
+            if (
+                e.get("type") == "m.room.member"
+                and isinstance(who, str)
+                and who != self.user_id
+                and isinstance(membership, str)
+            ):
+                rooms.set_member(db, room_id, who, membership)
 
     def _after_join(
         self, db: Database, room_id: str, events: list[dict[str, Any]]
@@ -693,8 +714,9 @@ class MatrixAdapter:
             if plain is None:
                 raise NotReadableYet(event.event_id)  # it waits; _unlock tries again
             raw = plain
-        room = rooms.get(db, event.room_id)
-        return to_incoming(raw, event.room_id, is_direct=bool(room and room.is_direct))
+        # Direct only while nobody but the sender and the bot is in the chat.
+        is_direct = rooms.is_private(db, event.room_id, event.sender)
+        return to_incoming(raw, event.room_id, is_direct=is_direct)
 
     def may_invite(self, db: Database, user_id: str) -> bool:
         allowed = self.config.rooms.allow_invites_from
@@ -754,7 +776,8 @@ class MatrixAdapter:
         return outbox.enqueue(db, "send", room_id, "m.reaction", {"m.relates_to": relation})
 
     def direct_room(self, db: Database, user_id: str) -> str:
-        """The person's direct chat; if there is none yet, one is opened first.
+        """The person's private direct chat (nobody else in it, as the sync last
+        showed); if there is none, a new one is opened first.
 
         Until it exists, the outbox files things under the person's ID, so they
         go out in order once the chat is open.
@@ -869,6 +892,20 @@ class MatrixAdapter:
         return outbox.txn_of(db, event_id)
 
     # ----- reading (for scheduled jobs; never inside a transaction) ---------
+
+    async def _members(self, room_id: str) -> dict[str, dict[str, Any]]:
+        """Everyone joined or invited, with their member event's content."""
+        assert self.http is not None
+        data = await self.http.request(
+            "GET", f"v3/rooms/{path(room_id)}/members", params={"not_membership": "leave"}
+        )
+        found: dict[str, dict[str, Any]] = {}
+        for e in data.get("chunk") or []:
+            who, content = e.get("state_key"), e.get("content")
+            if isinstance(who, str) and isinstance(content, dict):
+                if content.get("membership") in rooms.MEMBER:
+                    found[who] = content
+        return found
 
     async def joined_members(self, room_id: str) -> set[str]:
         assert self.http is not None
@@ -1001,7 +1038,23 @@ class MatrixAdapter:
     async def _do_join(self, item: OutboxItem) -> str:
         assert self.http is not None
         resp = await self.http.request("POST", f"v3/join/{path(item.room_id)}", body={})
+        room = rooms.get(self.store.db, item.room_id)
+        if room is not None and room.is_direct:
+            await self._note_members(item.room_id)
         return str(resp.get("room_id", ""))
+
+    async def _note_members(self, room_id: str) -> None:
+        """Who is in a direct chat the bot has just joined: the sync may not say
+        (it leaves out members who sent nothing lately)."""
+        try:
+            members = await self._members(room_id)
+        except MatrixError as err:
+            log.info("Could not read who is in %s (%s); the sync will tell", room_id, err)
+            return
+        async with self.store.writing() as db:
+            for user_id, member in members.items():
+                if user_id != self.user_id:
+                    rooms.set_member(db, room_id, user_id, str(member.get("membership")))
 
     async def _do_leave(self, item: OutboxItem) -> None:
         assert self.http is not None

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage import feedback, inbox, profiles
+from storage import feedback, inbox, profiles, rooms
 
 FORGOTTEN = "[forgotten]"
 # Kept as they are: the schema's own bookkeeping.
@@ -69,6 +69,7 @@ OWNED = {
     "dead_letters": ("sender",),
     "audit_log": ("actor", "subject"),
     "rooms": ("dm_with",),
+    "room_members": ("user_id",),
 }
 
 
@@ -124,7 +125,7 @@ def _forget_core(db: Database, user_id: str) -> None:
         db.execute("UPDATE outbox SET content = '{}' WHERE room_id = ?", [room_id])
     for rowid, _ in list(_mentioning(db, "outbox", ["content"], user_id)):
         db.execute("UPDATE outbox SET content = '{}' WHERE rowid = ?", [rowid])
-    db.execute("UPDATE rooms SET dm_with = NULL WHERE dm_with = ?", [user_id])
+    rooms.forget(db, user_id)
     db.execute("DELETE FROM conversations WHERE user_id = ?", [user_id])
     db.execute("DELETE FROM roles WHERE user_id = ?", [user_id])
     for rowid, row in list(_mentioning(db, "jobs", ["ref"], user_id)):

@@ -474,3 +474,14 @@ def m008_projects(db: Database) -> None:
     )
     db["project_consents"].create_index(["project_id", "user_id"])
     db["project_consents"].create_index(["user_id"])
+
+
+@migrations()
+def m009_direct_chat_members(db: Database) -> None:
+    # Who else is in each direct chat (joined or invited; never the bot). A
+    # direct chat is private only while its one other member is the person.
+    db["room_members"].create(
+        {"room_id": str, "user_id": str, "membership": str, "updated_at": str},
+        pk=("room_id", "user_id"),
+    )
+    db["room_members"].create_index(["user_id"])

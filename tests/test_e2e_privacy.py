@@ -74,3 +74,33 @@ async def test_mydata_then_forget_me_leaves_no_trace(synapse, make_bot, make_per
     # The bot carries on as usual.
     assert (await alex.ask(room, "!ping", bot.user_id))["content"]["body"] == "pong"
     assert bot.query("SELECT count(*) FROM polls") == [(1,)]  # the poll stays, without Sam
+
+
+def is_file(event: dict) -> bool:
+    return event["content"].get("msgtype") == "m.file"
+
+
+async def test_private_things_never_go_to_a_chat_someone_else_is_in(synapse, make_bot, make_person):
+    sam, tom = make_person(synapse, "sam"), make_person(synapse, "tom")
+    bot = await make_bot(synapse).run()
+    for person in (sam, tom):
+        await person.listen()
+    dm = await sam.open_dm(bot.user_id)
+    assert (await sam.ask(dm, "!ping", bot.user_id))["content"]["body"] == "pong"
+
+    # Sam brings Tom into the chat with the bot: it is not private any more.
+    await sam.invite(dm, tom.user_id)
+    await sam.wait_for_member(dm, tom.user_id)
+    known = set(sam.invites)
+    await sam.ask(dm, "!mydata", bot.user_id)
+    await wait_until(lambda: set(sam.invites) - known, 30, "a new direct chat for Sam")
+    (fresh,) = set(sam.invites) - known
+    await wait_until(
+        lambda: any(is_file(e) for e in sam.messages_from(bot.user_id, fresh)), 30, "the file"
+    )
+    assert await sam.members(fresh) == {sam.user_id, bot.user_id}
+    # Tom saw no file, and cannot read the new chat.
+    assert not any(is_file(e) for e in tom.messages_from(bot.user_id))
+    assert not any(is_file(e) for e in sam.messages_from(bot.user_id, dm))
+    denied = await tom.client.room_messages(fresh, start="", limit=10)
+    assert not hasattr(denied, "chunk"), denied

@@ -107,6 +107,6 @@ def test_every_feature_with_personal_data_is_in_mydata_and_forget_me() -> None:
             continue  # the core itself
         if hasattr(module, "personal_data"):
             assert module.personal_data in registry.sharers, f"storage.{info.name}: @shares"
-        if hasattr(module, "forget") and info.name not in ("feedback", "profiles"):
+        if hasattr(module, "forget") and info.name not in ("feedback", "profiles", "rooms"):
             assert module.forget in registry.forgetters, f"storage.{info.name}: @forgets"
-    assert {"feedback", "profiles"} <= core  # these two are forgotten by the core directly
+    assert {"feedback", "profiles", "rooms"} <= core  # these are forgotten by the core directly
