@@ -112,6 +112,12 @@ POLL_START = "org.matrix.msc3381.poll.start"
 POLL_END = "org.matrix.msc3381.poll.end"
 POLL_RESPONSES = ("org.matrix.msc3381.poll.response", "m.poll.response")
 SPOILED = ""  # stands for an answer that was not text: never a real answer ID
+# What makes a new room encrypted from its first event (rooms.encrypt_new_rooms).
+ENCRYPTION_STATE = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+}
 
 
 def to_incoming(raw: dict[str, Any], room_id: str, *, is_direct: bool) -> Incoming | None:
@@ -669,7 +675,15 @@ class MatrixAdapter:
         room.encrypted = True
         try:
             if not room.members_synced:
-                await client.joined_members(room_id)
+                # Invited people too (nio's joined_members leaves them out), so that
+                # someone the bot has just invited can read its first messages.
+                for user_id, member in (await self._members(room_id)).items():
+                    invited = member.get("membership") == "invite"
+                    room.add_member(
+                        user_id, member.get("displayname"), member.get("avatar_url"), invited
+                    )
+                room.members_synced = True
+                client.olm.update_tracked_users(room)
                 if client.should_query_keys:
                     await client.keys_query()
             if client.olm.should_share_group_session(room_id):
@@ -1084,15 +1098,49 @@ class MatrixAdapter:
         return str(resp.get("event_id", ""))
 
     async def _do_create_dm(self, item: OutboxItem) -> str:
-        assert self.http is not None
         body = {"preset": "trusted_private_chat", "is_direct": True, "invite": [item.room_id]}
-        resp = await self.http.request("POST", "v3/createRoom", body=body)
-        return str(resp["room_id"])
+        return await self._create(body)
 
     async def _do_create_room(self, item: OutboxItem) -> str:
+        return await self._create(item.content or {})
+
+    async def _create(self, body: dict[str, Any]) -> str:
+        """Make a room, encrypted from its first event unless rooms.encrypt_new_rooms
+        is off. The bot never falls back to an unencrypted room by itself."""
         assert self.http is not None
-        resp = await self.http.request("POST", "v3/createRoom", body=item.content or {})
-        return str(resp["room_id"])
+        encrypt = self.config.rooms.encrypt_new_rooms
+        if encrypt:
+            body = {**body, "initial_state": [*body.get("initial_state", []), ENCRYPTION_STATE]}
+        try:
+            resp = await self.http.request("POST", "v3/createRoom", body=body)
+        except MatrixError as err:
+            if encrypt and not err.transient and err.errcode != "M_UNKNOWN_TOKEN":
+                log.error(
+                    "The homeserver refused to make an encrypted room (%s), so the room is "
+                    "not made and what was waiting for it is not sent. If this homeserver "
+                    "does not allow encrypted rooms, set rooms.encrypt_new_rooms = false.",
+                    err,
+                )
+            raise
+        room_id = str(resp["room_id"])
+        if encrypt:
+            await self._check_encrypted(room_id)
+        return room_id
+
+    async def _check_encrypted(self, room_id: str) -> None:
+        """Say so if the homeserver made the room without the encryption asked for
+        (a module on the homeserver can remove it)."""
+        try:
+            encrypted = await self._is_encrypted(room_id)
+        except MatrixError as err:  # the room is made: never make it twice
+            log.info("Could not check that %s is encrypted (%s)", room_id, err)
+            return
+        if not encrypted:
+            log.warning(
+                "The homeserver made %s without encryption, though the bot asked for it, "
+                "so what the bot sends there is stored readable on the homeserver.",
+                room_id,
+            )
 
     async def _do_file(self, item: OutboxItem) -> str:
         """Upload once (the URI is kept, so a retry does not upload again), then send.

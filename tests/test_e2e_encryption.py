@@ -10,6 +10,7 @@ from nio import DownloadResponse
 from nio.crypto.attachments import decrypt_attachment
 from test_e2e_feedback import converse
 from test_e2e_polls import POLL_END, start_poll
+from test_e2e_projects import NAME, QUESTION, SUMMARY, start_project, told, with_projects
 
 from bot.config import load_config
 from bot.matrix import MatrixAdapter
@@ -184,4 +185,41 @@ async def test_a_native_poll_in_an_encrypted_room_is_counted(synapse, make_bot, 
         )
     finally:
         for person in (alex, *voters):
+            await person.close()
+
+
+async def test_the_rooms_the_bot_makes_are_encrypted_from_the_start(synapse, make_bot, tmp_path):
+    """A project room and a direct chat the bot opens (an invitation) are encrypted
+    from their first event, and the people invited read the bot's first messages."""
+    alex = encrypted_person(synapse, tmp_path, "ralex")  # champion
+    sam = encrypted_person(synapse, tmp_path, "rsam")
+    bot = make_bot(synapse, champions=[alex.user_id], encrypt_new_rooms=True)
+    await with_projects(bot).run()
+    try:
+        for person in (alex, sam):
+            await person.listen()
+        dm = await alex.open_encrypted_dm(bot.user_id)
+        room = await start_project(alex, bot, dm, f"!project new {NAME} | {SUMMARY}")
+        await told(alex, bot, "Welcome to the chat room for Better buses", timeout=60)
+
+        await alex.ask(dm, f"!invite {NAME} {sam.user_id}", bot.user_id, timeout=60)
+        question = await told(sam, bot, QUESTION, timeout=60)  # sent while Sam was invited
+        invitation = question["room_id"]
+        assert invitation != dm
+        await sam.send(invitation, "yes")
+        await alex.wait_for_member(room, sam.user_id, timeout=60)
+        await told(sam, bot, "You are now part of Better buses", timeout=60)
+
+        for made in (room, invitation):
+            path = f"/_matrix/client/v3/rooms/{made}/state/m.room.encryption/"
+            state = call(synapse, sam.account.access_token, "GET", path)
+            assert state == {"algorithm": "m.megolm.v1.aes-sha2"}
+            raw = stored_on_server(synapse, sam, made)
+            said = [e for e in raw if "state_key" not in e and e["sender"] == bot.user_id]
+            assert said and {e["type"] for e in said} == {"m.room.encrypted"}
+            first = min(e["origin_server_ts"] for e in raw if e["type"] == "m.room.encryption")
+            assert all(e["origin_server_ts"] >= first for e in said)
+        assert "without encryption" not in bot.log()
+    finally:
+        for person in (alex, sam):
             await person.close()
