@@ -1020,7 +1020,10 @@ class MatrixAdapter:
                 continue
             backoff.reset()
             async with self.store.writing() as db:
-                outbox.mark_sent(db, item.id, result)
+                # What went to a person's own private chat is theirs (and !mydata shows
+                # it) until they are forgotten; elsewhere it may quote people: not kept.
+                scrub = item.action in ("send", "file") and not rooms.private_with(db, room_id)
+                outbox.mark_sent(db, item.id, result, scrub=scrub)
                 if item.action == "leave":
                     rooms.mark_left(db, room_id)
                 if item.action in ("create_dm", "create_room") and result:

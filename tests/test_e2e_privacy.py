@@ -33,6 +33,16 @@ async def test_mydata_then_forget_me_leaves_no_trace(synapse, make_bot, make_per
     await alex.send(room, f"!champion add {sam.user_id}")
     await wait_until(lambda: bot.query("SELECT count(*) FROM poll_votes") == [(1,)], 30, "the vote")
 
+    # A team member reviews the feedback in their own direct chat: the bot's
+    # message there quotes Sam's words.
+    alex_dm = await alex.open_dm(bot.user_id)
+    review = await alex.ask(alex_dm, "!review", bot.user_id)
+    assert "The lift at the library is broken again." in review["content"]["body"]
+    # What the bot sent into the group room is not kept once it went out.
+    await alex.ask(room, "!ping", bot.user_id)
+    sent = bot.query("SELECT content FROM outbox WHERE room_id = ? AND action = 'send'", [room])
+    assert sent and all(content == "{}" for (content,) in sent)
+
     # !mydata: a file in the direct chat, with what is kept about Sam.
     seen = len(sam.messages_from(bot.user_id, dm))
     await sam.send(dm, "!mydata")
