@@ -1119,8 +1119,9 @@ class MatrixAdapter:
         except MatrixError as err:
             if encrypt and not err.transient and err.errcode != "M_UNKNOWN_TOKEN":
                 log.error(
-                    "The homeserver refused to make an encrypted room (%s), so the room is "
-                    "not made and what was waiting for it is not sent. If this homeserver "
+                    "The homeserver refused to make an encrypted room (%s), so nobody is "
+                    "invited and what was waiting for the room is not sent (the homeserver "
+                    "may keep an empty room with only the bot in it). If this homeserver "
                     "does not allow encrypted rooms, set rooms.encrypt_new_rooms = false.",
                     err,
                 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from uuid import uuid4
 
 import pytest
 from nio import DownloadResponse
@@ -14,7 +15,9 @@ from test_e2e_projects import NAME, QUESTION, SUMMARY, start_project, told, with
 
 from bot.config import load_config
 from bot.matrix import MatrixAdapter
+from bot.matrix_http import MatrixError
 from harness import EncryptedPerson, call, wait_until
+from storage import outbox
 from storage.db import Store
 
 pytestmark = pytest.mark.e2e
@@ -223,3 +226,42 @@ async def test_the_rooms_the_bot_makes_are_encrypted_from_the_start(synapse, mak
     finally:
         for person in (alex, sam):
             await person.close()
+
+
+async def test_a_homeserver_that_refuses_encrypted_rooms_gets_no_unencrypted_one(
+    synapse, make_bot, caplog
+):
+    """Power levels that keep a room's creator from setting m.room.encryption make
+    Synapse refuse the room (as a homeserver's defaults or a module can): the bot
+    says so plainly, invites nobody and makes no room without encryption instead."""
+    bot = make_bot(synapse, encrypt_new_rooms=True)
+    config = load_config(bot.config_path, env={})
+    config.storage.data_dir.mkdir(parents=True)
+    store = Store.open(config.storage.database)
+    adapter = MatrixAdapter(config, store)
+    # (Before room version 12: from then on a room's creator outranks every power level.)
+    forbids = {
+        "room_version": "11",
+        "invite": [synapse.register("nobody-invited" + uuid4().hex[:6]).user_id],
+        "power_level_content_override": {"events": {"m.room.encryption": 101}},
+    }
+    try:
+        await adapter.login()
+        token = adapter.http.access_token or ""
+        with store.write() as db:
+            outbox.enqueue(db, "create_room", "project:1", content=forbids)
+        item = outbox.next_in_room(store.db, "project:1")
+        assert item is not None
+        with pytest.raises(MatrixError) as refused:
+            await adapter._perform(item)
+        assert not refused.value.transient
+        # Synapse may leave the room half made: nobody invited, nothing said in it.
+        made = call(synapse, token, "GET", "/_matrix/client/v3/joined_rooms")["joined_rooms"]
+        for room in made:
+            members = call(synapse, token, "GET", f"/_matrix/client/v3/rooms/{room}/members")
+            assert {e["state_key"] for e in members["chunk"]} == {bot.user_id}
+    finally:
+        await adapter.close()
+        store.close()
+    assert "refused to make an encrypted room" in caplog.text
+    assert "rooms.encrypt_new_rooms = false" in caplog.text
