@@ -27,6 +27,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     config = _load(args.config)
     for warning in config_warnings(config):
         print(f"Warning: {warning}")
+    if config.rooms.encrypt_new_rooms:
+        print(
+            "The direct chats and project rooms the bot makes will be encrypted. If the "
+            "homeserver refuses encrypted rooms, the bot does not make the room and says "
+            "so in its log; then set rooms.encrypt_new_rooms = false."
+        )
     print(f"{args.config} looks good. The bot will sign in as {config.matrix.user_id}.")
     return 0
 

@@ -70,6 +70,8 @@ class RoomsConfig:
     # ("council.example"). Team members and champions may always invite.
     allow_invites_from: frozenset[str]
     follow_upgrades: bool
+    # Direct chats and project rooms the bot makes are encrypted from the start.
+    encrypt_new_rooms: bool = True
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ SECTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "matrix": ("homeserver", "user_id", "password", "access_token", "device_name"),
         "storage": ("database", "data_dir"),
         "people": ("team", "champions"),
-        "rooms": ("team_room", "allow_invites_from", "follow_upgrades"),
+        "rooms": ("team_room", "allow_invites_from", "follow_upgrades", "encrypt_new_rooms"),
         "bot": ("prefix", "timezone", "log_level", "questions_expire_minutes"),
         "polls": ("members_can_start",),
         "projects": ("reminder_after_days", "areas"),
@@ -544,6 +546,7 @@ def _rooms(section: _Section) -> RoomsConfig:
         team_room=team_room,
         allow_invites_from=section.text_list("allow_invites_from", _check_invite_source),
         follow_upgrades=section.boolean("follow_upgrades", True),
+        encrypt_new_rooms=section.boolean("encrypt_new_rooms", True),
     )
 
 
@@ -702,6 +705,12 @@ def config_warnings(config: Config) -> list[str]:
     if not config.safeguarding.phrases:
         warnings.append(
             "safeguarding.phrases: empty, so no message is flagged for a safeguarding check"
+        )
+    if not config.rooms.encrypt_new_rooms:
+        warnings.append(
+            "rooms.encrypt_new_rooms: false, so the direct chats and project rooms the bot "
+            "makes are not encrypted (unless the homeserver encrypts new rooms itself): "
+            "people's access needs and !mydata files are stored readable on the homeserver"
         )
     if config.rooms.team_room is None:
         warnings.append(

@@ -138,6 +138,12 @@ POLL_START = "org.matrix.msc3381.poll.start"
 POLL_END = "org.matrix.msc3381.poll.end"
 POLL_RESPONSES = ("org.matrix.msc3381.poll.response", "m.poll.response")
 SPOILED = ""  # stands for an answer that was not text: never a real answer ID
+# What makes a new room encrypted from its first event (rooms.encrypt_new_rooms).
+ENCRYPTION_STATE = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+}
 
 
 def to_incoming(raw: dict[str, Any], room_id: str, *, is_direct: bool) -> Incoming | None:
@@ -471,7 +477,8 @@ class MatrixAdapter:
         added = 0
         rooms_data = data.get("rooms", {})
         for room_id, room in rooms_data.get("join", {}).items():
-            timeline = gaps.get(room_id, []) + (room.get("timeline", {}).get("events") or [])
+            live = room.get("timeline", {}).get("events") or []
+            timeline = gaps.get(room_id, []) + live
             timeline = [self._readable(e, room_id, decrypted or {}) for e in timeline]
             if any(e.get("type") == "m.room.encryption" for e in timeline):
                 self._encrypted[room_id] = True  # a room can become encrypted; never back
@@ -480,6 +487,9 @@ class MatrixAdapter:
                 last_ts = max((int(e.get("origin_server_ts") or 0) for e in timeline), default=0)
                 rooms.upsert(db, room_id, state="joined", joined_at_ts=last_ts)
                 continue
+            # In time order: the gap, the state where the timeline starts, the timeline.
+            state = (room.get("state") or {}).get("events") or []
+            self._track_members(db, room_id, [*gaps.get(room_id, []), *state, *live])
             events = self._after_join(db, room_id, timeline)
             added += inbox.add_events(
                 db, room_id, (e for e in events if self._is_from_someone_else(e))
@@ -496,6 +506,23 @@ class MatrixAdapter:
             and isinstance(event.get("sender"), str)
             and event["sender"] != self.user_id
         )
+
+    def _track_members(self, db: Database, room_id: str, events: list[dict[str, Any]]) -> None:
+        """Who else is in a direct chat (it stops being private once anyone but the
+        person is), from its member events, in order."""
+        room = rooms.get(db, room_id)
+        if room is None or not room.is_direct:
+            return
+        for e in events:
+            who = e.get("state_key")
+            membership = (e.get("content") or {}).get("membership")
+            if (
+                e.get("type") == "m.room.member"
+                and isinstance(who, str)
+                and who != self.user_id
+                and isinstance(membership, str)
+            ):
+                rooms.set_member(db, room_id, who, membership)
 
     def _after_join(
         self, db: Database, room_id: str, events: list[dict[str, Any]]
@@ -674,7 +701,15 @@ class MatrixAdapter:
         room.encrypted = True
         try:
             if not room.members_synced:
-                await client.joined_members(room_id)
+                # Invited people too (nio's joined_members leaves them out), so that
+                # someone the bot has just invited can read its first messages.
+                for user_id, member in (await self._members(room_id)).items():
+                    invited = member.get("membership") == "invite"
+                    room.add_member(
+                        user_id, member.get("displayname"), member.get("avatar_url"), invited
+                    )
+                room.members_synced = True
+                client.olm.update_tracked_users(room)
                 if client.should_query_keys:
                     await client.keys_query()
             if client.olm.should_share_group_session(room_id):
@@ -719,8 +754,9 @@ class MatrixAdapter:
             if plain is None:
                 raise NotReadableYet(event.event_id)  # it waits; _unlock tries again
             raw = plain
-        room = rooms.get(db, event.room_id)
-        return to_incoming(raw, event.room_id, is_direct=bool(room and room.is_direct))
+        # Direct only while nobody but the sender and the bot is in the chat.
+        is_direct = rooms.is_private(db, event.room_id, event.sender)
+        return to_incoming(raw, event.room_id, is_direct=is_direct)
 
     def may_invite(self, db: Database, user_id: str) -> bool:
         allowed = self.config.rooms.allow_invites_from
@@ -780,7 +816,8 @@ class MatrixAdapter:
         return outbox.enqueue(db, "send", room_id, "m.reaction", {"m.relates_to": relation})
 
     def direct_room(self, db: Database, user_id: str) -> str:
-        """The person's direct chat; if there is none yet, one is opened first.
+        """The person's private direct chat (nobody else in it, as the sync last
+        showed); if there is none, a new one is opened first.
 
         Until it exists, the outbox files things under the person's ID, so they
         go out in order once the chat is open.
@@ -896,6 +933,20 @@ class MatrixAdapter:
 
     # ----- reading (for scheduled jobs; never inside a transaction) ---------
 
+    async def _members(self, room_id: str) -> dict[str, dict[str, Any]]:
+        """Everyone joined or invited, with their member event's content."""
+        assert self.http is not None
+        data = await self.http.request(
+            "GET", f"v3/rooms/{path(room_id)}/members", params={"not_membership": "leave"}
+        )
+        found: dict[str, dict[str, Any]] = {}
+        for e in data.get("chunk") or []:
+            who, content = e.get("state_key"), e.get("content")
+            if isinstance(who, str) and isinstance(content, dict):
+                if content.get("membership") in rooms.MEMBER:
+                    found[who] = content
+        return found
+
     async def joined_members(self, room_id: str) -> set[str]:
         assert self.http is not None
         data = await self.http.request("GET", f"v3/rooms/{path(room_id)}/joined_members")
@@ -995,7 +1046,10 @@ class MatrixAdapter:
                 continue
             backoff.reset()
             async with self.store.writing() as db:
-                outbox.mark_sent(db, item.id, result)
+                # What went to a person's own private chat is theirs (and !mydata shows
+                # it) until they are forgotten; elsewhere it may quote people: not kept.
+                scrub = item.action in ("send", "file") and not rooms.private_with(db, room_id)
+                outbox.mark_sent(db, item.id, result, scrub=scrub)
                 if item.action == "leave":
                     rooms.mark_left(db, room_id)
                 if item.action in ("create_dm", "create_room") and result:
@@ -1027,7 +1081,23 @@ class MatrixAdapter:
     async def _do_join(self, item: OutboxItem) -> str:
         assert self.http is not None
         resp = await self.http.request("POST", f"v3/join/{path(item.room_id)}", body={})
+        room = rooms.get(self.store.db, item.room_id)
+        if room is not None and room.is_direct:
+            await self._note_members(item.room_id)
         return str(resp.get("room_id", ""))
+
+    async def _note_members(self, room_id: str) -> None:
+        """Who is in a direct chat the bot has just joined: the sync may not say
+        (it leaves out members who sent nothing lately)."""
+        try:
+            members = await self._members(room_id)
+        except MatrixError as err:
+            log.info("Could not read who is in %s (%s); the sync will tell", room_id, err)
+            return
+        async with self.store.writing() as db:
+            for user_id, member in members.items():
+                if user_id != self.user_id:
+                    rooms.set_member(db, room_id, user_id, str(member.get("membership")))
 
     async def _do_leave(self, item: OutboxItem) -> None:
         assert self.http is not None
@@ -1057,15 +1127,50 @@ class MatrixAdapter:
         return str(resp.get("event_id", ""))
 
     async def _do_create_dm(self, item: OutboxItem) -> str:
-        assert self.http is not None
         body = {"preset": "trusted_private_chat", "is_direct": True, "invite": [item.room_id]}
-        resp = await self.http.request("POST", "v3/createRoom", body=body)
-        return str(resp["room_id"])
+        return await self._create(body)
 
     async def _do_create_room(self, item: OutboxItem) -> str:
+        return await self._create(item.content or {})
+
+    async def _create(self, body: dict[str, Any]) -> str:
+        """Make a room, encrypted from its first event unless rooms.encrypt_new_rooms
+        is off. The bot never falls back to an unencrypted room by itself."""
         assert self.http is not None
-        resp = await self.http.request("POST", "v3/createRoom", body=item.content or {})
-        return str(resp["room_id"])
+        encrypt = self.config.rooms.encrypt_new_rooms
+        if encrypt:
+            body = {**body, "initial_state": [*body.get("initial_state", []), ENCRYPTION_STATE]}
+        try:
+            resp = await self.http.request("POST", "v3/createRoom", body=body)
+        except MatrixError as err:
+            if encrypt and not err.transient and err.errcode != "M_UNKNOWN_TOKEN":
+                log.error(
+                    "The homeserver refused to make an encrypted room (%s), so nobody is "
+                    "invited and what was waiting for the room is not sent (the homeserver "
+                    "may keep an empty room with only the bot in it). If this homeserver "
+                    "does not allow encrypted rooms, set rooms.encrypt_new_rooms = false.",
+                    err,
+                )
+            raise
+        room_id = str(resp["room_id"])
+        if encrypt:
+            await self._check_encrypted(room_id)
+        return room_id
+
+    async def _check_encrypted(self, room_id: str) -> None:
+        """Say so if the homeserver made the room without the encryption asked for
+        (a module on the homeserver can remove it)."""
+        try:
+            encrypted = await self._is_encrypted(room_id)
+        except MatrixError as err:  # the room is made: never make it twice
+            log.info("Could not check that %s is encrypted (%s)", room_id, err)
+            return
+        if not encrypted:
+            log.warning(
+                "The homeserver made %s without encryption, though the bot asked for it, "
+                "so what the bot sends there is stored readable on the homeserver.",
+                room_id,
+            )
 
     async def _do_file(self, item: OutboxItem) -> str:
         """Upload once (the URI is kept, so a retry does not upload again), then send.

@@ -83,11 +83,12 @@ def next_in_room(db: Database, room_id: str) -> OutboxItem | None:
     return _item(row) if row else None
 
 
-def mark_sent(db: Database, item_id: int, result: str | None) -> None:
+def mark_sent(db: Database, item_id: int, result: str | None, *, scrub: bool = False) -> None:
+    """It went out. ``scrub``: keep no copy of what it said (it may quote people)."""
     db.execute(
-        "UPDATE outbox SET state = 'sent', attempts = attempts + 1, done_at = ?, result = ? "
-        "WHERE id = ?",
-        [utcnow(), result, item_id],
+        "UPDATE outbox SET state = 'sent', attempts = attempts + 1, done_at = ?, result = ?, "
+        "content = CASE WHEN ? THEN '{}' ELSE content END WHERE id = ?",
+        [utcnow(), result, scrub, item_id],
     )
 
 

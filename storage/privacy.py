@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage import feedback, inbox, profiles
+from storage import feedback, inbox, profiles, rooms
 
 FORGOTTEN = "[forgotten]"
 # Kept as they are: the schema's own bookkeeping.
@@ -69,6 +69,7 @@ OWNED = {
     "dead_letters": ("sender",),
     "audit_log": ("actor", "subject"),
     "rooms": ("dm_with",),
+    "room_members": ("user_id",),
 }
 
 
@@ -137,7 +138,7 @@ def _forget_core(db: Database, user_id: str) -> None:
         db.execute("UPDATE outbox SET content = '{}' WHERE room_id = ?", [room_id])
     for rowid, _ in list(_mentioning(db, "outbox", ["content"], user_id)):
         db.execute("UPDATE outbox SET content = '{}' WHERE rowid = ?", [rowid])
-    db.execute("UPDATE rooms SET dm_with = NULL WHERE dm_with = ?", [user_id])
+    rooms.forget(db, user_id)
     db.execute("DELETE FROM conversations WHERE user_id = ?", [user_id])
     db.execute("DELETE FROM roles WHERE user_id = ?", [user_id])
     for rowid, row in list(_mentioning(db, "jobs", ["ref"], user_id)):
@@ -151,15 +152,51 @@ def _forget_polls(db: Database, user_id: str) -> None:
     db.execute("DELETE FROM poll_ballots WHERE voter = ?", [user_id])  # totals stay: no link
 
 
+# What the bot sent that quotes a person is found by the start of their words
+# (quotes may be cut short), if their words are long enough to be theirs alone.
+QUOTE_START, SHORTEST_QUOTE = 40, 8
+
+
+def _quoted(words: str) -> set[str]:
+    """How the start of these words looks inside the outbox's JSON."""
+    starts = {words.strip()[:QUOTE_START], " ".join(words.split())[:QUOTE_START]}
+    return {
+        json.dumps(start, ensure_ascii=False)[1:-1]
+        for start in starts
+        if len(start) >= SHORTEST_QUOTE
+    }
+
+
+def _quotes_of(db: Database, user_id: str) -> set[str]:
+    """How the starts of the person's saved words look inside the outbox's JSON."""
+    texts = [r[0] for r in db.execute("SELECT text FROM feedback WHERE user_id = ?", [user_id])]
+    return {needle for text in texts if isinstance(text, str) for needle in _quoted(text)}
+
+
+def _erase_quotes(db: Database, quotes: set[str]) -> None:
+    """Erase every message of the bot that quotes these words (a review in a team
+    member's direct chat, for example), sent or still waiting."""
+    for quote in quotes:
+        db.execute(
+            "UPDATE outbox SET content = '{}', "
+            "result = CASE WHEN state = 'pending' THEN 'forgotten' ELSE result END, "
+            "state = CASE WHEN state = 'pending' THEN 'failed' ELSE state END "
+            "WHERE instr(content, ?) > 0",
+            [quote],
+        )
+
+
 def forget(db: Database, user_id: str, *, keep_words: bool, extra: list[Forgetter]) -> None:
     """Erase a person everywhere. ``keep_words``: keep their feedback, with no link
     to them. ``extra``: other features' own ``forget`` functions."""
+    quotes = _quotes_of(db, user_id)  # before their words are deleted
     feedback.forget(db, user_id, keep_words=keep_words)
     profiles.forget(db, user_id)
     _forget_polls(db, user_id)
     for forget_feature in extra:
         forget_feature(db, user_id)
     _forget_core(db, user_id)
+    _erase_quotes(db, quotes)
     # Last, anything anywhere that still names them.
     pattern = mention(user_id)
     for table, columns in _text_columns(db):

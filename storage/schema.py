@@ -511,3 +511,14 @@ def m010_feedback_removed_by_others(db: Database) -> None:
     # When someone other than its author (a moderator) deleted the message a piece
     # of feedback came from: it is left out of exports until the team decides.
     db["feedback"].add_column("removed_at", str)
+
+
+@migrations()
+def m011_direct_chat_members(db: Database) -> None:
+    # Who else is in each direct chat (joined or invited; never the bot). A
+    # direct chat is private only while its one other member is the person.
+    db["room_members"].create(
+        {"room_id": str, "user_id": str, "membership": str, "updated_at": str},
+        pk=("room_id", "user_id"),
+    )
+    db["room_members"].create_index(["user_id"])

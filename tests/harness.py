@@ -77,6 +77,7 @@ class BotProcess:
         team: Iterable[str] = (),
         champions: Iterable[str] = (),
         allow_invites_from: Iterable[str] = ("localhost",),
+        encrypt_new_rooms: bool = False,
         extra_args: Iterable[str] = (),
     ) -> None:
         self.directory = directory
@@ -97,6 +98,7 @@ class BotProcess:
             team=team,
             champions=champions,
             allow_invites_from=allow_invites_from,
+            encrypt_new_rooms=encrypt_new_rooms,
         )
 
     def start(self) -> None:
@@ -176,9 +178,13 @@ def write_config(
     champions: Iterable[str] = (),
     allow_invites_from: Iterable[str] = (),
     follow_upgrades: bool = True,
+    encrypt_new_rooms: bool = False,
     prefix: str = "!",
 ) -> Path:
-    """Write a complete bot config (storage next to it). Returns its path."""
+    """Write a complete bot config (storage next to it). Returns its path.
+
+    The rooms the bot makes are encrypted only where a test asks
+    (``encrypt_new_rooms=True``, the real default): ``Person`` does not decrypt."""
     path.write_text(
         "[matrix]\n"
         f"homeserver = {json.dumps(homeserver)}\n"
@@ -193,6 +199,7 @@ def write_config(
         "[rooms]\n"
         f"allow_invites_from = {json.dumps(list(allow_invites_from))}\n"
         f"follow_upgrades = {json.dumps(follow_upgrades)}\n"
+        f"encrypt_new_rooms = {json.dumps(encrypt_new_rooms)}\n"
         "[bot]\n"
         f"prefix = {json.dumps(prefix)}\n"
         'log_level = "INFO"\n'

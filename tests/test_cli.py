@@ -39,6 +39,17 @@ def test_good_config_passes(tmp_path):
     assert not (tmp_path / "copro.db").exists()  # checking connects to nothing, writes nothing
 
 
+def test_check_config_says_whether_new_rooms_are_encrypted(tmp_path):
+    on = check(tmp_path, GOOD)
+    assert "rooms the bot makes will be encrypted" in on.stdout
+    assert "rooms.encrypt_new_rooms = false" in on.stdout  # what to do if refused
+    off = check(tmp_path, GOOD + "[rooms]\nencrypt_new_rooms = false\n")
+    assert off.returncode == 0, off.stderr
+    assert "will be encrypted" not in off.stdout
+    assert "Warning: rooms.encrypt_new_rooms: false" in off.stdout
+    assert "stored readable on the homeserver" in off.stdout
+
+
 def test_missing_key(tmp_path):
     result = check(tmp_path, GOOD.replace('user_id = "@copro:council.test"\n', ""))
     assert result.returncode == 2

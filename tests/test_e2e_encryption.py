@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from uuid import uuid4
 
 import pytest
 from localbot import say
@@ -11,10 +12,13 @@ from nio import DownloadResponse
 from nio.crypto.attachments import decrypt_attachment
 from test_e2e_feedback import converse
 from test_e2e_polls import POLL_END, start_poll
+from test_e2e_projects import NAME, QUESTION, SUMMARY, start_project, told, with_projects
 
 from bot.config import load_config
 from bot.matrix import MatrixAdapter
+from bot.matrix_http import MatrixError
 from harness import EncryptedPerson, call, wait_until
+from storage import outbox
 from storage.db import Store
 
 pytestmark = pytest.mark.e2e
@@ -187,3 +191,79 @@ async def test_a_native_poll_in_an_encrypted_room_is_counted(synapse, make_bot, 
     finally:
         for person in (alex, *voters):
             await person.close()
+
+
+async def test_the_rooms_the_bot_makes_are_encrypted_from_the_start(synapse, make_bot, tmp_path):
+    """A project room and a direct chat the bot opens (an invitation) are encrypted
+    from their first event, and the people invited read the bot's first messages."""
+    alex = encrypted_person(synapse, tmp_path, "ralex")  # champion
+    sam = encrypted_person(synapse, tmp_path, "rsam")
+    bot = make_bot(synapse, champions=[alex.user_id], encrypt_new_rooms=True)
+    await with_projects(bot).run()
+    try:
+        for person in (alex, sam):
+            await person.listen()
+        dm = await alex.open_encrypted_dm(bot.user_id)
+        room = await start_project(alex, bot, dm, f"!project new {NAME} | {SUMMARY}")
+        await told(alex, bot, "Welcome to the chat room for Better buses", timeout=60)
+
+        await alex.ask(dm, f"!invite {NAME} {sam.user_id}", bot.user_id, timeout=60)
+        question = await told(sam, bot, QUESTION, timeout=60)  # sent while Sam was invited
+        invitation = question["room_id"]
+        assert invitation != dm
+        await sam.send(invitation, "yes")
+        await alex.wait_for_member(room, sam.user_id, timeout=60)
+        await told(sam, bot, "You are now part of Better buses", timeout=60)
+
+        for made in (room, invitation):
+            path = f"/_matrix/client/v3/rooms/{made}/state/m.room.encryption/"
+            state = call(synapse, sam.account.access_token, "GET", path)
+            assert state == {"algorithm": "m.megolm.v1.aes-sha2"}
+            raw = stored_on_server(synapse, sam, made)
+            said = [e for e in raw if "state_key" not in e and e["sender"] == bot.user_id]
+            assert said and {e["type"] for e in said} == {"m.room.encrypted"}
+            first = min(e["origin_server_ts"] for e in raw if e["type"] == "m.room.encryption")
+            assert all(e["origin_server_ts"] >= first for e in said)
+        assert "without encryption" not in bot.log()
+    finally:
+        for person in (alex, sam):
+            await person.close()
+
+
+async def test_a_homeserver_that_refuses_encrypted_rooms_gets_no_unencrypted_one(
+    synapse, make_bot, caplog
+):
+    """Power levels that keep a room's creator from setting m.room.encryption make
+    Synapse refuse the room (as a homeserver's defaults or a module can): the bot
+    says so plainly, invites nobody and makes no room without encryption instead."""
+    bot = make_bot(synapse, encrypt_new_rooms=True)
+    config = load_config(bot.config_path, env={})
+    config.storage.data_dir.mkdir(parents=True)
+    store = Store.open(config.storage.database)
+    adapter = MatrixAdapter(config, store)
+    # (Before room version 12: from then on a room's creator outranks every power level.)
+    forbids = {
+        "room_version": "11",
+        "invite": [synapse.register("nobody-invited" + uuid4().hex[:6]).user_id],
+        "power_level_content_override": {"events": {"m.room.encryption": 101}},
+    }
+    try:
+        await adapter.login()
+        token = adapter.http.access_token or ""
+        with store.write() as db:
+            outbox.enqueue(db, "create_room", "project:1", content=forbids)
+        item = outbox.next_in_room(store.db, "project:1")
+        assert item is not None
+        with pytest.raises(MatrixError) as refused:
+            await adapter._perform(item)
+        assert not refused.value.transient
+        # Synapse may leave the room half made: nobody invited, nothing said in it.
+        made = call(synapse, token, "GET", "/_matrix/client/v3/joined_rooms")["joined_rooms"]
+        for room in made:
+            members = call(synapse, token, "GET", f"/_matrix/client/v3/rooms/{room}/members")
+            assert {e["state_key"] for e in members["chunk"]} == {bot.user_id}
+    finally:
+        await adapter.close()
+        store.close()
+    assert "refused to make an encrypted room" in caplog.text
+    assert "rooms.encrypt_new_rooms = false" in caplog.text

@@ -34,6 +34,16 @@ async def test_mydata_then_forget_me_leaves_no_trace(synapse, make_bot, make_per
     await alex.send(room, f"!champion add {sam.user_id}")
     await wait_until(lambda: bot.query("SELECT count(*) FROM poll_votes") == [(1,)], 30, "the vote")
 
+    # A team member reviews the feedback in their own direct chat: the bot's
+    # message there quotes Sam's words.
+    alex_dm = await alex.open_dm(bot.user_id)
+    review = await alex.ask(alex_dm, "!review", bot.user_id)
+    assert "The lift at the library is broken again." in review["content"]["body"]
+    # What the bot sent into the group room is not kept once it went out.
+    await alex.ask(room, "!ping", bot.user_id)
+    sent = bot.query("SELECT content FROM outbox WHERE room_id = ? AND action = 'send'", [room])
+    assert sent and all(content == "{}" for (content,) in sent)
+
     # !mydata: a file in the direct chat, with what is kept about Sam.
     seen = len(sam.messages_from(bot.user_id, dm))
     await sam.send(dm, "!mydata")
@@ -86,3 +96,33 @@ async def test_mydata_then_forget_me_leaves_no_trace(synapse, make_bot, make_per
     # The bot carries on as usual.
     assert (await alex.ask(room, "!ping", bot.user_id))["content"]["body"] == say("ping.pong")
     assert bot.query("SELECT count(*) FROM polls") == [(1,)]  # the poll stays, without Sam
+
+
+def is_file(event: dict) -> bool:
+    return event["content"].get("msgtype") == "m.file"
+
+
+async def test_private_things_never_go_to_a_chat_someone_else_is_in(synapse, make_bot, make_person):
+    sam, tom = make_person(synapse, "sam"), make_person(synapse, "tom")
+    bot = await make_bot(synapse).run()
+    for person in (sam, tom):
+        await person.listen()
+    dm = await sam.open_dm(bot.user_id)
+    assert (await sam.ask(dm, "!ping", bot.user_id))["content"]["body"] == "pong"
+
+    # Sam brings Tom into the chat with the bot: it is not private any more.
+    await sam.invite(dm, tom.user_id)
+    await sam.wait_for_member(dm, tom.user_id)
+    known = set(sam.invites)
+    await sam.ask(dm, "!mydata", bot.user_id)
+    await wait_until(lambda: set(sam.invites) - known, 30, "a new direct chat for Sam")
+    (fresh,) = set(sam.invites) - known
+    await wait_until(
+        lambda: any(is_file(e) for e in sam.messages_from(bot.user_id, fresh)), 30, "the file"
+    )
+    assert await sam.members(fresh) == {sam.user_id, bot.user_id}
+    # Tom saw no file, and cannot read the new chat.
+    assert not any(is_file(e) for e in tom.messages_from(bot.user_id))
+    assert not any(is_file(e) for e in sam.messages_from(bot.user_id, dm))
+    denied = await tom.client.room_messages(fresh, start="", limit=10)
+    assert not hasattr(denied, "chunk"), denied

@@ -510,3 +510,84 @@ def test_upgrade_not_followed_when_switched_off(tmp_path: Path, store: Store) ->
     adapter = MatrixAdapter(write_config(tmp_path, follow_upgrades=False), store)
     assert interpret(adapter, tombstone(TEAM)) is None
     assert outbox_actions(store) == []
+
+
+# ----- who is in a direct chat ----------------------------------------------------------
+
+DM = "!dm:council.test"
+TOM = "@tom:council.test"
+
+
+def member(user_id: str, membership: str, sender: str = SAM) -> dict[str, Any]:
+    return {
+        "event_id": f"$m{next(_ids)}",
+        "sender": sender,
+        "type": "m.room.member",
+        "state_key": user_id,
+        "origin_server_ts": 2_000,
+        "content": {"membership": membership},
+    }
+
+
+def in_sam_dm(adapter: MatrixAdapter, *events: dict[str, Any]) -> Message | None:
+    """Sync these member events in Sam's direct chat, then a message from Sam there."""
+    ingest(adapter, sync({DM: list(events)}))
+    return interpret(adapter, event(), room_id=DM)
+
+
+def test_a_direct_chat_with_a_third_person_is_no_longer_private(
+    adapter: MatrixAdapter, store: Store
+) -> None:
+    with store.write() as db:
+        rooms.upsert(db, DM, state="joined", is_direct=True, dm_with=SAM)
+    msg = in_sam_dm(adapter, member(SAM, "join"), member(BOT, "join", sender=BOT))
+    assert msg is not None and msg.is_direct
+    assert rooms.find_direct(store.db, SAM) == DM
+
+    # Sam invites Tom: the chat is a group now, for what Sam sends and what the bot sends.
+    msg = in_sam_dm(adapter, member(TOM, "invite"))
+    assert msg is not None and not msg.is_direct
+    assert rooms.find_direct(store.db, SAM) is None
+    with store.write() as db:
+        assert adapter.direct_room(db, SAM) == SAM  # a new chat is opened first
+    assert ("create_dm", SAM) in outbox_actions(store)
+
+    # Tom joins, then leaves: just the two of them again, so it is private again.
+    assert not in_sam_dm(adapter, member(TOM, "join", sender=TOM)).is_direct  # type: ignore[union-attr]
+    msg = in_sam_dm(adapter, member(TOM, "leave", sender=TOM))
+    assert msg is not None and msg.is_direct
+    assert rooms.find_direct(store.db, SAM) == DM
+
+
+def test_members_in_a_gap_and_in_the_state_count_in_time_order(
+    adapter: MatrixAdapter, store: Store
+) -> None:
+    with store.write() as db:
+        rooms.upsert(db, DM, state="joined", is_direct=True, dm_with=SAM)
+    data = sync({DM: [event()]})
+    data["rooms"]["join"][DM]["state"] = {"events": [member(TOM, "join", sender=TOM)]}
+    ingest(adapter, data, gaps={DM: [member(TOM, "invite")]})  # invited, then joined
+    assert rooms.find_direct(store.db, SAM) is None
+
+
+def test_members_of_group_rooms_are_not_tracked(adapter: MatrixAdapter, store: Store) -> None:
+    ingest(adapter, sync({ROOM: [member(TOM, "join", sender=TOM)]}))
+    assert store.db.execute("SELECT count(*) FROM room_members").fetchone() == (0,)
+
+
+def test_forgetting_a_third_person_keeps_the_chat_shared(
+    adapter: MatrixAdapter, store: Store
+) -> None:
+    from storage import privacy
+
+    with store.write() as db:
+        rooms.upsert(db, DM, state="joined", is_direct=True, dm_with=SAM)
+    in_sam_dm(adapter, member(SAM, "join"), member(TOM, "join", sender=TOM))
+    with store.write() as db:
+        privacy.forget(db, TOM, keep_words=False, extra=[])
+    assert rooms.find_direct(store.db, SAM) is None  # Tom may still be there
+    with store.write() as db:
+        privacy.forget(db, SAM, keep_words=False, extra=[])
+    rows = store.db.execute("SELECT user_id FROM room_members").fetchall()
+    assert all("@" not in user_id for (user_id,) in rows)
+    assert rows  # Tom's place, under no one's name

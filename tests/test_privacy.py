@@ -18,7 +18,7 @@ from bot.messages import Messages
 from bot.registry import CommandSet
 from bot.scheduler import Scheduler
 from commands import build_registry
-from storage import feedback, inbox, jobs, privacy
+from storage import feedback, inbox, jobs, outbox, privacy, rooms
 from storage.db import Store
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -112,9 +112,28 @@ def test_every_feature_with_personal_data_is_in_mydata_and_forget_me() -> None:
             continue  # the core itself
         if hasattr(module, "personal_data"):
             assert module.personal_data in registry.sharers, f"storage.{info.name}: @shares"
-        if hasattr(module, "forget") and info.name not in ("feedback", "profiles"):
+        if hasattr(module, "forget") and info.name not in ("feedback", "profiles", "rooms"):
             assert module.forget in registry.forgetters, f"storage.{info.name}: @forgets"
-    assert {"feedback", "profiles"} <= core  # these two are forgotten by the core directly
+    assert {"feedback", "profiles", "rooms"} <= core  # these are forgotten by the core directly
+
+
+def test_forget_erases_what_the_bot_sent_quoting_the_person(store: Store) -> None:
+    """A review quoting Sam's words sits in a team member's own direct chat (kept
+    there, as it is theirs): forgetting Sam erases it, even cut short or re-spaced."""
+    words = 'The lift at the library\nis broken "again" and nobody has come to fix it yet.'
+    with store.write() as db:
+        rooms.upsert(db, "!alex-dm", state="joined", is_direct=True, dm_with="@alex:x")
+        feedback.add(db, words, source="direct", user_id="@sam:x", room_id="!sam", event_id="$1")
+        quoted = " ".join(words.split())[:60] + "…"
+        review = outbox.enqueue(db, "send", "!alex-dm", "m.room.message", {"body": quoted})
+        waiting = outbox.enqueue(db, "send", "!alex-dm", "m.room.message", {"body": quoted})
+        other = outbox.enqueue(db, "send", "!alex-dm", "m.room.message", {"body": "pong"})
+        db.execute("UPDATE outbox SET state = 'sent' WHERE txn_id IN (?, ?)", [review, other])
+        privacy.forget(db, "@sam:x", keep_words=False, extra=[])
+    rows = dict(store.db.execute("SELECT txn_id, content || ' ' || state FROM outbox"))
+    assert rows[review] == "{} sent"
+    assert rows[waiting] == "{} failed"  # not sent any more
+    assert rows[other] == '{"body": "pong"} sent'
 
 
 # ----- !mydata: plain words first, then the file ------------------------------------------
