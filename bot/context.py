@@ -242,6 +242,14 @@ class Context:
         """Send someone a direct message (a direct chat is opened if needed)."""
         self.platform.queue_direct(self.db, user_id, self.text(key, **values))
 
+    def private_room(self, user_id: str | None = None) -> str:
+        """Where to say private things to a person (the sender by default): here, if
+        this is their own direct chat with the bot, else their direct chat."""
+        user_id = user_id or self.sender
+        if user_id == self.sender and self.is_direct:
+            return self.room_id
+        return self.platform.direct_room(self.db, user_id)
+
     def ask(
         self, user_id: str, kind: str, ref: str, text: str, data: dict[str, Any] | None = None
     ) -> str:
@@ -250,8 +258,7 @@ class Context:
         chat goes to the handler registered with ``@commands.answer(kind)``, until
         the question expires (``bot.questions_expire_minutes``). Returns the
         question's transaction ID (``platform.sent_event`` gives its event ID)."""
-        here = user_id == self.sender and self.is_direct
-        room = self.room_id if here else self.platform.direct_room(self.db, user_id)
+        room = self.private_room(user_id)
         replaced = conversations.pending(self.db, user_id, room)
         if replaced is not None:
             if replaced.kind in self.registry.abandoned:

@@ -148,7 +148,7 @@ async def direct_message(ctx: Context) -> bool:
 def _hold(ctx: Context, event_id: str, key: str | None = None) -> None:
     """Nothing is saved before the person says yes: remember only which message,
     with those held in the same chat, and ask them (privately, in that chat)."""
-    waiting = _held(ctx, conversations.pending(ctx.db, ctx.sender, _private_room(ctx)))
+    waiting = _held(ctx, conversations.pending(ctx.db, ctx.sender, ctx.private_room()))
     events = waiting.data.get("events", []) if waiting else []
     if key is None:
         if events:
@@ -158,11 +158,6 @@ def _hold(ctx: Context, event_id: str, key: str | None = None) -> None:
     wording = waiting.data.get("wording", key) if waiting else key
     data = {**(waiting.data if waiting else {}), "events": [*events, event_id], "wording": wording}
     ctx.ask(ctx.sender, CONSENT, "", ctx.text(key), data)
-
-
-def _private_room(ctx: Context) -> str:
-    """Where ``ctx.ask`` asks the person: here in their direct chat, else by direct message."""
-    return ctx.room_id if ctx.is_direct else ctx.platform.direct_room(ctx.db, ctx.sender)
 
 
 def _held(ctx: Context, waiting: Pending | None) -> Pending | None:

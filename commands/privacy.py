@@ -36,7 +36,7 @@ async def my_data(ctx: Context) -> None:
         ),
         encoding="utf-8",
     )
-    room = ctx.platform.direct_room(ctx.db, ctx.sender)
+    room = ctx.private_room()
     ctx.platform.queue_text(ctx.db, room, _summary(ctx, data))
     ctx.platform.queue_file(ctx.db, room, file, "my-data.json", "application/json")
     if not ctx.is_direct:

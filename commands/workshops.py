@@ -610,7 +610,7 @@ async def needs_checklist(ctx: Context) -> None:
 
 def _tell_privately(ctx: Context, text: str, elsewhere_key: str) -> None:
     """Send ``text`` to the sender's direct chat; if they asked elsewhere, say so there."""
-    room = ctx.platform.direct_room(ctx.db, ctx.sender)
+    room = ctx.private_room()
     if room == ctx.room_id:
         ctx.reply_text(text)
     else:
@@ -922,7 +922,7 @@ async def tell_needs(ctx: Context) -> None:
     if mine is None or mine.answer != "going":
         raise UserError("workshop.needs_only_going", number=w.id)
     ctx.ask(ctx.sender, NEEDS_ASK, str(w.id), _needs_question(ctx, w, now))
-    if ctx.platform.direct_room(ctx.db, ctx.sender) != ctx.room_id:
+    if not ctx.is_direct:
         ctx.reply("workshop.asked_privately")
 
 

@@ -225,3 +225,16 @@ async def test_mydata_counts_tables_without_words_together(
     assert say("privacy.mydata.line", what=say("privacy.mydata.kept.other", count=3)) in summary
     assert summary.count(say("privacy.mydata.kept.other", count=3)) == 1
     assert len(data["stored"]["plots"]) == 2
+
+
+class TwoChatsBot(LocalBot):
+    direct_chats = {DM: SAM, "!second-dm:council.test": SAM}
+
+
+async def test_mydata_comes_to_the_direct_chat_the_person_asked_in(tmp_path: Path) -> None:
+    with make_bots(TwoChatsBot, tmp_path) as make:
+        bot = make()
+        for room in TwoChatsBot.direct_chats:
+            mark = bot.mark()
+            await bot.ask("!mydata", room_id=room)
+            assert {o.room_id for o in bot.after(mark)} == {room}
