@@ -22,7 +22,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from bot.answers import choice_number, yes_or_no
+from bot.answers import choice_number, parse_number, yes_or_no
 from bot.context import Context, Edit, Message, Removal, UserError
 from bot.registry import CommandSet
 from bot.roles import Role
@@ -280,13 +280,13 @@ async def ask_question(ctx: Context) -> None:
     role=Role.CHAMPION,
 )
 async def close_question(ctx: Context) -> None:
-    arg = ctx.args.strip().lstrip("#")
-    if arg:
-        if not arg.isdigit():
+    if ctx.args.strip():
+        number = parse_number(ctx.args)
+        if number is None:
             raise UserError("feedback.number_needed")
-        question = store.question(ctx.db, int(arg))
+        question = store.question(ctx.db, number)
         if question is None or question.room_id != ctx.room_id:
-            raise UserError("feedback.no_such_question", number=int(arg))
+            raise UserError("feedback.no_such_question", number=number)
     else:
         question = store.newest_open_question(ctx.db, ctx.room_id)
         if question is None:
@@ -411,12 +411,13 @@ def _team_place(ctx: Context) -> None:
 
 
 def _numbered(ctx: Context) -> tuple[store.Feedback, str]:
-    number, _, rest = ctx.args.strip().partition(" ")
-    if not number.lstrip("#").isdigit():
+    typed, _, rest = ctx.args.strip().partition(" ")
+    number = parse_number(typed)
+    if number is None:
         raise UserError("feedback.number_needed")
-    saved = store.get(ctx.db, int(number.lstrip("#")))
+    saved = store.get(ctx.db, number)
     if saved is None or saved.state != "saved":
-        raise UserError("feedback.not_found", number=number.lstrip("#"))
+        raise UserError("feedback.not_found", number=number)
     return saved, rest.strip()
 
 
@@ -430,10 +431,10 @@ def _one_line(text: str, most: int = 200) -> str:
 )
 async def review(ctx: Context) -> None:
     _team_place(ctx)
-    project = ctx.args.strip().lstrip("#")
-    if project and not project.isdigit():
+    project = parse_number(ctx.args) if ctx.args.strip() else None
+    if ctx.args.strip() and project is None:
         raise UserError("feedback.number_needed")
-    items = store.recent(ctx.db, int(project) if project else None)
+    items = store.recent(ctx.db, project)
     if not items:
         ctx.reply("feedback.review_none")
         return
