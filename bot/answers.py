@@ -16,6 +16,10 @@ _TRIM = re.compile(r"[\s.!,]+$")
 _NUMBER = re.compile(r"\s*#?([0-9]+)\s*", re.ASCII)
 _ONE = r"#?[0-9]{1,2}\.?"
 _NUMBER_LIST = re.compile(rf"\s*{_ONE}(?:\s*(?:,|and|&|\s)\s*{_ONE})*\s*", re.ASCII | re.IGNORECASE)
+# Words people type to a bot without a command sign, and what they mean.
+_EVERYDAY = {"help": "help", "menu": "help", "hi": "hello", "hello": "hello", "hey": "hello",
+             "hiya": "hello", "stop": "stop"}  # fmt: skip
+_TRIM_ALL = re.compile(r"[\s.!?,]+$")
 # The largest number SQLite can store: no row has a bigger ID.
 LARGEST = 2**63 - 1
 
@@ -28,6 +32,12 @@ def yes_or_no(text: str) -> bool | None:
     if word in _NO:
         return False
     return None
+
+
+def everyday_word(text: str) -> str | None:
+    """What a word typed on its own means: "help" (for help or menu), "hello" (hi, hello,
+    hey, hiya) or "stop". Any case; "!", "?" or "." after it do not matter. Else None."""
+    return _EVERYDAY.get(_TRIM_ALL.sub("", text.strip().lower()))
 
 
 def choice_number(text: str, count: int) -> int | None:

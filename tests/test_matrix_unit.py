@@ -368,7 +368,7 @@ def test_invite_from_someone_allowed_is_accepted(
     adapter: MatrixAdapter, store: Store, inviter: str
 ) -> None:
     answer_invite(adapter, inviter, is_direct=True)
-    assert outbox_actions(store) == [("join", ROOM)]
+    assert outbox_actions(store) == [("join", ROOM), ("send", ROOM)]  # and a greeting
     assert rooms.get(store.db, ROOM) == rooms.Room(ROOM, "invited", True, inviter, None)
 
 
