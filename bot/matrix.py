@@ -484,6 +484,8 @@ class MatrixAdapter:
         room = rooms.get(db, room_id)
         if room is not None and room.state == "joined":
             return events
+        if room is not None and room.state == "refused":
+            return []  # there only to say why it turned a direct chat down (_answer_invite)
         for i in range(len(events) - 1, -1, -1):
             e = events[i]
             if (

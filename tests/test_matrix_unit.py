@@ -393,6 +393,17 @@ def test_invite_from_a_stranger_is_refused(
     assert room is not None and (room.state, room.inviter) == ("refused", inviter)
 
 
+def test_a_direct_chat_turned_down_is_told_why_and_nothing_in_it_is_taken_in(
+    adapter: MatrixAdapter, store: Store
+) -> None:
+    answer_invite(adapter, STRANGER, is_direct=True)
+    assert outbox_actions(store) == [("join", ROOM), ("send", ROOM), ("leave", ROOM)]
+    # While the bot is in the room to say why, what is said there is not handled.
+    assert ingest(adapter, sync({ROOM: [bot_joins(ts=20), event(STRANGER, "hello", ts=30)]})) == 0
+    room = rooms.get(store.db, ROOM)
+    assert room is not None and room.state == "refused"
+
+
 def test_invite_for_someone_else_is_ignored(adapter: MatrixAdapter, store: Store) -> None:
     data = invite_sync(TEAM, ROOM)
     for e in data["rooms"]["invite"][ROOM]["invite_state"]["events"]:
