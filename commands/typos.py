@@ -5,7 +5,8 @@ nearest command the person may run). When they meant ``!feedback`` and wrote
 words after it, the bot asks them privately, by direct message, whether to save
 those words; on yes they go to ``!feedback`` itself, as if typed right where they
 first wrote them. The question's record holds no copy of the words: they are
-read again from the person's message when they say yes.
+read again from the person's message when they say yes. The safeguarding check
+that ``!feedback`` gets runs on them at once, not only after a yes.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ async def offer_to_keep_feedback(ctx: Context, meant: Command) -> None:
     question = ctx.text("typos.keep_feedback", command=typed, suggestion=suggestion, words=shown)
     if not event.is_direct:
         ctx.reply("typos.asked_privately", command=typed, suggestion=suggestion)
+        _watch_as_typed_right(ctx, replace(event, body=f"{suggestion} {ctx.args}"))
     data = {
         "room": event.room_id,
         "direct": event.is_direct,
@@ -81,11 +83,14 @@ def _as_typed_right(ctx: Context, waiting: Pending) -> Message | None:
     )
 
 
+def _watch_as_typed_right(ctx: Context, typed_right: Message) -> None:
+    """What sees every !feedback first (safeguarding) sees these words too. A direct
+    message needs nothing more: everything in a direct chat is checked as it comes."""
+    for watcher in ctx.registry.watchers_for(typed_right):
+        watcher(replace(ctx, event=typed_right))
+
+
 async def save_as_feedback(ctx: Context, original: Message) -> None:
     """Hand the words to ``!feedback``, as if typed right in the first place: the same
-    safeguarding check and the same saving and replies (the one way into feedback.py)."""
-    typed_right = replace(ctx, event=original, args=original.body.split(None, 1)[1])
-    if not original.is_direct:  # a direct message was checked when it came
-        for watcher in ctx.registry.watchers_for(original):
-            watcher(typed_right)
-    await feedback.give_feedback(typed_right)
+    saving and replies (the one way into commands/feedback.py)."""
+    await feedback.give_feedback(replace(ctx, event=original, args=original.body.split(None, 1)[1]))

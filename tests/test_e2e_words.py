@@ -101,3 +101,39 @@ async def test_a_direct_chat_turned_down_gets_an_answer(synapse, make_bot, make_
         "the refusal",
     )
     assert bot.query("SELECT action FROM outbox WHERE room_id = ?", [group]) == [("leave",)]
+
+
+async def test_a_typo_in_a_room_is_asked_about_privately(synapse, make_bot, make_person):
+    alex, rosa = make_person(synapse, "alex"), make_person(synapse, "rosa")
+    bot = await make_bot(synapse, team=[alex.user_id]).run()
+    for person in (alex, rosa):
+        await person.listen()
+    room = await alex.create_room([bot.user_id, rosa.user_id])
+    await alex.wait_for_member(room, bot.user_id)
+    await rosa.wait_for_member(room, rosa.user_id, timeout=30)
+
+    reply = await rosa.ask(room, "!feedbak the bins were not collected", bot.user_id)
+    assert reply["content"]["body"].endswith(
+        say("typos.asked_privately", command="!feedbak", suggestion="!feedback")
+    )
+    question = say(
+        "typos.keep_feedback",
+        command="!feedbak",
+        suggestion="!feedback",
+        words="the bins were not collected",
+    )
+    await wait_until(
+        lambda: any(e["content"]["body"] == question for e in rosa.messages_from(bot.user_id)),
+        30,
+        "the question by direct message",
+    )
+    [asked] = [e for e in rosa.messages_from(bot.user_id) if e["content"]["body"] == question]
+    assert asked["room_id"] != room
+    assert bot.query("SELECT count(*) FROM feedback") == [(0,)]
+    await rosa.send(asked["room_id"], "yes")
+    await wait_until(
+        lambda: bot.query("SELECT count(*) FROM feedback") == [(1,)], 30, "the words saved"
+    )
+    assert bot.query("SELECT text, room_id, source FROM feedback") == [
+        ("the bins were not collected", room, "command")
+    ]

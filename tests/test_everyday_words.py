@@ -187,13 +187,17 @@ async def test_feedback_typed_almost_right_is_not_kept_after_a_no(bot: WordsBot)
     assert bot.count("feedback") == 0
 
 
-async def test_the_words_are_safeguarded_once_kept(make_bot: Callable[..., WordsBot]) -> None:
+@pytest.mark.parametrize("answer", ["yes", "no"])
+async def test_the_words_are_safeguarded_at_once(
+    make_bot: Callable[..., WordsBot], answer: str
+) -> None:
     bot = make_bot(settings='\n[safeguarding]\nphrases = ["not safe"]\nsignposting = "Call 999."\n')
     bot.message("!feedbak I am not safe at home", sender=SAM, room_id=GROUP)
     await bot.run()
-    assert not any("Call 999." in o.body for o in bot.outbox())
-    await bot.dm("yes")
-    assert any("Call 999." in o.body for o in bot.outbox() if o.room_id == SAM_DM)
+    support = [o for o in bot.outbox() if "Call 999." in o.body]
+    assert [o.room_id for o in support] == [SAM_DM]  # privately, before any answer
+    await bot.dm(answer)
+    assert len([o for o in bot.outbox() if "Call 999." in o.body]) == 1  # once
 
 
 # ----- who may open a direct chat --------------------------------------------------------
