@@ -31,7 +31,7 @@ async def offer_to_keep_feedback(ctx: Context, meant: Command) -> None:
     event = ctx.event
     assert isinstance(event, Message)
     prefix = ctx.config.bot.prefix
-    typed = event.body.split()[0][: len(prefix) + 40]
+    typed = prefix + _command_words(ctx, event.body)[0][:40]
     suggestion = prefix + meant.name
     words = " ".join(ctx.args.split())
     shown = words if len(words) <= SHOWN_WORDS else words[: SHOWN_WORDS - 1] + "…"
@@ -44,6 +44,7 @@ async def offer_to_keep_feedback(ctx: Context, meant: Command) -> None:
         "direct": event.is_direct,
         "thread": event.thread,
         "command": meant.name,
+        "used": len(meant.words),
     }
     ctx.ask(ctx.sender, KEEP_FEEDBACK, event.event_id, question, data)
 
@@ -67,12 +68,12 @@ async def keep_feedback_answer(ctx: Context, waiting: Pending) -> bool:
 
 def _as_typed_right(ctx: Context, waiting: Pending) -> Message | None:
     """Their first message as if they had typed the command right (None if it is gone)."""
-    body = ctx.platform.message_text(ctx.db, waiting.ref)
-    words = body.split(None, 1) if body else []
-    if len(words) < 2 or not words[1].strip():
-        return None
     data = waiting.data
-    fixed = f"{ctx.config.bot.prefix}{data.get('command', 'feedback')} {words[1].strip()}"
+    used = int(data.get("used", 1))
+    words = _command_words(ctx, ctx.platform.message_text(ctx.db, waiting.ref) or "", used)
+    if len(words) <= used or not words[used].strip():
+        return None
+    fixed = f"{ctx.config.bot.prefix}{data.get('command', 'feedback')} {words[used].strip()}"
     return Message(
         event_id=waiting.ref,
         room_id=str(data.get("room", "")),
@@ -81,6 +82,11 @@ def _as_typed_right(ctx: Context, waiting: Pending) -> Message | None:
         is_direct=bool(data.get("direct")),
         thread=data.get("thread") or None,
     )
+
+
+def _command_words(ctx: Context, body: str, most: int = 1) -> list[str]:
+    """The words after the prefix: the first ``most`` of them, then the rest as one."""
+    return body.strip()[len(ctx.config.bot.prefix) :].split(None, most) or [""]
 
 
 def _watch_as_typed_right(ctx: Context, typed_right: Message) -> None:
@@ -93,4 +99,5 @@ def _watch_as_typed_right(ctx: Context, typed_right: Message) -> None:
 async def save_as_feedback(ctx: Context, original: Message) -> None:
     """Hand the words to ``!feedback``, as if typed right in the first place: the same
     saving and replies (the one way into commands/feedback.py)."""
-    await feedback.give_feedback(replace(ctx, event=original, args=original.body.split(None, 1)[1]))
+    words = original.body.split(None, 1)[1]
+    await feedback.give_feedback(replace(ctx, event=original, args=words))
