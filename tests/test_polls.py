@@ -118,7 +118,9 @@ class PollBot(LocalBot):
 
 
 RESULT_LINE = re.compile(r"^(?P<label>.+): (?P<count>\d+) \(\d+%\) [█░]{10}$")
-ANSWERED = re.compile(r"^(?P<count>\d+) (?:people have answered so far|of \d+ people here)")
+ANSWERED = re.compile(
+    r"^(?P<count>\d+) (?:people have answered so far|person has answered so far|of \d+ people here)"
+)
 
 
 def shown_counts(text: str) -> tuple[dict[str, int], int]:
