@@ -72,6 +72,8 @@ class RoomsConfig:
     follow_upgrades: bool
     # Direct chats and project rooms the bot makes are encrypted from the start.
     encrypt_new_rooms: bool = True
+    # Who may open a direct chat with the bot (group rooms: only those above).
+    accept_direct_chats_from: str = "same server"
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,10 @@ DEFAULT_PREFIX: Final = "!"
 DEFAULT_TIMEZONE: Final = "Europe/London"
 DEFAULT_LOG_LEVEL: Final = "INFO"
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
+# rooms.accept_direct_chats_from: "same server" (people with an account on the bot's
+# own homeserver), "anyone" (any server), or "listed only" (the team, champions and
+# rooms.allow_invites_from, as for group rooms). Those listed may always.
+DIRECT_CHATS_FROM: Final = ("same server", "anyone", "listed only")
 
 PLACEHOLDER_WORD: Final = "CHANGE-ME"
 EXAMPLE_DOMAINS: Final = ("example.org", "example.com", "example.net")
@@ -153,7 +159,13 @@ SECTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "matrix": ("homeserver", "user_id", "password", "access_token", "device_name"),
         "storage": ("database", "data_dir"),
         "people": ("team", "champions"),
-        "rooms": ("team_room", "allow_invites_from", "follow_upgrades", "encrypt_new_rooms"),
+        "rooms": (
+            "team_room",
+            "allow_invites_from",
+            "follow_upgrades",
+            "encrypt_new_rooms",
+            "accept_direct_chats_from",
+        ),
         "bot": ("prefix", "timezone", "log_level", "questions_expire_minutes"),
         "polls": ("members_can_start",),
         "projects": ("reminder_after_days", "areas"),
@@ -547,7 +559,20 @@ def _rooms(section: _Section) -> RoomsConfig:
         allow_invites_from=section.text_list("allow_invites_from", _check_invite_source),
         follow_upgrades=section.boolean("follow_upgrades", True),
         encrypt_new_rooms=section.boolean("encrypt_new_rooms", True),
+        accept_direct_chats_from=_direct_chats_from(section),
     )
+
+
+def _direct_chats_from(section: _Section) -> str:
+    value = section.text("accept_direct_chats_from")
+    if value is None:
+        return DIRECT_CHATS_FROM[0]
+    plain = " ".join(value.lower().replace("-", " ").replace("_", " ").split())
+    if plain not in DIRECT_CHATS_FROM:
+        choices = ", ".join(f'"{c}"' for c in DIRECT_CHATS_FROM)
+        section.problems.add(section.key("accept_direct_chats_from"), "must be one of " + choices)
+        return DIRECT_CHATS_FROM[0]
+    return plain
 
 
 def _bot(section: _Section) -> BotConfig:
@@ -715,6 +740,17 @@ def config_warnings(config: Config) -> list[str]:
     if config.rooms.team_room is None:
         warnings.append(
             "rooms.team_room: not set, so safeguarding alerts and exports have nowhere to go"
+        )
+    if config.rooms.accept_direct_chats_from == "anyone":
+        warnings.append(
+            'rooms.accept_direct_chats_from: "anyone", so people on any Matrix server '
+            "can open a direct chat with the bot and give feedback"
+        )
+    elif config.rooms.accept_direct_chats_from == "listed only":
+        warnings.append(
+            'rooms.accept_direct_chats_from: "listed only", so residents cannot open a '
+            "direct chat with the bot (it tells them so, then leaves); they can still "
+            "answer in rooms, or the team can start the chat"
         )
     host = urlsplit(config.matrix.homeserver).hostname or ""
     if config.matrix.homeserver.startswith("http://") and host not in _LOCAL_HOSTS:

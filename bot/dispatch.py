@@ -23,7 +23,7 @@ from typing import Protocol
 
 from sqlite_utils import Database
 
-from bot.answers import yes_or_no
+from bot.answers import everyday_word, yes_or_no
 from bot.config import Config
 from bot.context import Context, Incoming, Message, Platform, UserError
 from bot.messages import Messages
@@ -38,6 +38,10 @@ from storage.inbox import InboxEvent
 log = logging.getLogger(__name__)
 
 ROLE_NAMES = {Role.CHAMPION: "roles.champion", Role.TEAM: "roles.team"}
+# The kind of a question that "stop" ends (for Registry.abandoned handlers).
+STOPPED = "dm.stop"
+# "Did you mean !workshop 3?": what followed the typo is shown if it is this short.
+SHOWN_ARGS = 30
 
 
 class NotReadableYet(Exception):
@@ -94,6 +98,8 @@ class Dispatcher:
             await self._command(ctx, event.body.strip()[len(prefix) :])
             return
         waiting = None
+        if isinstance(event, Message) and event.is_direct and await self._everyday(ctx, event):
+            return
         if isinstance(event, Message) and event.is_direct:
             answered, waiting = await self._answer(ctx, event)
             if answered:
@@ -135,10 +141,10 @@ class Dispatcher:
             return True, None
         return False, waiting
 
-    def _drop(self, ctx: Context, waiting: Pending) -> None:
+    def _drop(self, ctx: Context, waiting: Pending, why: str = "") -> None:
         """Stop waiting, as when a newer question takes the place of this one."""
         if waiting.kind in self.registry.abandoned:
-            self.registry.abandoned[waiting.kind](ctx, waiting, "")
+            self.registry.abandoned[waiting.kind](ctx, waiting, why)
         conversations.finish(ctx.db, waiting.user_id, room_id=waiting.room_id)
 
     def _nudge(self, ctx: Context, waiting: Pending) -> None:
@@ -154,6 +160,27 @@ class Dispatcher:
             ctx.reply("questions.waiting")
         conversations.mark_nudged(ctx.db, still)
 
+    async def _everyday(self, ctx: Context, event: Message) -> bool:
+        """help, menu, hi, hello, stop typed without the prefix in a direct chat get what
+        a person expects, even while the bot waits for an answer. True if it was one."""
+        word = everyday_word(event.body)
+        if word == "help":
+            await self._command(ctx, "help")
+        elif word == "hello":
+            ctx.reply("dm.welcome")
+        elif word == "stop":
+            self._stop(ctx)
+        return word is not None
+
+    def _stop(self, ctx: Context) -> None:
+        """Stop waiting for this person's answer in this chat, as a newer question would."""
+        waiting = conversations.pending(ctx.db, ctx.sender, ctx.room_id)
+        if waiting is None:
+            ctx.reply("dm.nothing_to_stop")
+            return
+        self._drop(ctx, waiting, STOPPED)
+        ctx.reply("dm.stopped")
+
     async def _command(self, ctx: Context, text: str) -> None:
         words = text.split()
         if not words:
@@ -161,17 +188,40 @@ class Dispatcher:
             return
         found = self.registry.find(words)
         if found is None:
-            prefix = self.config.bot.prefix
-            ctx.reply("errors.unknown_command", command=prefix + words[0][:40])
+            await self._unknown(ctx, text, words)
             return
         cmd, used = found
         required = cmd.required_role(self.config)
         if ctx.role < required:
             ctx.reply("errors.not_allowed", who=ctx.text(ROLE_NAMES[required]))
             return
-        rest = text.split(None, used)[used:]
-        ctx.args = rest[0].strip() if rest else ""
+        ctx.args = _after(text, used)
         await _guarded(ctx, lambda: cmd.handler(ctx))
+
+    async def _unknown(self, ctx: Context, text: str, words: list[str]) -> None:
+        """ "Did you mean !feedback?" for the nearest command the person may run; a
+        command that looks after people's words (see CommandSet.near_miss) is handed them."""
+        prefix = self.config.bot.prefix
+        typed = prefix + words[0][:40]
+        near = self.registry.suggest(words, ctx.role, self.config)
+        if near is None:
+            ctx.reply("errors.unknown_command", command=typed)
+            return
+        cmd, used = near
+        rest = _after(text, used)
+        offer = self.registry.near_misses.get(cmd.name)
+        if offer is not None and rest:
+            ctx.args = rest
+            await _guarded(ctx, lambda: offer(ctx, cmd))
+            return
+        shown = f"{cmd.name} {rest}" if rest and len(rest) <= SHOWN_ARGS else cmd.name
+        ctx.reply("errors.did_you_mean", command=typed, suggestion=prefix + shown)
+
+
+def _after(text: str, used: int) -> str:
+    """What follows the first ``used`` words of a command: its arguments."""
+    rest = text.split(None, used)[used:]
+    return rest[0].strip() if rest else ""
 
 
 async def _guarded(ctx: Context, run: Callable[[], Awaitable[object]]) -> bool:

@@ -21,6 +21,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from bot.context import Edit, Incoming, Message, PollAnswer, PollLayout, Reactio
 from bot.crosssign import cross_sign
 from bot.dispatch import NotReadableYet
 from bot.matrix_http import MatrixError, MatrixHTTP, path
-from bot.messages import shorten
+from bot.messages import Messages, shorten
 from bot.private_files import write_private
 from bot.roles import Role, role_of
 from storage import inbox, outbox, rooms
@@ -535,6 +536,8 @@ class MatrixAdapter:
         room = rooms.get(db, room_id)
         if room is not None and room.state == "joined":
             return events
+        if room is not None and room.state == "refused":
+            return []  # there only to say why it turned a direct chat down (_answer_invite)
         for i in range(len(events) - 1, -1, -1):
             e = events[i]
             if (
@@ -759,16 +762,39 @@ class MatrixAdapter:
         return to_incoming(raw, event.room_id, is_direct=is_direct)
 
     def may_invite(self, db: Database, user_id: str) -> bool:
+        """May this person bring the bot into a group room (and into a direct chat)?"""
         allowed = self.config.rooms.allow_invites_from
-        server = user_id.split(":", 1)[1] if ":" in user_id else ""
         return (
             user_id in allowed
-            or server in allowed
+            or self._server(user_id) in allowed
             or role_of(self.config, db, user_id) >= Role.CHAMPION
         )
 
+    def may_open_direct_chat(self, db: Database, user_id: str) -> bool:
+        """May this person open a direct chat with the bot (rooms.accept_direct_chats_from)?"""
+        accept = self.config.rooms.accept_direct_chats_from
+        if accept == "anyone" or self.may_invite(db, user_id):
+            return True
+        return accept == "same server" and self._server(user_id) == self._server(self.user_id)
+
+    @staticmethod
+    def _server(user_id: str) -> str:
+        """The server part of "@name:server" ("" if there is none)."""
+        return user_id.split(":", 1)[1] if ":" in user_id else ""
+
+    @cached_property
+    def _messages(self) -> Messages:
+        """The catalogue, for the little the adapter says itself (greeting a new chat)."""
+        return Messages.load()
+
+    def _say(self, key: str) -> str:
+        return self._messages.get(key, prefix=self.config.bot.prefix)
+
     def _answer_invite(self, db: Database, room_id: str, inviter: str, is_direct: bool) -> None:
-        if self.may_invite(db, inviter):
+        """Join if the inviter may bring the bot there. A new direct chat is greeted once;
+        a direct chat turned down is told why (join, one message, leave): nobody waits
+        for an answer that never comes. Group rooms turned down are left without a word."""
+        if self.may_invite(db, inviter) or (is_direct and self.may_open_direct_chat(db, inviter)):
             log.info("Accepting invite from %s to %s", inviter, room_id)
             rooms.upsert(
                 db,
@@ -779,6 +805,14 @@ class MatrixAdapter:
                 dm_with=inviter if is_direct else None,
             )
             outbox.enqueue(db, "join", room_id)
+            if is_direct:
+                self.queue_text(db, room_id, self._say("dm.welcome"))
+        elif is_direct:
+            log.info("Turning down a direct chat from %s (rooms.accept_direct_chats_from)", inviter)
+            rooms.upsert(db, room_id, state="refused", inviter=inviter, is_direct=True)
+            outbox.enqueue(db, "join", room_id)
+            self.queue_text(db, room_id, self._say("dm.refused"))
+            outbox.enqueue(db, "leave", room_id)
         else:
             log.info("Refusing invite from %s (not allowed to invite the bot)", inviter)
             rooms.upsert(db, room_id, state="refused", inviter=inviter, is_direct=is_direct)

@@ -7,6 +7,7 @@ code never drift apart. A module may also listen for other things people do
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -36,7 +37,13 @@ Watcher = Callable[["Context"], None]
 # Told that a question of its kind was replaced, unanswered, by a newer one
 # (whose kind is given: a feature's own next question is not an abandonment).
 Abandoned = Callable[["Context", "Pending", str], None]
+# Someone typed a command almost right, with words after it (in ctx.args), and the
+# command they meant wants to look after those words (see CommandSet.near_miss).
+NearMiss = Callable[["Context", "Command"], Awaitable[None]]
 MAX_WORDS = 3
+# How alike a typed word and a command must be to suggest it (difflib's ratio):
+# "feedbak" and "feedback" are 0.93, "hepl" and "help" 0.75, "go" and "going" 0.57.
+SIMILAR = 0.7
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,17 @@ class CommandSet:
         self.sharers: list[Sharer] = []
         self.watchers: list[tuple[type, Watcher]] = []
         self.abandoned: dict[str, Abandoned] = {}
+        self.near_misses: dict[str, NearMiss] = {}
+
+    def near_miss(self, name: str) -> Callable[[NearMiss], NearMiss]:
+        """Called instead of "Did you mean ...?" when someone types command ``name``
+        almost right with words after it (e.g. "!feedbak the bus is late")."""
+
+        def register(handler: NearMiss) -> NearMiss:
+            self.near_misses[name] = handler
+            return handler
+
+        return register
 
     def shares(self, personal_data: Sharer) -> Sharer:
         """Declare this feature's rows about a person (used by ``!mydata``)."""
@@ -164,6 +182,7 @@ class Registry:
         self.sharers: list[Sharer] = []
         self.watchers: list[tuple[type, Watcher]] = []
         self.abandoned: dict[str, Abandoned] = {}
+        self.near_misses: dict[str, NearMiss] = {}
         for command_set in sets:
             self.listeners += command_set.listeners
             self.daily_jobs |= command_set.daily_jobs
@@ -171,6 +190,7 @@ class Registry:
             self.sharers += command_set.sharers
             self.watchers += command_set.watchers
             self.abandoned.update(command_set.abandoned)
+            self.near_misses.update(command_set.near_misses)
             for kind, answer in command_set.answers.items():
                 if kind in self.answers:
                     raise ValueError(f"answers to {kind!r} are handled twice")
@@ -197,6 +217,21 @@ class Registry:
             if cmd is not None:
                 return cmd, n
         return None
+
+    def suggest(self, words: list[str], role: Role, config: Config) -> tuple[Command, int] | None:
+        """The command someone probably meant by words that match none ("feedbak the bus"):
+        the first word made the nearest first word of a command they may run. Returns
+        the command and how many of the typed words it stands for, or None."""
+        visible = self.visible_to(role, config)
+        firsts = sorted({c.words[0] for c in visible})
+        close = difflib.get_close_matches(words[0].lower(), firsts, n=1, cutoff=SIMILAR)
+        if not close:
+            return None
+        found = self.find([close[0], *words[1:]])
+        if found is not None and found[0] in visible:
+            return found
+        named = [c for c in visible if c.words[0] == close[0]]
+        return min(named, key=lambda c: (len(c.words), c.words)), 1
 
     def watchers_for(self, event: object) -> list[Watcher]:
         return [watcher for kind, watcher in self.watchers if isinstance(event, kind)]

@@ -39,9 +39,11 @@ Rules for the unclear cases
   before 5pm that is today, after 5pm it is next week. "this friday" is the same.
 - "next friday" is the first Friday after today (never today): on a Thursday
   it is tomorrow.
-- A date with no year is the next such date that is today or later. If it is
-  today but the time has gone, the answer is "in the past" (we do not jump a
-  year). "29 February" finds the next leap year.
+- A date with no year is the nearest such date, before or after today: in
+  December "3 January" is next month. If the nearest has passed ("1 November"
+  on 1 December), the answer is "that date has passed" (add the year if you
+  mean next year): we never jump a year silently. If it is today but the time
+  has gone, the answer is "in the past". "29 February" finds the next leap year.
 - A weekday given with a date must be that date's weekday.
 - A time with no day is today if still to come, else tomorrow.
 - "midnight" is the END of the day named: "friday midnight" is the moment
@@ -55,11 +57,13 @@ Rules for the unclear cases
   go back, for example "25 October 2026 1:30am") is the first one, in summer time.
   "in 3 days" that lands in the missing hour moves forward by an hour.
 - "in 1 day 2 hours": the days keep the clock time, then the hours are added.
-- A result that is not after ``now`` is "in the past".
+- A result that is not after ``now`` is "in the past"; one more than
+  ``YEARS_AHEAD`` years after ``now`` (or past the year 9999) is "too far ahead".
 - More than 100 characters is not understood, without further work.
 
 Errors are ``WhenError`` with ``.key`` a messages-catalogue key:
-``when.not_understood`` or ``when.in_the_past``.
+``when.not_understood``, ``when.in_the_past``, ``when.date_passed`` or
+``when.too_far``. Each takes only ``{text}`` (what the person typed).
 
 Everything here is pure: no clock is read; ``now`` is always passed in.
 """
@@ -73,9 +77,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "DATE_PASSED",
     "IN_THE_PAST",
     "MAX_LENGTH",
     "NOT_UNDERSTOOD",
+    "TOO_FAR",
+    "YEARS_AHEAD",
     "WhenError",
     "parse_duration",
     "parse_when",
@@ -84,13 +91,16 @@ __all__ = [
 
 NOT_UNDERSTOOD = "when.not_understood"
 IN_THE_PAST = "when.in_the_past"
+DATE_PASSED = "when.date_passed"  # a date with no year that has passed this year
+TOO_FAR = "when.too_far"
+YEARS_AHEAD = 5  # the catalogue's when.too_far says this number too
 MAX_LENGTH = 100
 TONIGHT = time(20, 0)  # "tonight" with no time
 
 
 class WhenError(ValueError):
     """Text that is not a time we understand. .key is a messages-catalogue key to show the person:
-    'when.not_understood' or 'when.in_the_past' (the lead adds the wording)."""
+    'when.not_understood', 'when.in_the_past', 'when.date_passed' or 'when.too_far'."""
 
     key: str
 
@@ -345,20 +355,33 @@ def _date_from(m: re.Match[str], today: date) -> date:
         year = int(year_text) + (2000 if len(year_text) == 2 else 0)
         found = date(year, month, day)  # ValueError: not understood
     else:
-        # The next such date that is today or later ("29 February" finds a leap year).
-        for year in range(today.year, today.year + 9):
-            try:
-                candidate = date(year, month, day)
-            except ValueError:
-                continue
-            if candidate >= today:
-                found = candidate
-                break
-        else:
-            raise WhenError(NOT_UNDERSTOOD)
+        found = _nearest(today, month, day)
     if m["wd"] is not None and _WEEKDAYS[m["wd"]] != found.weekday():
         raise WhenError(NOT_UNDERSTOOD)
     return found
+
+
+def _nearest(today: date, month: int, day: int) -> date:
+    """The nearest ``day``/``month`` to ``today``, last year, this year or next; a
+    date that has passed is refused, not moved on a year. With none of those (29
+    February), the next leap year's."""
+    candidates = []
+    for year in (today.year - 1, today.year, today.year + 1):
+        try:
+            candidates.append(date(year, month, day))
+        except ValueError:
+            continue
+    if candidates:
+        nearest = min(candidates, key=lambda d: (abs((d - today).days), d < today))
+        if nearest < today:
+            raise WhenError(DATE_PASSED)
+        return nearest
+    for year in range(today.year + 2, today.year + 9):
+        try:
+            return date(year, month, day)
+        except ValueError:
+            continue
+    raise WhenError(NOT_UNDERSTOOD)
 
 
 # ----- the public functions ----------------------------------------------------------------
@@ -386,7 +409,8 @@ def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     """The moment ``text`` means, as an aware datetime in UTC, strictly after ``now``.
 
     ``now`` must be aware; ``tz`` is the configured zone (Europe/London).
-    Raises ``WhenError`` (``.key`` 'when.not_understood' or 'when.in_the_past').
+    Raises ``WhenError`` (``.key`` 'when.not_understood', 'when.in_the_past',
+    'when.date_passed' or 'when.too_far').
     See the module docstring for the forms and rules.
     """
     if now.tzinfo is None or now.utcoffset() is None:
@@ -397,11 +421,23 @@ def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
         moment = _parse(_normalise(text), now, tz)
     except WhenError:
         raise
-    except (ValueError, OverflowError):  # impossible dates, years past 9999
+    except OverflowError:  # past the year 9999
+        raise WhenError(TOO_FAR) from None
+    except ValueError:  # impossible dates: 31 June
         raise WhenError(NOT_UNDERSTOOD) from None
     if moment <= now:
         raise WhenError(IN_THE_PAST)
+    if moment > _years_later(now, YEARS_AHEAD):
+        raise WhenError(TOO_FAR)
     return moment
+
+
+def _years_later(now: datetime, years: int) -> datetime:
+    """The same moment ``years`` later (28 February, for 29 February)."""
+    try:
+        return now.replace(year=now.year + years)
+    except ValueError:
+        return now.replace(year=now.year + years, day=28)
 
 
 def _parse(s: str, now: datetime, tz: ZoneInfo) -> datetime:

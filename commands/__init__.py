@@ -15,11 +15,14 @@ from commands import (
     polls,
     privacy,
     projects,
+    typos,
     unreadable,
     workshops,
 )
 
-MODULES = (basics, champions, polls, projects, workshops, export, privacy, unreadable, feedback)
+MODULES = (
+    basics, champions, polls, projects, workshops, export, privacy, unreadable, typos, feedback
+)  # fmt: skip
 
 
 def build_registry() -> Registry:

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from bot.answers import parse_number
 from bot.context import Context, UserError
 from bot.export import FORMATS, MIMETYPES, export_feedback
 from bot.registry import CommandSet
@@ -60,10 +61,9 @@ async def export_command(ctx: Context) -> None:
             if project_id is None:
                 raise UserError("export.project_not_found", text=rest[:60])
         elif kind == "thread":
-            number = rest.lstrip("#")
-            if not number.isdigit():
+            question_id = parse_number(rest)
+            if question_id is None:
                 raise UserError("export.thread_number_needed")
-            question_id = int(number)
             if not store.question_exists(ctx.db, question_id):
                 raise UserError("export.thread_not_found", number=question_id)
         else:

@@ -23,7 +23,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from bot.answers import choice_number, yes_or_no
+from bot.answers import choice_number, parse_number, yes_or_no
 from bot.context import Context, Edit, Message, Removal, UserError
 from bot.registry import CommandSet
 from bot.roles import Role
@@ -229,9 +229,9 @@ def _room_of(ctx: Context, event_id: str) -> str | None:
 
 
 def _words(ctx: Context, text: str) -> str:
-    """The words of a message, without the ``!feedback`` in front, if it has one."""
-    word = re.escape(ctx.config.bot.prefix) + r"feedback\b"
-    return re.sub(rf"^\s*{word}", "", text, flags=re.IGNORECASE).strip()
+    """The words of a message, without the command in front, if it has one
+    (``!feedback``, or the ``!feedbak`` it was typed as)."""
+    return re.sub(rf"^\s*{re.escape(ctx.config.bot.prefix)}\S*", "", text).strip()
 
 
 def _command_draft(ctx: Context, event_id: str, text: str) -> int:
@@ -402,13 +402,13 @@ async def ask_question(ctx: Context) -> None:
     role=Role.CHAMPION,
 )
 async def close_question(ctx: Context) -> None:
-    arg = ctx.args.strip().lstrip("#")
-    if arg:
-        if not arg.isdigit():
+    if ctx.args.strip():
+        number = parse_number(ctx.args)
+        if number is None:
             raise UserError("feedback.number_needed")
-        question = store.question(ctx.db, int(arg))
+        question = store.question(ctx.db, number)
         if question is None or question.room_id != ctx.room_id:
-            raise UserError("feedback.no_such_question", number=int(arg))
+            raise UserError("feedback.no_such_question", number=number)
     else:
         question = store.newest_open_question(ctx.db, ctx.room_id)
         if question is None:
@@ -457,6 +457,14 @@ async def thread_answer(ctx: Context) -> bool:
 async def give_feedback(ctx: Context) -> None:
     """The same rules as a direct chat: nothing is kept before the person says yes,
     and their name only if they say so. Both are asked privately."""
+    hold_command_words(ctx)
+    if not ctx.is_direct:
+        ctx.reply("feedback.asked_privately")
+
+
+def hold_command_words(ctx: Context) -> None:
+    """The words after ``!feedback`` (``ctx.args``), or after a command typed almost
+    right (commands/typos.py): held, and the person asked privately about them."""
     words = ctx.args.strip()
     if not words:
         raise UserError("feedback.empty")
@@ -470,8 +478,6 @@ async def give_feedback(ctx: Context) -> None:
         _ask_name(ctx, [_command_draft(ctx, event_id, words)], [event_id])
         if len(words) > store.MAX_TEXT:
             ctx.reply("feedback.too_long", most=store.MAX_TEXT)
-    if not ctx.is_direct:
-        ctx.reply("feedback.asked_privately")
 
 
 # ----- edits and deletions ----------------------------------------------------
@@ -538,12 +544,13 @@ def _team_place(ctx: Context) -> None:
 
 
 def _numbered(ctx: Context) -> tuple[store.Feedback, str]:
-    number, _, rest = ctx.args.strip().partition(" ")
-    if not number.lstrip("#").isdigit():
+    typed, _, rest = ctx.args.strip().partition(" ")
+    number = parse_number(typed)
+    if number is None:
         raise UserError("feedback.number_needed")
-    saved = store.get(ctx.db, int(number.lstrip("#")))
+    saved = store.get(ctx.db, number)
     if saved is None or saved.state != "saved":
-        raise UserError("feedback.not_found", number=number.lstrip("#"))
+        raise UserError("feedback.not_found", number=number)
     return saved, rest.strip()
 
 
@@ -555,10 +562,10 @@ def _one_line(text: str, most: int = 200) -> str:
 @commands.command("review", summary="feedback.review_summary", usage="review", role=Role.TEAM)
 async def review(ctx: Context) -> None:
     _team_place(ctx)
-    project = ctx.args.strip().lstrip("#")
-    if project and not project.isdigit():
+    project = parse_number(ctx.args) if ctx.args.strip() else None
+    if ctx.args.strip() and project is None:
         raise UserError("feedback.number_needed")
-    items = store.recent(ctx.db, int(project) if project else None)
+    items = store.recent(ctx.db, project)
     if not items:
         ctx.reply("feedback.review_none")
         return

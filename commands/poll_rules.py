@@ -15,6 +15,8 @@ import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
+from bot.answers import parse_number
+
 MIN_ANSWERS = 2
 MAX_ANSWERS = 20  # the proposal's limit
 MAX_QUESTION_LENGTH = 300
@@ -113,8 +115,8 @@ def _setting(draft: _Draft, segment: str) -> bool:
         return True
     if match := _UP_TO.match(plain):
         given = match["n"]
-        if re.fullmatch(r"[0-9]+", given):
-            number = int(given)
+        if (typed := parse_number(given)) is not None:
+            number = typed
         elif given in _NUMBER_WORDS:
             number = _NUMBER_WORDS[given]
         elif match["verb"] or re.search(r"[0-9]", given):

@@ -13,10 +13,10 @@ voted and the bare totals, never which person chose what.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from bot.answers import number_list, parse_number
 from bot.config import Config
 from bot.context import Context, Message, PollAnswer, PollLayout, Reaction, Removal, UserError
 from bot.registry import CommandSet
@@ -41,7 +41,6 @@ commands = CommandSet("polls")
 CLOSE_JOB = "poll.close"
 BALLOTS_JOB = "poll.ballots"
 KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟")
-_NUMBERS = re.compile(r"^\s*#?\d{1,2}\.?(\s*(,|and|&|\s)\s*#?\d{1,2}\.?)*\s*$", re.IGNORECASE)
 
 
 def who_may_start(config: Config) -> Role:
@@ -218,13 +217,14 @@ def _event_time(ctx: Context) -> datetime:
 
 def _find(ctx: Context, *, open_only: bool) -> Poll:
     """The poll named by number, or the newest one in this room."""
-    text = ctx.args.strip().lstrip("#")
+    text = ctx.args.strip()
     if text:
-        if not text.isdigit():
+        number = parse_number(text)
+        if number is None:
             raise UserError("poll.number_needed", text=text[:20])
-        poll = store.get(ctx.db, int(text))
+        poll = store.get(ctx.db, number)
         if poll is None or poll.room_id != ctx.room_id:
-            raise UserError("poll.not_found", number=int(text))
+            raise UserError("poll.not_found", number=number)
     else:
         poll = store.newest_in_room(ctx.db, ctx.room_id, state="open" if open_only else None)
         if poll is None:
@@ -256,7 +256,7 @@ async def numbered_reply(ctx: Context) -> bool:
     if found is None:
         return False
     poll, ballot = found
-    numbers = [int(n) for n in re.findall(r"\d+", event.body)] if _NUMBERS.match(event.body) else []
+    numbers = number_list(event.body) or []
     wrong = [n for n in numbers if not 1 <= n <= len(poll.answers)]
     if not numbers or wrong:
         if ballot is not None:

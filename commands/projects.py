@@ -27,13 +27,12 @@ than five.
 from __future__ import annotations
 
 import difflib
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
-from bot.answers import choice_number, yes_or_no
+from bot.answers import choice_number, number_list, yes_or_no
 from bot.context import Context, Message, Platform, UserError
 from bot.registry import CommandSet
 from bot.roles import Role
@@ -91,7 +90,6 @@ LONGEST_CHECK = timedelta(minutes=5)
 LONG_REPLY = 6  # words: a longer reply to the yes / no question is probably something else
 
 _QUOTES = "\"'“”‘’"
-_NUMBERS = re.compile(r"^\s*#?\d{1,2}\.?(\s*(,|and|&|\s)\s*#?\d{1,2}\.?)*\s*$", re.IGNORECASE)
 _STOP = {"stop", "cancel", "quit", "stop please", "no thanks"}
 _OPEN = {"open", "open to all", "open to everyone", "anyone can join"}
 _INVITE_ONLY = {"invite only", "invitation only", "by invitation", "closed"}
@@ -959,7 +957,7 @@ async def relationship_answer(ctx: Context, pending: Pending) -> bool:
     if _is_stop(text):
         return _stop_about(ctx, ABOUT_RELATIONSHIP)
     most = len(RELATIONSHIPS) + 1
-    numbers = [int(n) for n in re.findall(r"\d+", text)] if _NUMBERS.match(text) else []
+    numbers = number_list(text) or []
     if not numbers or any(not 1 <= n <= most for n in numbers):
         ctx.reply("aboutme.not_understood", most=most)
         return True

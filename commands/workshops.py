@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 from sqlite_utils import Database
 
-from bot.answers import yes_or_no
+from bot.answers import number_list, parse_number, yes_or_no
 from bot.config import Config
 from bot.context import Context, Message, Reaction, Removal, UserError
 from bot.registry import CommandSet
@@ -84,7 +84,6 @@ _NOTHING = {
     "i'm fine", "im fine", "i am fine", "all good", "no, nothing", "no nothing",
     "i don't need anything", "i dont need anything", "nothing extra",
 }  # fmt: skip
-_NUMBER_LIST = re.compile(r"^\s*#?\d{1,2}\.?(\s*(,|and|&|\s)\s*#?\d{1,2}\.?)*\s*$", re.IGNORECASE)
 # "1 day", "2 days", "a week", "3d", "1w": offsets that keep the clock time.
 _DAYS = re.compile(r"(?<![a-z])(?:\d+\s*(?:d|w|wks?)|days?|weeks?)(?![a-z])")
 _URL = re.compile(r"https?://\S+")
@@ -207,9 +206,10 @@ def _setting(part: str) -> tuple[str, object] | None:
             continue
         value = (m.groupdict().get("v") or "").strip()
         if name == "capacity":
-            if not value.isdigit() or not 1 <= int(value) <= MOST_PLACES:
+            places = parse_number(value)
+            if places is None or not 1 <= places <= MOST_PLACES:
                 raise UserError("workshop.capacity_not_number", text=value[:40])
-            return name, int(value)
+            return name, places
         if name == "kind":
             if m.groupdict().get("workshop"):
                 return name, ("workshop", None)
@@ -218,9 +218,10 @@ def _setting(part: str) -> tuple[str, object] | None:
                 raise UserError("workshop.bad_level", text=text[:40])
             return name, ("training", level)
         if name == "project":
-            if not value.isdigit():
+            project = parse_number(value)
+            if project is None:
                 raise UserError("workshop.project_not_number", text=value[:40])
-            return name, int(value)
+            return name, project
         if name == "minutes":
             length = parse_duration(value) if value else None
             if length is None or not timedelta(minutes=1) <= length <= timedelta(days=7):
@@ -414,17 +415,18 @@ def _split_number(text: str) -> tuple[str, str]:
 def _find(ctx: Context, number_text: str, *, guess: bool = True) -> Workshop:
     """The workshop named by number. With no number (and ``guess``), the one coming up
     in this room, if there is just one; changes by the organiser always need the number."""
-    text = number_text.strip().lstrip("#")
+    text = number_text.strip()
     if not text:
         here = store.upcoming(ctx.db, _event_time(ctx).timestamp(), room_id=ctx.room_id)
         if guess and len(here) == 1:
             return here[0]
         raise UserError("workshop.which_one")
-    if not text.isdigit():
+    number = parse_number(text)
+    if number is None:
         raise UserError("workshop.number_needed", text=text[:20])
-    found = store.get(ctx.db, int(text))
+    found = store.get(ctx.db, number)
     if found is None:
-        raise UserError("workshop.not_found", number=int(text))
+        raise UserError("workshop.not_found", number=number)
     return found
 
 
@@ -943,8 +945,8 @@ def read_needs(text: str) -> NeedsReply:
         return NeedsReply("nothing")
     if yes_or_no(plain) is True:
         return NeedsReply("unclear")
-    if _NUMBER_LIST.match(plain):
-        numbers = [int(n) for n in re.findall(r"\d+", plain)]
+    numbers = number_list(plain)
+    if numbers is not None:
         if not all(1 <= n <= len(NEEDS) for n in numbers):
             return NeedsReply("unclear")
         return NeedsReply("chosen", tuple(dict.fromkeys(NEEDS[n - 1] for n in numbers)))

@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import sqlite3
 from collections.abc import Iterator
@@ -143,8 +144,10 @@ def find_project(db: Database | sqlite3.Connection, text: str) -> int | None:
     text = text.strip().lstrip("#").strip()
     if not text:
         return None
+    # ASCII digits only ("²".isdigit() is true, but int("²") fails).
+    number = int(text) if re.fullmatch(r"[0-9]{1,18}", text) else None
     if not has_table(db, "projects", "id", "name"):
-        return int(text) if text.isdigit() else None
+        return number
     conn = _conn(db)
     state = "state" if has_table(conn, "projects", "state") else "''"
     projects = [
@@ -152,8 +155,8 @@ def find_project(db: Database | sqlite3.Connection, text: str) -> int | None:
         for pid, name, st in conn.execute(f"SELECT id, name, {state} FROM projects ORDER BY id")
         if st != "failed"
     ]
-    if text.isdigit():
-        return int(text) if any(pid == int(text) for pid, _ in projects) else None
+    if number is not None:
+        return number if any(pid == number for pid, _ in projects) else None
     key = _name_key(text)
     found = [pid for pid, name in projects if name == key]
     if not found:

@@ -266,10 +266,19 @@ class Person:
         return resp.room_id
 
     async def open_dm(self, bot_id: str) -> str:
-        """Start a direct chat with the bot and wait until it has joined."""
+        """Start a direct chat with the bot and wait until it has joined (and, if this
+        person is listening, until its greeting has come, so it is not taken for a reply)."""
         room = await self.create_room([bot_id], direct=True)
         await self.wait_for_member(room, bot_id)
+        await self.wait_for_greeting(room, bot_id)
         return room
+
+    async def wait_for_greeting(self, room_id: str, bot_id: str, timeout: float = 30) -> None:
+        """The bot greets a direct chat it is asked into; wait for it (if listening)."""
+        if self._sync_task is not None:
+            await wait_until(
+                lambda: bool(self.messages_from(bot_id, room_id)), timeout, "the bot's greeting"
+            )
 
     async def invite(self, room_id: str, user_id: str) -> None:
         resp = await self.client.room_invite(room_id, user_id)
@@ -441,6 +450,7 @@ class EncryptedPerson(Person):
     async def open_encrypted_dm(self, bot_id: str) -> str:
         room = await self.create_encrypted_room([bot_id], direct=True)
         await self.wait_for_member(room, bot_id)
+        await self.wait_for_greeting(room, bot_id)
         return room
 
     async def send_event(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:

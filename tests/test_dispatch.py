@@ -143,7 +143,13 @@ async def test_arguments_may_span_lines(test_bot: Bot) -> None:
 
 
 async def test_unknown_command(bot: Bot) -> None:
-    assert await bot.ask("!hepl me") == [say("errors.unknown_command", command="!hepl")]
+    assert await bot.ask("!xyzzy me") == [say("errors.unknown_command", command="!xyzzy")]
+
+
+async def test_unknown_command_near_a_known_one_gets_a_suggestion(bot: Bot) -> None:
+    assert await bot.ask("!hepl me") == [
+        say("errors.did_you_mean", command="!hepl", suggestion="!help me")
+    ]
 
 
 async def test_unknown_command_is_shown_short(bot: Bot) -> None:

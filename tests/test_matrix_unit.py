@@ -368,7 +368,7 @@ def test_invite_from_someone_allowed_is_accepted(
     adapter: MatrixAdapter, store: Store, inviter: str
 ) -> None:
     answer_invite(adapter, inviter, is_direct=True)
-    assert outbox_actions(store) == [("join", ROOM)]
+    assert outbox_actions(store) == [("join", ROOM), ("send", ROOM)]  # and a greeting
     assert rooms.get(store.db, ROOM) == rooms.Room(ROOM, "invited", True, inviter, None)
 
 
@@ -391,6 +391,17 @@ def test_invite_from_a_stranger_is_refused(
     assert outbox_actions(store) == [("leave", ROOM)]
     room = rooms.get(store.db, ROOM)
     assert room is not None and (room.state, room.inviter) == ("refused", inviter)
+
+
+def test_a_direct_chat_turned_down_is_told_why_and_nothing_in_it_is_taken_in(
+    adapter: MatrixAdapter, store: Store
+) -> None:
+    answer_invite(adapter, STRANGER, is_direct=True)
+    assert outbox_actions(store) == [("join", ROOM), ("send", ROOM), ("leave", ROOM)]
+    # While the bot is in the room to say why, what is said there is not handled.
+    assert ingest(adapter, sync({ROOM: [bot_joins(ts=20), event(STRANGER, "hello", ts=30)]})) == 0
+    room = rooms.get(store.db, ROOM)
+    assert room is not None and room.state == "refused"
 
 
 def test_invite_for_someone_else_is_ignored(adapter: MatrixAdapter, store: Store) -> None:

@@ -240,12 +240,16 @@ MISTAKES = [
     ("Shall we? | yes/no | Maybe", "poll.preset_mixed", {"preset": "yes/no"}),
     ("Which day? | Tuesday | Thursday | closes soonish", "when.not_understood", {}),
     ("Which day? | Tuesday | Thursday | closes today 9am", "when.in_the_past", {}),
+    ("Which day? | Tuesday | Thursday | closes 1 May 5pm", "when.date_passed", {}),
+    ("Which day? | Tuesday | Thursday | closes 9999-12-31 23:30", "when.too_far", {}),
 ]
 SHOWN = {  # the rest of what each message needs
     "poll.max_out_of_range": {"options": 2},
     "poll.setting_twice": {"setting": "hidden"},
     "when.not_understood": {"text": "soonish"},
     "when.in_the_past": {"text": "today 9am"},
+    "when.date_passed": {"text": "1 May 5pm"},
+    "when.too_far": {"text": "9999-12-31 23:30"},
 }
 
 

@@ -15,8 +15,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.when import (
+    DATE_PASSED,
     IN_THE_PAST,
     NOT_UNDERSTOOD,
+    TOO_FAR,
+    YEARS_AHEAD,
     WhenError,
     parse_duration,
     parse_when,
@@ -177,38 +180,39 @@ def test_weekday_on_that_day_before_and_after_the_time() -> None:
 
 # ----- UK dates ---------------------------------------------------------------------------------
 
-# 3 June 2027 is a Thursday; 3 June 2026 (a Wednesday) has passed.
+# 3 December 2026 is a Thursday, 6 weeks after NOW; 3 June 2027 is a Thursday too.
+DEC_3_2PM = uk(2026, 12, 3, 14, 0)
 JUNE_3_2PM = uk(2027, 6, 3, 14, 0)
 DATES = [
-    ("Thu 3 June 2pm", JUNE_3_2PM),
-    ("Thursday 3 June 2pm", JUNE_3_2PM),
-    ("3 June 2pm", JUNE_3_2PM),
-    ("3 june, 2pm", JUNE_3_2PM),
+    ("Thu 3 December 2pm", DEC_3_2PM),
+    ("Thursday 3 December 2pm", DEC_3_2PM),
+    ("3 December 2pm", DEC_3_2PM),
+    ("3 december, 2pm", DEC_3_2PM),
     ("3 June 2027 14:00", JUNE_3_2PM),
-    ("3rd June at 2.30pm", uk(2027, 6, 3, 14, 30)),
-    ("the 3rd of June at 2pm", JUNE_3_2PM),
-    ("3 Jun 2pm", JUNE_3_2PM),
-    ("3june 2pm", JUNE_3_2PM),
-    ("June 3 2pm", JUNE_3_2PM),
+    ("3rd December at 2.30pm", uk(2026, 12, 3, 14, 30)),
+    ("the 3rd of December at 2pm", DEC_3_2PM),
+    ("3 Dec 2pm", DEC_3_2PM),
+    ("3december 2pm", DEC_3_2PM),
+    ("December 3 2pm", DEC_3_2PM),
     ("June 3rd 2027 2pm", JUNE_3_2PM),
-    ("3/6 14:00", JUNE_3_2PM),
+    ("3/12 14:00", DEC_3_2PM),
     ("03/06/2027 14:00", JUNE_3_2PM),
     ("3/6/27 2pm", JUNE_3_2PM),
     ("2027-06-03 14:00", JUNE_3_2PM),
     ("2027-06-03T14:00", JUNE_3_2PM),
     ("2027-06-03T14:00:00", JUNE_3_2PM),
-    ("2pm 3 June", JUNE_3_2PM),
+    ("2pm 3 December", DEC_3_2PM),
     ("Thursday 3 June 2027, 2pm", JUNE_3_2PM),
-    ("Tue. 1 Jun. 2pm", uk(2027, 6, 1, 14, 0)),
+    ("Tue. 1 Dec. 2pm", uk(2026, 12, 1, 14, 0)),
     ("Fri 1 January 9am", uk(2027, 1, 1, 9, 0)),
-    ("23 Sept 9am", uk(2027, 9, 23, 9, 0)),
+    ("23 Sept 2027 9am", uk(2027, 9, 23, 9, 0)),
     # Day first, as in the UK.
     ("12/1 9am", uk(2027, 1, 12, 9, 0)),
     ("1/12 9am", uk(2026, 12, 1, 9, 0)),
     ("13/12 9am", uk(2026, 12, 13, 9, 0)),
-    # No year: the next such date that is today or later.
+    # No year: the nearest such date, if it is still to come.
     ("21 October 11am", uk(2026, 10, 21, 11, 0)),
-    ("20 October 9am", uk(2027, 10, 20, 9, 0)),
+    ("20 April 9am", uk(2027, 4, 20, 9, 0)),  # 181 days ahead, 184 days ago
     ("29 February 9am", uk(2028, 2, 29, 9, 0)),
     ("31 December midnight", uk(2027, 1, 1, 0, 0)),
 ]
@@ -344,7 +348,7 @@ NOT_TIMES = [
     "tomorrow 9am 10am",
     "tomorrow friday 9am",
     "Tue 3 June 2027 2pm",  # 3 June 2027 is a Thursday
-    "Mon 3/6 2pm",
+    "Mon 3/12 2pm",
     "31 June 2pm",
     "30 February 9am",
     "29/2/2027 9am",  # not a leap year
@@ -354,8 +358,6 @@ NOT_TIMES = [
     "tonight 11:30",
     "in 2 weeks 3 weeks",
     "3 days 2 hours at 2pm",  # hours and a time
-    "in 999999 weeks",  # past the year 9999
-    "31/12/9999 midnight",
     "3 June 0 2pm",
     "1.5 hours",
     "friday 5pm or so",
@@ -363,6 +365,61 @@ NOT_TIMES = [
     "3.6.2027 2pm",
     "٣ June 2pm",  # digits from other scripts
 ]
+
+
+# A date with no year that has passed: never moved to next year without asking.
+# NOW is Wednesday 21 October 2026.
+PASSED_DATES = [
+    "20 October 9am",  # yesterday
+    "1 October 2pm",
+    "23 Sept 9am",
+    "3 June 2pm",  # 140 days ago, nearer than next June
+    "Wed 3 June 2pm",  # 3 June 2026 was a Wednesday
+    "3/6 14:00",
+    "1 May 10am",
+]
+
+
+@pytest.mark.parametrize("text", PASSED_DATES)
+def test_a_date_with_no_year_that_has_passed_is_refused(text: str) -> None:
+    assert error_key(text) == DATE_PASSED
+
+
+def test_a_date_with_no_year_on_1_december() -> None:
+    december = datetime(2026, 12, 1, 12, 0, tzinfo=UK)
+    assert error_key("1 November 2pm", december) == DATE_PASSED
+    assert error_key("1 December 9am", december) == IN_THE_PAST  # today, the time has gone
+    assert when("3 January 2pm", december) == uk(2027, 1, 3, 14, 0)  # next month
+    assert when("1 June 2pm", december) == uk(2027, 6, 1, 14, 0)  # 182 days ahead
+    assert when("1 November 2027 2pm", december) == uk(2027, 11, 1, 14, 0)  # with the year
+
+
+def test_a_date_with_no_year_in_january_may_be_last_december() -> None:
+    january = datetime(2027, 1, 3, 12, 0, tzinfo=UK)
+    assert error_key("20 December 2pm", january) == DATE_PASSED
+    assert when("20 December 2027 2pm", january) == uk(2027, 12, 20, 14, 0)
+
+
+# Far ahead: refused kindly, whatever the way it is written.
+TOO_FAR_AHEAD = [
+    "9999-12-31 23:30",
+    "31/12/9999 midnight",  # the moment 9999 ends: past the year 9999
+    "in 999999 weeks",
+    "in 9999 days",
+    "1 January 2032 9am",  # more than 5 years after NOW
+    "2040-06-03 14:00",
+]
+
+
+@pytest.mark.parametrize("text", TOO_FAR_AHEAD)
+def test_a_time_too_far_ahead_is_refused(text: str) -> None:
+    assert error_key(text) == TOO_FAR
+
+
+def test_five_years_ahead_is_still_accepted() -> None:
+    assert when("21 October 2031 9am") == uk(2031, 10, 21, 9, 0)
+    assert error_key("21 October 2031 11am") == TOO_FAR
+    assert YEARS_AHEAD == 5
 
 
 @pytest.mark.parametrize("text", NOT_TIMES)
@@ -418,6 +475,7 @@ def test_the_clock_passed_in_is_the_only_clock() -> None:
     assert when("tomorrow 9am", later) == uk(2031, 5, 2, 9, 0)
     assert when("in 2h", later) == later + timedelta(hours=2)
     assert when("3 June 2pm", later) == uk(2031, 6, 3, 14, 0)
+    assert error_key("3 June 2pm", datetime(2031, 6, 4, 9, 0, tzinfo=UK)) == DATE_PASSED
 
 
 def test_the_configured_zone_is_used() -> None:
@@ -546,7 +604,7 @@ ROUND_TRIPS = [
     ("in 3 days", "Saturday 24 October, 10am"),
     ("in 5 days", "Monday 26 October, 10am"),
     ("in 90 minutes", "Wednesday 21 October, 11:30am"),
-    ("3/6 14:00", "Thursday 3 June 2027, 2pm"),
+    ("3/12 14:00", "Thursday 3 December, 2pm"),
     ("2027-06-03T14:00", "Thursday 3 June 2027, 2pm"),
     ("1 Jan 9am", "Friday 1 January 2027, 9am"),
     ("25 October 1:30am", "Sunday 25 October, 1:30am"),

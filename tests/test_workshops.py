@@ -280,6 +280,13 @@ BAD = [
     ("!workshop new Planning | 1/6/2026 9am | Hall", "when.in_the_past", {"text": "1/6/2026 9am"}),
     ("!workshop new Planning | Tue 3 June 2pm | Hall", "when.not_understood",
      {"text": "Tue 3 June 2pm"}),  # 3 June 2026 is a Wednesday
+    ("!workshop new Planning | 1 May 2pm | Hall", "when.date_passed", {"text": "1 May 2pm"}),
+    ("!workshop new Planning | 9999-12-31 23:30 | Hall", "when.too_far",
+     {"text": "9999-12-31 23:30"}),
+    ("!workshop new Planning | 9999-12-31 23:30 | Hall | Tea | lasts 7 days", "when.too_far",
+     {"text": "9999-12-31 23:30"}),
+    ("!workshop new Planning | 3/6 14:00 | Hall | project " + "1" * 20,
+     "workshop.no_such_project", {"project": 2**63 - 1}),
     ("!workshop new Planning | 3/6 14:00 | Hall | capacity twenty",
      "workshop.capacity_not_number", {"text": "twenty"}),
     ("!workshop new Planning | 3/6 14:00 | Hall | capacity 0",
