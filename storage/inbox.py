@@ -148,3 +148,32 @@ def waiting_since(db: Database, ts: int) -> bool:
         "SELECT 1 FROM inbox WHERE state = 'pending' AND origin_server_ts <= ? LIMIT 1", [ts]
     ).fetchone()
     return row is not None
+
+
+def sealed(event: dict[str, Any]) -> dict[str, Any]:
+    """What is stored of an event whose content must never reach the disk (an
+    answer to a secret ballot): that it came, from whom, and when."""
+    kept = {k: event[k] for k in ("event_id", "type", "sender", "origin_server_ts") if k in event}
+    return {**kept, "content": {}, "sealed": True}
+
+
+def is_sealed(event: dict[str, Any]) -> bool:
+    return event.get("sealed") is True
+
+
+def sealed_waiting(db: Database) -> list[InboxEvent]:
+    """Sealed events still to be handled (pending, or waiting for their content)."""
+    return _rows(
+        db,
+        "WHERE state IN ('pending', 'locked') AND json_extract(event, '$.sealed') = 1 ORDER BY seq",
+        [],
+    )
+
+
+def release(db: Database, seq: int) -> None:
+    """A sealed event's content is in memory again: handle it."""
+    db.execute(
+        "UPDATE inbox SET state = 'pending', handled_at = NULL "
+        "WHERE seq = ? AND state IN ('locked', 'unreadable')",
+        [seq],
+    )

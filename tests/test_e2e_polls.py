@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
+import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 
@@ -218,7 +221,7 @@ async def test_secret_ballot_keeps_no_link_between_person_and_vote(synapse, make
     ]
     await people[0].answer_poll(*ballots[1], ["a1"])  # twice: the second is not counted
     await wait_until(
-        lambda: bot.query("SELECT sum(count) FROM poll_tally") == [(4,)], 60, "the votes"
+        lambda: bot.query("SELECT sum(voted) FROM poll_ballots") == [(4,)], 60, "the votes"
     )
 
     await alex.ask(room, "!poll close", bot.user_id)
@@ -261,6 +264,130 @@ async def test_secret_ballot_keeps_no_link_between_person_and_vote(synapse, make
                     assert '"a1"' not in text and '"a2"' not in text, (table, row)
     scrubbed = bot.query("SELECT event FROM inbox WHERE type = 'org.matrix.msc3381.poll.response'")
     assert len(scrubbed) == 5 and all('"content": {}' in e for (e,) in scrubbed)
+
+
+# What a ballot answer looks like, however it is written down: a poll response's
+# list of answer IDs, a number reaction's keycap (as UTF-8 or as a JSON escape),
+# a numbered reply's body.
+ANSWER_TRACES = [
+    re.compile(rb'"answers"\s*:\s*\[\s*"'),
+    re.compile(rb'"a\d+"\s*\]'),
+    re.compile(rb'"selections"'),
+    re.compile("\u20e3".encode()),
+    re.compile(rb"\\u20e3", re.IGNORECASE),
+    re.compile(rb'"body"\s*:\s*"\s*\d\s*"'),
+]
+
+
+def answer_traces(files: list[Path]) -> list[tuple[str, bytes]]:
+    """Every ballot answer found in these files, byte by byte."""
+    found = []
+    for file in files:
+        data = file.read_bytes() if file.exists() else b""
+        for pattern in ANSWER_TRACES:
+            for match in pattern.finditer(data):
+                found.append((file.name, data[max(0, match.start() - 200) : match.end() + 200]))
+    return found
+
+
+def backup(bot: BotProcess, to: Path) -> Path:
+    """A copy of the database taken while the bot runs (SQLite's backup API)."""
+    source = sqlite3.connect(f"file:{bot.db_path}?mode=ro", uri=True)
+    copy = sqlite3.connect(to)
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
+    return to
+
+
+async def test_no_file_ever_holds_a_secret_ballot_answer_even_after_a_crash(
+    synapse, make_bot, make_person, tmp_path
+):
+    alex = make_person(synapse, "alex")
+    people = [make_person(synapse, "voter") for _ in range(3)]
+    voters = (alex, *people)
+    bot = await make_bot(synapse, champions=[alex.user_id]).run()
+    for person in voters:
+        await person.listen()
+    room = await room_with(alex, bot, people)
+    await alex.send(room, "!poll secret Who should chair the board? | Sam | Jo | Priya")
+
+    async def ballot(person: Person) -> tuple[str, str, str]:
+        """The person's direct chat, their ballot poll and its numbered message."""
+        await wait_until(
+            lambda: (
+                person.events_from(bot.user_id, POLL_START)
+                and any(
+                    "your private vote" in e["content"].get("body", "")
+                    for e in person.messages_from(bot.user_id)
+                )
+            ),
+            60,
+            "a ballot",
+        )
+        start = person.events_from(bot.user_id, POLL_START)[0]
+        numbered = next(
+            e
+            for e in person.messages_from(bot.user_id)
+            if "your private vote" in e["content"].get("body", "")
+        )
+        return start["room_id"], start["event_id"], numbered["event_id"]
+
+    ballots = [await ballot(person) for person in voters]
+    dms = [dm for dm, _, _ in ballots]
+
+    def arrived() -> int:
+        marks = ", ".join("?" * len(dms))
+        return bot.query(f"SELECT count(*) FROM inbox WHERE room_id IN ({marks})", dms)[0][0]
+
+    # Each person votes their own way: a tap, a numbered reply, a number reaction.
+    (a_dm, a_start, _), (b_dm, _, b_numbered), (c_dm, _, c_numbered), (d_dm, d_start, _) = ballots
+    answers = [
+        await alex.answer_poll(a_dm, a_start, ["a2"]),
+        await people[0].reply(b_dm, b_numbered, "3"),
+    ]
+    await wait_until(lambda: arrived() >= 2, 30, "the first votes")
+    copies = [backup(bot, tmp_path / "mid-vote-1.db")]
+    answers.append(await people[1].react(c_dm, c_numbered, "1️⃣"))
+    answers.append(await people[2].answer_poll(d_dm, d_start, ["a2"]))
+    await wait_until(lambda: arrived() >= 4, 30, "all the votes")
+    copies.append(backup(bot, tmp_path / "mid-vote-2.db"))
+    bot.kill()  # straight away: a crash, a power cut
+
+    files = [p for p in bot.directory.rglob("*") if p.is_file() and p.name != "config.toml"]
+    assert {f"copro.db{end}" for end in ("", "-wal", "-shm")} <= {p.name for p in files}
+    assert answer_traces(files + copies) == []
+
+    # Nothing was lost: every vote counts, exactly.
+    bot.start()
+    await bot.wait_running()
+    await wait_until(
+        lambda: bot.query("SELECT sum(voted) FROM poll_ballots") == [(4,)], 60, "the votes"
+    )
+    copies.append(backup(bot, tmp_path / "before-the-close.db"))
+    await alex.ask(room, "!poll close", bot.user_id)
+    await wait_until(
+        lambda: any(
+            "has closed:" in e["content"]["body"] for e in alex.messages_from(bot.user_id, room)
+        ),
+        60,
+        "the results",
+    )
+    results = [
+        e for e in alex.messages_from(bot.user_id, room) if "has closed:" in e["content"]["body"]
+    ][-1]["content"]["body"]
+    assert "Sam: 1 (25%)" in results and "Jo: 2 (50%)" in results, results
+    assert "Priya: 1 (25%)" in results, results
+    # Once counted, the answers are deleted from the chat; still no file holds one.
+    deleted = "SELECT json_extract(content, '$.event_id') FROM outbox WHERE action = 'redact' "
+    await wait_until(
+        lambda: {e for (e,) in bot.query(deleted + "AND state = 'sent'")} >= set(answers),
+        30,
+        "the answers to be deleted",
+    )
+    assert answer_traces(files + copies) == []
 
 
 async def test_bad_polls_get_a_kind_reply_and_no_poll(synapse, make_bot, make_person):
