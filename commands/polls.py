@@ -52,6 +52,7 @@ commands = CommandSet("polls")
 
 CLOSE_JOB = "poll.close"
 BALLOTS_JOB = "poll.ballots"
+COUNTED = "✅"  # the reaction that says a numbered reply was counted
 KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟")
 _NUMBERS = re.compile(r"^\s*#?\d{1,2}\.?(\s*(,|and|&|\s)\s*#?\d{1,2}\.?)*\s*$", re.IGNORECASE)
 
@@ -279,7 +280,7 @@ async def numbered_reply(ctx: Context) -> bool:
             ctx.reply("poll.reply_hint")
         return True
     answers = tuple(poll.answer_ids[n - 1] for n in numbers)
-    return _record(ctx, found, Vote(event.sender, event.ts, event.event_id, "response", answers))
+    return _record(ctx, found, Vote(event.sender, event.ts, event.event_id, "reply", answers))
 
 
 def _numbers(body: str) -> list[int]:
@@ -371,6 +372,8 @@ def _record(ctx: Context, found: tuple[Poll, Ballot | None], vote: Vote) -> bool
         _tell_closed(ctx, poll, vote.voter)
     else:
         store.add_vote(ctx.db, poll.id, vote)
+        if vote.kind == "reply":  # a tap shows itself in the poll; a reply needs a sign
+            ctx.platform.queue_reaction(ctx.db, ctx.room_id, vote.event_id, COUNTED)
     return True
 
 
@@ -397,7 +400,7 @@ def _hold_secret(ctx: Context, poll: Poll, ballot: Ballot, vote: Vote) -> None:
     chosen = list(dict.fromkeys(vote.answers))
     if not _still_open(poll, vote.ts):
         _tell_closed(ctx, poll, vote.voter)
-    elif vote.voter != voter or vote.kind not in ("response", "react") or not chosen:
+    elif vote.voter != voter or vote.kind == "unreact" or not chosen:
         pass
     elif voted:
         ctx.say("poll.already_voted", number=poll.id)
@@ -469,6 +472,7 @@ async def close_poll(job: Job) -> None:
         cutoff = poll.cutoff if poll.cutoff is not None else job.now.timestamp()
         if inbox.waiting_since(db, int(cutoff * 1000)):
             raise NotYet("answers sent before the close are still waiting to be handled")
+        how: list[str] = []
         if poll.secret:
             where = store.held_answers(db, poll.id)
             if {event_id for _, event_id in where} != set(held):
@@ -491,10 +495,11 @@ async def close_poll(job: Job) -> None:
                 eligible=members,
             )
             counts, voters, people = result.counts, result.voters, len(members)
+            how = _how_answered(job, result.sources)
         store.finish(db, poll.id, counts, voters, people)
         closed = store.get(db, poll.id)
         assert closed is not None
-        end_text = _end_text(job, closed, counts)
+        end_text = "\n".join([_end_text(job, closed, counts), *how])
         if start:
             job.platform.queue_poll_end(db, poll.room_id, start, counts, end_text)
         for person, ballot in store.ballots(db, poll.id):
@@ -502,7 +507,8 @@ async def close_poll(job: Job) -> None:
             if ballot_event:
                 room = job.platform.direct_room(db, person)
                 job.platform.queue_poll_end(db, room, ballot_event, counts, end_text)
-        job.platform.queue_text(db, poll.room_id, _results(job, closed, counts, voters, people))
+        results = _results(job, closed, counts, voters, people)
+        job.platform.queue_text(db, poll.room_id, "\n".join([results, *how]))
 
 
 async def _held_answers(job: Job, poll: Poll) -> dict[str, Incoming | None]:
@@ -522,6 +528,21 @@ def _count_secret(poll: Poll, held: dict[str, Incoming | None]) -> tuple[dict[st
     ]
     result = count(poll.answer_ids, poll.max_selections, votes)
     return result.counts, result.voters
+
+
+def _how_answered(job: Job, sources: dict[str, int]) -> list[str]:
+    """How many answered each way, when some did not tap the poll (apps count only taps)."""
+    if not sources.get("reply") and not sources.get("react"):
+        return []
+    lines = [job.text("poll.how_answered")]
+    for source, key in (
+        ("response", "poll.answered_by_tap"),
+        ("reply", "poll.answered_by_reply"),
+        ("react", "poll.answered_by_reaction"),
+    ):
+        if sources.get(source):
+            lines.append(job.text(key, count=sources[source]))
+    return lines
 
 
 def _end_text(job: Job, poll: Poll, counts: dict[str, int]) -> str:

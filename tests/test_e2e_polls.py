@@ -155,10 +155,10 @@ async def test_replies_reactions_and_native_answers_count_each_person_once(
     )
 
     await p[0].answer_poll(room, start, ["a1"])
-    await p[0].reply(room, companion, "2")  # changed, by reply: Cafe
+    by_reply = await p[0].reply(room, companion, "2")  # changed, by reply: Cafe
     await p[1].react(room, companion, "1️⃣")
     await p[1].answer_poll(room, start, ["a3"])  # changed, natively: Hall
-    await p[2].reply(room, start, "1")
+    also_by_reply = await p[2].reply(room, start, "1")
     await p[2].react(room, companion, "2\u20e3")  # no emoji marker; one choice only: Cafe
     gone = await p[3].react(room, companion, "3️⃣")
     await p[3].remove(room, gone)  # reaction taken back: no vote
@@ -172,6 +172,20 @@ async def test_replies_reactions_and_native_answers_count_each_person_once(
     await alex.ask(room, "!poll close", bot.user_id)
     end = await poll_end(alex, bot, room)
     assert end["content"]["m.poll.results"] == {"a1": 0, "a2": 2, "a3": 2}
+    # Element's poll shows only the taps, so the end says how each person answered.
+    assert end["content"]["body"].split("\n")[1:] == [
+        "Some apps show only the taps in the poll. Here is how people answered:",
+        "2 people tapped a choice.",
+        "1 person sent a number as a reply.",
+        "1 person sent a number as a reaction.",
+    ]
+    # Each numbered reply was marked as counted with ✅ (a tap shows itself).
+    ticked = {
+        e["content"]["m.relates_to"]["event_id"]
+        for e in alex.events_from(bot.user_id, "m.reaction", room)
+        if e["content"]["m.relates_to"]["key"] == "✅"
+    }
+    assert ticked == {by_reply, also_by_reply}
 
 
 async def test_closing_time_passes_while_the_bot_is_down(synapse, make_bot, make_person):

@@ -476,6 +476,15 @@ CLOSED_TWO_TO_ONE = "\n".join(
         say("poll.turnout", voters=3, members=4, percent=75),
     ]
 )
+# Said at the end when not everyone tapped the poll (apps show only the taps in it).
+EACH_WAY = "\n".join(
+    [
+        say("poll.how_answered"),
+        say("poll.answered_by_tap", count=1),
+        say("poll.answered_by_reply", count=1),
+        say("poll.answered_by_reaction", count=1),
+    ]
+)
 
 
 async def test_the_creator_closes_the_poll_and_the_results_follow(bot: PollBot) -> None:
@@ -494,7 +503,7 @@ async def test_the_creator_closes_the_poll_and_the_results_follow(bot: PollBot) 
     assert await bot.tick() == 1
     end, results = bot.after(mark)
     assert (end.room_id, end.event_type) == (GROUP, POLL_END)
-    ended = say("poll.ended", top="Tuesday morning")
+    ended = say("poll.ended", top="Tuesday morning") + "\n" + EACH_WAY
     assert end.content == {
         "m.relates_to": {"rel_type": "m.reference", "event_id": posted.start},
         POLL_END: {},
@@ -505,7 +514,7 @@ async def test_the_creator_closes_the_poll_and_the_results_follow(bot: PollBot) 
         "m.mentions": {},
     }
     assert (results.room_id, results.reply_to) == (GROUP, None)
-    assert results.body == CLOSED_TWO_TO_ONE
+    assert results.body == CLOSED_TWO_TO_ONE + "\n" + EACH_WAY
 
     poll = bot.poll()
     assert (poll.state, poll.results, poll.voters, poll.members) == (
@@ -516,6 +525,44 @@ async def test_the_creator_closes_the_poll_and_the_results_follow(bot: PollBot) 
     )
     assert [job[3] for job in bot.jobs()] == ["done"]
     assert await bot.ask("!poll results", sender=SAM) == [CLOSED_TWO_TO_ONE]
+
+
+def ticks(bot: PollBot) -> list[str]:
+    """The messages the bot marked with ✅ (a numbered reply it counted)."""
+    return [
+        o.content["m.relates_to"]["event_id"]
+        for o in bot.outbox()
+        if o.event_type == "m.reaction" and o.content["m.relates_to"]["key"] == "✅"
+    ]
+
+
+async def test_a_numbered_reply_that_counts_is_marked_with_a_tick(bot: PollBot) -> None:
+    posted = await bot.open_poll()
+    counted = bot.message("2", sender=PAT, reply_to=posted.companion)
+    wrong = bot.message("7", sender=SAM, reply_to=posted.companion)
+    bot.answer_poll(posted.start, "a1", sender=LEE)  # a tap shows itself in the poll
+    bot.react(posted.companion, "1️⃣", sender=SAM)
+    await bot.run()
+    assert ticks(bot) == [counted]
+    assert bot.replies_to(counted) == []
+    assert bot.replies_to(wrong) == [say("poll.no_such_choice", number=7, most=2)]
+
+    await bot.close()
+    late = bot.message("1", sender=LEE, reply_to=posted.companion)
+    await bot.run()
+    assert ticks(bot) == [counted]
+    assert bot.replies_to(late) == [say("poll.closed_told", number=1)]
+
+
+async def test_the_end_says_how_people_answered_only_when_not_all_tapped(bot: PollBot) -> None:
+    posted = await bot.open_poll()
+    bot.answer_poll(posted.start, "a1", sender=SAM)
+    bot.answer_poll(posted.start, "a2", sender=PAT)
+    await bot.run()
+    await bot.close()
+    (end,) = [o for o in bot.outbox() if o.event_type == POLL_END]
+    assert say("poll.how_answered") not in end.body + bot.texts()[-1]
+    assert "\n" not in end.body
 
 
 async def test_the_team_may_close_anyones_poll(bot: PollBot) -> None:
@@ -550,7 +597,7 @@ async def test_only_people_in_the_room_count(bot: PollBot) -> None:
     assert await bot.live() == ({"Tuesday morning": 2, "Thursday afternoon": 2}, 4)
 
     await bot.close()
-    assert bot.texts()[-1] == CLOSED_TWO_TO_ONE
+    assert bot.texts()[-1] == CLOSED_TWO_TO_ONE + "\n" + EACH_WAY
 
 
 async def test_missed_answers_are_fetched_before_counting(bot: PollBot) -> None:
@@ -627,7 +674,7 @@ async def test_a_poll_closes_at_its_time(bot: PollBot) -> None:
     bot.clock.time = closes
     assert await bot.tick() == 1
     assert bot.poll().state == "closed"
-    assert bot.texts()[-1] == CLOSED_TWO_TO_ONE
+    assert bot.texts()[-1] == CLOSED_TWO_TO_ONE + "\n" + EACH_WAY
     assert bot.jobs()[0][3] == "done"
 
 
