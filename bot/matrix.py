@@ -21,6 +21,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -374,12 +375,13 @@ class MatrixAdapter:
                 data = await self.http.request(
                     "GET", "v3/sync", params=params, timeout=SYNC_TIMEOUT_MS / 1000 + 30
                 )
+                came = datetime.now(UTC)  # bounds the times of what it brings (storage.inbox)
                 gaps = await self._fetch_gaps(data, token) if token else {}
                 keys_first = _carries_encryption(data)
                 decrypted = await self._crypto_in_order(data) if keys_first else {}
                 async with self.store.writing() as db:
                     added = self._ingest(db, data, gaps, first=token is None, decrypted=decrypted)
-                    inbox.set_sync_token(db, data["next_batch"])
+                    inbox.set_sync_token(db, data["next_batch"], came=came)
                 if not keys_first:  # nothing to decrypt: nio sees it after, off the fast path
                     self._crypto_later(data)
                 elif (data.get("to_device") or {}).get("events"):
@@ -781,6 +783,7 @@ class MatrixAdapter:
             if inbox.is_sealed(raw):  # its content went with the bot's memory: fetch it again
                 self._recall_needed = True
                 raise NotReadableYet(event.event_id)
+            raw = {**raw, "origin_server_ts": event.origin_server_ts}  # the time it was stored at
         content = raw.get("content")
         if not isinstance(content, dict):
             return None

@@ -484,8 +484,9 @@ async def close_poll(job: Job) -> None:
                 job.platform.forget_held(event_id)
             store.counted_secret(db, poll.id)
         else:
-            for answer in missed:
-                vote = Vote(answer.sender, answer.ts, answer.event_id, "response", answer.answers)
+            for answer in missed:  # fetched now: their time is only what the bot can vouch for
+                ts = inbox.time_of(db, answer.event_id, answer.ts, job.now)
+                vote = Vote(answer.sender, ts, answer.event_id, "response", answer.answers)
                 store.add_vote(db, poll.id, vote)
             result = count(
                 poll.answer_ids,

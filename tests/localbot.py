@@ -233,6 +233,7 @@ class LocalBot:
         self.clock = FakeClock(self.clock_start)
         self._ids = itertools.count(1)
         self.server: dict[str, dict[str, Any]] = {}  # what the homeserver holds, by event ID
+        self.synced = False  # whether sync() was called: then events arrive by the clock
         self.store = Store.open(self.config.storage.database)
         self.start(messages)
         with self.store.write() as db:
@@ -307,8 +308,19 @@ class LocalBot:
         self.server[str(raw["event_id"])] = raw
         with self.store.write() as db:
             room = room_id or self.room_for(raw["sender"])
-            inbox.add_events(db, room, self.adapter.seal(db, [raw]))
+            now = self.clock.time if self.synced else None
+            inbox.add_events(db, room, self.adapter.seal(db, [raw]), now=now)
+            if self.synced:  # each event comes in a sync of its own
+                inbox.set_sync_token(db, f"s{next(self._ids)}", came=self.clock.time)
         return str(raw["event_id"])
+
+    def sync(self) -> None:
+        """A sync comes now (by the clock), as when the bot is running: from then on,
+        each event people send comes in a sync of its own, at the clock's time, and
+        its time is kept within what the bot saw (see storage.inbox)."""
+        self.synced = True
+        with self.store.write() as db:
+            inbox.set_sync_token(db, f"s{next(self._ids)}", came=self.clock.time)
 
     def message(
         self,

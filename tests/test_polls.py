@@ -699,6 +699,71 @@ async def test_an_answer_after_the_closing_time_does_not_count_even_if_handled_b
     assert bot.poll().results == {"a1": 1, "a2": 0}
 
 
+# ----- times people's apps claim -------------------------------------------------------------
+
+
+async def test_an_answer_that_came_after_the_close_does_not_count_whatever_it_claims(
+    bot: PollBot,
+) -> None:
+    bot.sync()  # the bot is running: it sees each answer as it comes
+    posted = await bot.open_poll()
+    bot.answer_poll(posted.start, "a1", sender=SAM)
+    await bot.run()
+    assert await bot.ask("!poll close", sender=CHRIS) == [say("poll.closing", number=1)]
+    liar = bot.answer_poll(posted.start, "a2", sender=PAT, at=T0)  # claims to be early
+    await bot.run()
+    assert bot.replies_to(liar) == [say("poll.closed_told", number=1)]
+    await bot.tick()
+    assert bot.poll().results == {"a1": 1, "a2": 0}
+
+
+async def test_an_answer_that_claims_a_time_to_come_counts_when_it_came(bot: PollBot) -> None:
+    bot.sync()
+    posted = await bot.open_poll(f"{DAYS} | closes in 2h")
+    closes = T0 + timedelta(hours=2)
+    early = bot.answer_poll(posted.start, "a2", sender=PAT, at=closes + timedelta(days=1))
+    bot.message("1", sender=SAM, reply_to=posted.companion)
+    bot.answer_poll(posted.start, "a1", sender=SAM, at=T0 - timedelta(days=1))  # claims older
+    await bot.run()
+    assert bot.replies_to(early) == []
+    bot.at(closes + timedelta(minutes=1))
+    await bot.tick()
+    # Sam's tap came after the reply, so it is Sam's latest answer, whatever it claims.
+    assert bot.poll().results == {"a1": 1, "a2": 1}
+
+
+async def test_an_answer_fetched_at_the_close_is_timed_after_the_last_sync(bot: PollBot) -> None:
+    """Fetched at the close, an answer the bot never saw came after its latest sync:
+    with the bot running, that is after the close, whatever the answer claims."""
+    bot.sync()
+    posted = await bot.open_poll()
+    await bot.ask("!poll close", sender=CHRIS)
+    bot.adapter.answers[posted.start] = [
+        PollAnswer("$claims-early", GROUP, PAT, posted.start, ("a2",), ms(T0)),
+    ]
+    await bot.tick()
+    assert bot.poll().results == {"a1": 0, "a2": 0}
+
+
+async def test_an_answer_fetched_after_a_time_away_keeps_its_time_within_it(
+    bot: PollBot,
+) -> None:
+    posted = await bot.open_poll(f"{DAYS} | closes in 2h")
+    bot.sync()  # the last sync before the bot stopped, an hour before the close
+    bot.at(T0 + timedelta(hours=1))
+    bot.sync()
+    closes = T0 + timedelta(hours=2)
+    bot.adapter.answers[posted.start] = [
+        PollAnswer("$in-time", GROUP, PAT, posted.start, ("a2",), ms(closes) - 60_000),
+        PollAnswer("$too-early", GROUP, LEE, posted.start, ("a1",), ms(T0)),  # before that sync
+        PollAnswer("$late", GROUP, SAM, posted.start, ("a1",), ms(closes) + 60_000),
+    ]
+    bot.at(closes + timedelta(hours=3))  # back after the close
+    await bot.tick()
+    # Lee's answer cannot be from before the bot's last sync: it counts as sent just after.
+    assert bot.poll().results == {"a1": 1, "a2": 1}
+
+
 async def test_closing_waits_until_the_poll_has_been_posted(bot: PollBot) -> None:
     await bot.ask(f"!poll {DAYS} | closes in 2h", sender=CHRIS)
     bot.clock.time = T0 + timedelta(hours=2)
