@@ -486,8 +486,9 @@ async def close_poll(job: Job) -> None:
         else:
             for answer in missed:  # fetched now: their time is only what the bot can vouch for
                 ts = inbox.time_of(db, answer.event_id, answer.ts, job.now)
-                vote = Vote(answer.sender, ts, answer.event_id, "response", answer.answers)
-                store.add_vote(db, poll.id, vote)
+                if ts <= int(cutoff * 1000):  # (a late one is told so when it is handled)
+                    vote = Vote(answer.sender, ts, answer.event_id, "response", answer.answers)
+                    store.add_vote(db, poll.id, vote)
             result = count(
                 poll.answer_ids,
                 poll.max_selections,

@@ -6,9 +6,10 @@ unreadable (its keys never came; the sender was asked to send it again).
 
 An event's time (``origin_server_ts``) is what the sender's homeserver claims,
 so it is kept only within what the bot saw: never later than the sync that
-brought it, never earlier than the sync before (the event was not in that one).
-For what the bot receives live, that is the time it came, in the order it came;
-after a time away, the claimed time is trusted within the time away.
+brought it, never earlier than the sync before (the event was not in that one),
+and never earlier than what came before it in the room. For what the bot
+receives live, that is the time it came, in the order it came; after a time
+away, the claimed time is trusted within the time away, in the room's order.
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ def add_events(
     *,
     now: datetime | None = None,
 ) -> int:
-    """Store events (raw Matrix JSON) as pending, their times kept within what the
-    bot saw (see above). Returns how many were new."""
+    """Store one room's events (raw Matrix JSON, in the room's order) as pending,
+    their times kept within what the bot saw (see above). Returns how many were new."""
     moment = now or datetime.now(UTC)
     since = synced_at(db)
     earliest, latest = (since + 1 if since is not None else None), _ms(moment)
@@ -80,6 +81,7 @@ def add_events(
     for event in events:
         claimed = int(event.get("origin_server_ts") or 0)
         ts = trusted_time(claimed, earliest, latest)
+        earliest = ts + 1  # what comes after it in the room is later
         if ts != claimed:
             event = {**event, "origin_server_ts": ts}
         cur = db.execute(

@@ -75,12 +75,12 @@ def test_an_event_is_timed_within_the_syncs_around_it(store: Store) -> None:
         )
         inbox.set_sync_token(db, "s2", came=came)
     assert stored(store, "$honest") == (ms(T0) + 10_000,) * 2
-    assert stored(store, "$older") == (ms(T0) + 1,) * 2
+    assert stored(store, "$older") == (ms(T0) + 10_001,) * 2  # never before what came first
     assert stored(store, "$later") == (ms(came),) * 2
     # Fetched afterwards (not through sync): after the latest sync, not after now.
     now = came + timedelta(minutes=5)
     with store.write() as db:
-        assert inbox.time_of(db, "$older", 0, now) == ms(T0) + 1  # in the inbox: its time
+        assert inbox.time_of(db, "$older", 0, now) == ms(T0) + 10_001  # in the inbox: its time
         assert inbox.time_of(db, "$missed", ms(T0), now) == ms(came) + 1
         assert inbox.time_of(db, "$missed", ms(now) + 1, now) == ms(now)
 
