@@ -464,7 +464,9 @@ class MatrixAdapter:
                 continue
             events = self._after_join(db, room_id, timeline)
             added += inbox.add_events(
-                db, room_id, self.seal(db, (e for e in events if self._is_from_someone_else(e)))
+                db,
+                room_id,
+                self.seal(db, room_id, (e for e in events if self._is_from_someone_else(e))),
             )
         for room_id, room in rooms_data.get("invite", {}).items():
             added += self._ingest_invite(db, room_id, room, data["next_batch"])
@@ -610,7 +612,7 @@ class MatrixAdapter:
                     self._held[event.event_id] = plain
                     inbox.release(db, event.seq)
                 else:
-                    inbox.unlock(db, event.seq, self.seal(db, [plain])[0])
+                    inbox.unlock(db, event.seq, self.seal(db, event.room_id, [plain])[0])
                 opened += 1
         if opened:
             log.info("Keys came for %d waiting message(s)", opened)
@@ -691,23 +693,32 @@ class MatrixAdapter:
 
     # ----- secret ballot answers: held in memory, never stored ---------------
 
-    def seal(self, db: Database, events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    def seal(
+        self, db: Database, room_id: str, events: Iterable[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         """Events as they may be stored. An answer to a secret ballot (an event that
         relates to one of the bot's ballot messages) is held in memory; the inbox
-        gets only a stub saying that it came (``inbox.sealed``)."""
+        gets only a stub saying that it came (``inbox.sealed``). So is a message
+        the bot cannot decrypt yet from someone whose vote it waits for, in a
+        direct chat: it may be their answer (its key is kept on disk, by nio)."""
         stored = []
         for event in events:
-            if self._answers_ballot(db, event):
+            if self._answers_ballot(db, room_id, event):
                 self._held[str(event["event_id"])] = event
                 event = inbox.sealed(event)
             stored.append(event)
         return stored
 
-    def _answers_ballot(self, db: Database, event: dict[str, Any]) -> bool:
-        from storage.polls import ballot_by_message  # (storage.polls needs commands first)
+    def _answers_ballot(self, db: Database, room_id: str, event: dict[str, Any]) -> bool:
+        # (storage.polls needs commands first)
+        from storage.polls import awaits_vote, ballot_by_message
 
         content = event.get("content")
         relates = content.get("m.relates_to") if isinstance(content, dict) else None
+        if event.get("type") == "m.room.encrypted" and isinstance(event.get("sender"), str):
+            room = rooms.get(db, room_id)
+            if room is not None and room.is_direct and awaits_vote(db, event["sender"]):
+                return True
         if not isinstance(relates, dict):
             return False
         reply = relates.get("m.in_reply_to")

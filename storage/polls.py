@@ -225,6 +225,16 @@ def ballots(db: Database, poll_id: int) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in rows.fetchall()]
 
 
+def awaits_vote(db: Database, voter: str) -> bool:
+    """Whether the person has a ballot in a poll still open, and has not voted yet."""
+    row = db.execute(
+        "SELECT 1 FROM poll_ballots b JOIN polls p ON p.id = b.poll_id "
+        "WHERE b.voter = ? AND b.voted = 0 AND p.state != 'closed' LIMIT 1",
+        [voter],
+    ).fetchone()
+    return row is not None
+
+
 def hold_secret(db: Database, poll_id: int, voter: str, room_id: str, event_id: str) -> None:
     """Mark the person as having voted, and where their answer is (never what it says)."""
     db.execute(

@@ -309,7 +309,7 @@ class LocalBot:
         with self.store.write() as db:
             room = room_id or self.room_for(raw["sender"])
             now = self.clock.time if self.synced else None
-            inbox.add_events(db, room, self.adapter.seal(db, [raw]), now=now)
+            inbox.add_events(db, room, self.adapter.seal(db, room, [raw]), now=now)
             if self.synced:  # each event comes in a sync of its own
                 inbox.set_sync_token(db, f"s{next(self._ids)}", came=self.clock.time)
         return str(raw["event_id"])

@@ -1103,6 +1103,30 @@ async def test_a_ballot_answer_is_not_lost_when_the_bot_stops(bot: PollBot) -> N
     assert links(bot) == []
 
 
+async def test_a_message_not_yet_readable_from_someone_who_may_vote_is_not_stored(
+    bot: PollBot,
+) -> None:
+    """Its key is on disk (nio keeps it), so its ciphertext must not be: it may be a vote."""
+    ballots = await send_ballots(bot)
+    rowan = ballots[ROWAN]
+    ciphertext = {
+        "algorithm": "m.megolm.v1.aes-sha2",
+        "ciphertext": "AwgAEpAB...",
+        "sender_key": "k",
+    }
+    locked = bot.receive(bot.event("m.room.encrypted", ROWAN, ciphertext), rowan.room_id)
+    assert inbox_content(bot, locked) == {}
+    await bot.run()  # it waits for its key, in memory only
+    assert bot.db.execute("SELECT state FROM inbox WHERE event_id = ?", [locked]).fetchone() == (
+        "locked",
+    )
+    bot.answer_poll(rowan.start, "a1", sender=ROWAN, room_id=rowan.room_id)
+    await bot.run()
+    # Once Rowan has voted, what Rowan sends there is stored as usual.
+    later = bot.receive(bot.event("m.room.encrypted", ROWAN, ciphertext), rowan.room_id)
+    assert inbox_content(bot, later) == ciphertext
+
+
 async def test_deleting_a_ballot_answer_before_the_close_takes_the_vote_back(
     bot: PollBot,
 ) -> None:
