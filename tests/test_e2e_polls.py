@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import BotProcess, Person, wait_until
+from harness import BotProcess, EncryptedPerson, Person, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -402,6 +402,72 @@ async def test_no_file_ever_holds_a_secret_ballot_answer_even_after_a_crash(
         "the answers to be deleted",
     )
     assert answer_traces(files + copies) == []
+
+
+async def test_an_encrypted_ballot_answer_is_read_again_after_a_crash(
+    synapse, make_bot, make_person, register, tmp_path
+):
+    """Sam's direct chat is encrypted: the answer is decrypted in memory only, and
+    after a crash fetched and decrypted again to be counted."""
+    alex = make_person(synapse, "alex")
+    sam = EncryptedPerson(synapse, register("esam"), tmp_path / "sam-keys")
+    bot = await make_bot(synapse, champions=[alex.user_id]).run()
+    try:
+        await alex.listen()
+        await sam.listen()
+        dm = await sam.open_encrypted_dm(bot.user_id)
+        await sam.ask(dm, "!ping", bot.user_id, timeout=60)
+        room = await alex.create_room([bot.user_id, sam.user_id])
+        await sam.join(room)
+        await alex.wait_for_member(room, bot.user_id)
+        await alex.send(room, "!poll secret Who should chair the board? | Sam | Jo")
+
+        def ballot(person: Person) -> dict | None:
+            found = person.events_from(bot.user_id, POLL_START)
+            return found[0] if found else None
+
+        await wait_until(lambda: ballot(alex) and ballot(sam), 60, "the ballots")
+        sam_ballot, alex_ballot = ballot(sam), ballot(alex)
+        assert sam_ballot["room_id"] == dm  # the encrypted chat Sam already had
+        sealed = "SELECT count(*) FROM inbox WHERE json_extract(event, '$.sealed') = 1"
+        answers = [
+            await sam.answer_poll(dm, sam_ballot["event_id"], ["a2"]),
+            await alex.answer_poll(alex_ballot["room_id"], alex_ballot["event_id"], ["a1"]),
+        ]
+        await wait_until(lambda: bot.query(sealed) == [(2,)], 60, "both answers")
+        copy = backup(bot, tmp_path / "mid-vote.db")
+        bot.kill()
+        files = [p for p in bot.directory.rglob("*") if p.is_file() and p.name != "config.toml"]
+        assert answer_traces([*files, copy]) == []
+
+        bot.start()
+        await bot.wait_running()
+        await wait_until(
+            lambda: bot.query("SELECT sum(voted) FROM poll_ballots") == [(2,)], 60, "the votes"
+        )
+        await alex.ask(room, "!poll close", bot.user_id)
+        await wait_until(
+            lambda: any(
+                "has closed:" in e["content"]["body"] for e in alex.messages_from(bot.user_id, room)
+            ),
+            60,
+            "the results",
+        )
+        results = [
+            e["content"]["body"]
+            for e in alex.messages_from(bot.user_id, room)
+            if "has closed:" in e["content"]["body"]
+        ][-1]
+        assert "Sam: 1 (50%)" in results and "Jo: 1 (50%)" in results, results
+        deleted = "SELECT json_extract(content, '$.event_id') FROM outbox WHERE action = 'redact' "
+        await wait_until(
+            lambda: {e for (e,) in bot.query(deleted + "AND state = 'sent'")} >= set(answers),
+            30,
+            "the answers to be deleted",
+        )
+        assert answer_traces(files) == []
+    finally:
+        await sam.close()
 
 
 async def test_bad_polls_get_a_kind_reply_and_no_poll(synapse, make_bot, make_person):
