@@ -759,8 +759,9 @@ class MatrixAdapter:
                     continue
                 self._held[event.event_id] = raw
                 inbox.release(db, event.seq)
-        log.info("Fetched again %d ballot answer(s) received before a restart", len(found))
-        self.on_ingest()
+        if found:
+            log.info("Fetched again %d ballot answer(s) received before a restart", len(found))
+            self.on_ingest()
 
     async def held_answer(self, room_id: str, event_id: str) -> Incoming | None:
         """A ballot answer, from memory or else from the homeserver (None if it is gone)."""

@@ -478,6 +478,9 @@ async def close_poll(job: Job) -> None:
             if {event_id for _, event_id in where} != set(held):
                 raise NotYet("a vote came in while the answers were being read")
             counts, voters = _count_secret(poll, held)
+            before, voters_before = store.tallied_before(db, poll.id)
+            counts = {a: n + before.get(a, 0) for a, n in counts.items()}
+            voters += voters_before
             people = store.secret_turnout(db, poll.id)[1]
             for room_id, event_id in where:  # counted: delete them from the chat
                 job.platform.queue_removal(db, room_id, event_id)

@@ -279,6 +279,20 @@ def counted_secret(db: Database, poll_id: int) -> None:
     )
 
 
+def tallied_before(db: Database, poll_id: int) -> tuple[dict[str, int], int]:
+    """(totals, voters) an older version counted as votes came, for a ballot that was
+    open when the bot was upgraded: it kept no answers to count at the close."""
+    counts = dict(
+        db.execute("SELECT answer_id, count FROM poll_tally WHERE poll_id = ?", [poll_id])
+    )
+    (voters,) = db.execute(
+        "SELECT count(*) FROM poll_ballots "
+        "WHERE poll_id = ? AND voted = 1 AND answer_event IS NULL",
+        [poll_id],
+    ).fetchone()
+    return counts, int(voters)
+
+
 def secret_turnout(db: Database, poll_id: int) -> tuple[int, int]:
     """(how many have voted, how many ballots were sent)."""
     voted, sent = db.execute(

@@ -480,7 +480,8 @@ def m008_projects(db: Database) -> None:
 def m009_ballots_hold_answers(db: Database) -> None:
     # A secret ballot answer stays on the homeserver (and in the bot's memory)
     # until the poll closes; only where to find it again is stored, never what
-    # it says. The totals are made once, at the close, from all answers at once.
+    # it says. The totals are made once, at the close, from all answers at once;
+    # poll_tally is no longer written (it holds what older versions counted).
     db["poll_ballots"].add_column("answer_room", str)
     db["poll_ballots"].add_column("answer_event", str)
     db["poll_ballots"].create_index(["answer_event"])

@@ -1127,6 +1127,24 @@ async def test_a_message_not_yet_readable_from_someone_who_may_vote_is_not_store
     assert inbox_content(bot, later) == ciphertext
 
 
+async def test_a_ballot_open_across_an_upgrade_keeps_the_votes_counted_before(
+    bot: PollBot,
+) -> None:
+    """An older version added each vote to running totals; those still count."""
+    ballots = await send_ballots(bot)
+    with bot.store.write() as db:
+        db.execute("UPDATE poll_ballots SET voted = 1 WHERE voter = ?", [ROWAN])
+        for answer, n in (("a1", 0), ("a2", 1), ("a3", 0)):
+            db.execute("INSERT INTO poll_tally VALUES (1, ?, ?)", [answer, n])
+    skye = ballots[SKYE]
+    bot.answer_poll(skye.start, "a3", sender=SKYE, room_id=skye.room_id)
+    await bot.run()
+    deliver(bot.store)
+    await bot.close()
+    assert bot.poll().results == {"a1": 0, "a2": 1, "a3": 1}
+    assert bot.poll().voters == 2
+
+
 async def test_deleting_a_ballot_answer_before_the_close_takes_the_vote_back(
     bot: PollBot,
 ) -> None:
