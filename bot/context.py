@@ -184,6 +184,15 @@ class Platform(Protocol):
 
     async def poll_answers(self, room_id: str, poll_event: str) -> list[PollAnswer]: ...
 
+    async def held_answer(self, room_id: str, event_id: str) -> Incoming | None:
+        """An answer to a secret ballot, which is never stored: from the bot's memory,
+        or else from the platform again (None if it is gone)."""
+        ...
+
+    def forget_held(self, event_id: str) -> None:
+        """Drop a ballot answer from memory (it was counted, refused or taken back)."""
+        ...
+
     async def user_exists(self, user_id: str) -> bool | None:
         """Whether the homeserver knows this person: True, False, or None when it cannot
         tell (another server, a lookup it does not allow, an error)."""

@@ -20,7 +20,8 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -252,6 +253,9 @@ class MatrixAdapter:
         self._nio_tail: asyncio.Task[None] | None = None  # nio reading a sync in the background
         self._room_tasks: dict[str, asyncio.Task[None]] = {}
         self._cross_signed = False  # this session's device is cross-signed (checked once)
+        # Answers to secret ballots, by event ID: in memory only, never on disk.
+        self._held: dict[str, dict[str, Any]] = {}
+        self._recall_needed = False
 
     # ----- session -------------------------------------------------------
 
@@ -395,6 +399,7 @@ class MatrixAdapter:
         backoff = Backoff()
         token = inbox.get_sync_token(self.store.db)
         await self._unlock()  # keys kept by nio before a crash
+        await self.recall_sealed()  # ballot answers the bot had not handled before a crash
         while True:
             try:
                 params = {"timeout": str(SYNC_TIMEOUT_MS), "filter": json.dumps(SYNC_FILTER)}
@@ -403,17 +408,20 @@ class MatrixAdapter:
                 data = await self.http.request(
                     "GET", "v3/sync", params=params, timeout=SYNC_TIMEOUT_MS / 1000 + 30
                 )
+                came = datetime.now(UTC)  # bounds the times of what it brings (storage.inbox)
                 gaps = await self._fetch_gaps(data, token) if token else {}
                 keys_first = _carries_encryption(data)
                 decrypted = await self._crypto_in_order(data) if keys_first else {}
                 async with self.store.writing() as db:
                     added = self._ingest(db, data, gaps, first=token is None, decrypted=decrypted)
-                    inbox.set_sync_token(db, data["next_batch"])
+                    inbox.set_sync_token(db, data["next_batch"], came=came)
                 if not keys_first:  # nothing to decrypt: nio sees it after, off the fast path
                     self._crypto_later(data)
                 elif (data.get("to_device") or {}).get("events"):
                     await self._unlock()  # room keys may have come for waiting messages
                 self._start_upkeep()
+                if self._recall_needed:
+                    await self.recall_sealed()
                 token = data["next_batch"]
                 self.synced.set()
                 backoff.reset()
@@ -493,7 +501,9 @@ class MatrixAdapter:
             self._track_members(db, room_id, [*gaps.get(room_id, []), *state, *live])
             events = self._after_join(db, room_id, timeline)
             added += inbox.add_events(
-                db, room_id, (e for e in events if self._is_from_someone_else(e))
+                db,
+                room_id,
+                self.seal(db, room_id, (e for e in events if self._is_from_someone_else(e))),
             )
         for room_id, room in rooms_data.get("invite", {}).items():
             added += self._ingest_invite(db, room_id, room, data["next_batch"])
@@ -646,14 +656,20 @@ class MatrixAdapter:
         opened = 0
         async with self.store.writing() as db:
             for event in inbox.without_keys(db):
-                content = event.event.get("content") or {}
+                raw = self._held.get(event.event_id, event.event)  # a ballot answer: in memory
+                content = raw.get("content") or {}
                 key = (event.room_id, content.get("sender_key"), content.get("session_id"))
                 if sessions.get(*key) is None:
                     continue  # its key is still missing: trying would only fail (and log)
-                plain = self._decrypt(event.event, event.room_id)
-                if plain is not None:
-                    inbox.unlock(db, event.seq, plain)
-                    opened += 1
+                plain = self._decrypt(raw, event.room_id)
+                if plain is None:
+                    continue
+                if inbox.is_sealed(event.event):
+                    self._held[event.event_id] = plain
+                    inbox.release(db, event.seq)
+                else:
+                    inbox.unlock(db, event.seq, self.seal(db, event.room_id, [plain])[0])
+                opened += 1
         if opened:
             log.info("Keys came for %d waiting message(s)", opened)
             self.on_ingest()
@@ -739,10 +755,111 @@ class MatrixAdapter:
         self._encrypted[room_id] = found
         return found
 
+    # ----- secret ballot answers: held in memory, never stored ---------------
+
+    def seal(
+        self, db: Database, room_id: str, events: Iterable[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Events as they may be stored. An answer to a secret ballot (an event that
+        relates to one of the bot's ballot messages) is held in memory; the inbox
+        gets only a stub saying that it came (``inbox.sealed``). So is a message
+        the bot cannot decrypt yet from someone whose vote it waits for, in a
+        direct chat: it may be their answer (its key is kept on disk, by nio)."""
+        stored = []
+        for event in events:
+            if self._answers_ballot(db, room_id, event):
+                self._held[str(event["event_id"])] = event
+                event = inbox.sealed(event)
+            stored.append(event)
+        return stored
+
+    def _answers_ballot(self, db: Database, room_id: str, event: dict[str, Any]) -> bool:
+        # (storage.polls needs commands first)
+        from storage.polls import awaits_vote, ballot_by_message
+
+        content = event.get("content")
+        relates = content.get("m.relates_to") if isinstance(content, dict) else None
+        if event.get("type") == "m.room.encrypted" and isinstance(event.get("sender"), str):
+            room = rooms.get(db, room_id)
+            if room is not None and room.is_direct and awaits_vote(db, event["sender"]):
+                return True
+        if not isinstance(relates, dict):
+            return False
+        reply = relates.get("m.in_reply_to")
+        targets = [
+            relates.get("event_id"),
+            reply.get("event_id") if isinstance(reply, dict) else None,
+        ]
+        for target in targets:
+            txn = self.sent_txn(db, target) if isinstance(target, str) else None
+            if txn is not None and ballot_by_message(db, txn) is not None:
+                return True
+        return False
+
+    async def recall_sealed(self) -> None:
+        """Fetch again from the homeserver the ballot answers whose content was lost
+        with the bot's memory (it stopped before handling them), and handle them."""
+        self._recall_needed = False
+        async with self.store.writing() as db:
+            waiting = [e for e in inbox.sealed_waiting(db) if e.event_id not in self._held]
+        if not waiting:
+            return
+        found: dict[str, dict[str, Any] | None] = {}
+        for event in waiting:
+            try:
+                found[event.event_id] = await self._fetch_event(event.room_id, event.event_id)
+            except MatrixError as err:
+                if err.transient:
+                    self._recall_needed = True  # after the next sync
+                    continue
+                found[event.event_id] = None
+        async with self.store.writing() as db:
+            for event in waiting:
+                if event.event_id not in found:
+                    continue
+                raw = found[event.event_id]
+                if raw is None:  # gone from the homeserver: nothing to count
+                    inbox.mark(db, event.seq, "ignored")
+                    continue
+                self._held[event.event_id] = raw
+                inbox.release(db, event.seq)
+        if found:
+            log.info("Fetched again %d ballot answer(s) received before a restart", len(found))
+            self.on_ingest()
+
+    async def held_answer(self, room_id: str, event_id: str) -> Incoming | None:
+        """A ballot answer, from memory or else from the homeserver (None if it is gone)."""
+        raw = self._held.get(event_id)
+        if raw is None or raw.get("type") == "m.room.encrypted":
+            raw = await self._fetch_event(room_id, event_id)
+        return to_incoming(raw, room_id, is_direct=True) if raw is not None else None
+
+    def forget_held(self, event_id: str) -> None:
+        self._held.pop(event_id, None)
+
+    async def _fetch_event(self, room_id: str, event_id: str) -> dict[str, Any] | None:
+        """One event from the homeserver, decrypted if it can be; None if it is not there."""
+        assert self.http is not None
+        try:
+            raw = await self.http.request("GET", f"v3/rooms/{path(room_id)}/event/{path(event_id)}")
+        except MatrixError as err:
+            if err.status == 404:
+                return None
+            raise
+        if raw.get("type") == "m.room.encrypted":
+            raw = self._decrypt(raw, room_id) or raw
+        return raw
+
     # ----- understanding stored events (called by the worker) -------------
 
     def interpret(self, db: Database, event: InboxEvent) -> Incoming | None:
         raw = event.event
+        if inbox.is_sealed(raw):
+            raw = self._held.get(event.event_id, raw)
+            if inbox.is_sealed(raw):  # its content went with the bot's memory: fetch it again
+                self._recall_needed = True
+                raise NotReadableYet(event.event_id)
+            raw = {**raw, "origin_server_ts": event.origin_server_ts}  # the time it was stored at
         content = raw.get("content")
         if not isinstance(content, dict):
             return None
@@ -752,7 +869,7 @@ class MatrixAdapter:
         if event.type == "m.room.tombstone" and raw.get("state_key") == "":
             self._follow_upgrade(db, event.sender, event.room_id, content.get("replacement_room"))
             return None
-        if event.type == "m.room.encrypted":
+        if raw.get("type") == "m.room.encrypted":
             plain = self._decrypt(raw, event.room_id)
             if plain is None:
                 raise NotReadableYet(event.event_id)  # it waits; _unlock tries again

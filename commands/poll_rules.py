@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.answers import parse_number
 
@@ -34,7 +34,9 @@ AGREE_SCALE = (
     "Strongly disagree",
 )
 
-VOTE_KINDS = frozenset({"response", "react", "unreact", "retract"})
+VOTE_KINDS = frozenset({"response", "reply", "react", "unreact", "retract"})
+# How a person answered, for saying so at the end: their last input's kind.
+SOURCES = {"response": "response", "reply": "reply", "react": "react", "unreact": "react"}
 
 
 class PollError(ValueError):
@@ -247,7 +249,8 @@ class Vote:
     voter: str
     ts: int  # origin_server_ts in ms
     event_id: str
-    # 'response' (native poll response or a numbered reply: a full selection),
+    # 'response' (native poll response: a full selection), 'reply' (a numbered
+    # reply: the same, written as numbers),
     # 'react' (a reaction adding ONE answer), 'unreact' (that reaction removed),
     # 'retract' (the person's answer event was redacted: take the vote back)
     kind: str
@@ -259,11 +262,13 @@ class Result:
     counts: dict[str, int]  # every answer id -> people who chose it (0 included), answer order
     voters: int  # people with a non-empty valid selection
     selections: dict[str, tuple[str, ...]]  # voter -> counted selection (only non-empty)
+    # how the people counted answered: 'response', 'reply' or 'react' -> people
+    sources: dict[str, int] = field(default_factory=dict)
 
 
 def _apply(selection: list[str], vote: Vote, known: Collection[str], most: int) -> list[str]:
     """The voter's selection after ``vote``."""
-    if vote.kind == "response":
+    if vote.kind in ("response", "reply"):
         if any(answer not in known for answer in vote.answers):
             return []  # spoiled: counts as no selection
         return list(dict.fromkeys(vote.answers))[:most]
@@ -310,18 +315,22 @@ def count(
         history.setdefault(vote.voter, []).append(vote)
 
     selections: dict[str, tuple[str, ...]] = {}
+    sources: dict[str, int] = {}
     for voter in sorted(history):
         selection: list[str] = []
-        for vote in sorted(history[voter], key=lambda v: (v.ts, v.event_id)):
+        inputs = sorted(history[voter], key=lambda v: (v.ts, v.event_id))
+        for vote in inputs:
             selection = _apply(selection, vote, known, max_selections)
         if selection:
             selections[voter] = tuple(selection)
+            source = SOURCES.get(inputs[-1].kind, "response")
+            sources[source] = sources.get(source, 0) + 1
 
     counts = dict.fromkeys(answer_ids, 0)
     for selection in selections.values():
         for answer in selection:
             counts[answer] += 1
-    return Result(counts=counts, voters=len(selections), selections=selections)
+    return Result(counts=counts, voters=len(selections), selections=selections, sources=sources)
 
 
 # ----- showing results ------------------------------------------------------------------------

@@ -7,8 +7,11 @@ or by reacting to the companion message with a number emoji. Every answer is
 stored as it arrives; the count is made by ``poll_rules.count`` from what is
 stored, so it is the same however often it is made.
 
-Secret ballots go to each person by direct message. The bot keeps who has
-voted and the bare totals, never which person chose what.
+Secret ballots go to each person by direct message. An answer to a ballot
+never reaches the disk: the inbox keeps a stub, the database keeps only that
+the person has voted and where their answer is, and the answer itself stays on
+the homeserver (and in the bot's memory) until the close. Then all answers are
+counted at once, only the totals are stored, and the answers are deleted.
 """
 
 from __future__ import annotations
@@ -18,7 +21,16 @@ from zoneinfo import ZoneInfo
 
 from bot.answers import number_list, parse_number
 from bot.config import Config
-from bot.context import Context, Message, PollAnswer, PollLayout, Reaction, Removal, UserError
+from bot.context import (
+    Context,
+    Incoming,
+    Message,
+    PollAnswer,
+    PollLayout,
+    Reaction,
+    Removal,
+    UserError,
+)
 from bot.registry import CommandSet
 from bot.roles import Role
 from bot.scheduler import Job, NotYet, schedule
@@ -40,6 +52,7 @@ commands = CommandSet("polls")
 
 CLOSE_JOB = "poll.close"
 BALLOTS_JOB = "poll.ballots"
+COUNTED = "✅"  # the reaction that says a numbered reply was counted
 KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟")
 
 
@@ -186,14 +199,14 @@ async def show_results(ctx: Context) -> None:
     if not poll.disclosed:
         raise UserError("poll.results_hidden", number=poll.id)
     if poll.secret:
-        counts, voters, _ = store.secret_totals(ctx.db, poll.id)
-    else:
-        cutoff = int(poll.cutoff * 1000) if poll.cutoff else None
-        result = count(
-            poll.answer_ids, poll.max_selections, store.votes(ctx.db, poll.id), closed_at=cutoff
-        )
-        counts, voters = result.counts, result.voters
-    ctx.reply_text(_results(ctx, poll, counts, voters, None))
+        # Totals that change as each person votes would tell who chose what.
+        voters, _ = store.secret_turnout(ctx.db, poll.id)
+        raise UserError("poll.secret_so_far", number=poll.id, count=voters)
+    cutoff = int(poll.cutoff * 1000) if poll.cutoff else None
+    result = count(
+        poll.answer_ids, poll.max_selections, store.votes(ctx.db, poll.id), closed_at=cutoff
+    )
+    ctx.reply_text(_results(ctx, poll, result.counts, result.voters, None))
 
 
 @commands.command(
@@ -267,7 +280,7 @@ async def numbered_reply(ctx: Context) -> bool:
             ctx.reply("poll.reply_hint")
         return True
     answers = tuple(poll.answer_ids[n - 1] for n in numbers)
-    return _record(ctx, found, Vote(event.sender, event.ts, event.event_id, "response", answers))
+    return _record(ctx, found, Vote(event.sender, event.ts, event.event_id, "reply", answers))
 
 
 @commands.on(Reaction)
@@ -290,6 +303,12 @@ async def answer_removed(ctx: Context) -> bool:
     """A removed reaction takes that choice back; a removed answer takes the vote back."""
     event = ctx.event
     assert isinstance(event, Removal)
+    if (held := store.held_by_event(ctx.db, event.target)) is not None:
+        poll = store.get(ctx.db, held[0])
+        if poll is not None and event.sender == held[1] and _still_open(poll, event.ts):
+            store.take_back_secret(ctx.db, *held)
+            ctx.platform.forget_held(event.target)
+        return True
     found = store.vote_event(ctx.db, event.target)
     if found is None:
         return False
@@ -341,41 +360,70 @@ def _still_open(poll: Poll, ts: int) -> bool:
 def _record(ctx: Context, found: tuple[Poll, Ballot | None], vote: Vote) -> bool:
     poll, ballot = found
     if ballot is not None:
-        _forget_ballot_input(ctx, vote.event_id)
-    if store.vote_event(ctx.db, vote.event_id) is not None:
-        return True  # counted already (fetched when the poll closed)
-    if not _still_open(poll, vote.ts):
-        if store.tell_closed_once(ctx.db, poll.id, vote.voter):
-            ctx.reply("poll.closed_told", number=poll.id)
-    elif ballot is None:
-        store.add_vote(ctx.db, poll.id, vote)
+        _hold_secret(ctx, poll, ballot, vote)
+    elif store.vote_event(ctx.db, vote.event_id) is not None:
+        pass  # counted already (fetched when the poll closed)
+    elif not _still_open(poll, vote.ts):
+        _tell_closed(ctx, poll, vote.voter)
     else:
-        _cast_secret(ctx, poll, ballot, vote)
+        store.add_vote(ctx.db, poll.id, vote)
+        if vote.kind == "reply":  # a tap shows itself in the poll; a reply needs a sign
+            ctx.platform.queue_reaction(ctx.db, ctx.room_id, vote.event_id, COUNTED)
     return True
 
 
+def _tell_closed(ctx: Context, poll: Poll, voter: str) -> None:
+    if store.tell_closed_once(ctx.db, poll.id, voter):
+        ctx.reply("poll.closed_told", number=poll.id)
+
+
 def _forget_ballot_input(ctx: Context, event_id: str) -> None:
-    """Counted or not, keep no trace of what someone sent to a secret ballot:
-    not in the inbox, not in the chat."""
-    inbox.scrub(ctx.db, event_id)
+    """Keep no trace of what someone sent to a secret ballot that is not their
+    vote: not in the inbox, not in memory, not in the chat."""
+    inbox.scrub(ctx.db, event_id)  # (a sealed answer's row is a stub already)
+    ctx.platform.forget_held(event_id)
     ctx.platform.queue_removal(ctx.db, ctx.room_id, event_id)
 
 
-def _cast_secret(ctx: Context, poll: Poll, ballot: Ballot, vote: Vote) -> None:
+def _hold_secret(ctx: Context, poll: Poll, ballot: Ballot, vote: Vote) -> None:
+    """A person's first valid answer to their ballot is their vote. It is held (on
+    the homeserver and in memory) until the close; only that they have voted, and
+    where the answer is, is stored. Anything else they send to it is deleted."""
     _, voter, voted = ballot
-    if vote.voter != voter or vote.kind not in ("response", "react"):
-        return
-    if voted:
-        ctx.say("poll.already_voted", number=poll.id)
-        return
+    if store.held_by_event(ctx.db, vote.event_id) is not None:
+        return  # seen already
     chosen = list(dict.fromkeys(vote.answers))
-    if not chosen:
-        return
-    if any(a not in poll.answer_ids for a in chosen):
+    if not _still_open(poll, vote.ts):
+        _tell_closed(ctx, poll, vote.voter)
+    elif vote.voter != voter or vote.kind == "unreact" or not chosen:
+        pass
+    elif voted:
+        ctx.say("poll.already_voted", number=poll.id)
+    elif any(a not in poll.answer_ids for a in chosen):
         ctx.say("poll.ballot_not_understood")
+    else:
+        store.hold_secret(ctx.db, poll.id, voter, ctx.room_id, vote.event_id)
+        ctx.say("poll.ballot_counted", number=poll.id)
         return
-    store.cast_secret(ctx.db, poll.id, voter, chosen[: poll.max_selections])
-    ctx.say("poll.ballot_counted", number=poll.id)
+    _forget_ballot_input(ctx, vote.event_id)
+
+
+def _ballot_choice(poll: Poll, answer: Incoming | None) -> tuple[str, ...]:
+    """What a held ballot answer chose, read again at the close (empty: nothing valid)."""
+    if isinstance(answer, PollAnswer):
+        chosen: tuple[str, ...] = answer.answers
+    elif isinstance(answer, Message):
+        numbers = number_list(answer.body) or []
+        if not numbers or any(not 1 <= n <= len(poll.answers) for n in numbers):
+            return ()
+        chosen = tuple(poll.answer_ids[n - 1] for n in numbers)
+    elif isinstance(answer, Reaction) and (number := keycap_number(answer.key)) is not None:
+        chosen = (poll.answer_ids[number - 1],) if number <= len(poll.answers) else ()
+    else:
+        return ()
+    if any(a not in poll.answer_ids for a in chosen):
+        return ()
+    return tuple(dict.fromkeys(chosen))[: poll.max_selections]
 
 
 # ----- scheduled work ----------------------------------------------------
@@ -390,7 +438,6 @@ async def send_ballots(job: Job) -> None:
         return
     members = await job.platform.joined_members(poll.room_id) - {job.platform.user_id}
     async with job.writing() as db:
-        store.open_tally(db, poll.id, poll.answer_ids)
         for person in sorted(members):
             room = job.platform.direct_room(db, person)
             start = job.platform.queue_poll(db, room, _layout(job, poll))
@@ -413,19 +460,33 @@ async def close_poll(job: Job) -> None:
         raise RuntimeError(f"poll {poll.id} has not been posted yet; trying again later")
     missed = await job.platform.poll_answers(poll.room_id, start) if start else []
     members = await job.platform.joined_members(poll.room_id) - {job.platform.user_id}
+    held = await _held_answers(job, poll) if poll.secret else {}
     async with job.writing() as db:
         poll = store.get(db, poll.id)
         assert poll is not None
         cutoff = poll.cutoff if poll.cutoff is not None else job.now.timestamp()
         if inbox.waiting_since(db, int(cutoff * 1000)):
             raise NotYet("answers sent before the close are still waiting to be handled")
+        how: list[str] = []
         if poll.secret:
-            totals, voters, people = store.secret_totals(db, poll.id)
-            counts = {a: totals.get(a, 0) for a in poll.answer_ids}
+            where = store.held_answers(db, poll.id)
+            if {event_id for _, event_id in where} != set(held):
+                raise NotYet("a vote came in while the answers were being read")
+            counts, voters = _count_secret(poll, held)
+            before, voters_before = store.tallied_before(db, poll.id)
+            counts = {a: n + before.get(a, 0) for a, n in counts.items()}
+            voters += voters_before
+            people = store.secret_turnout(db, poll.id)[1]
+            for room_id, event_id in where:  # counted: delete them from the chat
+                job.platform.queue_removal(db, room_id, event_id)
+                job.platform.forget_held(event_id)
+            store.counted_secret(db, poll.id)
         else:
-            for answer in missed:
-                vote = Vote(answer.sender, answer.ts, answer.event_id, "response", answer.answers)
-                store.add_vote(db, poll.id, vote)
+            for answer in missed:  # fetched now: their time is only what the bot can vouch for
+                ts = inbox.time_of(db, answer.event_id, answer.ts, job.now)
+                if ts <= int(cutoff * 1000):  # (a late one is told so when it is handled)
+                    vote = Vote(answer.sender, ts, answer.event_id, "response", answer.answers)
+                    store.add_vote(db, poll.id, vote)
             result = count(
                 poll.answer_ids,
                 poll.max_selections,
@@ -434,10 +495,11 @@ async def close_poll(job: Job) -> None:
                 eligible=members,
             )
             counts, voters, people = result.counts, result.voters, len(members)
+            how = _how_answered(job, result.sources)
         store.finish(db, poll.id, counts, voters, people)
         closed = store.get(db, poll.id)
         assert closed is not None
-        end_text = _end_text(job, closed, counts)
+        end_text = "\n".join([_end_text(job, closed, counts), *how])
         if start:
             job.platform.queue_poll_end(db, poll.room_id, start, counts, end_text)
         for person, ballot in store.ballots(db, poll.id):
@@ -445,7 +507,42 @@ async def close_poll(job: Job) -> None:
             if ballot_event:
                 room = job.platform.direct_room(db, person)
                 job.platform.queue_poll_end(db, room, ballot_event, counts, end_text)
-        job.platform.queue_text(db, poll.room_id, _results(job, closed, counts, voters, people))
+        results = _results(job, closed, counts, voters, people)
+        job.platform.queue_text(db, poll.room_id, "\n".join([results, *how]))
+
+
+async def _held_answers(job: Job, poll: Poll) -> dict[str, Incoming | None]:
+    """Every ballot answer waiting to be counted, by event ID (from the bot's
+    memory, or from the homeserver after a restart)."""
+    async with job.store.writing() as db:
+        where = store.held_answers(db, poll.id)
+    return {event_id: await job.platform.held_answer(room, event_id) for room, event_id in where}
+
+
+def _count_secret(poll: Poll, held: dict[str, Incoming | None]) -> tuple[dict[str, int], int]:
+    """All the ballot answers counted at once: the totals, and how many voted."""
+    votes = [
+        Vote(event_id, 0, event_id, "response", chosen)
+        for event_id, answer in held.items()
+        if (chosen := _ballot_choice(poll, answer))
+    ]
+    result = count(poll.answer_ids, poll.max_selections, votes)
+    return result.counts, result.voters
+
+
+def _how_answered(job: Job, sources: dict[str, int]) -> list[str]:
+    """How many answered each way, when some did not tap the poll (apps count only taps)."""
+    if not sources.get("reply") and not sources.get("react"):
+        return []
+    lines = [job.text("poll.how_answered")]
+    for source, key in (
+        ("response", "poll.answered_by_tap"),
+        ("reply", "poll.answered_by_reply"),
+        ("react", "poll.answered_by_reaction"),
+    ):
+        if sources.get(source):
+            lines.append(job.text(key, count=sources[source]))
+    return lines
 
 
 def _end_text(job: Job, poll: Poll, counts: dict[str, int]) -> str:

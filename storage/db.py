@@ -1,7 +1,8 @@
 """Opening the database, and the one writer connection.
 
 Rules (see the design notes): WAL mode, ``synchronous=FULL``, one writer,
-``BEGIN IMMEDIATE`` for every write. Async code writes through
+``BEGIN IMMEDIATE`` for every write, ``secure_delete`` so that what is deleted
+or changed is overwritten rather than left in free pages. Async code writes through
 ``Store.writing()``, which also serialises writers on the event loop.
 """
 
@@ -40,6 +41,7 @@ def open_database(path: str | Path) -> Database:
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute("PRAGMA secure_delete=ON")
     db = Database(conn, execute_plugins=False)
     known = {m.name for m in migrations._migrations}
     unknown = [m.name for m in migrations.applied(db) if m.name not in known]

@@ -3,6 +3,13 @@
 An event's state is pending (to handle), done, ignored (nothing to do), failed
 (a dead letter holds it), locked (encrypted, waiting for its keys) or
 unreadable (its keys never came; the sender was asked to send it again).
+
+An event's time (``origin_server_ts``) is what the sender's homeserver claims,
+so it is kept only within what the bot saw: never later than the sync that
+brought it, never earlier than the sync before (the event was not in that one),
+and never earlier than what came before it in the room. For what the bot
+receives live, that is the time it came, in the order it came; after a time
+away, the claimed time is trusted within the time away, in the room's order.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlite_utils import Database
@@ -17,6 +25,7 @@ from sqlite_utils import Database
 from storage.db import utcnow
 
 SYNC_TOKEN = "next_batch"
+SYNCED_AT = "synced_at"  # ms: when the latest sync the inbox holds came
 
 
 @dataclass(frozen=True)
@@ -30,11 +39,51 @@ class InboxEvent:
     event: dict[str, Any]
 
 
-def add_events(db: Database, room_id: str, events: Iterable[dict[str, Any]]) -> int:
-    """Store events (raw Matrix JSON) as pending. Returns how many were new."""
-    now = utcnow()
+def trusted_time(claimed: int, earliest: int | None, latest: int) -> int:
+    """An event's time as far as the bot can vouch for it (all in ms)."""
+    return max(min(claimed, latest), earliest or 0)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def synced_at(db: Database) -> int | None:
+    row = db.execute("SELECT value FROM sync_state WHERE key = ?", [SYNCED_AT]).fetchone()
+    return int(row[0]) if row else None
+
+
+def time_of(db: Database, event_id: str, claimed: int, now: datetime) -> int:
+    """The time of an event fetched afterwards (not through sync): its time in the
+    inbox if it is there; else it came after the latest sync, and not after now."""
+    row = db.execute("SELECT origin_server_ts FROM inbox WHERE event_id = ?", [event_id])
+    found = row.fetchone()
+    if found is not None:
+        return int(found[0])
+    since = synced_at(db)
+    return trusted_time(claimed, since + 1 if since is not None else None, _ms(now))
+
+
+def add_events(
+    db: Database,
+    room_id: str,
+    events: Iterable[dict[str, Any]],
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Store one room's events (raw Matrix JSON, in the room's order) as pending,
+    their times kept within what the bot saw (see above). Returns how many were new."""
+    moment = now or datetime.now(UTC)
+    since = synced_at(db)
+    earliest, latest = (since + 1 if since is not None else None), _ms(moment)
+    now_text = moment.isoformat(timespec="milliseconds")
     added = 0
     for event in events:
+        claimed = int(event.get("origin_server_ts") or 0)
+        ts = trusted_time(claimed, earliest, latest)
+        earliest = ts + 1  # what comes after it in the room is later
+        if ts != claimed:
+            event = {**event, "origin_server_ts": ts}
         cur = db.execute(
             "INSERT OR IGNORE INTO inbox "
             "(event_id, room_id, sender, type, origin_server_ts, event, state, received_at) "
@@ -44,9 +93,9 @@ def add_events(db: Database, room_id: str, events: Iterable[dict[str, Any]]) -> 
                 room_id,
                 event.get("sender", ""),
                 event.get("type", ""),
-                int(event.get("origin_server_ts") or 0),
+                ts,
                 json.dumps(event, ensure_ascii=False),
-                now,
+                now_text,
             ],
         )
         added += cur.rowcount
@@ -85,7 +134,11 @@ def without_keys(db: Database, limit: int = 1000) -> list[InboxEvent]:
 
 
 def unlock(db: Database, seq: int, readable: dict[str, Any]) -> None:
-    """An unreadable event could be decrypted: keep the readable form and handle it."""
+    """An unreadable event could be decrypted: keep the readable form (at the time
+    stored when it came) and handle it."""
+    row = db.execute("SELECT origin_server_ts FROM inbox WHERE seq = ?", [seq]).fetchone()
+    if row is not None:
+        readable = {**readable, "origin_server_ts": row[0]}
     db.execute(
         "UPDATE inbox SET event = ?, type = ?, state = 'pending', handled_at = NULL "
         "WHERE seq = ? AND state IN ('locked', 'unreadable')",
@@ -98,12 +151,14 @@ def get_sync_token(db: Database) -> str | None:
     return row[0] if row else None
 
 
-def set_sync_token(db: Database, token: str) -> None:
-    db.execute(
-        "INSERT INTO sync_state (key, value) VALUES (?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        [SYNC_TOKEN, token],
-    )
+def set_sync_token(db: Database, token: str, *, came: datetime | None = None) -> None:
+    """The sync position, and when that sync came (for the times of the next one)."""
+    for key, value in ((SYNC_TOKEN, token), (SYNCED_AT, str(_ms(came or datetime.now(UTC))))):
+        db.execute(
+            "INSERT INTO sync_state (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
 
 
 def count_by_state(db: Database) -> dict[str, int]:
@@ -148,3 +203,32 @@ def waiting_since(db: Database, ts: int) -> bool:
         "SELECT 1 FROM inbox WHERE state = 'pending' AND origin_server_ts <= ? LIMIT 1", [ts]
     ).fetchone()
     return row is not None
+
+
+def sealed(event: dict[str, Any]) -> dict[str, Any]:
+    """What is stored of an event whose content must never reach the disk (an
+    answer to a secret ballot): that it came, from whom, and when."""
+    kept = {k: event[k] for k in ("event_id", "type", "sender", "origin_server_ts") if k in event}
+    return {**kept, "content": {}, "sealed": True}
+
+
+def is_sealed(event: dict[str, Any]) -> bool:
+    return event.get("sealed") is True
+
+
+def sealed_waiting(db: Database) -> list[InboxEvent]:
+    """Sealed events still to be handled (pending, or waiting for their content)."""
+    return _rows(
+        db,
+        "WHERE state IN ('pending', 'locked') AND json_extract(event, '$.sealed') = 1 ORDER BY seq",
+        [],
+    )
+
+
+def release(db: Database, seq: int) -> None:
+    """A sealed event's content is in memory again: handle it."""
+    db.execute(
+        "UPDATE inbox SET state = 'pending', handled_at = NULL "
+        "WHERE seq = ? AND state IN ('locked', 'unreadable')",
+        [seq],
+    )

@@ -1,4 +1,9 @@
-"""Polls, their votes, and secret-ballot tallies."""
+"""Polls, their votes, and who has voted in secret ballots.
+
+A secret ballot's answers are never stored: ``poll_ballots`` says who has voted
+and where their answer waits on the homeserver, and the totals are written once,
+when the poll closes (``finish``).
+"""
 
 from __future__ import annotations
 
@@ -220,36 +225,77 @@ def ballots(db: Database, poll_id: int) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in rows.fetchall()]
 
 
-def open_tally(db: Database, poll_id: int, answer_ids: Sequence[str]) -> None:
-    """Every total starts at 0, made before anyone votes, so no row's age or order
-    tells anything about who chose what."""
-    for answer_id in answer_ids:
-        db.execute(
-            "INSERT OR IGNORE INTO poll_tally (poll_id, answer_id, count) VALUES (?, ?, 0)",
-            [poll_id, answer_id],
-        )
+def awaits_vote(db: Database, voter: str) -> bool:
+    """Whether the person has a ballot in a poll still open, and has not voted yet."""
+    row = db.execute(
+        "SELECT 1 FROM poll_ballots b JOIN polls p ON p.id = b.poll_id "
+        "WHERE b.voter = ? AND b.voted = 0 AND p.state != 'closed' LIMIT 1",
+        [voter],
+    ).fetchone()
+    return row is not None
 
 
-def cast_secret(db: Database, poll_id: int, voter: str, answer_ids: Sequence[str]) -> None:
-    """Count a secret vote: mark the person as having voted, add to the bare totals."""
+def hold_secret(db: Database, poll_id: int, voter: str, room_id: str, event_id: str) -> None:
+    """Mark the person as having voted, and where their answer is (never what it says)."""
     db.execute(
-        "UPDATE poll_ballots SET voted = 1 WHERE poll_id = ? AND voter = ?", [poll_id, voter]
+        "UPDATE poll_ballots SET voted = 1, answer_room = ?, answer_event = ? "
+        "WHERE poll_id = ? AND voter = ?",
+        [room_id, event_id, poll_id, voter],
     )
-    for answer_id in answer_ids:
-        db.execute(
-            "UPDATE poll_tally SET count = count + 1 WHERE poll_id = ? AND answer_id = ?",
-            [poll_id, answer_id],
-        )
 
 
-def secret_totals(db: Database, poll_id: int) -> tuple[dict[str, int], int, int]:
-    """(counts per answer, how many voted, how many ballots were sent)."""
+def held_by_event(db: Database, event_id: str) -> tuple[int, str] | None:
+    """(poll ID, voter) of the ballot whose answer this event is."""
+    row = db.execute(
+        "SELECT poll_id, voter FROM poll_ballots WHERE answer_event = ?", [event_id]
+    ).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def take_back_secret(db: Database, poll_id: int, voter: str) -> None:
+    """The person deleted their answer before the close: they have not voted."""
+    db.execute(
+        "UPDATE poll_ballots SET voted = 0, answer_room = NULL, answer_event = NULL "
+        "WHERE poll_id = ? AND voter = ?",
+        [poll_id, voter],
+    )
+
+
+def held_answers(db: Database, poll_id: int) -> list[tuple[str, str]]:
+    """(room ID, event ID) of every answer waiting to be counted, in no telling order."""
+    rows = db.execute(
+        "SELECT answer_room, answer_event FROM poll_ballots "
+        "WHERE poll_id = ? AND answer_event IS NOT NULL ORDER BY answer_event",
+        [poll_id],
+    )
+    return [(r[0], r[1]) for r in rows.fetchall()]
+
+
+def counted_secret(db: Database, poll_id: int) -> None:
+    """The answers are counted (and deleted from the chat): forget where they were."""
+    db.execute(
+        "UPDATE poll_ballots SET answer_room = NULL, answer_event = NULL WHERE poll_id = ?",
+        [poll_id],
+    )
+
+
+def tallied_before(db: Database, poll_id: int) -> tuple[dict[str, int], int]:
+    """(totals, voters) an older version counted as votes came, for a ballot that was
+    open when the bot was upgraded: it kept no answers to count at the close."""
     counts = dict(
-        db.execute(
-            "SELECT answer_id, count FROM poll_tally WHERE poll_id = ?", [poll_id]
-        ).fetchall()
+        db.execute("SELECT answer_id, count FROM poll_tally WHERE poll_id = ?", [poll_id])
     )
+    (voters,) = db.execute(
+        "SELECT count(*) FROM poll_ballots "
+        "WHERE poll_id = ? AND voted = 1 AND answer_event IS NULL",
+        [poll_id],
+    ).fetchone()
+    return counts, int(voters)
+
+
+def secret_turnout(db: Database, poll_id: int) -> tuple[int, int]:
+    """(how many have voted, how many ballots were sent)."""
     voted, sent = db.execute(
         "SELECT coalesce(sum(voted), 0), count(*) FROM poll_ballots WHERE poll_id = ?", [poll_id]
     ).fetchone()
-    return counts, int(voted), int(sent)
+    return int(voted), int(sent)

@@ -522,3 +522,14 @@ def m011_direct_chat_members(db: Database) -> None:
         pk=("room_id", "user_id"),
     )
     db["room_members"].create_index(["user_id"])
+
+
+@migrations()
+def m012_ballots_hold_answers(db: Database) -> None:
+    # A secret ballot answer stays on the homeserver (and in the bot's memory)
+    # until the poll closes; only where to find it again is stored, never what
+    # it says. The totals are made once, at the close, from all answers at once;
+    # poll_tally is no longer written (it holds what older versions counted).
+    db["poll_ballots"].add_column("answer_room", str)
+    db["poll_ballots"].add_column("answer_event", str)
+    db["poll_ballots"].create_index(["answer_event"])

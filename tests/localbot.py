@@ -6,8 +6,9 @@ A ``LocalBot`` is the real ``Dispatcher``, ``Worker`` and ``Scheduler`` over a r
 database file, set up by a real config file (``harness.write_config``). Its adapter
 is the real ``MatrixAdapter``, never logged in: everything it queues is only a row
 in the outbox table. The one fake is the adapter's network reads (``joined_members``,
-``poll_answers``, ``user_exists``): ``CannedAdapter`` answers them from what the test
-puts in ``bot.adapter`` (``bot.adapter.members[GROUP] = {BOT, SAM}``).
+``poll_answers``, ``user_exists``, fetching one event): ``CannedAdapter`` answers them
+from what the test puts in ``bot.adapter`` (``bot.adapter.members[GROUP] = {BOT, SAM}``),
+and fetches the events people sent from ``bot.server``.
 
 1. People act. ``bot.message(...)``, ``bot.react(...)``, ``bot.redact(...)`` and
    ``bot.answer_poll(...)`` put raw Matrix events into the inbox, as sync would, and
@@ -102,6 +103,10 @@ class CannedAdapter(MatrixAdapter):
         self.nobody: set[str] = set()  # user_exists says there is nobody by these IDs
         self.cannot_tell: set[str] = set()  # user_exists cannot tell (another server)
         self.lookups: list[str] = []  # every ID user_exists was asked about
+        self.server: dict[str, dict[str, Any]] = {}  # every event people sent, by event ID
+
+    async def _fetch_event(self, room_id: str, event_id: str) -> dict[str, Any] | None:
+        return self.server.get(event_id)
 
     async def joined_members(self, room_id: str) -> set[str]:
         return set(self.members.get(room_id, self.members_elsewhere))
@@ -227,6 +232,8 @@ class LocalBot:
         self.extra = extra
         self.clock = FakeClock(self.clock_start)
         self._ids = itertools.count(1)
+        self.server: dict[str, dict[str, Any]] = {}  # what the homeserver holds, by event ID
+        self.synced = False  # whether sync() was called: then events arrive by the clock
         self.store = Store.open(self.config.storage.database)
         self.start(messages)
         with self.store.write() as db:
@@ -241,6 +248,7 @@ class LocalBot:
             [m.commands for m in MODULES] + ([self.extra] if self.extra else [])
         )
         self.adapter = CannedAdapter(self.config, self.store)
+        self.adapter.server = self.server
         self.dispatcher = Dispatcher(self.config, messages, self.registry, self.adapter)
         self.worker = Worker(self.store, self.dispatcher, self.adapter, now=self.clock.now)
         self.scheduler = Scheduler(
@@ -297,9 +305,22 @@ class LocalBot:
 
     def receive(self, raw: dict[str, Any], room_id: str | None = None) -> str:
         """The event arrives in the room, as sync would store it. Returns its event ID."""
+        self.server[str(raw["event_id"])] = raw
         with self.store.write() as db:
-            inbox.add_events(db, room_id or self.room_for(raw["sender"]), [raw])
+            room = room_id or self.room_for(raw["sender"])
+            now = self.clock.time if self.synced else None
+            inbox.add_events(db, room, self.adapter.seal(db, room, [raw]), now=now)
+            if self.synced:  # each event comes in a sync of its own
+                inbox.set_sync_token(db, f"s{next(self._ids)}", came=self.clock.time)
         return str(raw["event_id"])
+
+    def sync(self) -> None:
+        """A sync comes now (by the clock), as when the bot is running: from then on,
+        each event people send comes in a sync of its own, at the clock's time, and
+        its time is kept within what the bot saw (see storage.inbox)."""
+        self.synced = True
+        with self.store.write() as db:
+            inbox.set_sync_token(db, f"s{next(self._ids)}", came=self.clock.time)
 
     def message(
         self,

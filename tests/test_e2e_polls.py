@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
+import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 
-from harness import BotProcess, Person, wait_until
+from harness import BotProcess, EncryptedPerson, Person, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -152,10 +155,10 @@ async def test_replies_reactions_and_native_answers_count_each_person_once(
     )
 
     await p[0].answer_poll(room, start, ["a1"])
-    await p[0].reply(room, companion, "2")  # changed, by reply: Cafe
+    by_reply = await p[0].reply(room, companion, "2")  # changed, by reply: Cafe
     await p[1].react(room, companion, "1️⃣")
     await p[1].answer_poll(room, start, ["a3"])  # changed, natively: Hall
-    await p[2].reply(room, start, "1")
+    also_by_reply = await p[2].reply(room, start, "1")
     await p[2].react(room, companion, "2\u20e3")  # no emoji marker; one choice only: Cafe
     gone = await p[3].react(room, companion, "3️⃣")
     await p[3].remove(room, gone)  # reaction taken back: no vote
@@ -169,6 +172,20 @@ async def test_replies_reactions_and_native_answers_count_each_person_once(
     await alex.ask(room, "!poll close", bot.user_id)
     end = await poll_end(alex, bot, room)
     assert end["content"]["m.poll.results"] == {"a1": 0, "a2": 2, "a3": 2}
+    # Element's poll shows only the taps, so the end says how each person answered.
+    assert end["content"]["body"].split("\n")[1:] == [
+        "Some apps show only the taps in the poll. Here is how people answered:",
+        "2 people tapped a choice.",
+        "1 person sent a number as a reply.",
+        "1 person sent a number as a reaction.",
+    ]
+    # Each numbered reply was marked as counted with ✅ (a tap shows itself).
+    ticked = {
+        e["content"]["m.relates_to"]["event_id"]
+        for e in alex.events_from(bot.user_id, "m.reaction", room)
+        if e["content"]["m.relates_to"]["key"] == "✅"
+    }
+    assert ticked == {by_reply, also_by_reply}
 
 
 async def test_closing_time_passes_while_the_bot_is_down(synapse, make_bot, make_person):
@@ -218,7 +235,7 @@ async def test_secret_ballot_keeps_no_link_between_person_and_vote(synapse, make
     ]
     await people[0].answer_poll(*ballots[1], ["a1"])  # twice: the second is not counted
     await wait_until(
-        lambda: bot.query("SELECT sum(count) FROM poll_tally") == [(4,)], 60, "the votes"
+        lambda: bot.query("SELECT sum(voted) FROM poll_ballots") == [(4,)], 60, "the votes"
     )
 
     await alex.ask(room, "!poll close", bot.user_id)
@@ -261,6 +278,196 @@ async def test_secret_ballot_keeps_no_link_between_person_and_vote(synapse, make
                     assert '"a1"' not in text and '"a2"' not in text, (table, row)
     scrubbed = bot.query("SELECT event FROM inbox WHERE type = 'org.matrix.msc3381.poll.response'")
     assert len(scrubbed) == 5 and all('"content": {}' in e for (e,) in scrubbed)
+
+
+# What a ballot answer looks like, however it is written down: a poll response's
+# list of answer IDs, a number reaction's keycap (as UTF-8 or as a JSON escape),
+# a numbered reply's body.
+ANSWER_TRACES = [
+    re.compile(rb'"answers"\s*:\s*\[\s*"'),
+    re.compile(rb'"a\d+"\s*\]'),
+    re.compile(rb'"selections"'),
+    re.compile("\u20e3".encode()),
+    re.compile(rb"\\u20e3", re.IGNORECASE),
+    re.compile(rb'"body"\s*:\s*"\s*\d\s*"'),
+]
+
+
+def answer_traces(files: list[Path]) -> list[tuple[str, bytes]]:
+    """Every ballot answer found in these files, byte by byte."""
+    found = []
+    for file in files:
+        data = file.read_bytes() if file.exists() else b""
+        for pattern in ANSWER_TRACES:
+            for match in pattern.finditer(data):
+                found.append((file.name, data[max(0, match.start() - 200) : match.end() + 200]))
+    return found
+
+
+def backup(bot: BotProcess, to: Path) -> Path:
+    """A copy of the database taken while the bot runs (SQLite's backup API)."""
+    source = sqlite3.connect(f"file:{bot.db_path}?mode=ro", uri=True)
+    copy = sqlite3.connect(to)
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
+    return to
+
+
+async def test_no_file_ever_holds_a_secret_ballot_answer_even_after_a_crash(
+    synapse, make_bot, make_person, tmp_path
+):
+    alex = make_person(synapse, "alex")
+    people = [make_person(synapse, "voter") for _ in range(3)]
+    voters = (alex, *people)
+    bot = await make_bot(synapse, champions=[alex.user_id]).run()
+    for person in voters:
+        await person.listen()
+    room = await room_with(alex, bot, people)
+    await alex.send(room, "!poll secret Who should chair the board? | Sam | Jo | Priya")
+
+    async def ballot(person: Person) -> tuple[str, str, str]:
+        """The person's direct chat, their ballot poll and its numbered message."""
+        await wait_until(
+            lambda: (
+                person.events_from(bot.user_id, POLL_START)
+                and any(
+                    "your private vote" in e["content"].get("body", "")
+                    for e in person.messages_from(bot.user_id)
+                )
+            ),
+            60,
+            "a ballot",
+        )
+        start = person.events_from(bot.user_id, POLL_START)[0]
+        numbered = next(
+            e
+            for e in person.messages_from(bot.user_id)
+            if "your private vote" in e["content"].get("body", "")
+        )
+        return start["room_id"], start["event_id"], numbered["event_id"]
+
+    ballots = [await ballot(person) for person in voters]
+    dms = [dm for dm, _, _ in ballots]
+
+    def arrived() -> int:
+        marks = ", ".join("?" * len(dms))
+        return bot.query(f"SELECT count(*) FROM inbox WHERE room_id IN ({marks})", dms)[0][0]
+
+    # Each person votes their own way: a tap, a numbered reply, a number reaction.
+    (a_dm, a_start, _), (b_dm, _, b_numbered), (c_dm, _, c_numbered), (d_dm, d_start, _) = ballots
+    answers = [
+        await alex.answer_poll(a_dm, a_start, ["a2"]),
+        await people[0].reply(b_dm, b_numbered, "3"),
+    ]
+    await wait_until(lambda: arrived() >= 2, 30, "the first votes")
+    copies = [backup(bot, tmp_path / "mid-vote-1.db")]
+    answers.append(await people[1].react(c_dm, c_numbered, "1️⃣"))
+    answers.append(await people[2].answer_poll(d_dm, d_start, ["a2"]))
+    await wait_until(lambda: arrived() >= 4, 30, "all the votes")
+    copies.append(backup(bot, tmp_path / "mid-vote-2.db"))
+    bot.kill()  # straight away: a crash, a power cut
+
+    files = [p for p in bot.directory.rglob("*") if p.is_file() and p.name != "config.toml"]
+    assert {f"copro.db{end}" for end in ("", "-wal", "-shm")} <= {p.name for p in files}
+    assert answer_traces(files + copies) == []
+
+    # Nothing was lost: every vote counts, exactly.
+    bot.start()
+    await bot.wait_running()
+    await wait_until(
+        lambda: bot.query("SELECT sum(voted) FROM poll_ballots") == [(4,)], 60, "the votes"
+    )
+    copies.append(backup(bot, tmp_path / "before-the-close.db"))
+    await alex.ask(room, "!poll close", bot.user_id)
+    await wait_until(
+        lambda: any(
+            "has closed:" in e["content"]["body"] for e in alex.messages_from(bot.user_id, room)
+        ),
+        60,
+        "the results",
+    )
+    results = [
+        e for e in alex.messages_from(bot.user_id, room) if "has closed:" in e["content"]["body"]
+    ][-1]["content"]["body"]
+    assert "Sam: 1 (25%)" in results and "Jo: 2 (50%)" in results, results
+    assert "Priya: 1 (25%)" in results, results
+    # Once counted, the answers are deleted from the chat; still no file holds one.
+    deleted = "SELECT json_extract(content, '$.event_id') FROM outbox WHERE action = 'redact' "
+    await wait_until(
+        lambda: {e for (e,) in bot.query(deleted + "AND state = 'sent'")} >= set(answers),
+        30,
+        "the answers to be deleted",
+    )
+    assert answer_traces(files + copies) == []
+
+
+async def test_an_encrypted_ballot_answer_is_read_again_after_a_crash(
+    synapse, make_bot, make_person, register, tmp_path
+):
+    """Sam's direct chat is encrypted: the answer is decrypted in memory only, and
+    after a crash fetched and decrypted again to be counted."""
+    alex = make_person(synapse, "alex")
+    sam = EncryptedPerson(synapse, register("esam"), tmp_path / "sam-keys")
+    bot = await make_bot(synapse, champions=[alex.user_id]).run()
+    try:
+        await alex.listen()
+        await sam.listen()
+        dm = await sam.open_encrypted_dm(bot.user_id)
+        await sam.ask(dm, "!ping", bot.user_id, timeout=60)
+        room = await alex.create_room([bot.user_id, sam.user_id])
+        await sam.join(room)
+        await alex.wait_for_member(room, bot.user_id)
+        await alex.send(room, "!poll secret Who should chair the board? | Sam | Jo")
+
+        def ballot(person: Person) -> dict | None:
+            found = person.events_from(bot.user_id, POLL_START)
+            return found[0] if found else None
+
+        await wait_until(lambda: ballot(alex) and ballot(sam), 60, "the ballots")
+        sam_ballot, alex_ballot = ballot(sam), ballot(alex)
+        assert sam_ballot["room_id"] == dm  # the encrypted chat Sam already had
+        sealed = "SELECT count(*) FROM inbox WHERE json_extract(event, '$.sealed') = 1"
+        answers = [
+            await sam.answer_poll(dm, sam_ballot["event_id"], ["a2"]),
+            await alex.answer_poll(alex_ballot["room_id"], alex_ballot["event_id"], ["a1"]),
+        ]
+        await wait_until(lambda: bot.query(sealed) == [(2,)], 60, "both answers")
+        copy = backup(bot, tmp_path / "mid-vote.db")
+        bot.kill()
+        files = [p for p in bot.directory.rglob("*") if p.is_file() and p.name != "config.toml"]
+        assert answer_traces([*files, copy]) == []
+
+        bot.start()
+        await bot.wait_running()
+        await wait_until(
+            lambda: bot.query("SELECT sum(voted) FROM poll_ballots") == [(2,)], 60, "the votes"
+        )
+        await alex.ask(room, "!poll close", bot.user_id)
+        await wait_until(
+            lambda: any(
+                "has closed:" in e["content"]["body"] for e in alex.messages_from(bot.user_id, room)
+            ),
+            60,
+            "the results",
+        )
+        results = [
+            e["content"]["body"]
+            for e in alex.messages_from(bot.user_id, room)
+            if "has closed:" in e["content"]["body"]
+        ][-1]
+        assert "Sam: 1 (50%)" in results and "Jo: 1 (50%)" in results, results
+        deleted = "SELECT json_extract(content, '$.event_id') FROM outbox WHERE action = 'redact' "
+        await wait_until(
+            lambda: {e for (e,) in bot.query(deleted + "AND state = 'sent'")} >= set(answers),
+            30,
+            "the answers to be deleted",
+        )
+        assert answer_traces(files) == []
+    finally:
+        await sam.close()
 
 
 async def test_bad_polls_get_a_kind_reply_and_no_poll(synapse, make_bot, make_person):

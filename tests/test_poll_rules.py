@@ -466,21 +466,24 @@ def reference_count(
     votes: Sequence[Vote],
     closed_at: int | None,
     eligible: set[str] | None,
-) -> tuple[list[int], dict[str, list[str]]]:
-    """A second counter, written plainly: one pass over all inputs in time order."""
+) -> tuple[list[int], dict[str, list[str]], dict[str, int]]:
+    """A second counter, written plainly: one pass over all inputs in time order.
+    Also returns how the people counted answered (the kind of their last input)."""
     ordered = list(votes)
     ordered.sort(key=lambda vote: vote.event_id)
     ordered.sort(key=lambda vote: vote.ts)  # stable: time first, then event id
     state: dict[str, list[str]] = {}
+    last: dict[str, str] = {}
     for vote in ordered:
         if closed_at is not None and vote.ts > closed_at:
             continue
         if eligible is not None and vote.voter not in eligible:
             continue
         mine = state.get(vote.voter, [])
+        last[vote.voter] = vote.kind
         if vote.kind == "retract":
             mine = []
-        elif vote.kind == "response":
+        elif vote.kind == "response" or vote.kind == "reply":
             spoiled = False
             for answer in vote.answers:
                 if answer not in answer_ids:
@@ -502,7 +505,12 @@ def reference_count(
     totals = []
     for answer in answer_ids:
         totals.append(sum(1 for chosen in state.values() if answer in chosen))
-    return totals, {voter: chosen for voter, chosen in state.items() if chosen}
+    ways: dict[str, int] = {}
+    for voter, chosen in state.items():
+        if chosen:
+            way = "react" if last[voter] == "unreact" else last[voter]
+            ways[way] = ways.get(way, 0) + 1
+    return totals, {voter: chosen for voter, chosen in state.items() if chosen}, ways
 
 
 def random_history(rng: random.Random, ids: Sequence[str], people: int = 40) -> list[Vote]:
@@ -522,7 +530,8 @@ def random_history(rng: random.Random, ids: Sequence[str], people: int = 40) -> 
                 answers = [rng.choice(ids) for _ in range(size)]
                 if rng.random() < 0.1:
                     answers.insert(rng.randint(0, len(answers)), "a99")
-                votes.append(Vote(voter, ts, event_id, "response", tuple(answers)))
+                kind = "reply" if serial % 3 == 0 else "response"  # a numbered reply
+                votes.append(Vote(voter, ts, event_id, kind, tuple(answers)))
             elif roll < 0.65:
                 answer = rng.choice([*ids, "zz"]) if rng.random() < 0.1 else rng.choice(ids)
                 votes.append(Vote(voter, ts, event_id, "react", (answer,)))
@@ -547,12 +556,13 @@ def test_count_matches_the_reference(seed: int) -> None:
     )
 
     result = count(ids, most, votes, closed_at=closed_at, eligible=eligible)
-    totals, chosen = reference_count(ids, most, votes, closed_at, eligible)
+    totals, chosen, ways = reference_count(ids, most, votes, closed_at, eligible)
 
     assert list(result.counts) == list(ids)
     assert list(result.counts.values()) == totals
     assert {voter: list(s) for voter, s in result.selections.items()} == chosen
     assert result.voters == len(chosen)
+    assert result.sources == ways
     assert all(1 <= len(s) <= most and len(set(s)) == len(s) for s in result.selections.values())
     assert sum(result.counts.values()) == sum(len(s) for s in result.selections.values())
 
@@ -568,7 +578,7 @@ def test_random_histories_exercise_every_rule() -> None:
         ids = tuple(f"a{i}" for i in range(1, rng.randint(2, 6) + 1))
         rng.randint(1, len(ids))
         for vote in random_history(rng, ids):
-            if vote.kind == "response":
+            if vote.kind in ("response", "reply"):
                 if any(a not in ids for a in vote.answers):
                     seen.add("spoiled")
                 elif not vote.answers:
@@ -587,6 +597,7 @@ def test_random_histories_exercise_every_rule() -> None:
         "too many",
         "unknown reaction",
         "response",
+        "reply",
         "react",
         "unreact",
         "retract",

@@ -480,6 +480,15 @@ CLOSED_TWO_TO_ONE = "\n".join(
         say("poll.turnout", voters=3, members=4, percent=75),
     ]
 )
+# Said at the end when not everyone tapped the poll (apps show only the taps in it).
+EACH_WAY = "\n".join(
+    [
+        say("poll.how_answered"),
+        say("poll.answered_by_tap", count=1),
+        say("poll.answered_by_reply", count=1),
+        say("poll.answered_by_reaction", count=1),
+    ]
+)
 
 
 async def test_the_creator_closes_the_poll_and_the_results_follow(bot: PollBot) -> None:
@@ -498,7 +507,7 @@ async def test_the_creator_closes_the_poll_and_the_results_follow(bot: PollBot) 
     assert await bot.tick() == 1
     end, results = bot.after(mark)
     assert (end.room_id, end.event_type) == (GROUP, POLL_END)
-    ended = say("poll.ended", top="Tuesday morning")
+    ended = say("poll.ended", top="Tuesday morning") + "\n" + EACH_WAY
     assert end.content == {
         "m.relates_to": {"rel_type": "m.reference", "event_id": posted.start},
         POLL_END: {},
@@ -509,7 +518,7 @@ async def test_the_creator_closes_the_poll_and_the_results_follow(bot: PollBot) 
         "m.mentions": {},
     }
     assert (results.room_id, results.reply_to) == (GROUP, None)
-    assert results.body == CLOSED_TWO_TO_ONE
+    assert results.body == CLOSED_TWO_TO_ONE + "\n" + EACH_WAY
 
     poll = bot.poll()
     assert (poll.state, poll.results, poll.voters, poll.members) == (
@@ -520,6 +529,44 @@ async def test_the_creator_closes_the_poll_and_the_results_follow(bot: PollBot) 
     )
     assert [job[3] for job in bot.jobs()] == ["done"]
     assert await bot.ask("!poll results", sender=SAM) == [CLOSED_TWO_TO_ONE]
+
+
+def ticks(bot: PollBot) -> list[str]:
+    """The messages the bot marked with ✅ (a numbered reply it counted)."""
+    return [
+        o.content["m.relates_to"]["event_id"]
+        for o in bot.outbox()
+        if o.event_type == "m.reaction" and o.content["m.relates_to"]["key"] == "✅"
+    ]
+
+
+async def test_a_numbered_reply_that_counts_is_marked_with_a_tick(bot: PollBot) -> None:
+    posted = await bot.open_poll()
+    counted = bot.message("2", sender=PAT, reply_to=posted.companion)
+    wrong = bot.message("7", sender=SAM, reply_to=posted.companion)
+    bot.answer_poll(posted.start, "a1", sender=LEE)  # a tap shows itself in the poll
+    bot.react(posted.companion, "1️⃣", sender=SAM)
+    await bot.run()
+    assert ticks(bot) == [counted]
+    assert bot.replies_to(counted) == []
+    assert bot.replies_to(wrong) == [say("poll.no_such_choice", number=7, most=2)]
+
+    await bot.close()
+    late = bot.message("1", sender=LEE, reply_to=posted.companion)
+    await bot.run()
+    assert ticks(bot) == [counted]
+    assert bot.replies_to(late) == [say("poll.closed_told", number=1)]
+
+
+async def test_the_end_says_how_people_answered_only_when_not_all_tapped(bot: PollBot) -> None:
+    posted = await bot.open_poll()
+    bot.answer_poll(posted.start, "a1", sender=SAM)
+    bot.answer_poll(posted.start, "a2", sender=PAT)
+    await bot.run()
+    await bot.close()
+    (end,) = [o for o in bot.outbox() if o.event_type == POLL_END]
+    assert say("poll.how_answered") not in end.body + bot.texts()[-1]
+    assert "\n" not in end.body
 
 
 async def test_the_team_may_close_anyones_poll(bot: PollBot) -> None:
@@ -554,7 +601,7 @@ async def test_only_people_in_the_room_count(bot: PollBot) -> None:
     assert await bot.live() == ({"Tuesday morning": 2, "Thursday afternoon": 2}, 4)
 
     await bot.close()
-    assert bot.texts()[-1] == CLOSED_TWO_TO_ONE
+    assert bot.texts()[-1] == CLOSED_TWO_TO_ONE + "\n" + EACH_WAY
 
 
 async def test_missed_answers_are_fetched_before_counting(bot: PollBot) -> None:
@@ -631,7 +678,7 @@ async def test_a_poll_closes_at_its_time(bot: PollBot) -> None:
     bot.clock.time = closes
     assert await bot.tick() == 1
     assert bot.poll().state == "closed"
-    assert bot.texts()[-1] == CLOSED_TWO_TO_ONE
+    assert bot.texts()[-1] == CLOSED_TWO_TO_ONE + "\n" + EACH_WAY
     assert bot.jobs()[0][3] == "done"
 
 
@@ -654,6 +701,71 @@ async def test_an_answer_after_the_closing_time_does_not_count_even_if_handled_b
 
     assert await bot.tick() == 1
     assert bot.poll().results == {"a1": 1, "a2": 0}
+
+
+# ----- times people's apps claim -------------------------------------------------------------
+
+
+async def test_an_answer_that_came_after_the_close_does_not_count_whatever_it_claims(
+    bot: PollBot,
+) -> None:
+    bot.sync()  # the bot is running: it sees each answer as it comes
+    posted = await bot.open_poll()
+    bot.answer_poll(posted.start, "a1", sender=SAM)
+    await bot.run()
+    assert await bot.ask("!poll close", sender=CHRIS) == [say("poll.closing", number=1)]
+    liar = bot.answer_poll(posted.start, "a2", sender=PAT, at=T0)  # claims to be early
+    await bot.run()
+    assert bot.replies_to(liar) == [say("poll.closed_told", number=1)]
+    await bot.tick()
+    assert bot.poll().results == {"a1": 1, "a2": 0}
+
+
+async def test_an_answer_that_claims_a_time_to_come_counts_when_it_came(bot: PollBot) -> None:
+    bot.sync()
+    posted = await bot.open_poll(f"{DAYS} | closes in 2h")
+    closes = T0 + timedelta(hours=2)
+    early = bot.answer_poll(posted.start, "a2", sender=PAT, at=closes + timedelta(days=1))
+    bot.message("1", sender=SAM, reply_to=posted.companion)
+    bot.answer_poll(posted.start, "a1", sender=SAM, at=T0 - timedelta(days=1))  # claims older
+    await bot.run()
+    assert bot.replies_to(early) == []
+    bot.at(closes + timedelta(minutes=1))
+    await bot.tick()
+    # Sam's tap came after the reply, so it is Sam's latest answer, whatever it claims.
+    assert bot.poll().results == {"a1": 1, "a2": 1}
+
+
+async def test_an_answer_fetched_at_the_close_is_timed_after_the_last_sync(bot: PollBot) -> None:
+    """Fetched at the close, an answer the bot never saw came after its latest sync:
+    with the bot running, that is after the close, whatever the answer claims."""
+    bot.sync()
+    posted = await bot.open_poll()
+    await bot.ask("!poll close", sender=CHRIS)
+    bot.adapter.answers[posted.start] = [
+        PollAnswer("$claims-early", GROUP, PAT, posted.start, ("a2",), ms(T0)),
+    ]
+    await bot.tick()
+    assert bot.poll().results == {"a1": 0, "a2": 0}
+
+
+async def test_an_answer_fetched_after_a_time_away_keeps_its_time_within_it(
+    bot: PollBot,
+) -> None:
+    posted = await bot.open_poll(f"{DAYS} | closes in 2h")
+    bot.sync()  # the last sync before the bot stopped, an hour before the close
+    bot.at(T0 + timedelta(hours=1))
+    bot.sync()
+    closes = T0 + timedelta(hours=2)
+    bot.adapter.answers[posted.start] = [
+        PollAnswer("$in-time", GROUP, PAT, posted.start, ("a2",), ms(closes) - 60_000),
+        PollAnswer("$too-early", GROUP, LEE, posted.start, ("a1",), ms(T0)),  # before that sync
+        PollAnswer("$late", GROUP, SAM, posted.start, ("a1",), ms(closes) + 60_000),
+    ]
+    bot.at(closes + timedelta(hours=3))  # back after the close
+    await bot.tick()
+    # Lee's answer cannot be from before the bot's last sync: it counts as sent just after.
+    assert bot.poll().results == {"a1": 1, "a2": 1}
 
 
 async def test_closing_waits_until_the_poll_has_been_posted(bot: PollBot) -> None:
@@ -746,8 +858,9 @@ async def send_ballots(bot: PollBot) -> dict[str, Ballot]:
     }
 
 
-def tally(bot: PollBot) -> dict[str, int]:
-    return dict(bot.db.execute("SELECT answer_id, count FROM poll_tally ORDER BY answer_id"))
+def held(bot: PollBot) -> set[str]:
+    """The ballot answers waiting for the close (their event IDs)."""
+    return {e for (e,) in bot.db.execute("SELECT answer_event FROM poll_ballots") if e}
 
 
 def links(bot: PollBot) -> list[tuple[str, str, tuple[Any, ...]]]:
@@ -806,17 +919,16 @@ async def test_a_secret_ballot(bot: PollBot) -> None:
     assert sorted(ballots) == sorted(VOTERS)
     assert len({b.room_id for b in ballots.values()}) == 3
 
-    # Rowan taps a choice on the ballot.
+    # Rowan taps a choice on the ballot: only that he has voted is stored.
     rowan = ballots[ROWAN]
     mark = len(bot.outbox())
     vote = bot.answer_poll(rowan.start, "a2", sender=ROWAN, room_id=rowan.room_id)
     await bot.run()
-    assert tally(bot) == {"a1": 0, "a2": 1, "a3": 0}
     assert voted(bot) == {ROWAN: 1, SKYE: 0, TARIQ: 0}
+    assert held(bot) == {vote}
     assert inbox_content(bot, vote) == {}
     assert bot.count("inbox", "event LIKE '%\"a2\"%'") == 0
     assert [(o.action, o.room_id, o.content) for o in bot.after(mark)] == [
-        ("redact", rowan.room_id, {"event_id": vote}),
         ("send", rowan.room_id, notice(say("poll.ballot_counted", number=1))),
     ]
     assert bot.count("poll_votes") == 0
@@ -826,28 +938,26 @@ async def test_a_secret_ballot(bot: PollBot) -> None:
     reply = bot.message("1", sender=SKYE, reply_to=skye.companion, room_id=skye.room_id)
     reaction = bot.react(tariq.companion, "2️⃣", sender=TARIQ, room_id=tariq.room_id)
     await bot.run()
-    assert tally(bot) == {"a1": 1, "a2": 2, "a3": 0}
     assert voted(bot) == {ROWAN: 1, SKYE: 1, TARIQ: 1}
+    assert held(bot) == {vote, reply, reaction}
     assert inbox_content(bot, reply) == inbox_content(bot, reaction) == {}
-    redactions = [o.content for o in bot.outbox() if o.action == "redact"]
-    assert redactions == [{"event_id": e} for e in (vote, reply, reaction)]
+    assert [o for o in bot.outbox() if o.action == "redact"] == []  # until they are counted
+    assert bot.poll().results is None
     deliver(bot.store)
 
-    # The results come from the totals alone.
+    # While it is open, only how many have voted: totals that move with each vote
+    # would tell who chose what.
     assert await bot.ask("!poll results", sender=SKYE) == [
-        "\n".join(
-            [
-                say("poll.results_title", number=1, question=MOTION),
-                "Plan Walnut: 1 (33%) ███░░░░░░░",
-                "Plan Hazel: 2 (67%) ███████░░░",
-                "Plan Cedar: 0 (0%) ░░░░░░░░░░",
-                say("poll.answered_so_far", count=3),
-            ]
-        )
+        say("poll.secret_so_far", number=1, count=3)
     ]
     mark = len(bot.outbox())
     assert await bot.close() == [say("poll.closing", number=1)]
     closing = bot.after(mark)[1:]  # after the reply to the command
+    # All answers are counted at once, then deleted from the chat.
+    assert sorted((o.room_id, o.content["event_id"]) for o in closing if o.action == "redact") == (
+        sorted([(rowan.room_id, vote), (skye.room_id, reply), (tariq.room_id, reaction)])
+    )
+    assert held(bot) == set()
     ends = [o for o in closing if o.event_type == POLL_END]
     assert sorted((o.room_id, o.content["m.relates_to"]["event_id"]) for o in ends) == sorted(
         (b.room_id, b.start) for b in ballots.values()
@@ -900,7 +1010,7 @@ async def test_a_secret_announcement_takes_no_answers(bot: PollBot) -> None:
     bot.react(event, "1️⃣", sender=SKYE)
     await bot.run()
     assert bot.replies_to(reply) == []
-    assert tally(bot) == {"a1": 0, "a2": 0, "a3": 0}
+    assert set(voted(bot).values()) == {0}
 
 
 async def test_a_second_secret_vote_is_refused_and_leaves_no_trace(bot: PollBot) -> None:
@@ -916,12 +1026,12 @@ async def test_a_second_secret_vote_is_refused_and_leaves_no_trace(bot: PollBot)
     await bot.run()
     refused = notice(say("poll.already_voted", number=1))
     assert [(o.action, o.room_id, o.content) for o in bot.after(mark)] == [
+        ("send", rowan.room_id, refused),
         ("redact", rowan.room_id, {"event_id": tap}),
         ("send", rowan.room_id, refused),
         ("redact", rowan.room_id, {"event_id": reply}),
-        ("send", rowan.room_id, refused),
     ]
-    assert tally(bot) == {"a1": 0, "a2": 1, "a3": 0}
+    assert len(held(bot)) == 1
     assert voted(bot)[ROWAN] == 1
     assert inbox_content(bot, tap) == inbox_content(bot, reply) == {}
     assert links(bot) == []
@@ -948,17 +1058,112 @@ async def test_a_ballot_answer_in_words_is_not_kept(bot: PollBot) -> None:
     assert links(bot) == []
 
 
-async def test_the_order_of_the_totals_gives_nothing_away(make_pollbot: Any) -> None:
-    tables = []
-    for first, second in (("a1", "a2"), ("a2", "a1")):
+def database_text(bot: PollBot) -> list[str]:
+    """Every row of every table, with wall-clock times and transaction IDs blanked out."""
+    stamp = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\.\d+\+00:00|copro-[0-9a-f]{32}")
+    return [stamp.sub("X", line) for line in bot.db.conn.iterdump()]
+
+
+async def test_until_the_close_the_database_is_the_same_whatever_people_chose(
+    make_pollbot: Any,
+) -> None:
+    dumps = []
+    for first, second, third in (("a1", "2", "3️⃣"), ("a3", "1", "2️⃣")):
         bot = make_pollbot()
         ballots = await send_ballots(bot)
-        bot.answer_poll(ballots[ROWAN].start, first, sender=ROWAN, room_id=ballots[ROWAN].room_id)
+        rowan, skye, tariq = ballots[ROWAN], ballots[SKYE], ballots[TARIQ]
+        bot.answer_poll(rowan.start, first, sender=ROWAN, room_id=rowan.room_id)
         await bot.run()
-        bot.answer_poll(ballots[SKYE].start, second, sender=SKYE, room_id=ballots[SKYE].room_id)
+        bot.message(second, sender=SKYE, reply_to=skye.companion, room_id=skye.room_id)
+        bot.react(tariq.companion, third, sender=TARIQ, room_id=tariq.room_id)
         await bot.run()
-        tables.append(bot.db.execute("SELECT * FROM poll_tally ORDER BY rowid").fetchall())
-    assert tables[0] == tables[1]  # the same totals, stored the same way
+        deliver(bot.store)
+        dumps.append(database_text(bot))
+    assert dumps[0] == dumps[1]
+
+
+async def test_a_ballot_answer_is_not_lost_when_the_bot_stops(bot: PollBot) -> None:
+    ballots = await send_ballots(bot)
+    rowan, skye, tariq = ballots[ROWAN], ballots[SKYE], ballots[TARIQ]
+    # Rowan's answer reaches the inbox (a stub) but the bot stops before handling it.
+    first = bot.answer_poll(rowan.start, "a3", sender=ROWAN, room_id=rowan.room_id)
+    bot.restart()
+    assert await bot.run() == 1  # it cannot be handled from a stub: it waits...
+    assert voted(bot)[ROWAN] == 0
+    await bot.adapter.recall_sealed()  # ...for the homeserver (as the bot does at start-up)
+    assert await bot.run() == 1
+    assert voted(bot)[ROWAN] == 1
+    assert bot.replies_to(first) == []
+    assert bot.outbox()[-1].body == say("poll.ballot_counted", number=1)
+    # Skye's and Tariq's answers are handled, then the bot stops before the close.
+    bot.message("3", sender=SKYE, reply_to=skye.companion, room_id=skye.room_id)
+    bot.react(tariq.companion, "1️⃣", sender=TARIQ, room_id=tariq.room_id)
+    await bot.run()
+    deliver(bot.store)
+    bot.restart()
+    await bot.close()  # the answers are read again from the homeserver
+    assert bot.poll().results == {"a1": 1, "a2": 0, "a3": 2}
+    assert bot.poll().voters == 3
+    assert links(bot) == []
+
+
+async def test_a_message_not_yet_readable_from_someone_who_may_vote_is_not_stored(
+    bot: PollBot,
+) -> None:
+    """Its key is on disk (nio keeps it), so its ciphertext must not be: it may be a vote."""
+    ballots = await send_ballots(bot)
+    rowan = ballots[ROWAN]
+    ciphertext = {
+        "algorithm": "m.megolm.v1.aes-sha2",
+        "ciphertext": "AwgAEpAB...",
+        "sender_key": "k",
+    }
+    locked = bot.receive(bot.event("m.room.encrypted", ROWAN, ciphertext), rowan.room_id)
+    assert inbox_content(bot, locked) == {}
+    await bot.run()  # it waits for its key, in memory only
+    assert bot.db.execute("SELECT state FROM inbox WHERE event_id = ?", [locked]).fetchone() == (
+        "locked",
+    )
+    bot.answer_poll(rowan.start, "a1", sender=ROWAN, room_id=rowan.room_id)
+    await bot.run()
+    # Once Rowan has voted, what Rowan sends there is stored as usual.
+    later = bot.receive(bot.event("m.room.encrypted", ROWAN, ciphertext), rowan.room_id)
+    assert inbox_content(bot, later) == ciphertext
+
+
+async def test_a_ballot_open_across_an_upgrade_keeps_the_votes_counted_before(
+    bot: PollBot,
+) -> None:
+    """An older version added each vote to running totals; those still count."""
+    ballots = await send_ballots(bot)
+    with bot.store.write() as db:
+        db.execute("UPDATE poll_ballots SET voted = 1 WHERE voter = ?", [ROWAN])
+        for answer, n in (("a1", 0), ("a2", 1), ("a3", 0)):
+            db.execute("INSERT INTO poll_tally VALUES (1, ?, ?)", [answer, n])
+    skye = ballots[SKYE]
+    bot.answer_poll(skye.start, "a3", sender=SKYE, room_id=skye.room_id)
+    await bot.run()
+    deliver(bot.store)
+    await bot.close()
+    assert bot.poll().results == {"a1": 0, "a2": 1, "a3": 1}
+    assert bot.poll().voters == 2
+
+
+async def test_deleting_a_ballot_answer_before_the_close_takes_the_vote_back(
+    bot: PollBot,
+) -> None:
+    ballots = await send_ballots(bot)
+    rowan = ballots[ROWAN]
+    first = bot.answer_poll(rowan.start, "a3", sender=ROWAN, room_id=rowan.room_id)
+    await bot.run()
+    bot.redact(first, sender=ROWAN, room_id=rowan.room_id)
+    await bot.run()
+    assert voted(bot)[ROWAN] == 0
+    bot.answer_poll(rowan.start, "a1", sender=ROWAN, room_id=rowan.room_id)
+    await bot.run()
+    deliver(bot.store)
+    await bot.close()
+    assert bot.poll().results == {"a1": 1, "a2": 0, "a3": 0}
 
 
 async def test_secret_results_name_every_answer_in_order(bot: PollBot) -> None:

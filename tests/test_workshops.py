@@ -744,6 +744,28 @@ async def test_leaving_the_waiting_list(bot: WorkshopBot) -> None:
     assert bot.answers() == {SAM: "going", PAT: "maybe", LEE: "waiting"}
 
 
+async def test_a_going_that_claims_to_be_older_does_not_jump_the_waiting_list(
+    bot: WorkshopBot,
+) -> None:
+    """Where the bot saw it come, an answer's place is when it came, not what it claims."""
+    bot.sync()
+    await bot.announce(NEW + " | capacity 1")
+    await bot.ask("!going 1", sender=SAM)
+    assert await bot.ask("!going 1", sender=PAT) == [
+        say("workshop.waiting_saved", number=1, position=1)
+    ]
+    an_hour_ago = bot.clock.time - timedelta(hours=1)
+    lee = bot.message("!going 1", sender=LEE, at=an_hour_ago)
+    kim = bot.message("!going 1", sender=KIM, at=bot.clock.time + timedelta(days=1))
+    await bot.run()
+    assert bot.replies_to(lee) == [say("workshop.waiting_saved", number=1, position=2)]
+    assert bot.replies_to(kim) == [say("workshop.waiting_saved", number=1, position=3)]
+
+    # Sam can't come: the place goes to Pat, who really asked first.
+    await bot.ask("!cantgo 1", sender=SAM)
+    assert bot.answers() == {SAM: "cantgo", PAT: "going", LEE: "waiting", KIM: "waiting"}
+
+
 # ----- showing and listing ------------------------------------------------------------------------
 
 
