@@ -10,7 +10,7 @@ from bot.answers import choice_number, yes_or_no
 from bot.context import Context
 from bot.registry import CommandSet
 from bot.scheduler import Job
-from storage import conversations, privacy
+from storage import conversations, polls, privacy
 from storage.conversations import Pending
 
 commands = CommandSet("privacy")
@@ -100,8 +100,12 @@ async def forget_answer(ctx: Context, waiting: Pending) -> bool:
         ctx.reply("privacy.forget_how")
         return True
     person = ctx.sender
+    held = polls.answers_waiting_from(ctx.db, person)  # ballot answers not counted yet
     forgetters = ctx.registry.forgetters
     privacy.forget(ctx.db, person, keep_words=choice == 2, extra=forgetters)
+    for room_id, event_id in held:  # they are only in their chat: delete them there too
+        ctx.platform.queue_removal(ctx.db, room_id, event_id)
+        ctx.platform.forget_held(event_id)
     ctx.reply("privacy.forgotten_kept_words" if choice == 2 else "privacy.forgotten")
     return True
 

@@ -271,6 +271,16 @@ def held_answers(db: Database, poll_id: int) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in rows.fetchall()]
 
 
+def answers_waiting_from(db: Database, voter: str) -> list[tuple[str, str]]:
+    """(room ID, event ID) of this person's ballot answers not counted yet."""
+    rows = db.execute(
+        "SELECT answer_room, answer_event FROM poll_ballots "
+        "WHERE voter = ? AND answer_event IS NOT NULL",
+        [voter],
+    )
+    return [(r[0], r[1]) for r in rows.fetchall()]
+
+
 def counted_secret(db: Database, poll_id: int) -> None:
     """The answers are counted (and deleted from the chat): forget where they were."""
     db.execute(

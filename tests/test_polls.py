@@ -1166,6 +1166,20 @@ async def test_deleting_a_ballot_answer_before_the_close_takes_the_vote_back(
     assert bot.poll().results == {"a1": 1, "a2": 0, "a3": 0}
 
 
+async def test_forget_me_before_the_close_deletes_the_answer_from_the_chat(bot: PollBot) -> None:
+    ballots = await send_ballots(bot)
+    rowan = ballots[ROWAN]
+    answer = bot.answer_poll(rowan.start, "a3", sender=ROWAN, room_id=rowan.room_id)
+    await bot.run()
+    bot.message("!forget me", sender=ROWAN, room_id=rowan.room_id)
+    await bot.run()
+    bot.message("1", sender=ROWAN, room_id=rowan.room_id)
+    await bot.run()
+    removals = [o for o in bot.outbox() if o.action == "redact"]
+    assert [(o.room_id, o.content.get("event_id")) for o in removals] == [(rowan.room_id, answer)]
+    assert ROWAN not in voted(bot)
+
+
 async def test_secret_results_name_every_answer_in_order(bot: PollBot) -> None:
     ballots = await send_ballots(bot)
     bot.answer_poll(ballots[ROWAN].start, "a2", sender=ROWAN, room_id=ballots[ROWAN].room_id)
