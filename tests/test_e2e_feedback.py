@@ -27,6 +27,8 @@ def said(person: Person, bot: BotProcess, room: str) -> list[str]:
 
 
 async def next_words(person: Person, bot: BotProcess, room: str, seen: int, what: str) -> str:
+    """What the bot says after the first ``seen`` of its messages here (a direct chat
+    starts with its greeting, so its first answer there is at 1)."""
     await wait_until(lambda: len(said(person, bot, room)) > seen, 30, what)
     return said(person, bot, room)[seen]
 
@@ -249,7 +251,7 @@ async def test_feedback_command_in_a_room_is_kept_only_after_a_private_yes(
     assert (
         reply["content"]["body"] == "Thank you. I've sent you a private message about saving this."
     )
-    asked = await next_words(sam, bot, dm, 0, "the private question")
+    asked = await next_words(sam, bot, dm, 1, "the private question")
     assert asked.startswith("Thank you for what you said with !feedback.")
     assert asked.endswith("Can I save what you send me? Reply yes or no.")
     assert not any("Tuesday" in w for w in said(sam, bot, room) + said(sam, bot, dm))
@@ -313,7 +315,7 @@ async def test_feedback_after_going_is_not_taken_for_an_access_need(synapse, mak
     room = await room_with(chris, bot, [sam])
     await announce(chris, bot, room, "!workshop new Planning | in 3 days at 2pm | Oxford Town Hall")
     await sam.ask(room, "!going 1", bot.user_id)
-    question = await next_words(sam, bot, dm, 0, "the access needs question")
+    question = await next_words(sam, bot, dm, 1, "the access needs question")
     assert "Do you need anything to take part?" in question
 
     answer = await converse(sam, bot, dm, "The bins were not collected this week", "a reply")
@@ -346,7 +348,7 @@ async def test_a_moderators_deletion_goes_to_the_team_and_keeps_the_words(
     room = await room_with(alex, bot, [sam])  # Alex made the room: Alex may delete messages
 
     said_it = await sam.send(room, "!feedback The ramp is too steep.")
-    await next_words(sam, bot, dm, 0, "the private question")
+    await next_words(sam, bot, dm, 1, "the private question")
     await converse(sam, bot, dm, "yes", "the name question")
     await converse(sam, bot, dm, "yes", "thanks")
     await alex.remove(room, said_it)
