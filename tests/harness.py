@@ -29,8 +29,11 @@ from nio import (
 from nio.api import Api
 
 from bot.localsynapse import Account, LocalSynapse
+from bot.messages import Messages
 
 REPO = Path(__file__).resolve().parent.parent
+# What the bot answers to !ping: what tests send when they only need an answer.
+PONG = Messages.load().get("ping.pong", prefix="!")
 
 
 async def wait_until(

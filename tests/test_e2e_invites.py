@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from nio import RoomGetStateEventResponse
 
-from harness import call, wait_until
+from harness import PONG, call, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -71,7 +71,7 @@ async def test_follows_room_upgrades_only_from_people_allowed_to_invite(
     await alex.wait_for_member(room, bot.user_id)
     new_room = await upgrade(alex, synapse, room)
     await alex.wait_for_member(new_room, bot.user_id)
-    assert (await alex.ask(new_room, "!ping", bot.user_id))["content"]["body"] == "pong"
+    assert (await alex.ask(new_room, "!ping", bot.user_id))["content"]["body"] == PONG
 
     # The stranger owns a room the team brought the bot into, and upgrades it.
     theirs = await stranger.create_room()

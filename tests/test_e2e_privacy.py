@@ -10,7 +10,7 @@ from nio import DownloadResponse
 from test_e2e_feedback import converse
 from test_e2e_polls import start_poll
 
-from harness import wait_until
+from harness import PONG, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -108,7 +108,7 @@ async def test_private_things_never_go_to_a_chat_someone_else_is_in(synapse, mak
     for person in (sam, tom):
         await person.listen()
     dm = await sam.open_dm(bot.user_id)
-    assert (await sam.ask(dm, "!ping", bot.user_id))["content"]["body"] == "pong"
+    assert (await sam.ask(dm, "!ping", bot.user_id))["content"]["body"] == PONG
 
     # Sam brings Tom into the chat with the bot: it is not private any more.
     await sam.invite(dm, tom.user_id)

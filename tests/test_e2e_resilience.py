@@ -10,7 +10,7 @@ import time
 import pytest
 
 from bot.localsynapse import LocalSynapse
-from harness import BotProcess, Person, call, wait_until
+from harness import PONG, BotProcess, Person, call, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -62,7 +62,7 @@ async def assert_each_answered_once(
     twice = [p for p in pings if len(replies.get(p, [])) > 1]
     assert not missing, f"{len(missing)} of {len(pings)} messages were never answered"
     assert not twice, f"{len(twice)} messages were answered more than once"
-    assert all(r[0]["content"]["body"] == "pong" for r in replies.values())
+    assert all(r[0]["content"]["body"] == PONG for r in replies.values())
 
 
 @pytest.mark.parametrize("fill_gaps", [True, False], ids=["gap-filling", "no-gap-filling"])
@@ -168,7 +168,7 @@ async def test_default_rate_limits_every_reply_delivered_once_in_order(
             e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"]
             for e in await person.history(dm)
             if e.get("sender") == bot.user_id and e.get("type") == "m.room.message"
-            if e["content"].get("body") == "pong"
+            if e["content"].get("body") == PONG
         ]
         assert replies == pings, "replies arrived out of order"
         assert bot.query("SELECT count(*) FROM outbox WHERE attempts > 1") != [(0,)], (
@@ -192,7 +192,7 @@ async def test_bot_started_before_the_homeserver_waits_for_it(tmp_path, make_bot
         await bot.wait_running(timeout=60)
         await person.listen()
         dm = await person.open_dm(bot.user_id)
-        assert (await person.ask(dm, "!ping", bot.user_id))["content"]["body"] == "pong"
+        assert (await person.ask(dm, "!ping", bot.user_id))["content"]["body"] == PONG
     finally:
         server.stop()
 
@@ -206,7 +206,7 @@ async def test_session_ended_by_the_homeserver_logs_in_again(synapse, make_bot, 
     credentials = json.loads((bot.directory / "data" / "credentials.json").read_text())
     call(synapse, credentials["access_token"], "POST", "/_matrix/client/v3/logout", {})
 
-    assert (await person.ask(dm, "!ping", bot.user_id, timeout=60))["content"]["body"] == "pong"
+    assert (await person.ask(dm, "!ping", bot.user_id, timeout=60))["content"]["body"] == PONG
     assert "logging in again" in bot.log()
     renewed = json.loads((bot.directory / "data" / "credentials.json").read_text())
     assert renewed["access_token"] != credentials["access_token"]
