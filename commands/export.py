@@ -32,6 +32,7 @@ from bot.registry import CommandSet
 from bot.roles import Role
 from bot.scheduler import Job, schedule
 from storage import export as store
+from storage import projects as project_store
 from storage import rooms
 
 commands = CommandSet("export")
@@ -173,7 +174,5 @@ def _asker_alone(db: Database, room: str, ref: dict[str, Any]) -> bool:
 
 
 def _project_name(db: Database, project_id: int) -> str | None:
-    if not store.has_table(db, "projects", "id", "name"):
-        return None
-    row = db.execute("SELECT name FROM projects WHERE id = ?", [project_id]).fetchone()
-    return str(row[0]) if row and row[0] else None
+    project = project_store.get(db, project_id)
+    return project.name if project and project.name else None

@@ -29,6 +29,7 @@ from bot.registry import CommandSet
 from bot.roles import Role
 from storage import conversations, inbox, rooms
 from storage import feedback as store
+from storage import projects as project_store
 from storage.conversations import Pending
 
 commands = CommandSet("feedback")
@@ -244,7 +245,7 @@ def _command_draft(ctx: Context, event_id: str, text: str) -> int:
         user_id=ctx.sender,
         room_id=room,
         event_id=event_id,
-        project_id=store.project_for_room(ctx.db, room) if room else None,
+        project_id=project_store.in_room(ctx.db, room) if room else None,
         state="draft",
     )
 
@@ -303,18 +304,9 @@ def open_projects(ctx: Context) -> list[tuple[int, str]]:
 
 
 def _projects(ctx: Context, *, open_only: bool) -> list[tuple[int, str]]:
-    db = ctx.db
-    if not db["projects"].exists():
-        return []
-    columns = db["projects"].columns_dict
-    conditions = []
-    if open_only and "stage" in columns:
-        conditions.append("stage != 'done'")
-    if open_only and "state" in columns:
-        conditions.append("state = 'ready'")  # not while its room is being set up
-    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    rows = db.execute(f"SELECT id, name FROM projects{where} ORDER BY id").fetchall()
-    return [(int(r[0]), str(r[1])) for r in rows]
+    if open_only:
+        return project_store.open_ones(ctx.db)
+    return [(p.id, p.name) for p in project_store.listing(ctx.db)]
 
 
 @commands.answer(PROJECT)
@@ -387,7 +379,7 @@ async def ask_question(ctx: Context) -> None:
     if len(text) > 500:
         raise UserError("feedback.question_too_long", most=500)
     question_id = store.add_question(
-        ctx.db, ctx.room_id, ctx.sender, text, store.project_for_room(ctx.db, ctx.room_id)
+        ctx.db, ctx.room_id, ctx.sender, text, project_store.in_room(ctx.db, ctx.room_id)
     )
     root = ctx.platform.queue_text(
         ctx.db, ctx.room_id, ctx.text("feedback.ask_root", question=text, number=question_id)

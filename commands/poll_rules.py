@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from bot.answers import parse_number
+from storage.polls import Vote  # what the rules count: a vote as it is stored
 
 MIN_ANSWERS = 2
 MAX_ANSWERS = 20  # the proposal's limit
@@ -240,21 +241,6 @@ def parse_poll(text: str) -> PollSpec:
 
 
 # ----- counting -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Vote:
-    """One input from a person, in any form."""
-
-    voter: str
-    ts: int  # origin_server_ts in ms
-    event_id: str
-    # 'response' (native poll response: a full selection), 'reply' (a numbered
-    # reply: the same, written as numbers),
-    # 'react' (a reaction adding ONE answer), 'unreact' (that reaction removed),
-    # 'retract' (the person's answer event was redacted: take the vote back)
-    kind: str
-    answers: tuple[str, ...]  # answer ids as sent; for react/unreact exactly one
 
 
 @dataclass(frozen=True)

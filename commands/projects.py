@@ -828,11 +828,7 @@ async def impact(ctx: Context) -> None:
     lines.append(ctx.text("impact.people", count=people))
     lines.append(ctx.text("impact.polls", count=store.polls_run(db)))
     lines.append(ctx.text("impact.feedback", count=store.feedback_count(db)))
-    held = store.workshops_held(db, _now(ctx))
-    if held is None:
-        lines.append(ctx.text("impact.workshops_not_counted"))
-    else:
-        lines.append(ctx.text("impact.workshops", count=held))
+    lines.append(ctx.text("impact.workshops", count=store.workshops_held(db, _now(ctx))))
     lines += ["", ctx.text("impact.areas_title")]
     lines += _groups(ctx, store.area_counts(db), list(ctx.config.projects.areas))
     labels = {r: ctx.text(f"impact.{r.replace(' ', '_')}") for r in RELATIONSHIPS}

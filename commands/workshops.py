@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from bot.scheduler import Job, schedule
 from bot.when import WhenError, parse_duration, parse_when, say_when
 from commands.champions import MATRIX_ID
 from storage import conversations, jobs, profiles
+from storage import projects as project_store
 from storage import workshops as store
 from storage.conversations import Pending
 from storage.workshops import Rsvp, Workshop
@@ -271,14 +271,8 @@ def parse_new(text: str) -> Spec:
 
 
 def _project_exists(db: Database, number: int) -> bool:
-    """Whether project ``number`` exists (if this database keeps projects at all)."""
-    try:
-        if "projects" not in db.table_names():
-            return True
-        row = db.execute("SELECT 1 FROM projects WHERE id = ?", [number]).fetchone()
-    except sqlite3.OperationalError:  # kept differently: the number cannot be checked
-        return True
-    return row is not None
+    """Whether project ``number`` exists."""
+    return project_store.get(db, number) is not None
 
 
 # ----- the words ---------------------------------------------------------

@@ -37,6 +37,9 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from storage import feedback
+from storage import projects as project_store
+
 ANONYMOUS = "Anonymous"
 PSEUDONYM_PREFIX = "Person "
 KEY_FILE = "pseudonym.key"
@@ -127,33 +130,17 @@ def pseudonym(secret: bytes, user_id: str) -> str:
 # ----- the rows --------------------------------------------------------------------------
 
 
-def has_table(db: Database | sqlite3.Connection, table: str, *columns: str) -> bool:
-    """Whether the table exists with these columns (projects come in a later change)."""
-    conn = _conn(db)
-    found = {row[1] for row in conn.execute(f"PRAGMA table_info({_quote(table)})")}
-    return bool(found) and set(columns) <= found
-
-
 def find_project(db: Database | sqlite3.Connection, text: str) -> int | None:
     """A project by its number or name. Names match in any case and spacing; if no
     name matches exactly, the one project whose name contains the text. None if
-    none, or several, match. Projects whose room could not be made are left out.
-
-    Until there is a ``projects`` table, names are unknown and a number is taken
-    as it is (feedback may carry a project number already)."""
+    none, or several, match. Projects whose room could not be made are left out."""
     text = text.strip().lstrip("#").strip()
     if not text:
         return None
     # ASCII digits only ("²".isdigit() is true, but int("²") fails).
     number = int(text) if re.fullmatch(r"[0-9]{1,18}", text) else None
-    if not has_table(db, "projects", "id", "name"):
-        return number
-    conn = _conn(db)
-    state = "state" if has_table(conn, "projects", "state") else "''"
     projects = [
-        (int(pid), _name_key(name or ""))
-        for pid, name, st in conn.execute(f"SELECT id, name, {state} FROM projects ORDER BY id")
-        if st != "failed"
+        (p.id, _name_key(p.name or "")) for p in project_store.listing(db) if p.state != "failed"
     ]
     if number is not None:
         return number if any(pid == number for pid, _ in projects) else None
@@ -169,8 +156,7 @@ def _name_key(name: str) -> str:
 
 
 def question_exists(db: Database | sqlite3.Connection, question_id: int) -> bool:
-    row = _conn(db).execute("SELECT 1 FROM questions WHERE id = ?", [question_id]).fetchone()
-    return row is not None
+    return feedback.question(db, question_id) is not None  # type: ignore[arg-type]
 
 
 def count_rows(
@@ -180,9 +166,7 @@ def count_rows(
     question_id: int | None = None,
 ) -> int:
     """How many rows ``feedback_rows`` would give with these filters."""
-    where, params = _where(project_id, question_id)
-    sql = f"SELECT count(*) FROM feedback f LEFT JOIN questions q ON q.id = f.question_id {where}"
-    return int(_conn(db).execute(sql, params).fetchone()[0])
+    return feedback.count_for_report(db, project_id=project_id, question_id=question_id)
 
 
 def feedback_rows(
@@ -201,35 +185,10 @@ def feedback_rows(
     it answers. ``question_id``: the answers to that question (its thread).
     Streams from one cursor; nothing is read ahead.
     """
-    conn = _conn(db)
-    with_projects = has_table(conn, "projects", "id", "name")
-    project_name = (
-        "(SELECT p.name FROM projects p WHERE p.id = coalesce(f.project_id, q.project_id))"
-        if with_projects
-        else "NULL"
-    )
-    where, params = _where(project_id, question_id)
-    sql = f"""
-        SELECT
-            f.question_id,
-            q.text,
-            f.text,
-            f.created_at,
-            {project_name},
-            (SELECT json_group_array(t.theme) FROM feedback_themes t
-              WHERE t.feedback_id = f.id),
-            (SELECT json_group_array(json_array(o.created_at, o.id, o.text)) FROM outcomes o
-              WHERE o.feedback_id = f.id),
-            f.user_id,
-            f.contact_ok
-        FROM feedback f
-        LEFT JOIN questions q ON q.id = f.question_id
-        {where}
-        ORDER BY f.question_id IS NULL, f.question_id, f.created_at, f.id
-    """
+    project_names = {p.id: p.name for p in project_store.listing(db)}  # type: ignore[arg-type]
     tz = ZoneInfo(timezone)
     names: dict[str, str] = {}  # pseudonyms made so far (one per person, not per row)
-    cursor = conn.execute(sql, params)
+    cursor = feedback.for_report(db, project_id=project_id, question_id=question_id)
     try:
         for qid, question, text, created, project, themes, outcomes, user, contact_ok in cursor:
             if user is None:
@@ -242,7 +201,7 @@ def feedback_rows(
                 question=question or "",
                 answer=text or "",
                 date=uk_date(created, tz),
-                project=project or "",
+                project=project_names.get(project) or "",
                 themes=_themes(themes),
                 outcome=_outcomes(outcomes),
                 person=person,
@@ -280,22 +239,3 @@ def _outcomes(raw: str | None) -> str:
         return ""
     found.sort(key=lambda o: (o[0] or "", o[1] or 0))
     return OUTCOME_SEPARATOR.join(o[2] for o in found if o[2])
-
-
-def _where(project_id: int | None, question_id: int | None) -> tuple[str, list[object]]:
-    clauses, params = ["f.state = 'saved'", "f.removed_at IS NULL"], []
-    if project_id is not None:
-        clauses.append("coalesce(f.project_id, q.project_id) = ?")
-        params.append(project_id)
-    if question_id is not None:
-        clauses.append("f.question_id = ?")
-        params.append(question_id)
-    return "WHERE " + " AND ".join(clauses), params
-
-
-def _conn(db: Database | sqlite3.Connection) -> sqlite3.Connection:
-    return db.conn if isinstance(db, Database) else db
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

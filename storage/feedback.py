@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -228,12 +229,73 @@ def close_question(db: Database, question_id: int) -> None:
     )
 
 
-def project_for_room(db: Database, room_id: str) -> int | None:
-    """The project whose room this is, if projects are in use."""
-    if not db["projects"].exists() or "room_id" not in db["projects"].columns_dict:
-        return None
-    row = db.execute("SELECT id FROM projects WHERE room_id = ? LIMIT 1", [room_id]).fetchone()
-    return int(row[0]) if row else None
+def count_saved(db: Database) -> int:
+    """Pieces of feedback saved (not those the bot is still asking the person about)."""
+    return int(db.execute("SELECT count(*) FROM feedback WHERE state = 'saved'").fetchone()[0])
+
+
+def senders(db: Database) -> set[str]:
+    """Everyone whose saved feedback carries their name."""
+    found = db.execute("SELECT user_id FROM feedback WHERE user_id IS NOT NULL AND state = 'saved'")
+    return {r[0] for r in found}
+
+
+# ----- reports --------------------------------------------------------------
+
+
+def for_report(
+    db: Database | sqlite3.Connection,
+    *,
+    project_id: int | None = None,
+    question_id: int | None = None,
+) -> sqlite3.Cursor:
+    """A cursor over saved feedback (drafts and removed messages left out), grouped by
+    question (feedback that answers no question comes last), oldest first within
+    each: question number, question, words, when, project number, themes (JSON),
+    outcomes (JSON), who, whether they may be contacted. Nothing is read ahead."""
+    where, params = _report_where(project_id, question_id)
+    sql = f"""
+        SELECT
+            f.question_id,
+            q.text,
+            f.text,
+            f.created_at,
+            coalesce(f.project_id, q.project_id),
+            (SELECT json_group_array(t.theme) FROM feedback_themes t
+              WHERE t.feedback_id = f.id),
+            (SELECT json_group_array(json_array(o.created_at, o.id, o.text)) FROM outcomes o
+              WHERE o.feedback_id = f.id),
+            f.user_id,
+            f.contact_ok
+        FROM feedback f
+        LEFT JOIN questions q ON q.id = f.question_id
+        {where}
+        ORDER BY f.question_id IS NULL, f.question_id, f.created_at, f.id
+    """
+    return db.execute(sql, params)
+
+
+def count_for_report(
+    db: Database | sqlite3.Connection,
+    *,
+    project_id: int | None = None,
+    question_id: int | None = None,
+) -> int:
+    """How many rows ``for_report`` would give with these filters."""
+    where, params = _report_where(project_id, question_id)
+    sql = f"SELECT count(*) FROM feedback f LEFT JOIN questions q ON q.id = f.question_id {where}"
+    return int(db.execute(sql, params).fetchone()[0])
+
+
+def _report_where(project_id: int | None, question_id: int | None) -> tuple[str, list[object]]:
+    clauses, params = ["f.state = 'saved'", "f.removed_at IS NULL"], []
+    if project_id is not None:
+        clauses.append("coalesce(f.project_id, q.project_id) = ?")
+        params.append(project_id)
+    if question_id is not None:
+        clauses.append("f.question_id = ?")
+        params.append(question_id)
+    return "WHERE " + " AND ".join(clauses), params
 
 
 # ----- people's data rights --------------------------------------------------

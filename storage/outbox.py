@@ -132,6 +132,12 @@ def result_of(db: Database, txn_id: str) -> str | None:
     return row[0] if row else None
 
 
+def outcome(db: Database, txn_id: str) -> tuple[str, str | None] | None:
+    """(pending, sent or failed; what came of it) for an item, None if it was never queued."""
+    row = db.execute("SELECT state, result FROM outbox WHERE txn_id = ?", [txn_id]).fetchone()
+    return (row[0], row[1]) if row else None
+
+
 def txn_of(db: Database, result: str) -> str | None:
     """The transaction ID of the item that became ``result`` (e.g. an event ID)."""
     row = db.execute(

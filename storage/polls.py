@@ -13,8 +13,22 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from commands.poll_rules import Vote
 from storage.db import utcnow
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One input from a person, in any form."""
+
+    voter: str
+    ts: int  # origin_server_ts in ms
+    event_id: str
+    # 'response' (native poll response: a full selection), 'reply' (a numbered
+    # reply: the same, written as numbers),
+    # 'react' (a reaction adding ONE answer), 'unreact' (that reaction removed),
+    # 'retract' (the person's answer event was redacted: take the vote back)
+    kind: str
+    answers: tuple[str, ...]  # answer ids as sent; for react/unreact exactly one
 
 
 @dataclass(frozen=True)
@@ -187,6 +201,20 @@ def votes(db: Database, poll_id: int) -> list[Vote]:
         [poll_id],
     ).fetchall()
     return [Vote(v, ts, e, k, tuple(json.loads(a))) for v, ts, e, k, a in rows]
+
+
+def count(db: Database) -> int:
+    """How many polls have been run."""
+    return int(db.execute("SELECT count(*) FROM polls").fetchone()[0])
+
+
+def voters(db: Database) -> set[str]:
+    """Everyone who has answered a poll (an open vote, or a secret ballot cast)."""
+    found = db.execute(
+        "SELECT voter FROM poll_votes WHERE kind IN ('response', 'react') "
+        "UNION SELECT voter FROM poll_ballots WHERE voted = 1"
+    )
+    return {r[0] for r in found if r[0]}
 
 
 def tell_closed_once(db: Database, poll_id: int, voter: str) -> bool:

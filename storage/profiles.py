@@ -51,3 +51,20 @@ def save(
 
 def forget(db: Database, user_id: str) -> None:
     db.execute("DELETE FROM profiles WHERE user_id = ?", [user_id])
+
+
+def area_counts(db: Database) -> dict[str, int]:
+    """How many people said they live in each area (from the voluntary profiles)."""
+    rows = db.execute(
+        "SELECT area, count(*) FROM profiles WHERE area IS NOT NULL AND area != '' GROUP BY area"
+    ).fetchall()
+    return {area: int(n) for area, n in rows}
+
+
+def relationship_counts(db: Database) -> dict[str, int]:
+    """How many people said each of: uses services, carer, council staff (any mix)."""
+    counts: dict[str, int] = {}
+    for (value,) in db.execute("SELECT relationship FROM profiles WHERE relationship != ''"):
+        for item in set(filter(None, (value or "").split(","))):
+            counts[item] = counts.get(item, 0) + 1
+    return counts

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from storage import feedback, outbox, polls, profiles, workshops
+
 STAGES = ("design", "deliver", "review", "done")
 
 # Invitation states. An invitation is one row per project and person, reused
@@ -136,6 +138,21 @@ def listing(db: Database) -> list[Project]:
     """Every project that exists (or is being set up), oldest first."""
     rows = db.execute(f"SELECT {_PROJECT} FROM projects ORDER BY id").fetchall()
     return [_project(r) for r in rows]
+
+
+def open_ones(db: Database) -> list[tuple[int, str]]:
+    """(number, name) of the projects people can give feedback about: not finished,
+    and not while their room is being set up."""
+    rows = db.execute(
+        "SELECT id, name FROM projects WHERE stage != 'done' AND state = 'ready' ORDER BY id"
+    ).fetchall()
+    return [(int(r[0]), str(r[1])) for r in rows]
+
+
+def in_room(db: Database, room_id: str) -> int | None:
+    """The number of the project whose room this is."""
+    row = db.execute("SELECT id FROM projects WHERE room_id = ? LIMIT 1", [room_id]).fetchone()
+    return int(row[0]) if row else None
 
 
 def set_create_txn(db: Database, project_id: int, txn: str) -> None:
@@ -437,19 +454,10 @@ def delivery(db: Database, txn_id: str) -> tuple[str, str | None]:
     direct chat the homeserver refused, shows here as "failed", with the reason.
     An item that is not there at all counts as failed.
     """
-    row = db.execute("SELECT state, result FROM outbox WHERE txn_id = ?", [txn_id]).fetchone()
-    return (row[0], row[1]) if row else ("failed", "it was never queued")
+    return outbox.outcome(db, txn_id) or ("failed", "it was never queued")
 
 
 # ----- the numbers the team reports -------------------------------------------------
-
-
-def _has_table(db: Database, table: str) -> bool:
-    return db[table].exists()
-
-
-def _columns(db: Database, table: str) -> set[str]:
-    return {c.name for c in db[table].columns} if _has_table(db, table) else set()
 
 
 def stage_counts(db: Database) -> dict[str, int]:
@@ -461,81 +469,35 @@ def stage_counts(db: Database) -> dict[str, int]:
 def people_involved(db: Database, leave_out: Iterable[str] = ()) -> int:
     """Different people who took part in anything: projects (members, past and present,
     and everyone who said yes), poll voters, people who sent feedback with their name,
-    and workshop attendees, where those exist."""
-    sources = [  # a UNION takes its column's name from the first
-        "SELECT user_id AS person FROM project_members",
-        "SELECT user_id FROM project_consents",
-    ]
-    if _has_table(db, "poll_votes"):
-        sources.append("SELECT voter FROM poll_votes WHERE kind IN ('response', 'react')")
-    if _has_table(db, "poll_ballots"):
-        sources.append("SELECT voter FROM poll_ballots WHERE voted = 1")
-    feedback = _columns(db, "feedback")
-    if "user_id" in feedback:
-        saved = " AND state = 'saved'" if "state" in feedback else ""
-        sources.append(f"SELECT user_id FROM feedback WHERE user_id IS NOT NULL{saved}")
-    attendance = workshop_attendance_query(db)
-    if attendance:
-        sources.append(attendance)
-    union = " UNION ".join(sources)
-    skip = sorted(set(leave_out))
-    marks = ", ".join("?" for _ in skip) or "NULL"
-    row = db.execute(
-        f"SELECT count(*) FROM ({union}) WHERE person IS NOT NULL AND person NOT IN ({marks})",
-        skip,
-    ).fetchone()
-    return int(row[0])
+    and workshop attendees."""
+    found = {r[0] for r in db.execute("SELECT user_id FROM project_members")}
+    found |= {r[0] for r in db.execute("SELECT user_id FROM project_consents")}
+    found |= polls.voters(db) | feedback.senders(db) | workshops.attendees(db)
+    return len(found - set(leave_out) - {None})
 
 
 def polls_run(db: Database) -> int:
-    if not _has_table(db, "polls"):
-        return 0
-    return int(db.execute("SELECT count(*) FROM polls").fetchone()[0])
+    return polls.count(db)
 
 
 def feedback_count(db: Database) -> int:
     """Pieces of feedback saved (not those the bot is still asking the person about)."""
-    columns = _columns(db, "feedback")
-    if not columns:
-        return 0
-    saved = " WHERE state = 'saved'" if "state" in columns else ""
-    return int(db.execute(f"SELECT count(*) FROM feedback{saved}").fetchone()[0])
+    return feedback.count_saved(db)
 
 
-def workshop_attendance_query(db: Database) -> str | None:
-    """SQL giving the people who came to workshops, if the bot keeps that (else None)."""
-    if {"workshop_id", "user_id"} <= _columns(db, "workshop_attendance"):
-        return "SELECT user_id FROM workshop_attendance"
-    return None
-
-
-def workshops_held(db: Database, now: datetime) -> int | None:
-    """Workshops (and training) that have taken place and were not cancelled; None if
-    the bot does not keep workshops."""
-    if not {"starts_at", "state"} <= _columns(db, "workshops"):
-        return None
-    row = db.execute(
-        "SELECT count(*) FROM workshops WHERE state != 'cancelled' AND starts_at <= ?",
-        [now.timestamp()],
-    ).fetchone()
-    return int(row[0])
+def workshops_held(db: Database, now: datetime) -> int:
+    """Workshops (and training) that have taken place and were not cancelled."""
+    return workshops.held(db, now)
 
 
 def area_counts(db: Database) -> dict[str, int]:
     """How many people said they live in each area (from the voluntary profiles)."""
-    rows = db.execute(
-        "SELECT area, count(*) FROM profiles WHERE area IS NOT NULL AND area != '' GROUP BY area"
-    ).fetchall()
-    return {area: int(n) for area, n in rows}
+    return profiles.area_counts(db)
 
 
 def relationship_counts(db: Database) -> dict[str, int]:
     """How many people said each of: uses services, carer, council staff (any mix)."""
-    counts: dict[str, int] = {}
-    for (value,) in db.execute("SELECT relationship FROM profiles WHERE relationship != ''"):
-        for item in set(filter(None, (value or "").split(","))):
-            counts[item] = counts.get(item, 0) + 1
-    return counts
+    return profiles.relationship_counts(db)
 
 
 # ----- a person's own data ----------------------------------------------------------

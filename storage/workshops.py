@@ -341,6 +341,20 @@ def completions(db: Database) -> list[tuple[str, int, float]]:
     ]
 
 
+def held(db: Database, now: datetime) -> int:
+    """Workshops (and training) that have taken place and were not cancelled."""
+    row = db.execute(
+        "SELECT count(*) FROM workshops WHERE state != 'cancelled' AND starts_at <= ?",
+        [now.timestamp()],
+    ).fetchone()
+    return int(row[0])
+
+
+def attendees(db: Database) -> set[str]:
+    """Everyone who came to a workshop."""
+    return {r[0] for r in db.execute("SELECT user_id FROM workshop_attendance") if r[0]}
+
+
 # ----- a person's own data ------------------------------------------------
 
 _PERSONAL = ("workshop_answers", "workshop_rsvps", "workshop_needs", "workshop_attendance")
