@@ -33,6 +33,8 @@ from storage import projects as project_store
 from storage.conversations import Pending
 
 commands = CommandSet("feedback")
+commands.forgets(store.forget)  # !forget me
+commands.shares(store.personal_data)  # !mydata
 
 CONSENT = "feedback.consent"
 PROJECT = "feedback.project"

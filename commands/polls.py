@@ -49,6 +49,8 @@ from storage import polls as store
 from storage.polls import Poll
 
 commands = CommandSet("polls")
+commands.forgets(store.forget)  # !forget me
+commands.shares(store.personal_data)  # !mydata
 
 CLOSE_JOB = "poll.close"
 BALLOTS_JOB = "poll.ballots"

@@ -10,10 +10,45 @@ from bot.answers import choice_number, yes_or_no
 from bot.context import Context
 from bot.registry import CommandSet
 from bot.scheduler import Job
-from storage import conversations, polls, privacy
+from storage import (
+    conversations,
+    deadletters,
+    inbox,
+    jobs,
+    outbox,
+    polls,
+    privacy,
+    profiles,
+    roles,
+    rooms,
+)
 from storage.conversations import Pending
 
 commands = CommandSet("privacy")
+# The core's tables, and the profiles people fill in with !aboutme, in the order
+# !mydata lists them. Forgetting the outbox needs the person's direct chats, so
+# it comes before the rooms are forgotten.
+for sharer in (
+    inbox.personal_data,
+    conversations.personal_data,
+    profiles.personal_data,
+    roles.personal_data,
+    deadletters.personal_data,
+    rooms.personal_data,
+    outbox.personal_data,
+):
+    commands.shares(sharer)
+for forgetter in (
+    inbox.forget,
+    deadletters.forget,
+    outbox.forget,
+    rooms.forget,
+    conversations.forget,
+    roles.forget,
+    jobs.forget,
+    profiles.forget,
+):
+    commands.forgets(forgetter)
 
 FORGET = "privacy.forget"
 # privacy.mydata.kept.<table>: what a table holds about a person, in their words.
@@ -25,9 +60,6 @@ async def my_data(ctx: Context) -> None:
     """Send the person, by direct message, what is kept about them in plain words
     (what, why, who sees it, how long, their rights), then all of it as a file."""
     data = privacy.personal_data(ctx.db, ctx.sender, ctx.registry.sharers)
-    said = privacy.said_to(ctx.db, ctx.sender)
-    if said:
-        data["outbox"] = said
     ctx.platform.files_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     file = ctx.platform.files_dir / f"mydata-{secrets.token_hex(8)}.json"
     file.write_text(
@@ -102,7 +134,7 @@ async def forget_answer(ctx: Context, waiting: Pending) -> bool:
     person = ctx.sender
     held = polls.answers_waiting_from(ctx.db, person)  # ballot answers not counted yet
     forgetters = ctx.registry.forgetters
-    privacy.forget(ctx.db, person, keep_words=choice == 2, extra=forgetters)
+    privacy.forget(ctx.db, person, keep_words=choice == 2, forgetters=forgetters)
     for room_id, event_id in held:  # they are only in their chat: delete them there too
         ctx.platform.queue_removal(ctx.db, room_id, event_id)
         ctx.platform.forget_held(event_id)

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import utcnow
+from storage.db import dicts, utcnow
 
 NEVER = datetime.max.replace(tzinfo=UTC)  # for a question that waits however long it takes
 
@@ -144,3 +144,16 @@ def finish(
     if room_id is not None:
         sql, params = sql + " AND room_id = ?", [*params, room_id]
     db.execute(f"DELETE FROM conversations WHERE {sql}", params)
+
+
+def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "conversations": dicts(
+            db.execute("SELECT * FROM conversations WHERE user_id = ?", [user_id])
+        )
+    }
+
+
+def forget(db: Database, user_id: str) -> None:
+    """The questions waiting for their answer go."""
+    db.execute("DELETE FROM conversations WHERE user_id = ?", [user_id])

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -27,6 +29,32 @@ class NewerDatabaseError(Exception):
 
 def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def mention(user_id: str) -> re.Pattern[str]:
+    """This exact ID in text: "@sam:council.test" but not "@sam:council.test.uk"
+    or "@sam:council.test:8448" (other people)."""
+    return re.compile(re.escape(user_id) + r"(?![A-Za-z0-9.\-]|:[0-9])")
+
+
+def naming(
+    db: Database, table: str, columns: Sequence[str], user_id: str
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(rowid, row) for rows of ``table`` where one of the columns names the person
+    exactly (for the table's owner, when it forgets someone)."""
+    pattern = mention(user_id)
+    where = " OR ".join(f"instr([{c}], ?) > 0" for c in columns)
+    sql = f"SELECT rowid AS _rowid, * FROM [{table}] WHERE {where}"
+    for row in db.query(sql, [user_id] * len(columns)):
+        if any(isinstance(row[c], str) and pattern.search(row[c]) for c in columns):
+            rowid = row.pop("_rowid")
+            yield rowid, row
+
+
+def dicts(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
+    """A query's rows as dictionaries (for ``personal_data``)."""
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def open_database(path: str | Path) -> Database:

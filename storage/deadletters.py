@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import utcnow
+from storage.db import dicts, naming, utcnow
 
 
 def add(
@@ -36,3 +36,20 @@ def add(
 def get(db: Database, ref: str) -> dict[str, Any] | None:
     rows = list(db["dead_letters"].rows_where("ref = ?", [ref]))
     return rows[0] if rows else None
+
+
+def delete_older(db: Database, cutoff: str) -> int:
+    """Delete the letters from before ``cutoff`` (an ISO time); returns how many."""
+    return int(db.execute("DELETE FROM dead_letters WHERE created_at < ?", [cutoff]).rowcount)
+
+
+def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "dead_letters": dicts(db.execute("SELECT * FROM dead_letters WHERE sender = ?", [user_id]))
+    }
+
+
+def forget(db: Database, user_id: str) -> None:
+    """Every letter they sent, or that names them, goes."""
+    for rowid, _ in list(naming(db, "dead_letters", ["sender", "event"], user_id)):
+        db.execute("DELETE FROM dead_letters WHERE rowid = ?", [rowid])

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import utcnow
+from storage.db import dicts, utcnow
 
 MAX_TEXT = 10_000  # characters kept of one piece of feedback
 
@@ -301,14 +301,44 @@ def _report_where(project_id: int | None, question_id: int | None) -> tuple[str,
 # ----- people's data rights --------------------------------------------------
 
 
-def forget(db: Database, user_id: str, *, keep_words: bool = False) -> None:
-    """Erase what this person said, or keep it with no link to them."""
+def words_of(db: Database, user_id: str) -> list[str]:
+    """Everything this person said that is kept with their name."""
+    rows = db.execute("SELECT text FROM feedback WHERE user_id = ?", [user_id])
+    return [r[0] for r in rows if isinstance(r[0], str)]
+
+
+def keep_unnamed(db: Database, user_id: str) -> None:
+    """Keep what this person said, with no link to them (before they are forgotten)."""
     ids = [r[0] for r in db.execute("SELECT id FROM feedback WHERE user_id = ?", [user_id])]
     for feedback_id in ids:
-        if keep_words:
-            make_anonymous(db, feedback_id)
-        else:
-            delete(db, feedback_id)
+        make_anonymous(db, feedback_id)
+
+
+def delete_older(db: Database, cutoff: str) -> int:
+    """Delete what people said before ``cutoff`` (an ISO time); returns how many."""
+    old = [r[0] for r in db.execute("SELECT id FROM feedback WHERE created_at < ?", [cutoff])]
+    for feedback_id in old:
+        delete(db, feedback_id)
+    return len(old)
+
+
+def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]:
+    def rows(sql: str) -> list[dict[str, Any]]:
+        return dicts(db.execute(sql, [user_id]))
+
+    return {
+        "feedback": rows("SELECT * FROM feedback WHERE user_id = ?"),
+        "feedback_consents": rows("SELECT * FROM feedback_consents WHERE user_id = ?"),
+        "questions": rows("SELECT * FROM questions WHERE asker = ?"),
+        "outcomes": rows("SELECT * FROM outcomes WHERE by_user = ?"),
+    }
+
+
+def forget(db: Database, user_id: str) -> None:
+    """Erase what this person said (``keep_unnamed`` first keeps it with no link to them)."""
+    ids = [r[0] for r in db.execute("SELECT id FROM feedback WHERE user_id = ?", [user_id])]
+    for feedback_id in ids:
+        delete(db, feedback_id)
     db.execute("DELETE FROM feedback_consents WHERE user_id = ?", [user_id])
     db.execute("UPDATE outcomes SET by_user = NULL WHERE by_user = ?", [user_id])
     db.execute("UPDATE questions SET asker = '' WHERE asker = ?", [user_id])

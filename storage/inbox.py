@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import utcnow
+from storage.db import dicts, naming, utcnow
 
 SYNC_TOKEN = "next_batch"
 SYNCED_AT = "synced_at"  # ms: when the latest sync the inbox holds came
@@ -190,6 +190,28 @@ def scrub(db: Database, event_id: str, *, forget_sender: bool = False) -> None:
             "handled_at = NULL WHERE event_id = ?",
             [event_id],
         )
+
+
+def scrub_older(db: Database, cutoff: str) -> int:
+    """Forget what arrived before ``cutoff`` (an ISO time); returns how many events."""
+    stale = db.execute(
+        "SELECT event_id FROM inbox WHERE received_at < ? AND instr(event, '\"content\": {}') = 0",
+        [cutoff],
+    ).fetchall()
+    for (event_id,) in stale:
+        scrub(db, event_id)
+    return len(stale)
+
+
+def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]:
+    return {"inbox": dicts(db.execute("SELECT * FROM inbox WHERE sender = ?", [user_id]))}
+
+
+def forget(db: Database, user_id: str) -> None:
+    """What they sent: forget the words and who sent them, keep only that something
+    arrived (so it is never handled twice)."""
+    for _, row in list(naming(db, "inbox", ["sender", "event"], user_id)):
+        scrub(db, row["event_id"], forget_sender=True)
 
 
 def get(db: Database, event_id: str) -> InboxEvent | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from storage.db import utcnow
+from storage.db import naming, utcnow
 
 
 @dataclass(frozen=True)
@@ -79,3 +79,10 @@ def has_pending(db: Database, kind: str) -> bool:
         "SELECT 1 FROM jobs WHERE kind = ? AND state = 'pending' LIMIT 1", [kind]
     ).fetchone()
     return row is not None
+
+
+def forget(db: Database, user_id: str) -> None:
+    """Jobs still to run about this person are cancelled."""
+    for rowid, row in list(naming(db, "jobs", ["ref"], user_id)):
+        if row["state"] == "pending":
+            db.execute("UPDATE jobs SET state = 'cancelled' WHERE rowid = ?", [rowid])

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import utcnow
+from storage import rooms
+from storage.db import dicts, naming, utcnow
 
 
 @dataclass(frozen=True)
@@ -159,4 +160,55 @@ def set_content(db: Database, item_id: int, content: dict[str, Any]) -> None:
     db.execute(
         "UPDATE outbox SET content = ? WHERE id = ?",
         [json.dumps(content, ensure_ascii=False), item_id],
+    )
+
+
+# ----- people's data rights -----------------------------------------------------
+
+
+def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]:
+    """What the bot said to the person in their own direct chats (and what waits
+    for one to open), oldest first; messages already scrubbed are left out."""
+    chats = [user_id, *rooms.direct_with(db, user_id)]
+    marks = ", ".join("?" for _ in chats)
+    said = db.execute(
+        "SELECT id, created_at, state, event_type, content FROM outbox "
+        "WHERE action = 'send' AND event_type != 'm.reaction' AND content != '{}' "
+        f"AND room_id IN ({marks}) ORDER BY id",
+        chats,
+    )
+    return {"outbox": dicts(said)}
+
+
+def forget(db: Database, user_id: str) -> None:
+    """What the bot said to them, or about them: its words go, and what still waits
+    to be sent to them is not sent."""
+    for room_id in [*rooms.direct_with(db, user_id), user_id]:
+        db.execute(
+            "UPDATE outbox SET state = 'failed', result = 'forgotten' "
+            "WHERE room_id = ? AND state = 'pending'",
+            [room_id],
+        )
+        db.execute("UPDATE outbox SET content = '{}' WHERE room_id = ?", [room_id])
+    for rowid, _ in list(naming(db, "outbox", ["content"], user_id)):
+        db.execute("UPDATE outbox SET content = '{}' WHERE rowid = ?", [rowid])
+
+
+def erase_quoting(db: Database, quotes: set[str]) -> None:
+    """Erase every message that quotes these words (as they look inside the JSON),
+    sent or still waiting."""
+    for quote in quotes:
+        db.execute(
+            "UPDATE outbox SET content = '{}', "
+            "result = CASE WHEN state = 'pending' THEN 'forgotten' ELSE result END, "
+            "state = CASE WHEN state = 'pending' THEN 'failed' ELSE state END "
+            "WHERE instr(content, ?) > 0",
+            [quote],
+        )
+
+
+def scrub_older(db: Database, cutoff: str) -> None:
+    """Forget the words of everything sent (or given up) before ``cutoff``."""
+    db.execute(
+        "UPDATE outbox SET content = '{}' WHERE created_at < ? AND state != 'pending'", [cutoff]
     )

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import utcnow
+from storage.db import dicts, utcnow
 
 
 @dataclass(frozen=True)
@@ -337,3 +338,25 @@ def secret_turnout(db: Database, poll_id: int) -> tuple[int, int]:
         "SELECT coalesce(sum(voted), 0), count(*) FROM poll_ballots WHERE poll_id = ?", [poll_id]
     ).fetchone()
     return int(voted), int(sent)
+
+
+# ----- people's data rights -----------------------------------------------------
+
+
+def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]:
+    def rows(sql: str) -> list[dict[str, Any]]:
+        return dicts(db.execute(sql, [user_id]))
+
+    return {
+        "polls": rows("SELECT * FROM polls WHERE creator = ?"),
+        "poll_votes": rows("SELECT * FROM poll_votes WHERE voter = ?"),
+        "poll_ballots": rows("SELECT * FROM poll_ballots WHERE voter = ?"),
+        "poll_told_closed": rows("SELECT * FROM poll_told_closed WHERE voter = ?"),
+    }
+
+
+def forget(db: Database, user_id: str) -> None:
+    """Their votes go; a secret ballot's totals stay (they hold no link to anyone)."""
+    db.execute("DELETE FROM poll_votes WHERE voter = ?", [user_id])
+    db.execute("DELETE FROM poll_told_closed WHERE voter = ?", [user_id])
+    db.execute("DELETE FROM poll_ballots WHERE voter = ?", [user_id])

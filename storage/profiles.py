@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import utcnow
+from storage.db import dicts, utcnow
 
 RELATIONSHIPS = ("uses services", "carer", "council staff")
 
@@ -47,6 +48,10 @@ def save(
     if staff_team is not None:
         fields["staff_team"] = staff_team
     db["profiles"].upsert(fields, pk="user_id")
+
+
+def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]:
+    return {"profiles": dicts(db.execute("SELECT * FROM profiles WHERE user_id = ?", [user_id]))}
 
 
 def forget(db: Database, user_id: str) -> None:

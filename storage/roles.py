@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import utcnow
+from storage.db import dicts, utcnow
 
 
 @dataclass(frozen=True)
@@ -55,3 +56,17 @@ def audit_log(db: Database, limit: int = 50) -> list[AuditEntry]:
         [limit],
     ).fetchall()
     return [AuditEntry(*row) for row in rows]
+
+
+def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "roles": dicts(db.execute("SELECT * FROM roles WHERE user_id = ?", [user_id])),
+        "audit_log": dicts(
+            db.execute("SELECT * FROM audit_log WHERE actor = ? OR subject = ?", [user_id, user_id])
+        ),
+    }
+
+
+def forget(db: Database, user_id: str) -> None:
+    """Their roles go (the audit log keeps what happened, under no one's name)."""
+    db.execute("DELETE FROM roles WHERE user_id = ?", [user_id])

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import utcnow
+from storage.db import dicts, utcnow
 
 MEMBER = ("join", "invite")  # memberships that can read what is sent
 
@@ -99,6 +100,20 @@ def set_member(db: Database, room_id: str, user_id: str, membership: str) -> Non
         )
     else:  # leave, ban, knock: they cannot read what is sent
         db.execute("DELETE FROM room_members WHERE room_id = ? AND user_id = ?", [room_id, user_id])
+
+
+def direct_with(db: Database, user_id: str) -> list[str]:
+    """Every direct chat the bot has (or had) with this person."""
+    return [r[0] for r in db.execute("SELECT room_id FROM rooms WHERE dm_with = ?", [user_id])]
+
+
+def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "rooms": dicts(db.execute("SELECT * FROM rooms WHERE dm_with = ?", [user_id])),
+        "room_members": dicts(
+            db.execute("SELECT * FROM room_members WHERE user_id = ?", [user_id])
+        ),
+    }
 
 
 def forget(db: Database, user_id: str) -> None:

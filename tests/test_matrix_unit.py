@@ -589,16 +589,19 @@ def test_members_of_group_rooms_are_not_tracked(adapter: MatrixAdapter, store: S
 def test_forgetting_a_third_person_keeps_the_chat_shared(
     adapter: MatrixAdapter, store: Store
 ) -> None:
+    from commands import build_registry
     from storage import privacy
+
+    forgetters = build_registry().forgetters
 
     with store.write() as db:
         rooms.upsert(db, DM, state="joined", is_direct=True, dm_with=SAM)
     in_sam_dm(adapter, member(SAM, "join"), member(TOM, "join", sender=TOM))
     with store.write() as db:
-        privacy.forget(db, TOM, keep_words=False, extra=[])
+        privacy.forget(db, TOM, keep_words=False, forgetters=forgetters)
     assert rooms.find_direct(store.db, SAM) is None  # Tom may still be there
     with store.write() as db:
-        privacy.forget(db, SAM, keep_words=False, extra=[])
+        privacy.forget(db, SAM, keep_words=False, forgetters=forgetters)
     rows = store.db.execute("SELECT user_id FROM room_members").fetchall()
     assert all("@" not in user_id for (user_id,) in rows)
     assert rows  # Tom's place, under no one's name

@@ -97,24 +97,36 @@ async def test_the_retention_job_runs_daily_from_the_first_start(tmp_path: Path)
 
 
 def test_every_feature_with_personal_data_is_in_mydata_and_forget_me() -> None:
-    """A storage module that keeps data about people must be wired to both rights
-    (the core tables are covered by storage.privacy itself)."""
+    """A storage module that keeps data about people must be wired to both rights:
+    !mydata and !forget me know only what is registered."""
     import importlib
     import pkgutil
 
     import storage
 
     registry = build_registry()
-    core = set(privacy.OWNED)
     for info in pkgutil.iter_modules(storage.__path__):
         module = importlib.import_module(f"storage.{info.name}")
         if info.name == "privacy":
-            continue  # the core itself
+            continue  # the rights themselves
         if hasattr(module, "personal_data"):
             assert module.personal_data in registry.sharers, f"storage.{info.name}: @shares"
-        if hasattr(module, "forget") and info.name not in ("feedback", "profiles", "rooms"):
+        if hasattr(module, "forget"):
             assert module.forget in registry.forgetters, f"storage.{info.name}: @forgets"
-    assert {"feedback", "profiles", "rooms"} <= core  # these are forgotten by the core directly
+
+
+def test_every_table_with_a_person_in_it_is_shared_by_its_owner(tmp_path: Path) -> None:
+    """Each table that has a column for a person's ID is in someone's personal_data."""
+    store = Store.open(tmp_path / "copro.db")
+    shared = {table for share in build_registry().sharers for table in share(store.db, SAM)}
+    person = {"user_id", "sender", "voter", "creator", "asker", "by_user", "actor", "dm_with"}
+    with_people = {
+        table
+        for table in store.db.table_names()
+        if person & {c.name for c in store.db[table].columns}
+    }
+    store.close()
+    assert with_people - shared == set()
 
 
 def test_forget_erases_what_the_bot_sent_quoting_the_person(store: Store) -> None:
@@ -129,7 +141,7 @@ def test_forget_erases_what_the_bot_sent_quoting_the_person(store: Store) -> Non
         waiting = outbox.enqueue(db, "send", "!alex-dm", "m.room.message", {"body": quoted})
         other = outbox.enqueue(db, "send", "!alex-dm", "m.room.message", {"body": "pong"})
         db.execute("UPDATE outbox SET state = 'sent' WHERE txn_id IN (?, ?)", [review, other])
-        privacy.forget(db, "@sam:x", keep_words=False, extra=[])
+        privacy.forget(db, "@sam:x", keep_words=False, forgetters=build_registry().forgetters)
     rows = dict(store.db.execute("SELECT txn_id, content || ' ' || state FROM outbox"))
     assert rows[review] == "{} sent"
     assert rows[waiting] == "{} failed"  # not sent any more
@@ -205,11 +217,7 @@ def test_every_table_about_a_person_has_words_in_mydata(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "copro.db")
     shared = {table for share in build_registry().sharers for table in share(store.db, SAM)}
     store.close()
-    missing = [
-        table
-        for table in sorted({*privacy.OWNED, *shared, "outbox"})
-        if f"privacy.mydata.kept.{table}" not in MESSAGES
-    ]
+    missing = [table for table in sorted(shared) if f"privacy.mydata.kept.{table}" not in MESSAGES]
     assert missing == []
 
 
