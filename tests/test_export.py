@@ -103,21 +103,12 @@ def add_feedback(
 
 
 def add_project(db: Database, project_id: int, name: str) -> None:
-    """A project row, whether or not the projects change has landed yet."""
-    db.execute("CREATE TABLE IF NOT EXISTS projects (id INTEGER PRIMARY KEY, name TEXT)")
-    columns = db.execute("PRAGMA table_info(projects)").fetchall()
-    values: dict[str, object] = {"id": project_id, "name": name}
-    known = {column for _, column, *_ in columns}
-    if "name_key" in known:
-        values["name_key"] = " ".join(name.casefold().split())
-    if "state" in known:
-        values["state"] = "ready"
-    for _, column, kind, not_null, default, _pk in columns:
-        if not_null and default is None and column not in values:
-            values[column] = 0 if "INT" in (kind or "").upper() else "x"
-    names = ", ".join(values)
-    marks = ", ".join("?" for _ in values)
-    db.execute(f"INSERT INTO projects ({names}) VALUES ({marks})", list(values.values()))
+    """Project number ``project_id``, its room made."""
+    db.execute(
+        "INSERT INTO projects (id, name, name_key, summary, stage, state, created_in, created_at) "
+        "VALUES (?, ?, ?, ?, 'design', 'ready', ?, ?)",
+        [project_id, name, " ".join(name.casefold().split()), "x", TEAM_ROOM, "2026-01-01"],
+    )
 
 
 @pytest.fixture
