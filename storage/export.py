@@ -140,19 +140,17 @@ def find_project(db: Database | sqlite3.Connection, text: str) -> int | None:
     # ASCII digits only ("²".isdigit() is true, but int("²") fails).
     number = int(text) if re.fullmatch(r"[0-9]{1,18}", text) else None
     projects = [
-        (p.id, _name_key(p.name or "")) for p in project_store.listing(db) if p.state != "failed"
+        (p.id, project_store.name_key(p.name or ""))
+        for p in project_store.listing(db)  # type: ignore[arg-type]
+        if p.state != "failed"
     ]
     if number is not None:
         return number if any(pid == number for pid, _ in projects) else None
-    key = _name_key(text)
+    key = project_store.name_key(text)
     found = [pid for pid, name in projects if name == key]
     if not found:
         found = [pid for pid, name in projects if key in name]
     return found[0] if len(found) == 1 else None
-
-
-def _name_key(name: str) -> str:
-    return " ".join(name.casefold().split())
 
 
 def question_exists(db: Database | sqlite3.Connection, question_id: int) -> bool:
