@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import json
 import logging
 import random
 import time
+import traceback
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
@@ -33,12 +35,12 @@ from sqlite_utils import Database
 from bot.config import Config
 from bot.context import Edit, Incoming, Message, PollAnswer, PollLayout, Reaction, Removal
 from bot.crosssign import cross_sign
-from bot.dispatch import NotReadableYet
+from bot.dispatch import NotReadableYet, new_ref
 from bot.matrix_http import MatrixError, MatrixHTTP, path
 from bot.messages import Messages, shorten
 from bot.private_files import write_private
 from bot.roles import Role, role_of
-from storage import inbox, outbox, rooms
+from storage import deadletters, inbox, outbox, rooms
 from storage.db import Store
 from storage.inbox import InboxEvent
 from storage.outbox import OutboxItem
@@ -60,6 +62,11 @@ SYNC_FILTER = {
 }
 
 
+# How often an outbox item that raises something other than a Matrix error is
+# tried before it is parked as failed (Matrix errors have their own rules).
+SEND_TRIES = 5
+
+
 class StartupError(Exception):
     """The bot cannot start; the message says why."""
 
@@ -77,6 +84,23 @@ class Backoff:
 
     def reset(self) -> None:
         self.failures = 0
+
+
+class Crashes:
+    """The unexpected failures of the item a room's sender is on: one reference
+    number for all of them, counted, with their own back-off."""
+
+    def __init__(self, backoff: Backoff) -> None:
+        self.item_id: int | None = None
+        self.ref, self.count, self.backoff = "", 0, backoff
+
+    def failed(self, item_id: int) -> tuple[str, int]:
+        """Count one more failure of this item: its reference number and how many so far."""
+        if item_id != self.item_id:
+            self.item_id, self.ref, self.count = item_id, new_ref(), 0
+            self.backoff.reset()
+        self.count += 1
+        return self.ref, self.count
 
 
 def strip_reply_fallback(body: str) -> str:
@@ -256,6 +280,8 @@ class MatrixAdapter:
         # Answers to secret ballots, by event ID: in memory only, never on disk.
         self._held: dict[str, dict[str, Any]] = {}
         self._recall_needed = False
+        self.crash_delay = 0.5  # the first wait after an unexpected sending failure
+        self._undecryptable: set[str] = set()  # event IDs whose decryption failure was logged
 
     # ----- session -------------------------------------------------------
 
@@ -643,9 +669,17 @@ class MatrixAdapter:
                 return None
             event.room_id = room_id
             plain = self.nio.decrypt_event(event)
-        except Exception:
+        except Exception as err:
+            self._note_undecryptable(str(raw.get("event_id")), room_id, err)
             return None
         return plain.source if getattr(plain, "decrypted", False) else None
+
+    def _note_undecryptable(self, event_id: str, room_id: str, err: Exception) -> None:
+        """Say once per event why it could not be decrypted (it is tried again and again)."""
+        if event_id in self._undecryptable:
+            return
+        self._undecryptable.add(event_id)
+        log.warning("Cannot decrypt %s in %s yet (%r)", event_id, room_id, err)
 
     async def _unlock(self) -> None:
         """Try again the messages that wait for their keys; hand the ones that
@@ -1149,6 +1183,8 @@ class MatrixAdapter:
                 heads = outbox.heads(db)
             for item in heads:
                 task = self._room_tasks.get(item.room_id)
+                if task is not None and task.done() and not task.cancelled() and task.exception():
+                    log.error("The sender for %s stopped", item.room_id, exc_info=task.exception())
                 if task is None or task.done():
                     self._room_tasks[item.room_id] = asyncio.create_task(
                         self._drain_room(item.room_id)
@@ -1161,6 +1197,7 @@ class MatrixAdapter:
 
     async def _drain_room(self, room_id: str) -> None:
         backoff = Backoff()
+        crashes = Crashes(Backoff(first=self.crash_delay))
         while True:
             async with self.store.writing() as db:
                 item = outbox.next_in_room(db, room_id)
@@ -1171,6 +1208,8 @@ class MatrixAdapter:
                 await asyncio.sleep(wait)
             try:
                 result = await self._perform(item)
+            except asyncio.CancelledError:
+                raise
             except MatrixError as err:
                 # A lost session is mended by the sync loop logging in again.
                 if err.transient or err.errcode == "M_UNKNOWN_TOKEN":
@@ -1189,11 +1228,10 @@ class MatrixAdapter:
                     continue
                 log.error("Gave up on %s in %s: %s", item.action, room_id, err)
                 async with self.store.writing() as db:
-                    outbox.mark_failed(db, item.id, str(err))
-                    if item.action == "join":
-                        rooms.upsert(db, room_id, state="failed")
-                    if item.action in ("create_dm", "create_room"):  # what waited for it
-                        outbox.fail_pending(db, room_id, f"the room was not made: {err}")
+                    self._give_up(db, item, str(err))
+                continue
+            except Exception as err:  # a bug or a surprise: never kill the room's sender
+                await self._after_crash(item, crashes, err)
                 continue
             backoff.reset()
             async with self.store.writing() as db:
@@ -1209,6 +1247,47 @@ class MatrixAdapter:
                     rooms.upsert(db, result, state="joined", is_direct=direct, dm_with=dm_with)
                     outbox.move_room(db, room_id, result)  # what waited for the room
                     self.wake_sender()
+
+    def _give_up(self, db: Database, item: OutboxItem, error: str) -> None:
+        outbox.mark_failed(db, item.id, error)
+        if item.action == "join":
+            rooms.upsert(db, item.room_id, state="failed")
+        if item.action in ("create_dm", "create_room"):  # what waited for it
+            outbox.fail_pending(db, item.room_id, f"the room was not made: {error}")
+
+    async def _after_crash(self, item: OutboxItem, crashes: Crashes, err: Exception) -> None:
+        """An outbox item raised something unexpected: log it with a reference number,
+        try again later, and after SEND_TRIES failures park it as failed in the outbox
+        and in the dead letters (with the same reference), so the room goes on."""
+        ref, tries = crashes.failed(item.id)
+        if tries < SEND_TRIES:
+            delay = crashes.backoff.next_delay()
+            log.exception(
+                "Sending %s to %s failed (ref %s, try %d of %d); trying again in %.1f s",
+                item.action,
+                item.room_id,
+                ref,
+                tries,
+                SEND_TRIES,
+                delay,
+            )
+            async with self.store.writing() as db:
+                outbox.retry_later(db, item.id, time.time() + delay)
+            return
+        log.exception(
+            "Gave up on %s in %s after %d tries (ref %s)", item.action, item.room_id, tries, ref
+        )
+        async with self.store.writing() as db:
+            self._give_up(db, item, f"ref {ref}: {type(err).__name__}: {err}")
+            deadletters.add(
+                db,
+                ref,
+                item.txn_id,
+                item.room_id,
+                self.user_id,
+                dataclasses.asdict(item),
+                traceback.format_exc(),
+            )
 
     async def _perform(self, item: OutboxItem) -> str | None:
         """Do one outbox action. Returns what came of it (an event or room ID)."""
