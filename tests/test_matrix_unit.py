@@ -22,7 +22,7 @@ import harness
 from bot.config import Config, load_config
 from bot.context import Message
 from bot.matrix import INVITE_TYPE, Backoff, MatrixAdapter, notice, strip_reply_fallback
-from bot.matrix_http import DEFAULT_RATE_LIMIT_WAIT, parse_retry_after
+from bot.matrix.http import DEFAULT_RATE_LIMIT_WAIT, parse_retry_after
 from storage import inbox, rooms
 from storage import roles as role_store
 from storage.db import Store
@@ -611,7 +611,7 @@ async def test_an_unexpected_sending_failure_is_retried_then_parked_with_its_ref
     adapter: MatrixAdapter, store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
     from bot.matrix import SEND_TRIES
-    from bot.matrix_http import MatrixHTTP
+    from bot.matrix.http import MatrixHTTP
     from storage import deadletters, outbox
 
     adapter.http = MatrixHTTP("https://matrix.council.test")  # never reached
