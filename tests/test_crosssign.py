@@ -10,7 +10,7 @@ import pytest
 from signedjson.key import decode_verify_key_bytes
 from signedjson.sign import SignatureVerifyException, sign_json, verify_signed_json
 
-from bot.crosssign import (
+from bot.matrix.crosssign import (
     KEYS_FILE,
     CrossSigningKeys,
     create_keys,
@@ -19,7 +19,7 @@ from bot.crosssign import (
     key_id,
     load_keys,
 )
-from bot.matrix_http import MatrixError
+from bot.matrix.http import MatrixError
 
 BOT = "@copro:council.test"
 

@@ -11,7 +11,7 @@ import pytest
 from signedjson.key import decode_verify_key_bytes
 from signedjson.sign import verify_signed_json
 
-from bot.crosssign import CrossSigningKeys, public_key
+from bot.matrix.crosssign import CrossSigningKeys, public_key
 from harness import BotProcess, call, wait_until
 
 pytestmark = pytest.mark.e2e

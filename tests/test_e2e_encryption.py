@@ -16,7 +16,7 @@ from test_e2e_projects import NAME, QUESTION, SUMMARY, start_project, told, with
 
 from bot.config import load_config
 from bot.matrix import MatrixAdapter
-from bot.matrix_http import MatrixError
+from bot.matrix.http import MatrixError
 from harness import EncryptedPerson, call, wait_until
 from storage import outbox
 from storage.db import Store

@@ -133,3 +133,14 @@ def test_only_syncs_with_keys_or_ciphertext_make_the_fast_path_wait() -> None:
     plain = {"rooms": {"join": {"!r": {"timeline": {"events": [{"type": "m.room.message"}]}}}}}
     assert not _carries_encryption(plain)
     assert not _carries_encryption({"device_one_time_keys_count": {"signed_curve25519": 50}})
+
+
+def test_a_message_that_cannot_be_decrypted_is_logged_once(
+    adapter: MatrixAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    room = "!group:council.test"
+    [raw] = a_sync()["rooms"]["join"][room]["timeline"]["events"]
+    assert adapter._decrypt(raw, room) is None
+    assert adapter._decrypt(raw, room) is None  # tried again (more keys may have come)
+    lines = [r.getMessage() for r in caplog.records if "$secret" in r.getMessage()]
+    assert len(lines) == 1 and room in lines[0]

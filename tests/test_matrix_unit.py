@@ -22,7 +22,7 @@ import harness
 from bot.config import Config, load_config
 from bot.context import Message
 from bot.matrix import INVITE_TYPE, Backoff, MatrixAdapter, notice, strip_reply_fallback
-from bot.matrix_http import DEFAULT_RATE_LIMIT_WAIT, parse_retry_after
+from bot.matrix.http import DEFAULT_RATE_LIMIT_WAIT, parse_retry_after
 from storage import inbox, rooms
 from storage import roles as role_store
 from storage.db import Store
@@ -605,3 +605,30 @@ def test_forgetting_a_third_person_keeps_the_chat_shared(
     rows = store.db.execute("SELECT user_id FROM room_members").fetchall()
     assert all("@" not in user_id for (user_id,) in rows)
     assert rows  # Tom's place, under no one's name
+
+
+# ----- sending: a failure that is not a Matrix error ---------------------------------
+
+
+async def test_an_unexpected_sending_failure_is_retried_then_parked_with_its_reference(
+    adapter: MatrixAdapter, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.matrix import SEND_TRIES
+    from bot.matrix.http import MatrixHTTP
+    from storage import deadletters, outbox
+
+    adapter.http = MatrixHTTP("https://matrix.council.test")  # never reached
+    adapter.crash_delay = 0.001
+    with store.write() as db:  # a file item without its path: _do_file raises KeyError
+        txn = outbox.enqueue(db, "file", ROOM, content={"filename": "report.csv"})
+    await adapter._drain_room(ROOM)  # returns once the room has nothing left to send
+    state, attempts, result = store.db.execute(
+        "SELECT state, attempts, result FROM outbox WHERE txn_id = ?", [txn]
+    ).fetchone()
+    assert (state, attempts) == ("failed", SEND_TRIES)
+    ref = result.split()[1].rstrip(":")
+    letter = deadletters.get(store.db, ref)
+    assert letter is not None and letter["event_id"] == txn and "KeyError" in letter["error"]
+    lines = [r.getMessage() for r in caplog.records if f"ref {ref}" in r.getMessage()]
+    assert len(lines) == SEND_TRIES  # every try is logged, with the same reference
+    assert "trying again" in lines[0] and "Gave up" in lines[-1]

@@ -26,7 +26,7 @@ from signedjson.key import decode_signing_key_base64, encode_signing_key_base64,
 from signedjson.sign import SignatureVerifyException, sign_json, verify_signed_json
 from signedjson.types import SigningKey
 
-from bot.matrix_http import MatrixError, MatrixHTTP
+from bot.matrix.http import MatrixError, MatrixHTTP
 from bot.private_files import write_private
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,52 @@
+"""The Matrix adapter: sync into the inbox, send from the outbox.
+
+One job per module, on mautrix's lines: ``session`` (logging in, the kept
+credentials), ``ingest`` (the sync loop and gap filling), ``crypto``
+(decrypting, encrypting, secret-ballot answers held in memory, encrypted
+files), ``events`` (what Matrix events mean), ``sending`` (the outbox's
+sender), and ``adapter``, the ``MatrixAdapter`` made of them, which is the
+core's ``Platform``. ``http`` is the small HTTP layer and ``crosssign`` the
+bot's cross-signing. Who may invite the bot is decided in ``bot.invites``.
+"""
+
+from bot.matrix.adapter import MatrixAdapter
+from bot.matrix.base import Backoff, StartupError
+from bot.matrix.crypto import _carries_encryption, seal_file
+from bot.matrix.events import (
+    INVITE_TYPE,
+    MAX_CONTENT_BYTES,
+    POLL_END,
+    POLL_RESPONSES,
+    POLL_START,
+    SPOILED,
+    notice,
+    strip_reply_fallback,
+    to_incoming,
+    within_limit,
+)
+from bot.matrix.ingest import GAP_PAGE, SYNC_FILTER, SYNC_TIMEOUT_MS
+from bot.matrix.sending import ENCRYPTION_STATE, SEND_TRIES, Crashes
+
+__all__ = [
+    "ENCRYPTION_STATE",
+    "GAP_PAGE",
+    "INVITE_TYPE",
+    "MAX_CONTENT_BYTES",
+    "POLL_END",
+    "POLL_RESPONSES",
+    "POLL_START",
+    "SEND_TRIES",
+    "SPOILED",
+    "SYNC_FILTER",
+    "SYNC_TIMEOUT_MS",
+    "Backoff",
+    "Crashes",
+    "MatrixAdapter",
+    "StartupError",
+    "_carries_encryption",
+    "notice",
+    "seal_file",
+    "strip_reply_fallback",
+    "to_incoming",
+    "within_limit",
+]

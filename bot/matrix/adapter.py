@@ -1,0 +1,220 @@
+"""The Matrix adapter, made of its parts, and what it offers the core (the
+``Platform`` seam): queueing what the bot says or does, and reading rooms."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.context import Edit, Message, PollAnswer, PollLayout
+from bot.matrix.crypto import Crypto
+from bot.matrix.events import POLL_END, POLL_START, Events, notice, to_incoming
+from bot.matrix.http import MatrixError, path
+from bot.matrix.ingest import Ingest
+from bot.matrix.sending import Sending
+from bot.matrix.session import Session
+from storage import inbox, outbox, rooms
+
+log = logging.getLogger(__name__)
+
+
+class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
+    """The core's ``Platform`` for Matrix: log in (``Session``), sync into the inbox
+    (``Ingest``), read and write encrypted rooms (``Crypto``), understand stored
+    events (``Events``) and send from the outbox (``Sending``)."""
+
+    # ----- queueing (written to the outbox; the sender sends) ---------------
+
+    def queue_text(
+        self,
+        db: Database,
+        room_id: str,
+        text: str,
+        *,
+        reply_to: str | None = None,
+        mentions: Sequence[str] = (),
+        thread: str | None = None,
+    ) -> str:
+        content = notice(text, reply_to, mentions, thread)
+        return outbox.enqueue(db, "send", room_id, "m.room.message", content)
+
+    def queue_reaction(self, db: Database, room_id: str, target: str, key: str) -> str:
+        relation = {"rel_type": "m.annotation", "event_id": target, "key": key}
+        return outbox.enqueue(db, "send", room_id, "m.reaction", {"m.relates_to": relation})
+
+    def direct_room(self, db: Database, user_id: str) -> str:
+        """The person's private direct chat (nobody else in it, as the sync last
+        showed); if there is none, a new one is opened first.
+
+        Until it exists, the outbox files things under the person's ID, so they
+        go out in order once the chat is open.
+        """
+        room_id = rooms.find_direct(db, user_id)
+        if room_id is not None:
+            return room_id
+        if not outbox.has_pending(db, "create_dm", user_id):
+            outbox.enqueue(db, "create_dm", user_id)
+        return user_id
+
+    def queue_direct(self, db: Database, user_id: str, text: str) -> str:
+        return self.queue_text(db, self.direct_room(db, user_id), text)
+
+    def queue_poll(self, db: Database, room_id: str, poll: PollLayout) -> str:
+        kind = (
+            "org.matrix.msc3381.poll.disclosed"
+            if poll.disclosed
+            else ("org.matrix.msc3381.poll.undisclosed")
+        )
+        content = {
+            POLL_START: {
+                "question": {
+                    "org.matrix.msc1767.text": poll.question,
+                    "body": poll.question,
+                    "msgtype": "m.text",
+                },
+                "kind": kind,
+                "max_selections": poll.max_selections,
+                "answers": [
+                    {"id": answer_id, "org.matrix.msc1767.text": label}
+                    for answer_id, label in poll.answers
+                ],
+            },
+            "org.matrix.msc1767.text": poll.fallback,
+            "m.mentions": {},
+        }
+        return outbox.enqueue(db, "send", room_id, POLL_START, content)
+
+    def queue_poll_end(
+        self, db: Database, room_id: str, poll_event: str, results: dict[str, int], text: str
+    ) -> str:
+        content = {
+            "m.relates_to": {"rel_type": "m.reference", "event_id": poll_event},
+            POLL_END: {},
+            "m.poll.results": results,
+            "org.matrix.msc1767.text": text,
+            "body": text,
+            "msgtype": "m.text",
+            "m.mentions": {},
+        }
+        return outbox.enqueue(db, "send", room_id, POLL_END, content)
+
+    @property
+    def files_dir(self) -> Path:
+        return self.config.storage.data_dir / "outgoing"
+
+    def queue_file(
+        self, db: Database, room_id: str, file: Path, filename: str, mimetype: str
+    ) -> str:
+        content = {
+            "path": str(file),
+            "filename": filename,
+            "mimetype": mimetype,
+            "size": file.stat().st_size,
+        }
+        return outbox.enqueue(db, "file", room_id, content=content)
+
+    def queue_create_room(
+        self, db: Database, key: str, name: str, topic: str, invite: Sequence[str] = ()
+    ) -> str:
+        content = {
+            "preset": "private_chat",
+            "name": name,
+            "topic": topic,
+            "invite": list(invite),
+            # The bot creates the room, so it is its admin (in room version 12 and
+            # later, creators may not even be listed). People in it may invite.
+            "power_level_content_override": {"invite": 0},
+        }
+        return outbox.enqueue(db, "create_room", key, content=content)
+
+    def queue_invite(self, db: Database, room_id: str, user_id: str) -> str:
+        return outbox.enqueue(db, "invite", room_id, content={"user_id": user_id})
+
+    def queue_kick(self, db: Database, room_id: str, user_id: str, reason: str) -> str:
+        return outbox.enqueue(db, "kick", room_id, content={"user_id": user_id, "reason": reason})
+
+    def queue_state(
+        self,
+        db: Database,
+        room_id: str,
+        event_type: str,
+        content: dict[str, Any],
+        state_key: str = "",
+    ) -> str:
+        body = {"state_key": state_key, "content": content}
+        return outbox.enqueue(db, "state", room_id, event_type, body)
+
+    def queue_removal(self, db: Database, room_id: str, event_id: str) -> str:
+        return outbox.enqueue(db, "redact", room_id, content={"event_id": event_id})
+
+    def message_text(self, db: Database, event_id: str) -> str | None:
+        stored = inbox.get(db, event_id)
+        found = to_incoming(stored.event, stored.room_id, is_direct=False) if stored else None
+        return found.body if isinstance(found, Message | Edit) else None
+
+    def sent_event(self, db: Database, txn_id: str) -> str | None:
+        return outbox.result_of(db, txn_id)
+
+    def sent_txn(self, db: Database, event_id: str) -> str | None:
+        return outbox.txn_of(db, event_id)
+
+    # ----- reading (for scheduled jobs; never inside a transaction) ---------
+
+    async def _members(self, room_id: str) -> dict[str, dict[str, Any]]:
+        """Everyone joined or invited, with their member event's content."""
+        assert self.http is not None
+        data = await self.http.request(
+            "GET", f"v3/rooms/{path(room_id)}/members", params={"not_membership": "leave"}
+        )
+        found: dict[str, dict[str, Any]] = {}
+        for e in data.get("chunk") or []:
+            who, content = e.get("state_key"), e.get("content")
+            if isinstance(who, str) and isinstance(content, dict):
+                if content.get("membership") in rooms.MEMBER:
+                    found[who] = content
+        return found
+
+    async def joined_members(self, room_id: str) -> set[str]:
+        assert self.http is not None
+        data = await self.http.request("GET", f"v3/rooms/{path(room_id)}/joined_members")
+        joined = data.get("joined")
+        return set(joined) if isinstance(joined, dict) else set()
+
+    async def user_exists(self, user_id: str) -> bool | None:
+        """Ask the homeserver for the person's profile: 404 means nobody by that ID."""
+        assert self.http is not None
+        try:
+            await self.http.request("GET", f"v3/profile/{path(user_id)}")
+        except MatrixError as err:
+            if err.status == 404 or (err.status == 400 and err.errcode == "M_INVALID_PARAM"):
+                return False
+            log.info("Cannot tell whether %s exists (%s)", user_id, err)
+            return None
+        return True
+
+    async def poll_answers(self, room_id: str, poll_event: str) -> list[PollAnswer]:
+        """Every poll answer related to a poll, from the relations API (missed ones too)."""
+        assert self.http is not None
+        found: list[PollAnswer] = []
+        params = {"limit": "100"}
+        while True:
+            page = await self.http.request(
+                "GET",
+                f"v1/rooms/{path(room_id)}/relations/{path(poll_event)}/m.reference",
+                params=params,
+            )
+            for raw in page.get("chunk") or []:
+                # In an encrypted room the answers are m.room.encrypted: the
+                # relation is in the clear, the type and choice are not.
+                if raw.get("type") == "m.room.encrypted":
+                    raw = self._decrypt(raw, room_id) or raw
+                incoming = to_incoming(raw, room_id, is_direct=False)
+                if isinstance(incoming, PollAnswer) and incoming.sender != self.user_id:
+                    found.append(incoming)
+            if not page.get("next_batch"):
+                return found
+            params = {"limit": "100", "from": str(page["next_batch"])}

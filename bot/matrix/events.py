@@ -1,0 +1,244 @@
+"""What Matrix events mean: a person's event as an ``Incoming`` (``to_incoming``),
+the inbox's stored events read back for the worker (``interpret``), and the
+content of the bot's own messages (``notice``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot import invites
+from bot.context import Edit, Incoming, Message, PollAnswer, Reaction, Removal
+from bot.dispatch import NotReadableYet
+from bot.matrix.base import AdapterBase
+from bot.messages import Messages, shorten
+from storage import inbox, outbox, rooms
+from storage.inbox import InboxEvent
+
+log = logging.getLogger(__name__)
+
+
+INVITE_TYPE = "copro.invite"  # an inbox row we make for an invite (invites are not events)
+
+
+def strip_reply_fallback(body: str) -> str:
+    """Remove the quoted text a client puts at the top of a reply."""
+    lines = body.split("\n")
+    i = 0
+    while i < len(lines) and lines[i].startswith(">"):
+        i += 1
+    if i and i < len(lines) and lines[i] == "":
+        i += 1
+    return "\n".join(lines[i:]) if i else body
+
+
+def notice(
+    text: str, reply_to: str | None, mentions: Sequence[str], thread: str | None = None
+) -> dict[str, Any]:
+    """The content of a message from the bot: plain text, no HTML, no accidental pings."""
+    content: dict[str, Any] = {
+        "msgtype": "m.notice",
+        "body": text,
+        "m.mentions": {"user_ids": list(mentions)} if mentions else {},
+    }
+    if thread:
+        content["m.relates_to"] = {
+            "rel_type": "m.thread",
+            "event_id": thread,
+            "is_falling_back": reply_to is None,
+            "m.in_reply_to": {"event_id": reply_to or thread},
+        }
+    elif reply_to:
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+    return within_limit(content)
+
+
+# Matrix refuses events over 65,536 bytes (413). Encryption makes content about a
+# third bigger and the event's envelope adds a little, so a message's content,
+# as JSON with every non-ASCII character escaped (the most it can take), stays under this.
+MAX_CONTENT_BYTES = 40_000
+
+
+def within_limit(content: dict[str, Any]) -> dict[str, Any]:
+    """The content, with its body shortened (ending in "…") if it is too big to send."""
+    if (size := _json_bytes(content)) <= MAX_CONTENT_BYTES:
+        return content
+    room = MAX_CONTENT_BYTES - _json_bytes({**content, "body": ""}) - _json_bytes("…") + 2
+    keep = 0
+    for character in content["body"]:
+        room -= _json_bytes(character) - 2  # without its quotes
+        if room < 0:
+            break
+        keep += 1
+    log.warning("A message of %d bytes was too big to send; it was shortened", size)
+    return {**content, "body": shorten(content["body"], keep + 1)}
+
+
+def _json_bytes(value: object) -> int:
+    return len(json.dumps(value).encode())
+
+
+POLL_START = "org.matrix.msc3381.poll.start"
+POLL_END = "org.matrix.msc3381.poll.end"
+POLL_RESPONSES = ("org.matrix.msc3381.poll.response", "m.poll.response")
+SPOILED = ""  # stands for an answer that was not text: never a real answer ID
+
+
+def to_incoming(raw: dict[str, Any], room_id: str, *, is_direct: bool) -> Incoming | None:
+    """What a person did, from a Matrix event; None for everything the bot ignores."""
+    content = raw.get("content")
+    event_id, sender, kind = raw.get("event_id"), raw.get("sender"), raw.get("type")
+    if (
+        not isinstance(content, dict)
+        or not isinstance(event_id, str)
+        or not isinstance(sender, str)
+    ):
+        return None
+    ts = raw.get("origin_server_ts")
+    ts = ts if isinstance(ts, int) else 0
+    relates = content.get("m.relates_to")
+    relates = relates if isinstance(relates, dict) else {}
+    target = relates.get("event_id")
+    if kind == "m.room.message":
+        body = content.get("body")
+        if content.get("msgtype") != "m.text" or not isinstance(body, str):
+            return None  # notices (other bots), images...
+        if relates.get("rel_type") == "m.replace":
+            # An edit never runs a command again; it may change saved words.
+            new = content.get("m.new_content")
+            new_body = new.get("body") if isinstance(new, dict) else None
+            if isinstance(target, str) and isinstance(new_body, str):
+                return Edit(event_id, room_id, sender, target, new_body, ts)
+            return None
+        reply = relates.get("m.in_reply_to")
+        reply_to = reply.get("event_id") if isinstance(reply, dict) else None
+        in_thread = relates.get("rel_type") == "m.thread" and isinstance(target, str)
+        if reply_to is not None and not (in_thread and relates.get("is_falling_back")):
+            body = strip_reply_fallback(body)
+        return Message(
+            event_id,
+            room_id,
+            sender,
+            body,
+            is_direct,
+            reply_to=reply_to if isinstance(reply_to, str) and not in_thread else None,
+            ts=ts,
+            thread=target if in_thread else None,
+        )
+    if kind == "m.reaction":
+        key = relates.get("key")
+        if (
+            relates.get("rel_type") == "m.annotation"
+            and isinstance(target, str)
+            and isinstance(key, str)
+        ):
+            return Reaction(event_id, room_id, sender, target, key, ts)
+        return None
+    if kind == "m.room.redaction":
+        redacts = raw.get("redacts") or content.get("redacts")
+        return Removal(event_id, room_id, sender, redacts, ts) if isinstance(redacts, str) else None
+    if kind in POLL_RESPONSES:
+        if relates.get("rel_type") != "m.reference" or not isinstance(target, str):
+            return None
+        body = content.get(kind) if isinstance(content.get(kind), dict) else {}
+        chosen = body.get("answers", content.get("m.selections"))
+        if not isinstance(chosen, list):
+            chosen = [SPOILED]
+        answers = tuple(a if isinstance(a, str) else SPOILED for a in chosen)
+        return PollAnswer(event_id, room_id, sender, target, answers, ts)
+    return None
+
+
+class Events(AdapterBase):
+    def interpret(self, db: Database, event: InboxEvent) -> Incoming | None:
+        raw = event.event
+        if inbox.is_sealed(raw):
+            raw = self._held.get(event.event_id, raw)
+            if inbox.is_sealed(raw):  # its content went with the bot's memory: fetch it again
+                self._recall_needed = True
+                raise NotReadableYet(event.event_id)
+            raw = {**raw, "origin_server_ts": event.origin_server_ts}  # the time it was stored at
+        content = raw.get("content")
+        if not isinstance(content, dict):
+            return None
+        if event.type == INVITE_TYPE:
+            self._answer_invite(db, event.room_id, event.sender, bool(content.get("is_direct")))
+            return None
+        if event.type == "m.room.tombstone" and raw.get("state_key") == "":
+            self._follow_upgrade(db, event.sender, event.room_id, content.get("replacement_room"))
+            return None
+        if raw.get("type") == "m.room.encrypted":
+            plain = self._decrypt(raw, event.room_id)
+            if plain is None:
+                raise NotReadableYet(event.event_id)  # it waits; _unlock tries again
+            raw = plain
+        # Direct only while nobody but the sender and the bot is in the chat.
+        is_direct = rooms.is_private(db, event.room_id, event.sender)
+        return to_incoming(raw, event.room_id, is_direct=is_direct)
+
+    @staticmethod
+    def _server(user_id: str) -> str:
+        """The server part of "@name:server" ("" if there is none)."""
+        return user_id.split(":", 1)[1] if ":" in user_id else ""
+
+    @cached_property
+    def _messages(self) -> Messages:
+        """The catalogue, for the little the adapter says itself (greeting a new chat)."""
+        return Messages.load()
+
+    def _say(self, key: str) -> str:
+        return self._messages.get(key, prefix=self.config.bot.prefix)
+
+    def _answer_invite(self, db: Database, room_id: str, inviter: str, is_direct: bool) -> None:
+        """Join if the inviter may bring the bot there (bot.invites decides). A new
+        direct chat is greeted once; a direct chat turned down is told why (join, one
+        message, leave): nobody waits for an answer that never comes. Group rooms
+        turned down are left without a word."""
+        answer = invites.answer_invite(
+            self.config,
+            db,
+            inviter,
+            is_direct=is_direct,
+            server=self._server(inviter),
+            own_server=self._server(self.user_id),
+        )
+        if answer is invites.Answer.JOIN:
+            log.info("Accepting invite from %s to %s", inviter, room_id)
+            rooms.upsert(
+                db,
+                room_id,
+                state="invited",
+                inviter=inviter,
+                is_direct=is_direct,
+                dm_with=inviter if is_direct else None,
+            )
+            outbox.enqueue(db, "join", room_id)
+            if is_direct:
+                self.queue_text(db, room_id, self._say("dm.welcome"))
+        elif answer is invites.Answer.EXPLAIN:
+            log.info("Turning down a direct chat from %s (rooms.accept_direct_chats_from)", inviter)
+            rooms.upsert(db, room_id, state="refused", inviter=inviter, is_direct=True)
+            outbox.enqueue(db, "join", room_id)
+            self.queue_text(db, room_id, self._say("dm.refused"))
+            outbox.enqueue(db, "leave", room_id)
+        else:
+            log.info("Refusing invite from %s (not allowed to invite the bot)", inviter)
+            rooms.upsert(db, room_id, state="refused", inviter=inviter, is_direct=is_direct)
+            outbox.enqueue(db, "leave", room_id)
+
+    def _follow_upgrade(self, db: Database, sender: str, old_room: str, new_room: Any) -> None:
+        if not isinstance(new_room, str) or not new_room.startswith("!"):
+            return
+        if not invites.follows_upgrade(self.config, db, sender, self._server(sender)):
+            log.info("Not following the upgrade of %s to %s", old_room, new_room)
+            return
+        old = rooms.get(db, old_room)
+        rooms.upsert(
+            db, new_room, state="invited", inviter=sender, is_direct=bool(old and old.is_direct)
+        )
+        outbox.enqueue(db, "join", new_room)

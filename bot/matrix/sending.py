@@ -1,0 +1,334 @@
+"""Sending: the outbox. Every action (send, join, leave) is stored with a
+transaction ID before anything goes out; a separate task sends it, one room at
+a time in order, waiting out 429s (``Retry-After``), backing off on 5xx and
+network errors, and retrying with the same transaction ID so nothing is sent
+twice. Sending never blocks receiving."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.dispatch import new_ref
+from bot.matrix.base import AdapterBase, Backoff
+from bot.matrix.crypto import seal_file
+from bot.matrix.http import MatrixError, path
+from storage import deadletters, outbox, rooms
+from storage.outbox import OutboxItem
+
+log = logging.getLogger(__name__)
+
+
+# How often an outbox item that raises something other than a Matrix error is
+# tried before it is parked as failed (Matrix errors have their own rules).
+SEND_TRIES = 5
+
+# What makes a new room encrypted from its first event (rooms.encrypt_new_rooms).
+ENCRYPTION_STATE = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+}
+
+
+class Crashes:
+    """The unexpected failures of the item a room's sender is on: one reference
+    number for all of them, counted, with their own back-off."""
+
+    def __init__(self, backoff: Backoff) -> None:
+        self.item_id: int | None = None
+        self.ref, self.count, self.backoff = "", 0, backoff
+
+    def failed(self, item_id: int) -> tuple[str, int]:
+        """Count one more failure of this item: its reference number and how many so far."""
+        if item_id != self.item_id:
+            self.item_id, self.ref, self.count = item_id, new_ref(), 0
+            self.backoff.reset()
+        self.count += 1
+        return self.ref, self.count
+
+
+class Sending(AdapterBase):
+    def wake_sender(self) -> None:
+        self._sender_wake.set()
+
+    async def sender_loop(self) -> None:
+        """Start one task per room that has something to send."""
+        while True:
+            async with self.store.writing() as db:
+                heads = outbox.heads(db)
+            for item in heads:
+                task = self._room_tasks.get(item.room_id)
+                if task is not None and task.done() and not task.cancelled() and task.exception():
+                    log.error("The sender for %s stopped", item.room_id, exc_info=task.exception())
+                if task is None or task.done():
+                    self._room_tasks[item.room_id] = asyncio.create_task(
+                        self._drain_room(item.room_id)
+                    )
+            self._sender_wake.clear()
+            try:
+                await asyncio.wait_for(self._sender_wake.wait(), timeout=5)
+            except TimeoutError:
+                pass
+
+    async def _drain_room(self, room_id: str) -> None:
+        backoff = Backoff()
+        crashes = Crashes(Backoff(first=self.crash_delay))
+        while True:
+            async with self.store.writing() as db:
+                item = outbox.next_in_room(db, room_id)
+            if item is None:
+                return
+            wait = item.not_before - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                result = await self._perform(item)
+            except asyncio.CancelledError:
+                raise
+            except MatrixError as err:
+                # A lost session is mended by the sync loop logging in again.
+                if err.transient or err.errcode == "M_UNKNOWN_TOKEN":
+                    delay = max(
+                        err.retry_after or 0.0, 0.0 if err.status == 429 else backoff.next_delay()
+                    )
+                    log.log(
+                        logging.INFO if err.status == 429 else logging.WARNING,
+                        "Sending to %s failed (%s); trying again in %.1f s",
+                        room_id,
+                        err,
+                        delay,
+                    )
+                    async with self.store.writing() as db:
+                        outbox.retry_later(db, item.id, time.time() + delay)
+                    continue
+                log.error("Gave up on %s in %s: %s", item.action, room_id, err)
+                async with self.store.writing() as db:
+                    self._give_up(db, item, str(err))
+                continue
+            except Exception as err:  # a bug or a surprise: never kill the room's sender
+                await self._after_crash(item, crashes, err)
+                continue
+            backoff.reset()
+            async with self.store.writing() as db:
+                # What went to a person's own private chat is theirs (and !mydata shows
+                # it) until they are forgotten; elsewhere it may quote people: not kept.
+                scrub = item.action in ("send", "file") and not rooms.private_with(db, room_id)
+                outbox.mark_sent(db, item.id, result, scrub=scrub)
+                if item.action == "leave":
+                    rooms.mark_left(db, room_id)
+                if item.action in ("create_dm", "create_room") and result:
+                    direct = item.action == "create_dm"
+                    dm_with = room_id if direct else None
+                    rooms.upsert(db, result, state="joined", is_direct=direct, dm_with=dm_with)
+                    outbox.move_room(db, room_id, result)  # what waited for the room
+                    self.wake_sender()
+
+    def _give_up(self, db: Database, item: OutboxItem, error: str) -> None:
+        outbox.mark_failed(db, item.id, error)
+        if item.action == "join":
+            rooms.upsert(db, item.room_id, state="failed")
+        if item.action in ("create_dm", "create_room"):  # what waited for it
+            outbox.fail_pending(db, item.room_id, f"the room was not made: {error}")
+
+    async def _after_crash(self, item: OutboxItem, crashes: Crashes, err: Exception) -> None:
+        """An outbox item raised something unexpected: log it with a reference number,
+        try again later, and after SEND_TRIES failures park it as failed in the outbox
+        and in the dead letters (with the same reference), so the room goes on."""
+        ref, tries = crashes.failed(item.id)
+        if tries < SEND_TRIES:
+            delay = crashes.backoff.next_delay()
+            log.exception(
+                "Sending %s to %s failed (ref %s, try %d of %d); trying again in %.1f s",
+                item.action,
+                item.room_id,
+                ref,
+                tries,
+                SEND_TRIES,
+                delay,
+            )
+            async with self.store.writing() as db:
+                outbox.retry_later(db, item.id, time.time() + delay)
+            return
+        log.exception(
+            "Gave up on %s in %s after %d tries (ref %s)", item.action, item.room_id, tries, ref
+        )
+        async with self.store.writing() as db:
+            self._give_up(db, item, f"ref {ref}: {type(err).__name__}: {err}")
+            deadletters.add(
+                db,
+                ref,
+                item.txn_id,
+                item.room_id,
+                self.user_id,
+                dataclasses.asdict(item),
+                traceback.format_exc(),
+            )
+
+    async def _perform(self, item: OutboxItem) -> str | None:
+        """Do one outbox action. Returns what came of it (an event or room ID)."""
+        action = getattr(self, f"_do_{item.action}", None)
+        if action is None:
+            raise MatrixError(0, "COPRO_UNKNOWN_ACTION", item.action, None)
+        return await action(item)
+
+    def _room(self, item: OutboxItem, *rest: str) -> str:
+        return "/".join(["v3/rooms", path(item.room_id), *rest])
+
+    async def _do_send(self, item: OutboxItem) -> str:
+        assert self.http is not None
+        event_type, content = await self._encrypt_if_needed(
+            item.room_id, item.event_type or "", item.content or {}
+        )
+        endpoint = self._room(item, "send", path(event_type), path(item.txn_id))
+        resp = await self.http.request("PUT", endpoint, body=content)
+        return str(resp.get("event_id", ""))
+
+    async def _do_join(self, item: OutboxItem) -> str:
+        assert self.http is not None
+        resp = await self.http.request("POST", f"v3/join/{path(item.room_id)}", body={})
+        room = rooms.get(self.store.db, item.room_id)
+        if room is not None and room.is_direct:
+            await self._note_members(item.room_id)
+        return str(resp.get("room_id", ""))
+
+    async def _note_members(self, room_id: str) -> None:
+        """Who is in a direct chat the bot has just joined: the sync may not say
+        (it leaves out members who sent nothing lately)."""
+        try:
+            members = await self._members(room_id)
+        except MatrixError as err:
+            log.info("Could not read who is in %s (%s); the sync will tell", room_id, err)
+            return
+        async with self.store.writing() as db:
+            for user_id, member in members.items():
+                if user_id != self.user_id:
+                    rooms.set_member(db, room_id, user_id, str(member.get("membership")))
+
+    async def _do_leave(self, item: OutboxItem) -> None:
+        assert self.http is not None
+        await self.http.request("POST", self._room(item, "leave"), body={})
+
+    async def _do_redact(self, item: OutboxItem) -> str:
+        assert self.http is not None
+        target = (item.content or {}).get("event_id", "")
+        endpoint = self._room(item, "redact", path(target), path(item.txn_id))
+        resp = await self.http.request("PUT", endpoint, body={})
+        return str(resp.get("event_id", ""))
+
+    async def _do_invite(self, item: OutboxItem) -> None:
+        assert self.http is not None
+        await self.http.request("POST", self._room(item, "invite"), body=item.content or {})
+
+    async def _do_kick(self, item: OutboxItem) -> None:
+        assert self.http is not None
+        await self.http.request("POST", self._room(item, "kick"), body=item.content or {})
+
+    async def _do_state(self, item: OutboxItem) -> str:
+        assert self.http is not None
+        state_key = str((item.content or {}).get("state_key", ""))
+        body = (item.content or {}).get("content", {})
+        endpoint = self._room(item, "state", path(item.event_type or ""), path(state_key))
+        resp = await self.http.request("PUT", endpoint, body=body)
+        return str(resp.get("event_id", ""))
+
+    async def _do_create_dm(self, item: OutboxItem) -> str:
+        body = {"preset": "trusted_private_chat", "is_direct": True, "invite": [item.room_id]}
+        return await self._create(body)
+
+    async def _do_create_room(self, item: OutboxItem) -> str:
+        return await self._create(item.content or {})
+
+    async def _create(self, body: dict[str, Any]) -> str:
+        """Make a room, encrypted from its first event unless rooms.encrypt_new_rooms
+        is off. The bot never falls back to an unencrypted room by itself."""
+        assert self.http is not None
+        encrypt = self.config.rooms.encrypt_new_rooms
+        if encrypt:
+            body = {**body, "initial_state": [*body.get("initial_state", []), ENCRYPTION_STATE]}
+        try:
+            resp = await self.http.request("POST", "v3/createRoom", body=body)
+        except MatrixError as err:
+            if encrypt and not err.transient and err.errcode != "M_UNKNOWN_TOKEN":
+                log.error(
+                    "The homeserver refused to make an encrypted room (%s), so nobody is "
+                    "invited and what was waiting for the room is not sent (the homeserver "
+                    "may keep an empty room with only the bot in it). If this homeserver "
+                    "does not allow encrypted rooms, set rooms.encrypt_new_rooms = false.",
+                    err,
+                )
+            raise
+        room_id = str(resp["room_id"])
+        if encrypt:
+            await self._check_encrypted(room_id)
+        return room_id
+
+    async def _check_encrypted(self, room_id: str) -> None:
+        """Say so if the homeserver made the room without the encryption asked for
+        (a module on the homeserver can remove it)."""
+        try:
+            encrypted = await self._is_encrypted(room_id)
+        except MatrixError as err:  # the room is made: never make it twice
+            log.info("Could not check that %s is encrypted (%s)", room_id, err)
+            return
+        if not encrypted:
+            log.warning(
+                "The homeserver made %s without encryption, though the bot asked for it, "
+                "so what the bot sends there is stored readable on the homeserver.",
+                room_id,
+            )
+
+    async def _do_file(self, item: OutboxItem) -> str:
+        """Upload once (the URI is kept, so a retry does not upload again), then send.
+
+        In an encrypted room the file is encrypted before upload (AES-CTR, as the
+        spec's attachment encryption says) and its key travels inside the
+        encrypted message, so the homeserver holds only ciphertext."""
+        assert self.http is not None
+        file = dict(item.content or {})
+        source = Path(file["path"])
+        if "url" not in file:
+            if await self._is_encrypted(item.room_id):
+                sealed, file["encryption"] = await asyncio.to_thread(seal_file, source)
+                try:
+                    file["url"] = await self.http.upload(
+                        sealed, file["filename"], "application/octet-stream"
+                    )
+                finally:
+                    sealed.unlink(missing_ok=True)
+            else:
+                file["url"] = await self.http.upload(source, file["filename"], file["mimetype"])
+            async with self.store.writing() as db:
+                outbox.set_content(db, item.id, file)
+        content: dict[str, Any] = {
+            "msgtype": "m.file",
+            "body": file["filename"],
+            "filename": file["filename"],
+            "info": {"mimetype": file["mimetype"], "size": file["size"]},
+            "m.mentions": {},
+        }
+        if "encryption" in file:
+            content["file"] = {
+                "url": file["url"],
+                "mimetype": file["mimetype"],
+                **file["encryption"],
+            }
+        else:
+            content["url"] = file["url"]
+        event_type, content = await self._encrypt_if_needed(item.room_id, "m.room.message", content)
+        endpoint = self._room(item, "send", path(event_type), path(item.txn_id))
+        resp = await self.http.request("PUT", endpoint, body=content)
+        await asyncio.to_thread(source.unlink, missing_ok=True)
+        if "encryption" in file:  # the file's key is not kept once it is sent
+            async with self.store.writing() as db:
+                outbox.set_content(
+                    db, item.id, {k: v for k, v in file.items() if k != "encryption"}
+                )
+        return str(resp.get("event_id", ""))
