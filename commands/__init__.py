@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from bot.registry import Registry
 from commands import (
+    aboutme,
     basics,
     champions,
     export,
     feedback,
+    impact,
     polls,
     privacy,
+    project_consent,
+    project_invites,
     projects,
     typos,
     unreadable,
@@ -21,7 +25,8 @@ from commands import (
 )
 
 MODULES = (
-    basics, champions, polls, projects, workshops, export, privacy, unreadable, typos, feedback
+    basics, champions, polls, projects, project_invites, project_consent, impact, aboutme,
+    workshops, export, privacy, unreadable, typos, feedback
 )  # fmt: skip
 
 
