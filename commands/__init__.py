@@ -15,13 +15,17 @@ from commands import (
     polls,
     privacy,
     projects,
+    training,
     typos,
     unreadable,
+    workshop_answers,
+    workshop_reminders,
     workshops,
 )
 
 MODULES = (
-    basics, champions, polls, projects, workshops, export, privacy, unreadable, typos, feedback
+    basics, champions, polls, projects, workshops, workshop_answers, workshop_reminders, training,
+    export, privacy, unreadable, typos, feedback
 )  # fmt: skip
 
 

@@ -35,7 +35,7 @@ from localbot import (
     say,
 )
 
-from commands.workshops import LONGEST, NEEDS, read_needs, reminder_time
+from commands.workshop_rules import LONGEST, NEEDS, read_needs, reminder_time
 from storage import conversations, profiles, rooms
 from storage import workshops as store
 
