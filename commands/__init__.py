@@ -19,14 +19,18 @@ from commands import (
     project_consent,
     project_invites,
     projects,
+    training,
     typos,
     unreadable,
+    workshop_answers,
+    workshop_reminders,
     workshops,
 )
 
 MODULES = (
     basics, champions, polls, projects, project_invites, project_consent, impact, aboutme,
-    workshops, export, privacy, unreadable, typos, feedback
+    workshops, workshop_answers, workshop_reminders, training, export, privacy, unreadable, typos,
+    feedback
 )  # fmt: skip
 
 

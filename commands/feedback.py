@@ -27,6 +27,7 @@ from bot.answers import choice_number, parse_number, yes_or_no
 from bot.context import Context, Edit, Message, Removal, UserError
 from bot.registry import CommandSet
 from bot.roles import Role
+from commands.common import by_number_or_newest
 from storage import conversations, inbox, rooms
 from storage import feedback as store
 from storage import projects as project_store
@@ -396,17 +397,19 @@ async def ask_question(ctx: Context) -> None:
     role=Role.CHAMPION,
 )
 async def close_question(ctx: Context) -> None:
-    if ctx.args.strip():
-        number = parse_number(ctx.args)
-        if number is None:
-            raise UserError("feedback.number_needed")
+
+    def here(number: int) -> store.Question | None:
         question = store.question(ctx.db, number)
-        if question is None or question.room_id != ctx.room_id:
-            raise UserError("feedback.no_such_question", number=number)
-    else:
-        question = store.newest_open_question(ctx.db, ctx.room_id)
-        if question is None:
-            raise UserError("feedback.no_question_open")
+        return question if question is not None and question.room_id == ctx.room_id else None
+
+    question = by_number_or_newest(
+        ctx.args,
+        here,
+        lambda: store.newest_open_question(ctx.db, ctx.room_id),
+        "feedback.number_needed",
+        "feedback.no_such_question",
+        "feedback.no_question_open",
+    )
     if question.state != "open":
         raise UserError("feedback.question_already_closed", number=question.id)
     store.close_question(ctx.db, question.id)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.answers import number_list, parse_number
+from bot.answers import number_list
 from bot.config import Config
 from bot.context import (
     Context,
@@ -35,6 +35,7 @@ from bot.registry import CommandSet
 from bot.roles import Role
 from bot.scheduler import Job, NotYet, schedule
 from bot.when import WhenError, parse_when, say_when
+from commands.common import by_number_or_newest
 from commands.poll_rules import (
     PollError,
     Result,
@@ -87,9 +88,7 @@ def _companion(ctx: Context, poll: Poll) -> str:
         lines.append(ctx.text("poll.results_later"))
     if poll.closes_at is not None:
         moment = datetime.fromtimestamp(poll.closes_at, UTC)
-        lines.append(
-            ctx.text("poll.closes_on", when=say_when(moment, _tz(ctx.config), _event_time(ctx)))
-        )
+        lines.append(ctx.text("poll.closes_on", when=say_when(moment, _tz(ctx.config), ctx.now)))
     return "\n".join(lines)
 
 
@@ -132,7 +131,7 @@ async def start_poll(ctx: Context) -> None:
         spec = parse_poll(ctx.args)
     except PollError as err:
         raise UserError(err.key, **err.values) from None
-    sent_at = _event_time(ctx)
+    sent_at = ctx.now
     closes_at = None
     if spec.closes is not None:
         try:
@@ -186,7 +185,7 @@ async def list_polls(ctx: Context) -> None:
                     "poll.list_line_closes",
                     number=poll.id,
                     question=poll.question,
-                    when=say_when(moment, _tz(ctx.config), _event_time(ctx)),
+                    when=say_when(moment, _tz(ctx.config), ctx.now),
                 )
             )
     ctx.reply_text("\n".join(lines))
@@ -218,32 +217,25 @@ async def close_by_hand(ctx: Context) -> None:
     poll = _find(ctx, open_only=True)
     if ctx.sender != poll.creator and ctx.role < Role.TEAM:
         raise UserError("poll.not_yours", number=poll.id)
-    now = _event_time(ctx)
+    now = ctx.now
     store.start_closing(ctx.db, poll.id, now.timestamp())
     jobs.cancel(ctx.db, CLOSE_JOB, str(poll.id))
     schedule(ctx.db, CLOSE_JOB, str(poll.id), now)
     ctx.reply("poll.closing", number=poll.id)
 
 
-def _event_time(ctx: Context) -> datetime:
-    ts = getattr(ctx.event, "ts", 0)
-    return datetime.fromtimestamp(ts / 1000, UTC) if ts else datetime.now(UTC)
-
-
 def _find(ctx: Context, *, open_only: bool) -> Poll:
     """The poll named by number, or the newest one in this room."""
-    text = ctx.args.strip()
-    if text:
-        number = parse_number(text)
-        if number is None:
-            raise UserError("poll.number_needed", text=text[:20])
+
+    def here(number: int) -> Poll | None:
         poll = store.get(ctx.db, number)
-        if poll is None or poll.room_id != ctx.room_id:
-            raise UserError("poll.not_found", number=number)
-    else:
-        poll = store.newest_in_room(ctx.db, ctx.room_id, state="open" if open_only else None)
-        if poll is None:
-            raise UserError("poll.none_open" if open_only else "poll.none_here")
+        return poll if poll is not None and poll.room_id == ctx.room_id else None
+
+    def newest() -> Poll | None:
+        return store.newest_in_room(ctx.db, ctx.room_id, state="open" if open_only else None)
+
+    none = "poll.none_open" if open_only else "poll.none_here"
+    poll = by_number_or_newest(ctx.args, here, newest, "poll.number_needed", "poll.not_found", none)
     if open_only and poll.state != "open":
         raise UserError("poll.already_closed", number=poll.id)
     return poll

@@ -11,6 +11,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.context import Context, Message, Platform, UserError
+from commands import common
 from commands.champions import MATRIX_ID
 from commands.project_rules import NAME_MOST, clean_name, may_change
 from commands.project_words import TERMS
@@ -100,9 +101,7 @@ def cancel_checks(db: Database, invitation_id: int) -> None:
 
 def stop_asking(db: Database, invitation: Invitation) -> None:
     """Stop waiting for this person's answer, if it is this invitation we wait for."""
-    waiting = conversations.pending(db, invitation.user_id)
-    if waiting is not None and waiting.kind == CONSENT and waiting.ref == str(invitation.id):
-        done_asking(db, invitation.user_id)
+    common.stop_asking(db, invitation.user_id, CONSENT, str(invitation.id))
 
 
 def done_asking(db: Database, user_id: str) -> None:

@@ -284,7 +284,7 @@ def test_gate_allows_ordinary_symbols(text: str) -> None:
 # ----- every key the code uses is in the catalogue ------------------------------------------
 
 # Calls whose string arguments are message keys. For ``get`` only on ``messages``.
-KEY_CALLS = {"reply", "text", "_say", "get", "UserError"}
+KEY_CALLS = {"reply", "text", "_say", "get", "UserError", "by_number_or_newest"}
 # Files whose calls by these names are not about messages.
 NOT_MESSAGES = {
     "bot/config.py": "_Section.text(key) reads a key of the TOML config",

@@ -35,7 +35,15 @@ from localbot import (
     say,
 )
 
-from commands.workshops import LONGEST, NEEDS, read_needs, reminder_time
+from commands import build_registry
+from commands.workshop_rules import (
+    LONGEST,
+    NEEDS,
+    joins_waiting_list,
+    read_needs,
+    reminder_time,
+    superseded,
+)
 from storage import conversations, profiles, rooms
 from storage import workshops as store
 
@@ -912,6 +920,35 @@ def test_reminder_times_across_clock_changes(
     moment = reminder_time(london(*start), before, LONDON)
     assert moment == london(*expected)
     assert london(*start) - moment == timedelta(hours=hours)
+
+
+def test_after_a_late_start_only_the_nearest_reminder_is_sent() -> None:
+    start = london(2026, 6, 3, 14)
+    both = ["1 day", "1 hour"]
+    assert superseded(start, "1 day", both, start - timedelta(minutes=30), LONDON)
+    assert not superseded(start, "1 day", both, start - timedelta(hours=2), LONDON)
+    assert not superseded(start, "1 hour", both, start - timedelta(minutes=30), LONDON)
+
+
+@pytest.mark.parametrize(
+    ("capacity", "going", "waiting", "waits"),
+    [(None, 500, 0, False), (2, 1, 0, False), (2, 2, 0, True), (2, 1, 1, True)],
+)
+def test_who_joins_the_waiting_list(
+    capacity: int | None, going: int, waiting: int, waits: bool
+) -> None:
+    """Full, or others already waiting (they come first); no limit, no list."""
+    assert joins_waiting_list(capacity, going, waiting) is waits
+
+
+def test_help_lists_the_workshop_commands_in_their_order() -> None:
+    """The commands live in several modules; help shows them as one section, in order."""
+    names = [c.name for c in build_registry() if c.section == "workshops"]
+    assert names == [
+        "workshop new", "workshops", "workshop", "workshop calendar", "workshop needs",
+        "workshop cancel", "workshop move", "going", "maybe", "cantgo", "needs",
+        "attended", "myteam", "training", "mytraining",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
