@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -78,7 +77,7 @@ async def export_command(ctx: Context) -> None:
         "project": project_id,
         "thread": question_id,
     }
-    schedule(ctx.db, EXPORT_JOB, json.dumps(ref), _event_time(ctx))
+    schedule(ctx.db, EXPORT_JOB, json.dumps(ref), ctx.now)
     ctx.reply(where)
 
 
@@ -91,11 +90,6 @@ def _destination(ctx: Context) -> tuple[str | None, str]:
     if ctx.is_direct:
         return ctx.room_id, "export.started_here"
     return None, "export.started_direct"
-
-
-def _event_time(ctx: Context) -> datetime:
-    ts = getattr(ctx.event, "ts", 0)
-    return datetime.fromtimestamp(ts / 1000, UTC) if ts else datetime.now(UTC)
 
 
 # ----- the job -----------------------------------------------------------------------------
