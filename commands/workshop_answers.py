@@ -41,13 +41,19 @@ commands = CommandSet("workshops")
 # ----- answering: commands, reactions, removals ------------------------------------
 
 
-async def _answer_by_command(ctx: Context, answer: str) -> None:
+def _still_open(ctx: Context) -> Workshop:
+    """The workshop the command names, if people may still answer it."""
     number, _ = split_number(ctx.args)
     w = find(ctx, number)
-    now = ctx.now
-    closed = closed_key(w, now)
+    closed = closed_key(w, ctx.now)
     if closed:
         raise UserError(closed, number=w.id)
+    return w
+
+
+async def _answer_by_command(ctx: Context, answer: str) -> None:
+    w = _still_open(ctx)
+    now = ctx.now
     event = ctx.event
     at = int(now.timestamp() * 1000)
     store.add_answer(ctx.db, w.id, ctx.sender, event.event_id, answer, at, "command")
@@ -209,12 +215,8 @@ def _ask_needs(ctx: Context, w: Workshop, person: str, now: datetime) -> None:
 
 @commands.command("needs", summary="workshop.myneeds_summary", usage="needs 2")
 async def tell_needs(ctx: Context) -> None:
-    number, _ = split_number(ctx.args)
-    w = find(ctx, number)
+    w = _still_open(ctx)
     now = ctx.now
-    closed = closed_key(w, now)
-    if closed:
-        raise UserError(closed, number=w.id)
     mine = store.rsvp(ctx.db, w.id, ctx.sender)
     if mine is None or mine.answer != "going":
         raise UserError("workshop.needs_only_going", number=w.id)
