@@ -36,6 +36,17 @@ REPO = Path(__file__).resolve().parent.parent
 PONG = Messages.load().get("ping.pong", prefix="!")
 
 
+def copro(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the ``copro`` command line (``copro("export", "feedback", "-c", ...)``)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+    )
+
+
 async def wait_until(
     check: Callable[[], bool], timeout: float, what: str, every: float = 0.1
 ) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
+
+from harness import copro
 
 GOOD = """
 [matrix]
@@ -17,12 +18,6 @@ data_dir = "data"
 [people]
 team = ["@alex:council.test"]
 """
-
-
-def copro(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, timeout=60
-    )
 
 
 def check(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:

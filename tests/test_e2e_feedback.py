@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 
 import pytest
 from test_e2e_polls import room_with
 from test_e2e_workshops import announce
 
 from bot.messages import Messages
-from harness import REPO, BotProcess, Person, wait_until
+from harness import BotProcess, Person, copro, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -273,15 +271,8 @@ async def test_feedback_command_in_a_room_is_kept_only_after_a_private_yes(
 
     # The export with real IDs names nobody: they did not agree to be contacted.
     out = bot.directory / "report.json"
-    result = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "bot.cli", "export", "feedback", "-c", str(bot.config_path)]
-        + ["-o", str(out), "--real-ids"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
+    args = ["export", "feedback", "-c", str(bot.config_path), "-o", str(out), "--real-ids"]
+    result = await asyncio.to_thread(copro, *args)
     assert result.returncode == 0, result.stderr
     assert [(d["answer"], d["person"]) for d in json.loads(out.read_text())] == [
         ("The bus is late every Tuesday.", "Anonymous")

@@ -14,8 +14,6 @@ import itertools
 import json
 import re
 import stat
-import subprocess
-import sys
 import tracemalloc
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -766,16 +764,6 @@ async def test_the_job_runs_off_the_event_loop(bot: ExportBot, monkeypatch: Any)
 # ----- the command line -------------------------------------------------------------------
 
 
-def copro(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=harness.REPO,
-    )
-
-
 @pytest.fixture
 def config_path(tmp_path: Path) -> Path:
     path = harness.write_config(tmp_path / "config.toml", team=[ALICE])
@@ -790,7 +778,7 @@ def config_path(tmp_path: Path) -> Path:
 
 def test_the_command_line_writes_a_file(config_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "report.csv"
-    result = copro("export", "feedback", "-c", str(config_path), "-o", str(out))
+    result = harness.copro("export", "feedback", "-c", str(config_path), "-o", str(out))
     assert result.returncode == 0, result.stderr
     assert "Wrote 2 answers" in result.stdout
     header, *body = csv_cells(out.read_bytes())
@@ -802,22 +790,26 @@ def test_the_command_line_writes_a_file(config_path: Path, tmp_path: Path) -> No
 
 def test_the_command_line_options(config_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "report.json"
-    result = copro(
+    result = harness.copro(
         "export", "feedback", "-c", str(config_path), "-o", str(out), "--thread", "1", "--real-ids"
     )
     assert result.returncode == 0, result.stderr
     assert [(d["answer"], d["person"]) for d in json.loads(out.read_text())] == [("-5 stars", SAM)]
     out = tmp_path / "report.txt"
-    result = copro("export", "feedback", "-c", str(config_path), "-o", str(out), "--format", "md")
+    result = harness.copro(
+        "export", "feedback", "-c", str(config_path), "-o", str(out), "--format", "md"
+    )
     assert result.returncode == 0, result.stderr
     assert out.read_text().startswith("# Feedback")
 
 
 def test_the_command_line_says_what_is_wrong(config_path: Path, tmp_path: Path) -> None:
-    result = copro("export", "feedback", "-c", str(config_path), "-o", str(tmp_path / "x.txt"))
+    result = harness.copro(
+        "export", "feedback", "-c", str(config_path), "-o", str(tmp_path / "x.txt")
+    )
     assert result.returncode == 2
     assert "--format" in result.stderr
-    result = copro(
+    result = harness.copro(
         "export", "feedback", "-c", str(config_path), "-o", str(tmp_path / "x.csv"), "--thread", "9"
     )
     assert result.returncode == 2
@@ -828,7 +820,7 @@ def test_the_command_line_says_what_is_wrong(config_path: Path, tmp_path: Path) 
 def test_the_command_line_refuses_a_bad_config(tmp_path: Path) -> None:
     path = harness.write_config(tmp_path / "config.toml", user_id="copro")  # not @name:server
     out = tmp_path / "out.csv"
-    result = copro("export", "feedback", "-c", str(path), "-o", str(out))
+    result = harness.copro("export", "feedback", "-c", str(path), "-o", str(out))
     assert result.returncode == 2
     assert "problem with the config file" in result.stderr
     assert "matrix.user_id" in result.stderr
@@ -838,12 +830,14 @@ def test_the_command_line_refuses_a_bad_config(tmp_path: Path) -> None:
 
 def test_the_command_line_needs_the_database(tmp_path: Path) -> None:
     path = harness.write_config(tmp_path / "config.toml")
-    result = copro("export", "feedback", "-c", str(path), "-o", str(tmp_path / "out.csv"))
+    result = harness.copro("export", "feedback", "-c", str(path), "-o", str(tmp_path / "out.csv"))
     assert result.returncode == 1
     assert "no database" in result.stderr
     assert not (tmp_path / "copro.db").exists()
 
 
 def test_progress_is_quiet_when_not_a_terminal(config_path: Path, tmp_path: Path) -> None:
-    result = copro("export", "feedback", "-c", str(config_path), "-o", str(tmp_path / "a.md"))
+    result = harness.copro(
+        "export", "feedback", "-c", str(config_path), "-o", str(tmp_path / "a.md")
+    )
     assert result.returncode == 0 and result.stderr == ""

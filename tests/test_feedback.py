@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -657,15 +655,8 @@ async def test_feedback_command_names_in_the_export_only_if_they_said_so(
     await bot.send("!feedback Never answered.", sender=CHRIS, room_id=GROUP)  # still a draft
     bot.store.close()
     out = bot.config_path.parent / "report.json"
-    result = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "bot.cli", "export", "feedback", "-c", str(bot.config_path)]
-        + ["-o", str(out), "--real-ids"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=harness.REPO,
-    )
+    args = ["export", "feedback", "-c", str(bot.config_path), "-o", str(out), "--real-ids"]
+    result = await asyncio.to_thread(harness.copro, *args)
     bot.store = Store.open(bot.config.storage.database)
     assert result.returncode == 0, result.stderr
     people = {d["answer"]: d["person"] for d in json.loads(out.read_text())}
