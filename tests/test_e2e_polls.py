@@ -58,6 +58,17 @@ async def poll_end(owner: Person, bot: BotProcess, room: str, timeout: float = 6
     return owner.events_from(bot.user_id, POLL_END, room)[-1]
 
 
+async def results_message(owner: Person, bot: BotProcess, room: str, timeout: float) -> str:
+    """The words of the bot's latest "Poll N has closed: ..." message in the room."""
+
+    def closed() -> list[str]:
+        bodies = [e["content"]["body"] for e in owner.messages_from(bot.user_id, room)]
+        return [b for b in bodies if "has closed:" in b]
+
+    await wait_until(lambda: bool(closed()), timeout, "the results message")
+    return closed()[-1]
+
+
 def expected_counts(
     answer_ids: list[str], max_selections: int, histories: dict[str, list[list[str]]]
 ) -> tuple[dict[str, int], int]:
@@ -118,17 +129,8 @@ async def test_forty_voters_counted_exactly_by_the_rules(synapse, make_bot, make
     counts, answered = expected_counts(ids, 2, histories)
     assert end["content"]["m.poll.results"] == counts
     assert end["content"]["m.relates_to"] == {"rel_type": "m.reference", "event_id": start}
-    await wait_until(
-        lambda: any(
-            "has closed:" in e["content"]["body"] for e in alex.messages_from(bot.user_id, room)
-        ),
-        30,
-        "the results message",
-    )
-    results = [
-        e for e in alex.messages_from(bot.user_id, room) if "has closed:" in e["content"]["body"]
-    ][-1]
-    assert f"{answered} of 41 people here answered" in results["content"]["body"]
+    results = await results_message(alex, bot, room, 30)
+    assert f"{answered} of 41 people here answered" in results
 
     # Late voters are told once that the poll had closed.
     def told() -> int:
@@ -239,18 +241,9 @@ async def test_secret_ballot_keeps_no_link_between_person_and_vote(synapse, make
     )
 
     await alex.ask(room, "!poll close", bot.user_id)
-    await wait_until(
-        lambda: any(
-            "has closed:" in e["content"]["body"] for e in alex.messages_from(bot.user_id, room)
-        ),
-        60,
-        "the results",
-    )
-    results = [
-        e for e in alex.messages_from(bot.user_id, room) if "has closed:" in e["content"]["body"]
-    ][-1]
-    assert "Sam: 1 (25%)" in results["content"]["body"]
-    assert "Jo: 3 (75%)" in results["content"]["body"]
+    results = await results_message(alex, bot, room, 60)
+    assert "Sam: 1 (25%)" in results
+    assert "Jo: 3 (75%)" in results
 
     # Each answer was deleted from the chat once counted.
     for answer in answers:
@@ -382,16 +375,7 @@ async def test_no_file_ever_holds_a_secret_ballot_answer_even_after_a_crash(
     )
     copies.append(backup(bot, tmp_path / "before-the-close.db"))
     await alex.ask(room, "!poll close", bot.user_id)
-    await wait_until(
-        lambda: any(
-            "has closed:" in e["content"]["body"] for e in alex.messages_from(bot.user_id, room)
-        ),
-        60,
-        "the results",
-    )
-    results = [
-        e for e in alex.messages_from(bot.user_id, room) if "has closed:" in e["content"]["body"]
-    ][-1]["content"]["body"]
+    results = await results_message(alex, bot, room, 60)
     assert "Sam: 1 (25%)" in results and "Jo: 2 (50%)" in results, results
     assert "Priya: 1 (25%)" in results, results
     # Once counted, the answers are deleted from the chat; still no file holds one.
@@ -446,18 +430,7 @@ async def test_an_encrypted_ballot_answer_is_read_again_after_a_crash(
             lambda: bot.query("SELECT sum(voted) FROM poll_ballots") == [(2,)], 60, "the votes"
         )
         await alex.ask(room, "!poll close", bot.user_id)
-        await wait_until(
-            lambda: any(
-                "has closed:" in e["content"]["body"] for e in alex.messages_from(bot.user_id, room)
-            ),
-            60,
-            "the results",
-        )
-        results = [
-            e["content"]["body"]
-            for e in alex.messages_from(bot.user_id, room)
-            if "has closed:" in e["content"]["body"]
-        ][-1]
+        results = await results_message(alex, bot, room, 60)
         assert "Sam: 1 (50%)" in results and "Jo: 1 (50%)" in results, results
         deleted = "SELECT json_extract(content, '$.event_id') FROM outbox WHERE action = 'redact' "
         await wait_until(
