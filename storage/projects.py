@@ -16,6 +16,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage import feedback, outbox, polls, profiles, workshops
+from storage.db import Reader
 
 STAGES = ("design", "deliver", "review", "done")
 
@@ -134,7 +135,7 @@ def names(db: Database) -> list[str]:
     return [r[0] for r in rows]
 
 
-def listing(db: Database) -> list[Project]:
+def listing(db: Reader) -> list[Project]:
     """Every project that exists (or is being set up), oldest first."""
     rows = db.execute(f"SELECT {_PROJECT} FROM projects ORDER BY id").fetchall()
     return [_project(r) for r in rows]

@@ -14,10 +14,10 @@ migrations = Migrations("copro")
 @migrations()
 def m001_core(db: Database) -> None:
     # Sync position and other small bits of state.
-    db["sync_state"].create({"key": str, "value": str}, pk="key")
+    db.table("sync_state").create({"key": str, "value": str}, pk="key")
 
     # Every event a person sends is written here before anything else happens.
-    db["inbox"].create(
+    db.table("inbox").create(
         {
             "seq": int,
             "event_id": str,
@@ -33,11 +33,11 @@ def m001_core(db: Database) -> None:
         pk="seq",
         not_null={"event_id", "room_id", "sender", "type", "event", "state"},
     )
-    db["inbox"].create_index(["event_id"], unique=True)
-    db["inbox"].create_index(["state", "seq"])
+    db.table("inbox").create_index(["event_id"], unique=True)
+    db.table("inbox").create_index(["state", "seq"])
 
     # Everything the bot says or does on the chat platform goes out from here.
-    db["outbox"].create(
+    db.table("outbox").create(
         {
             "id": int,
             "txn_id": str,
@@ -56,11 +56,11 @@ def m001_core(db: Database) -> None:
         not_null={"txn_id", "action", "room_id", "state"},
         defaults={"attempts": 0, "not_before": 0.0},
     )
-    db["outbox"].create_index(["txn_id"], unique=True)
-    db["outbox"].create_index(["state", "room_id", "id"])
+    db.table("outbox").create_index(["txn_id"], unique=True)
+    db.table("outbox").create_index(["state", "room_id", "id"])
 
     # Events whose handler failed, with the reference number the person was given.
-    db["dead_letters"].create(
+    db.table("dead_letters").create(
         {
             "ref": str,
             "event_id": str,
@@ -74,7 +74,7 @@ def m001_core(db: Database) -> None:
     )
 
     # Rooms the bot knows about.
-    db["rooms"].create(
+    db.table("rooms").create(
         {
             "room_id": str,
             "state": str,  # invited, joined, left, refused
@@ -87,13 +87,13 @@ def m001_core(db: Database) -> None:
     )
 
     # Roles given in chat (the config file gives the rest).
-    db["roles"].create(
+    db.table("roles").create(
         {"user_id": str, "role": str, "granted_by": str, "granted_at": str},
         pk="user_id",
     )
 
     # Who changed what, for the team to review.
-    db["audit_log"].create(
+    db.table("audit_log").create(
         {
             "id": int,
             "at": str,
@@ -110,7 +110,7 @@ def m001_core(db: Database) -> None:
 def m002_jobs_and_direct_chats(db: Database) -> None:
     # Things to do at a set time (closing a poll, a reminder). APScheduler only
     # wakes the bot up; these rows are the truth, rebuilt at every start.
-    db["jobs"].create(
+    db.table("jobs").create(
         {
             "id": int,
             "kind": str,
@@ -125,20 +125,20 @@ def m002_jobs_and_direct_chats(db: Database) -> None:
         not_null={"kind", "ref", "due_at", "state"},
         defaults={"attempts": 0},
     )
-    db["jobs"].create_index(["state", "due_at"])
-    db["jobs"].create_index(["kind", "ref"])
+    db.table("jobs").create_index(["state", "due_at"])
+    db.table("jobs").create_index(["kind", "ref"])
 
     # The person a direct chat is with, so the bot can find it again.
-    db["rooms"].add_column("dm_with", str)
-    db["rooms"].create_index(["dm_with"])
+    db.table("rooms").add_column("dm_with", str)
+    db.table("rooms").create_index(["dm_with"])
 
     # Finding what the bot sent from the platform's event ID.
-    db["outbox"].create_index(["result"])
+    db.table("outbox").create_index(["result"])
 
 
 @migrations()
 def m003_polls(db: Database) -> None:
-    db["polls"].create(
+    db.table("polls").create(
         {
             "id": int,  # the poll's number, as people see it
             "room_id": str,
@@ -161,12 +161,12 @@ def m003_polls(db: Database) -> None:
         pk="id",
         not_null={"room_id", "creator", "question", "answers", "state"},
     )
-    db["polls"].create_index(["room_id", "state"])
-    db["polls"].create_index(["start_txn"])
-    db["polls"].create_index(["companion_txn"])
+    db.table("polls").create_index(["room_id", "state"])
+    db.table("polls").create_index(["start_txn"])
+    db.table("polls").create_index(["companion_txn"])
 
     # Every answer, in any form (native, numbered reply, reaction), and take-backs.
-    db["poll_votes"].create(
+    db.table("poll_votes").create(
         {
             "event_id": str,
             "poll_id": int,
@@ -180,13 +180,13 @@ def m003_polls(db: Database) -> None:
         not_null={"poll_id", "voter", "ts", "kind", "answers"},
         defaults={"removed": 0},
     )
-    db["poll_votes"].create_index(["poll_id", "voter"])
+    db.table("poll_votes").create_index(["poll_id", "voter"])
 
     # People told that a poll had closed (once each).
-    db["poll_told_closed"].create({"poll_id": int, "voter": str}, pk=("poll_id", "voter"))
+    db.table("poll_told_closed").create({"poll_id": int, "voter": str}, pk=("poll_id", "voter"))
 
     # Secret ballots: who was sent a ballot and whether they have voted...
-    db["poll_ballots"].create(
+    db.table("poll_ballots").create(
         {
             "poll_id": int,
             "voter": str,
@@ -197,10 +197,10 @@ def m003_polls(db: Database) -> None:
         pk=("poll_id", "voter"),
         defaults={"voted": 0},
     )
-    db["poll_ballots"].create_index(["start_txn"])
-    db["poll_ballots"].create_index(["companion_txn"])
+    db.table("poll_ballots").create_index(["start_txn"])
+    db.table("poll_ballots").create_index(["companion_txn"])
     # ...and the totals, as bare counters: no row links a choice to a person.
-    db["poll_tally"].create(
+    db.table("poll_tally").create(
         {"poll_id": int, "answer_id": str, "count": int}, pk=("poll_id", "answer_id")
     )
 
@@ -209,7 +209,7 @@ def m003_polls(db: Database) -> None:
 def m004_conversations(db: Database) -> None:
     # A question the bot has asked a person in their direct chat; their next
     # reply there (that is not a command) goes to the feature that asked.
-    db["conversations"].create(
+    db.table("conversations").create(
         {
             "user_id": str,
             "kind": str,  # which feature asked, e.g. "project.consent"
@@ -226,7 +226,7 @@ def m004_conversations(db: Database) -> None:
 def m005_profiles(db: Database) -> None:
     # What people chose to tell the team about themselves (never required), so
     # the team can check who takes part is representative.
-    db["profiles"].create(
+    db.table("profiles").create(
         {
             "user_id": str,
             "area": str,  # one of projects.areas in the config
@@ -241,11 +241,11 @@ def m005_profiles(db: Database) -> None:
 @migrations()
 def m006_feedback(db: Database) -> None:
     # Whether a person agreed to their direct messages being saved as feedback.
-    db["feedback_consents"].create(
+    db.table("feedback_consents").create(
         {"user_id": str, "agreed": int, "wording": str, "at": str}, pk="user_id"
     )
     # Questions asked in a room; every reply in the question's thread is an answer.
-    db["questions"].create(
+    db.table("questions").create(
         {
             "id": int,
             "room_id": str,
@@ -260,10 +260,10 @@ def m006_feedback(db: Database) -> None:
         pk="id",
         not_null={"room_id", "asker", "text", "state"},
     )
-    db["questions"].create_index(["root_txn"])
+    db.table("questions").create_index(["root_txn"])
     # What people said, in their own words. Anonymous feedback keeps no user,
     # room or event, and only the date.
-    db["feedback"].create(
+    db.table("feedback").create(
         {
             "id": int,
             "text": str,
@@ -282,24 +282,26 @@ def m006_feedback(db: Database) -> None:
         not_null={"text", "created_at", "source", "state"},
         defaults={"contact_ok": 0},
     )
-    db["feedback"].create_index(["event_id"], unique=True)
-    db["feedback"].create_index(["user_id"])
-    db["feedback"].create_index(["project_id"])
-    db["feedback"].create_index(["question_id"])
-    db["feedback_themes"].create({"feedback_id": int, "theme": str}, pk=("feedback_id", "theme"))
+    db.table("feedback").create_index(["event_id"], unique=True)
+    db.table("feedback").create_index(["user_id"])
+    db.table("feedback").create_index(["project_id"])
+    db.table("feedback").create_index(["question_id"])
+    db.table("feedback_themes").create(
+        {"feedback_id": int, "theme": str}, pk=("feedback_id", "theme")
+    )
     # "You said, we did": what changed because of a piece of feedback.
-    db["outcomes"].create(
+    db.table("outcomes").create(
         {"id": int, "feedback_id": int, "text": str, "by_user": str, "created_at": str},
         pk="id",
         not_null={"feedback_id", "text"},
     )
-    db["outcomes"].create_index(["feedback_id"])
+    db.table("outcomes").create_index(["feedback_id"])
 
 
 @migrations()
 def m007_workshops(db: Database) -> None:
     # Workshops and co-production training that champions announce.
-    db["workshops"].create(
+    db.table("workshops").create(
         {
             "id": int,  # the workshop's number, as people see it
             "room_id": str,  # where it was announced
@@ -327,11 +329,11 @@ def m007_workshops(db: Database) -> None:
         not_null={"room_id", "organiser", "title", "starts_at", "place", "kind", "state"},
         defaults={"moves": 0, "reminders": "[]"},
     )
-    db["workshops"].create_index(["announce_txn"])
-    db["workshops"].create_index(["state", "starts_at"])
+    db.table("workshops").create_index(["announce_txn"])
+    db.table("workshops").create_index(["state", "starts_at"])
 
     # Every answer given (a reaction or a command); the latest not taken back counts.
-    db["workshop_answers"].create(
+    db.table("workshop_answers").create(
         {
             "event_id": str,
             "workshop_id": int,
@@ -345,11 +347,11 @@ def m007_workshops(db: Database) -> None:
         not_null={"workshop_id", "user_id", "answer", "ts", "via"},
         defaults={"removed": 0},
     )
-    db["workshop_answers"].create_index(["workshop_id", "user_id"])
-    db["workshop_answers"].create_index(["user_id"])
+    db.table("workshop_answers").create_index(["workshop_id", "user_id"])
+    db.table("workshop_answers").create_index(["user_id"])
 
     # Each person's answer now; people going are either in a place or waiting.
-    db["workshop_rsvps"].create(
+    db.table("workshop_rsvps").create(
         {
             "workshop_id": int,
             "user_id": str,
@@ -362,10 +364,10 @@ def m007_workshops(db: Database) -> None:
         not_null={"answer", "since"},
         defaults={"waiting": 0},
     )
-    db["workshop_rsvps"].create_index(["user_id"])
+    db.table("workshop_rsvps").create_index(["user_id"])
 
     # Access needs: private to the organiser and the team.
-    db["workshop_needs"].create(
+    db.table("workshop_needs").create(
         {
             "workshop_id": int,
             "user_id": str,
@@ -375,14 +377,14 @@ def m007_workshops(db: Database) -> None:
         },
         pk=("workshop_id", "user_id"),
     )
-    db["workshop_needs"].create_index(["user_id"])
+    db.table("workshop_needs").create_index(["user_id"])
 
     # Who came. For training, this is completing that level.
-    db["workshop_attendance"].create(
+    db.table("workshop_attendance").create(
         {"workshop_id": int, "user_id": str, "recorded_by": str, "recorded_at": str},
         pk=("workshop_id", "user_id"),
     )
-    db["workshop_attendance"].create_index(["user_id"])
+    db.table("workshop_attendance").create_index(["user_id"])
 
 
 @migrations()
@@ -412,7 +414,7 @@ def m008_projects(db: Database) -> None:
         )
         """
     )
-    db["project_members"].create(
+    db.table("project_members").create(
         {
             "project_id": int,
             "user_id": str,
@@ -423,9 +425,9 @@ def m008_projects(db: Database) -> None:
         pk=("project_id", "user_id"),
         foreign_keys=[("project_id", "projects", "id")],
     )
-    db["project_members"].create_index(["user_id"])
+    db.table("project_members").create_index(["user_id"])
     # One row per project and person, reused if they are invited again.
-    db["project_invitations"].create(
+    db.table("project_invitations").create(
         {
             "id": int,
             "project_id": int,
@@ -446,14 +448,14 @@ def m008_projects(db: Database) -> None:
         not_null={"project_id", "user_id", "state"},
         foreign_keys=[("project_id", "projects", "id")],
     )
-    db["project_invitations"].create_index(["project_id", "user_id"], unique=True)
-    db["project_invitations"].create_index(["user_id", "state"])
+    db.table("project_invitations").create_index(["project_id", "user_id"], unique=True)
+    db.table("project_invitations").create_index(["user_id", "state"])
     # Every wording of the terms of engagement that was shown, by version.
-    db["project_terms"].create(
+    db.table("project_terms").create(
         {"version": str, "key": str, "text": str, "first_shown_at": str}, pk="version"
     )
     # Who agreed to what, when: the key and version of the exact words shown.
-    db["project_consents"].create(
+    db.table("project_consents").create(
         {
             "id": int,
             "project_id": int,
@@ -472,8 +474,8 @@ def m008_projects(db: Database) -> None:
             ("terms_version", "project_terms", "version"),
         ],
     )
-    db["project_consents"].create_index(["project_id", "user_id"])
-    db["project_consents"].create_index(["user_id"])
+    db.table("project_consents").create_index(["project_id", "user_id"])
+    db.table("project_consents").create_index(["user_id"])
 
 
 @migrations()
@@ -483,7 +485,7 @@ def m009_questions_per_chat(db: Database) -> None:
     # whether the person was told once that the bot is still waiting, and (if
     # the feature that asked says so) until when it waits.
     db.execute("ALTER TABLE conversations RENAME TO conversations_old")
-    db["conversations"].create(
+    db.table("conversations").create(
         {
             "user_id": str,
             "room_id": str,  # where it was asked; the person's ID until their direct chat opens
@@ -510,18 +512,18 @@ def m009_questions_per_chat(db: Database) -> None:
 def m010_feedback_removed_by_others(db: Database) -> None:
     # When someone other than its author (a moderator) deleted the message a piece
     # of feedback came from: it is left out of exports until the team decides.
-    db["feedback"].add_column("removed_at", str)
+    db.table("feedback").add_column("removed_at", str)
 
 
 @migrations()
 def m011_direct_chat_members(db: Database) -> None:
     # Who else is in each direct chat (joined or invited; never the bot). A
     # direct chat is private only while its one other member is the person.
-    db["room_members"].create(
+    db.table("room_members").create(
         {"room_id": str, "user_id": str, "membership": str, "updated_at": str},
         pk=("room_id", "user_id"),
     )
-    db["room_members"].create_index(["user_id"])
+    db.table("room_members").create_index(["user_id"])
 
 
 @migrations()
@@ -530,6 +532,6 @@ def m012_ballots_hold_answers(db: Database) -> None:
     # until the poll closes; only where to find it again is stored, never what
     # it says. The totals are made once, at the close, from all answers at once;
     # poll_tally is no longer written (it holds what older versions counted).
-    db["poll_ballots"].add_column("answer_room", str)
-    db["poll_ballots"].add_column("answer_event", str)
-    db["poll_ballots"].create_index(["answer_event"])
+    db.table("poll_ballots").add_column("answer_room", str)
+    db.table("poll_ballots").add_column("answer_event", str)
+    db.table("poll_ballots").create_index(["answer_event"])
