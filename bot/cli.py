@@ -75,7 +75,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_send(args: argparse.Namespace) -> int:
-    from bot.demo import demo_send
+    from bot.demo_send import demo_send
 
     return demo_send(Path(args.dir), args.text, as_person=args.as_person)
 
