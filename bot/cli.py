@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import signal
 import sys
+from collections.abc import Awaitable
 from pathlib import Path
 
 from bot.config import Config, ConfigError, config_warnings, load_config
@@ -51,11 +52,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
 
 
-def run_until_stopped(main: object) -> int:
+def run_until_stopped(main: Awaitable[object]) -> int:
     """Run a coroutine until it ends, Ctrl-C or SIGTERM."""
 
     async def runner() -> None:
-        task = asyncio.ensure_future(main)  # type: ignore[arg-type]
+        task = asyncio.ensure_future(main)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
@@ -75,7 +76,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_send(args: argparse.Namespace) -> int:
-    from bot.demo import demo_send
+    from bot.demo_send import demo_send
 
     return demo_send(Path(args.dir), args.text, as_person=args.as_person)
 

@@ -11,19 +11,30 @@ It only reads; it never creates folders or writes files.
 
 from __future__ import annotations
 
-import datetime
-import difflib
-import json
 import os
-import re
 import tomllib
-import zoneinfo
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 from urllib.parse import urlsplit
+
+from bot.config_values import (
+    PLACEHOLDER_MESSAGE,
+    USER_ID_HINT,
+    Problems,
+    Section,
+    check_invite_source,
+    check_prefix,
+    check_room_id,
+    check_timezone,
+    check_user_id,
+    has_placeholder_word,
+    normalise_homeserver,
+    read_sections,
+    resolve_path,
+)
 
 
 class ConfigError(Exception):
@@ -149,10 +160,6 @@ LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
 # rooms.allow_invites_from, as for group rooms). Those listed may always.
 DIRECT_CHATS_FROM: Final = ("same server", "anyone", "listed only")
 
-PLACEHOLDER_WORD: Final = "CHANGE-ME"
-EXAMPLE_DOMAINS: Final = ("example.org", "example.com", "example.net")
-PLACEHOLDER_MESSAGE: Final = "still has the example value; put in your own"
-
 # Every section and the keys it may hold. Anything else is reported as unknown.
 SECTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
@@ -175,310 +182,31 @@ SECTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     }
 )
 
-_MAX_ID_LENGTH: Final = 255
 _LOCAL_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
-_SERVER_NAME_RE: Final = re.compile(
-    r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,255})(?::(?P<port>[0-9]{1,5}))?"
-)
-_USER_ID_RE: Final = re.compile(r"@(?P<localpart>[a-z0-9._=\-/+]+):(?P<server>.+)")
-# Room IDs are "!opaque:server"; rooms of version 12 and later have no ":server".
-_ROOM_ID_RE: Final = re.compile(r"!(?P<opaque>[^:\s]+)(?::(?P<server>.+))?")
-
-_USER_ID_HINT: Final = "must be a full Matrix ID like @name:server"
-_SERVER_HINT: Final = (
-    "must be a full Matrix ID like @name:server or a server name like council.example"
-)
-
-
-# Checks one list entry: returns a problem message, or None if it is fine.
-EntryCheck = Callable[[str], str | None]
-
-
-# --- collecting problems ---------------------------------------------------
-
-
-@dataclass
-class _Problems:
-    """The problems found so far, in the order found."""
-
-    lines: list[str] = field(default_factory=list)
-
-    def add(self, key: str, message: str) -> None:
-        self.lines.append(f"{key}: {message}")
-
-
-def _describe(value: object) -> str:
-    """Name a TOML value's type in plain words."""
-    if isinstance(value, bool):
-        return "true or false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, datetime.date | datetime.time):
-        return "a date or time"
-    return type(value).__name__
-
-
-def _wrong_type(expected: str, value: object) -> str:
-    message = f"must be {expected}, not {_describe(value)}"
-    if expected == "true or false" and isinstance(value, str):
-        message += " (write true or false without quotes)"
-    return message
-
-
-def _quoted(value: str) -> str:
-    shown = value if len(value) <= 60 else value[:57] + "..."
-    return json.dumps(shown, ensure_ascii=False)
-
-
-# --- checking single values ------------------------------------------------
-
-
-def is_placeholder_host(host: str) -> bool:
-    """True if ``host`` is one of the reserved example domains or under one."""
-    name = host.lower().rstrip(".")
-    return any(name == domain or name.endswith("." + domain) for domain in EXAMPLE_DOMAINS)
-
-
-def _has_placeholder_word(value: str) -> bool:
-    return PLACEHOLDER_WORD.lower() in value.lower()
-
-
-def _server_host(server: str) -> str | None:
-    """The host part of a valid Matrix server name (``host[:port]``), else None."""
-    match = _SERVER_NAME_RE.fullmatch(server)
-    if match is None:
-        return None
-    host, port = match["host"], match["port"]
-    if port is not None and not 0 < int(port) <= 65535:
-        return None
-    if not host.startswith("[") and (host.startswith(".") or host.endswith(".") or ".." in host):
-        return None
-    return host
-
-
-def _user_id_host(value: str) -> str | None:
-    """The server host of a valid Matrix user ID, else None."""
-    match = _USER_ID_RE.fullmatch(value)
-    if match is None or len(value) > _MAX_ID_LENGTH:
-        return None
-    return _server_host(match["server"])
-
-
-def _check_user_id(value: str, bad_format: str) -> str | None:
-    """A problem message for a Matrix user ID, or None if it is fine."""
-    host = _user_id_host(value)
-    if host is None:
-        return bad_format
-    return PLACEHOLDER_MESSAGE if is_placeholder_host(host) else None
-
-
-def _check_invite_source(value: str) -> str | None:
-    """A problem message for an ``allow_invites_from`` entry, or None."""
-    if value.startswith("@"):
-        return _check_user_id(value, _USER_ID_HINT)
-    host = _server_host(value)
-    if host is None:
-        return _SERVER_HINT
-    return PLACEHOLDER_MESSAGE if is_placeholder_host(host) else None
-
-
-def _check_room_id(value: str) -> str | None:
-    if value.startswith("#"):
-        return "must be a room ID like !abc123:server, not a room address (#name:server)"
-    match = _ROOM_ID_RE.fullmatch(value)
-    if match is None or len(value) > _MAX_ID_LENGTH:
-        return "must be a room ID like !abc123:server"
-    if match["server"] is None:
-        return None
-    host = _server_host(match["server"])
-    if host is None:
-        return "must be a room ID like !abc123:server"
-    return PLACEHOLDER_MESSAGE if is_placeholder_host(host) else None
-
-
-def _normalise_homeserver(value: str) -> tuple[str | None, str | None]:
-    """Return ``(url, None)`` for a good homeserver URL, or ``(None, problem)``."""
-    bad = "must be a web address starting with https:// (or http://), like https://matrix.council.example"
-    parts = urlsplit(value)
-    try:
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return None, bad
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.query
-        or parts.fragment
-        or any(ch.isspace() for ch in value)
-    ):
-        return None, bad
-    if is_placeholder_host(parts.hostname):
-        return None, PLACEHOLDER_MESSAGE
-    return value.rstrip("/"), None
-
-
-def _check_timezone(name: str) -> str | None:
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        return "must be a time zone name like Europe/London"
-    return None
-
-
-def _check_prefix(prefix: str) -> str | None:
-    if not 1 <= len(prefix) <= 3 or any(ch.isspace() for ch in prefix):
-        return "must be 1 to 3 characters with no spaces, like !"
-    return None
-
-
-def _resolve_path(value: str, base: Path) -> Path:
-    path = Path(value)
-    try:
-        path = path.expanduser()
-    except RuntimeError:  # no home folder known; leave "~" as it is
-        pass
-    return path if path.is_absolute() else base / path
-
-
-# --- reading a section -----------------------------------------------------
-
-
-@dataclass
-class _Section:
-    """One ``[section]`` of the file, with typed getters that record problems.
-
-    Getters return None when the key is missing or its value has a problem
-    (the problem is recorded); ``has`` tells the two apart.
-    """
-
-    name: str
-    table: Mapping[str, object]
-    problems: _Problems
-
-    def key(self, key: str) -> str:
-        return f"{self.name}.{key}"
-
-    def has(self, key: str) -> bool:
-        return key in self.table
-
-    def text(self, key: str, *, required: bool = False) -> str | None:
-        if key not in self.table:
-            if required:
-                self.problems.add(self.key(key), "missing")
-            return None
-        return self._text_value(self.key(key), self.table[key])
-
-    def _text_value(self, key: str, value: object) -> str | None:
-        if not isinstance(value, str):
-            self.problems.add(key, _wrong_type("text", value))
-            return None
-        if not value:
-            self.problems.add(key, "must not be empty")
-            return None
-        if _has_placeholder_word(value):
-            self.problems.add(key, PLACEHOLDER_MESSAGE)
-            return None
-        return value
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.table.get(key, default)
-        if isinstance(value, bool):
-            return value
-        self.problems.add(self.key(key), _wrong_type("true or false", value))
-        return default
-
-    def text_list(self, key: str, check: EntryCheck) -> frozenset[str]:
-        """The good entries of a list of text (default empty).
-
-        Bad entries are left out and reported by index, zero-based, with the value.
-        """
-        value = self.table.get(key, [])
-        if not isinstance(value, list):
-            self.problems.add(self.key(key), _wrong_type("a list", value))
-            return frozenset()
-        good: set[str] = set()
-        for index, item in enumerate(value):
-            entry_key = f"{self.key(key)}[{index}]"
-            entry = self._text_value(entry_key, item)
-            if entry is None:
-                continue
-            problem = check(entry)
-            if problem is None:
-                good.add(entry)
-            else:
-                self.problems.add(entry_key, f"{problem} (got {_quoted(entry)})")
-        return frozenset(good)
-
-    def checked(self, key: str, value: str | None, problem: str | None) -> str | None:
-        """Record ``problem`` for ``key`` if there is one; else pass ``value`` on."""
-        if problem is None:
-            return value
-        self.problems.add(self.key(key), problem)
-        return None
-
-    def report_unknown(self) -> None:
-        known = SECTIONS[self.name]
-        for key in self.table:
-            if key not in known:
-                self.problems.add(self.key(key), "unknown key" + _suggestion(key, known))
-
-
-def _suggestion(name: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    return f' (did you mean "{close[0]}"?)' if close else ""
-
-
-def _sections(data: Mapping[str, object], problems: _Problems) -> dict[str, _Section]:
-    """Split the parsed file into its known sections, reporting anything else."""
-    sections: dict[str, _Section] = {}
-    for name in SECTIONS:
-        table = data.get(name, {})
-        if not isinstance(table, dict):
-            problems.add(name, _wrong_type(f"a table (a [{name}] section)", table))
-            table = {}
-        sections[name] = _Section(name, table, problems)
-    for name, value in data.items():
-        if name not in SECTIONS:
-            problems.add(name, _unknown_top_level(name, value))
-    return sections
-
-
-def _unknown_top_level(name: str, value: object) -> str:
-    if isinstance(value, dict):
-        return "unknown section" + _suggestion(name, list(SECTIONS))
-    owners = [section for section, keys in SECTIONS.items() if name in keys]
-    hint = f" (did you mean to put it under [{owners[0]}]?)" if owners else ""
-    return "unknown key outside any [section]" + hint
 
 
 # --- building each part ----------------------------------------------------
 
 
-def _secret(section: _Section, key: str, env_var: str, env: Mapping[str, str]) -> str | None:
+def _secret(section: Section, key: str, env_var: str, env: Mapping[str, str]) -> str | None:
     """A secret from the environment if set there, else from the file."""
     from_env = env.get(env_var, "")
     if not from_env:
         return section.text(key)
-    if _has_placeholder_word(from_env):
+    if has_placeholder_word(from_env):
         section.problems.add(section.key(key), f"{PLACEHOLDER_MESSAGE} (from {env_var})")
         return None
     return from_env
 
 
-def _matrix(section: _Section, env: Mapping[str, str]) -> MatrixConfig:
+def _matrix(section: Section, env: Mapping[str, str]) -> MatrixConfig:
     homeserver = section.text("homeserver", required=True)
     if homeserver is not None:
-        homeserver = section.checked("homeserver", *_normalise_homeserver(homeserver))
+        homeserver = section.checked("homeserver", *normalise_homeserver(homeserver))
     user_id = section.text("user_id", required=True)
     if user_id is not None:
         user_id = section.checked(
-            "user_id", user_id, _check_user_id(user_id, "must look like @name:server")
+            "user_id", user_id, check_user_id(user_id, "must look like @name:server")
         )
     password = _secret(section, "password", PASSWORD_ENV, env)
     access_token = _secret(section, "access_token", ACCESS_TOKEN_ENV, env)
@@ -494,7 +222,7 @@ def _matrix(section: _Section, env: Mapping[str, str]) -> MatrixConfig:
 
 
 def _check_one_secret(
-    section: _Section, password: str | None, access_token: str | None, env: Mapping[str, str]
+    section: Section, password: str | None, access_token: str | None, env: Mapping[str, str]
 ) -> None:
     if password is not None and access_token is not None:
         section.problems.add(
@@ -518,17 +246,17 @@ def _check_one_secret(
         )
 
 
-def _storage(section: _Section, base: Path) -> StorageConfig:
+def _storage(section: Section, base: Path) -> StorageConfig:
     database = _path(section, "database", base, want_folder=False)
     data_dir = _path(section, "data_dir", base, want_folder=True)
     return StorageConfig(database=database or base, data_dir=data_dir or base)
 
 
-def _path(section: _Section, key: str, base: Path, *, want_folder: bool) -> Path | None:
+def _path(section: Section, key: str, base: Path, *, want_folder: bool) -> Path | None:
     value = section.text(key, required=True)
     if value is None:
         return None
-    path = _resolve_path(value, base)
+    path = resolve_path(value, base)
     if want_folder and path.exists() and not path.is_dir():
         section.problems.add(section.key(key), f"{path} is a file, not a folder")
         return None
@@ -540,9 +268,9 @@ def _path(section: _Section, key: str, base: Path, *, want_folder: bool) -> Path
     return path
 
 
-def _people(section: _Section) -> PeopleConfig:
+def _people(section: Section) -> PeopleConfig:
     def check(entry: str) -> str | None:
-        return _check_user_id(entry, _USER_ID_HINT)
+        return check_user_id(entry, USER_ID_HINT)
 
     return PeopleConfig(
         team=section.text_list("team", check),
@@ -550,20 +278,20 @@ def _people(section: _Section) -> PeopleConfig:
     )
 
 
-def _rooms(section: _Section) -> RoomsConfig:
+def _rooms(section: Section) -> RoomsConfig:
     team_room = section.text("team_room")
     if team_room is not None:
-        team_room = section.checked("team_room", team_room, _check_room_id(team_room))
+        team_room = section.checked("team_room", team_room, check_room_id(team_room))
     return RoomsConfig(
         team_room=team_room,
-        allow_invites_from=section.text_list("allow_invites_from", _check_invite_source),
+        allow_invites_from=section.text_list("allow_invites_from", check_invite_source),
         follow_upgrades=section.boolean("follow_upgrades", True),
         encrypt_new_rooms=section.boolean("encrypt_new_rooms", True),
         accept_direct_chats_from=_direct_chats_from(section),
     )
 
 
-def _direct_chats_from(section: _Section) -> str:
+def _direct_chats_from(section: Section) -> str:
     value = section.text("accept_direct_chats_from")
     if value is None:
         return DIRECT_CHATS_FROM[0]
@@ -575,13 +303,13 @@ def _direct_chats_from(section: _Section) -> str:
     return plain
 
 
-def _bot(section: _Section) -> BotConfig:
+def _bot(section: Section) -> BotConfig:
     prefix = section.text("prefix")
     if prefix is not None:
-        prefix = section.checked("prefix", prefix, _check_prefix(prefix))
+        prefix = section.checked("prefix", prefix, check_prefix(prefix))
     timezone = section.text("timezone")
     if timezone is not None:
-        timezone = section.checked("timezone", timezone, _check_timezone(timezone))
+        timezone = section.checked("timezone", timezone, check_timezone(timezone))
     return BotConfig(
         prefix=prefix or DEFAULT_PREFIX,
         timezone=timezone or DEFAULT_TIMEZONE,
@@ -590,7 +318,7 @@ def _bot(section: _Section) -> BotConfig:
     )
 
 
-def _expire_minutes(section: _Section) -> int:
+def _expire_minutes(section: Section) -> int:
     minutes = section.table.get("questions_expire_minutes", 30)
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 10_080:
         section.problems.add(
@@ -601,7 +329,7 @@ def _expire_minutes(section: _Section) -> int:
     return minutes
 
 
-def _projects(section: _Section) -> ProjectsConfig:
+def _projects(section: Section) -> ProjectsConfig:
     days = section.table.get("reminder_after_days", 3)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 60:
         section.problems.add(
@@ -615,7 +343,7 @@ def _projects(section: _Section) -> ProjectsConfig:
     return ProjectsConfig(reminder_after_days=days, areas=tuple(a.strip() for a in areas))
 
 
-def _workshops(section: _Section) -> WorkshopsConfig:
+def _workshops(section: Section) -> WorkshopsConfig:
     from bot.when import parse_duration  # the same words people use for times
 
     reminders = section.table.get("reminders", ["1 day", "1 hour"])
@@ -630,7 +358,7 @@ def _workshops(section: _Section) -> WorkshopsConfig:
     return WorkshopsConfig(reminders=tuple(reminders))
 
 
-def _safeguarding(section: _Section) -> SafeguardingConfig:
+def _safeguarding(section: Section) -> SafeguardingConfig:
     phrases = section.table.get("phrases", [])
     if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
         section.problems.add(
@@ -643,7 +371,7 @@ def _safeguarding(section: _Section) -> SafeguardingConfig:
     )
 
 
-def _privacy(section: _Section) -> PrivacyConfig:
+def _privacy(section: Section) -> PrivacyConfig:
     days = section.table.get("retention_days", 730)
     if isinstance(days, bool) or not isinstance(days, int) or days < 0:
         section.problems.add(
@@ -653,7 +381,7 @@ def _privacy(section: _Section) -> PrivacyConfig:
     return PrivacyConfig(retention_days=days)
 
 
-def _log_level(section: _Section) -> str:
+def _log_level(section: Section) -> str:
     value = section.text("log_level")
     if value is None:
         return DEFAULT_LOG_LEVEL
@@ -692,8 +420,8 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     """
     file = Path(path)
     data = _read_toml(file)
-    problems = _Problems()
-    sections = _sections(data, problems)
+    problems = Problems()
+    sections = read_sections(data, SECTIONS, problems)
     base = file.absolute().parent
     # The builders put stand-in values where a problem was recorded; such a
     # Config is never returned.

@@ -30,14 +30,12 @@ import io
 import json
 import os
 import re
-import sqlite3
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlite_utils import Database
-
+from storage.db import Reader
 from storage.export import FIELDS, ExportRow, feedback_rows
 
 FORMATS = ("csv", "json", "md")
@@ -201,7 +199,7 @@ def format_for(path: Path) -> str | None:
 
 
 def export_feedback(
-    db: Database | sqlite3.Connection,
+    db: Reader,
     out_path: Path,
     fmt: str,
     *,
@@ -248,7 +246,7 @@ def export_feedback(
 
 def _counting(
     rows: Iterator[ExportRow], progress: Callable[[int], None] | None
-) -> Iterator[ExportRow]:
+) -> Generator[ExportRow, None, None]:
     try:
         for n, row in enumerate(rows, 1):
             yield row

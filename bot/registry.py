@@ -8,7 +8,7 @@ code never drift apart. A module may also listen for other things people do
 from __future__ import annotations
 
 import difflib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -206,7 +206,7 @@ class Registry:
                     raise ValueError(f"command {cmd.name!r} is registered twice")
                 self._commands[cmd.words] = cmd
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Command]:
         return iter(self._commands.values())
 
     def find(self, words: list[str]) -> tuple[Command, int] | None:

@@ -71,10 +71,26 @@ Everything here is pure: no clock is read; ``now`` is always passed in.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from bot.when_words import (
+    DATE_FORMS,
+    DAY_NAMES,
+    DURATION_JOIN,
+    DURATION_PART,
+    FILLERS,
+    MONTH_NAMES,
+    MONTHS,
+    NUMBER_WORDS,
+    SHORT_UNITS,
+    SIZES,
+    TIME,
+    UNITS,
+    WEEKDAY_FORM,
+    WEEKDAYS,
+)
 
 __all__ = [
     "DATE_PASSED",
@@ -107,148 +123,6 @@ class WhenError(ValueError):
     def __init__(self, key: str) -> None:
         super().__init__(key)
         self.key = key
-
-
-# ----- words -------------------------------------------------------------------------------
-
-_WEEKDAYS: dict[str, int] = {
-    "mon": 0,
-    "monday": 0,
-    "tue": 1,
-    "tues": 1,
-    "tuesday": 1,
-    "wed": 2,
-    "weds": 2,
-    "wednesday": 2,
-    "thu": 3,
-    "thur": 3,
-    "thurs": 3,
-    "thursday": 3,
-    "fri": 4,
-    "friday": 4,
-    "sat": 5,
-    "saturday": 5,
-    "sun": 6,
-    "sunday": 6,
-}
-_MONTHS: dict[str, int] = {
-    "jan": 1,
-    "january": 1,
-    "feb": 2,
-    "february": 2,
-    "mar": 3,
-    "march": 3,
-    "apr": 4,
-    "april": 4,
-    "may": 5,
-    "jun": 6,
-    "june": 6,
-    "jul": 7,
-    "july": 7,
-    "aug": 8,
-    "august": 8,
-    "sep": 9,
-    "sept": 9,
-    "september": 9,
-    "oct": 10,
-    "october": 10,
-    "nov": 11,
-    "november": 11,
-    "dec": 12,
-    "december": 12,
-}
-_DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-_MONTH_NAMES = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-_NUMBER_WORDS: dict[str, int] = {
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-}
-# Words that join the parts of a date and carry no meaning of their own.
-_FILLERS = frozenset({"at", "on", "the", "of"})
-
-
-def _alt(words: Iterable[str]) -> str:
-    """A regex alternation of ``words``, longest first so "tuesday" wins over "tue"."""
-    return "|".join(sorted(words, key=len, reverse=True))
-
-
-# ----- patterns (ASCII only: no surprises from other scripts' digits) ---------------------
-
-_TIME = re.compile(
-    r"\b(?:"
-    r"(?P<h12>\d{1,2})(?:[:.](?P<m12>\d{2}))?\s?(?P<ampm>am|pm)"
-    r"|(?P<h24>\d{1,2})[:.](?P<m24>\d{2})(?::(?P<s24>\d{2}))?"
-    r"|(?:12\s?)?(?P<word>noon|midday|midnight)"
-    r")\b",
-    re.ASCII,
-)
-
-_WD = r"(?:(?P<wd>" + _alt(_WEEKDAYS) + r") )?"
-_MON = r"(?P<mname>" + _alt(_MONTHS) + r")"
-_DAY = r"(?P<d>\d{1,2})(?:st|nd|rd|th)?"
-_YEAR4 = r"(?: (?P<y>\d{4}))?"
-_DATE_FORMS = [
-    re.compile(_WD + _DAY + " ?" + _MON + _YEAR4, re.ASCII),  # 3 june 2027
-    re.compile(_WD + _MON + " " + _DAY + _YEAR4, re.ASCII),  # june 3 2027
-    re.compile(_WD + r"(?P<d>\d{1,2})/(?P<mnum>\d{1,2})(?:/(?P<y>\d{4}|\d{2}))?", re.ASCII),
-    re.compile(_WD + r"(?P<y>\d{4})-(?P<mnum>\d{1,2})-(?P<d>\d{1,2})", re.ASCII),  # ISO
-]
-_WEEKDAY_FORM = re.compile(r"(?:(?P<rel>next|this) )?(?P<wd>" + _alt(_WEEKDAYS) + ")", re.ASCII)
-
-# Each unit word, and what it is: "w" is a week. Short forms only after digits.
-_SHORT_UNITS = {"w": "week", "wk": "week", "wks": "week", "d": "day", "h": "hour", "m": "minute"}
-_UNITS = {
-    "week": "week",
-    "weeks": "week",
-    "day": "day",
-    "days": "day",
-    "hour": "hour",
-    "hours": "hour",
-    "hr": "hour",
-    "hrs": "hour",
-    "minute": "minute",
-    "minutes": "minute",
-    "min": "minute",
-    "mins": "minute",
-}
-# (days, seconds) in one of each: days keep the clock time, seconds are exact.
-_SIZES = {"week": (7, 0), "day": (1, 0), "hour": (0, 3600), "minute": (0, 60)}
-# One part of a duration: "2h", "90 minutes", "an hour", "half an hour". Single
-# letters ("h", "m") only straight after digits, so "a m" is not a minute.
-_DURATION_PART = re.compile(
-    r"(?:"
-    r"(?P<half>half an? hour)"
-    r"|(?P<n>\d{1,6}) ?(?P<unit>" + _alt([*_SHORT_UNITS, *_UNITS]) + r")"
-    r"|(?P<word>" + _alt(_NUMBER_WORDS) + r") (?P<wunit>" + _alt(_UNITS) + r")"
-    r")(?![a-z])",
-    re.ASCII,
-)
-_DURATION_JOIN = re.compile(r" and | ?", re.ASCII)
 
 
 # ----- small parts -------------------------------------------------------------------------
@@ -285,26 +159,26 @@ def _duration_parts(s: str) -> tuple[int, int] | None:
     seen: set[str] = set()  # "2h 3h" is not a duration
     pos = 0
     while True:
-        m = _DURATION_PART.match(s, pos)
+        m = DURATION_PART.match(s, pos)
         if not m:
             return None
         if m["half"]:
             kind, count = "hour", 0
             seconds += 1800
         elif m["n"] is not None:
-            kind, count = _UNITS.get(m["unit"]) or _SHORT_UNITS[m["unit"]], int(m["n"])
+            kind, count = UNITS.get(m["unit"]) or SHORT_UNITS[m["unit"]], int(m["n"])
         else:
-            kind, count = _UNITS[m["wunit"]], _NUMBER_WORDS[m["word"]]
+            kind, count = UNITS[m["wunit"]], NUMBER_WORDS[m["word"]]
         if kind in seen:
             return None
         seen.add(kind)
-        unit_days, unit_seconds = _SIZES[kind]
+        unit_days, unit_seconds = SIZES[kind]
         days += count * unit_days
         seconds += count * unit_seconds
         pos = m.end()
         if pos == len(s):
             return days, seconds
-        join = _DURATION_JOIN.match(s, pos)
+        join = DURATION_JOIN.match(s, pos)
         assert join is not None  # the pattern can match the empty string
         pos = join.end()
         if pos == len(s):  # a trailing "and"
@@ -349,14 +223,14 @@ def _days_later(now: datetime, days: int, tz: ZoneInfo) -> datetime:
 
 def _date_from(m: re.Match[str], today: date) -> date:
     day = int(m["d"])
-    month = _MONTHS[m["mname"]] if "mname" in m.groupdict() else int(m["mnum"])
+    month = MONTHS[m["mname"]] if "mname" in m.groupdict() else int(m["mnum"])
     year_text = m["y"]
     if year_text is not None:
         year = int(year_text) + (2000 if len(year_text) == 2 else 0)
         found = date(year, month, day)  # ValueError: not understood
     else:
         found = _nearest(today, month, day)
-    if m["wd"] is not None and _WEEKDAYS[m["wd"]] != found.weekday():
+    if m["wd"] is not None and WEEKDAYS[m["wd"]] != found.weekday():
         raise WhenError(NOT_UNDERSTOOD)
     return found
 
@@ -441,7 +315,7 @@ def _years_later(now: datetime, years: int) -> datetime:
 
 
 def _parse(s: str, now: datetime, tz: ZoneInfo) -> datetime:
-    times = list(_TIME.finditer(s))
+    times = list(TIME.finditer(s))
     if len(times) > 1 or not s:
         raise WhenError(NOT_UNDERSTOOD)
     today = now.astimezone(tz).date()
@@ -459,7 +333,7 @@ def _parse(s: str, now: datetime, tz: ZoneInfo) -> datetime:
     found = times[0]
     clock = _clock(found)
     rest = (s[: found.start()] + " " + s[found.end() :]).split()
-    words = " ".join(w for w in rest if w not in _FILLERS)
+    words = " ".join(w for w in rest if w not in FILLERS)
 
     def at(day: date) -> datetime:
         return _to_utc(day, clock, tz)
@@ -476,9 +350,9 @@ def _parse(s: str, now: datetime, tz: ZoneInfo) -> datetime:
             raise WhenError(NOT_UNDERSTOOD)
         return at(today)
 
-    m = _WEEKDAY_FORM.fullmatch(words)
+    m = WEEKDAY_FORM.fullmatch(words)
     if m:
-        wanted = _WEEKDAYS[m["wd"]]
+        wanted = WEEKDAYS[m["wd"]]
         first = 1 if m["rel"] == "next" else 0
         for ahead in range(first, 8):
             day = today + timedelta(days=ahead)
@@ -489,7 +363,7 @@ def _parse(s: str, now: datetime, tz: ZoneInfo) -> datetime:
                 return moment
         raise AssertionError("unreachable: a weekday comes round within 8 days")
 
-    for form in _DATE_FORMS:
+    for form in DATE_FORMS:
         m = form.fullmatch(words)
         if m:
             return at(_date_from(m, today))
@@ -522,7 +396,7 @@ def say_when(moment: datetime, tz: ZoneInfo, now: datetime | None = None) -> str
         hour = local.hour % 12 or 12
         suffix = "am" if local.hour < 12 else "pm"
         clock = f"{hour}{suffix}" if local.minute == 0 else f"{hour}:{local.minute:02d}{suffix}"
-    words = f"{_DAY_NAMES[day.weekday()]} {day.day} {_MONTH_NAMES[day.month - 1]}"
+    words = f"{DAY_NAMES[day.weekday()]} {day.day} {MONTH_NAMES[day.month - 1]}"
     if now is None or day.year != now.astimezone(tz).year:
         words += f" {day.year}"
     return f"{words}, {clock}"

@@ -7,7 +7,7 @@ from bot.context import Context
 from bot.registry import CommandSet
 from bot.roles import Role
 from commands.project_words import Numbers, impact_report
-from storage import projects as store
+from storage import impact as store
 
 commands = CommandSet("projects")  # listed in help with the projects
 

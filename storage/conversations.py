@@ -58,7 +58,7 @@ def ask(
     """Wait for this person's answer in ``room_id`` (by default their direct chat,
     whichever it turns out to be), asked ``at``, until ``expires_at`` (by default,
     for as long as the bot's setting says). A newer question there replaces an older one."""
-    db["conversations"].upsert(
+    db.table("conversations").upsert(
         {
             "user_id": user_id,
             "room_id": room_id or user_id,

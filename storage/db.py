@@ -16,11 +16,18 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlite_utils import Database
 
 from storage.schema import migrations
+
+
+class Reader(Protocol):
+    """What runs a query: the bot's ``Database``, or a plain ``sqlite3`` connection
+    (the export reads through its own read-only one, in a worker thread)."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> sqlite3.Cursor: ...
 
 
 class NewerDatabaseError(Exception):

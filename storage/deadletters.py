@@ -19,7 +19,7 @@ def add(
     event: dict[str, Any],
     error: str,
 ) -> None:
-    db["dead_letters"].insert(
+    db.table("dead_letters").insert(
         {
             "ref": ref,
             "event_id": event_id,
@@ -34,7 +34,7 @@ def add(
 
 
 def get(db: Database, ref: str) -> dict[str, Any] | None:
-    rows = list(db["dead_letters"].rows_where("ref = ?", [ref]))
+    rows = list(db.table("dead_letters").rows_where("ref = ?", [ref]))
     return rows[0] if rows else None
 
 

@@ -28,17 +28,15 @@ import json
 import os
 import re
 import secrets
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlite_utils import Database
-
 from storage import feedback
 from storage import projects as project_store
+from storage.db import Reader
 
 ANONYMOUS = "Anonymous"
 PSEUDONYM_PREFIX = "Person "
@@ -130,7 +128,7 @@ def pseudonym(secret: bytes, user_id: str) -> str:
 # ----- the rows --------------------------------------------------------------------------
 
 
-def find_project(db: Database | sqlite3.Connection, text: str) -> int | None:
+def find_project(db: Reader, text: str) -> int | None:
     """A project by its number or name. Names match in any case and spacing; if no
     name matches exactly, the one project whose name contains the text. None if
     none, or several, match. Projects whose room could not be made are left out."""
@@ -141,7 +139,7 @@ def find_project(db: Database | sqlite3.Connection, text: str) -> int | None:
     number = int(text) if re.fullmatch(r"[0-9]{1,18}", text) else None
     projects = [
         (p.id, project_store.name_key(p.name or ""))
-        for p in project_store.listing(db)  # type: ignore[arg-type]
+        for p in project_store.listing(db)
         if p.state != "failed"
     ]
     if number is not None:
@@ -153,12 +151,12 @@ def find_project(db: Database | sqlite3.Connection, text: str) -> int | None:
     return found[0] if len(found) == 1 else None
 
 
-def question_exists(db: Database | sqlite3.Connection, question_id: int) -> bool:
-    return feedback.question(db, question_id) is not None  # type: ignore[arg-type]
+def question_exists(db: Reader, question_id: int) -> bool:
+    return feedback.question(db, question_id) is not None
 
 
 def count_rows(
-    db: Database | sqlite3.Connection,
+    db: Reader,
     *,
     project_id: int | None = None,
     question_id: int | None = None,
@@ -168,7 +166,7 @@ def count_rows(
 
 
 def feedback_rows(
-    db: Database | sqlite3.Connection,
+    db: Reader,
     *,
     project_id: int | None = None,
     question_id: int | None = None,
@@ -183,7 +181,7 @@ def feedback_rows(
     it answers. ``question_id``: the answers to that question (its thread).
     Streams from one cursor; nothing is read ahead.
     """
-    project_names = {p.id: p.name for p in project_store.listing(db)}  # type: ignore[arg-type]
+    project_names = {p.id: p.name for p in project_store.listing(db)}
     tz = ZoneInfo(timezone)
     names: dict[str, str] = {}  # pseudonyms made so far (one per person, not per row)
     cursor = feedback.for_report(db, project_id=project_id, question_id=question_id)

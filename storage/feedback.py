@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import dicts, utcnow
+from storage.db import Reader, dicts, utcnow
 
 MAX_TEXT = 10_000  # characters kept of one piece of feedback
 
@@ -62,7 +62,7 @@ def consent(db: Database, user_id: str) -> bool | None:
 
 
 def record_consent(db: Database, user_id: str, agreed: bool, wording: str) -> None:
-    db["feedback_consents"].upsert(
+    db.table("feedback_consents").upsert(
         {"user_id": user_id, "agreed": int(agreed), "wording": wording, "at": utcnow()},
         pk="user_id",
     )
@@ -179,7 +179,7 @@ def themes(db: Database, feedback_id: int) -> list[str]:
 
 
 def add_outcome(db: Database, feedback_id: int, text: str, by_user: str) -> None:
-    db["outcomes"].insert(
+    db.table("outcomes").insert(
         {"feedback_id": feedback_id, "text": text, "by_user": by_user, "created_at": utcnow()}
     )
 
@@ -203,7 +203,7 @@ def set_root(db: Database, question_id: int, root_txn: str) -> None:
     db.execute("UPDATE questions SET root_txn = ? WHERE id = ?", [root_txn, question_id])
 
 
-def question(db: Database, question_id: int) -> Question | None:
+def question(db: Reader, question_id: int) -> Question | None:
     row = db.execute(f"SELECT {_QUESTION} FROM questions WHERE id = ?", [question_id]).fetchone()
     return Question(*row) if row else None
 
@@ -244,7 +244,7 @@ def senders(db: Database) -> set[str]:
 
 
 def for_report(
-    db: Database | sqlite3.Connection,
+    db: Reader,
     *,
     project_id: int | None = None,
     question_id: int | None = None,
@@ -276,7 +276,7 @@ def for_report(
 
 
 def count_for_report(
-    db: Database | sqlite3.Connection,
+    db: Reader,
     *,
     project_id: int | None = None,
     question_id: int | None = None,
@@ -288,7 +288,8 @@ def count_for_report(
 
 
 def _report_where(project_id: int | None, question_id: int | None) -> tuple[str, list[object]]:
-    clauses, params = ["f.state = 'saved'", "f.removed_at IS NULL"], []
+    clauses = ["f.state = 'saved'", "f.removed_at IS NULL"]
+    params: list[object] = []
     if project_id is not None:
         clauses.append("coalesce(f.project_id, q.project_id) = ?")
         params.append(project_id)

@@ -230,7 +230,9 @@ def waiting_since(db: Database, ts: int) -> bool:
 def sealed(event: dict[str, Any]) -> dict[str, Any]:
     """What is stored of an event whose content must never reach the disk (an
     answer to a secret ballot): that it came, from whom, and when."""
-    kept = {k: event[k] for k in ("event_id", "type", "sender", "origin_server_ts") if k in event}
+    kept: dict[str, Any] = {
+        k: event[k] for k in ("event_id", "type", "sender", "origin_server_ts") if k in event
+    }
     return {**kept, "content": {}, "sealed": True}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,7 +67,7 @@ def _item(row: tuple[Any, ...]) -> OutboxItem:
 _COLUMNS = "id, txn_id, action, room_id, event_type, content, attempts, not_before"
 
 
-def heads(db: Database, exclude_rooms: set[str] = frozenset()) -> list[OutboxItem]:  # type: ignore[assignment]
+def heads(db: Database, exclude_rooms: Collection[str] = frozenset()) -> list[OutboxItem]:
     """The oldest pending item of each room: rooms are sent to in order."""
     rows = db.execute(
         f"SELECT {_COLUMNS} FROM outbox WHERE id IN "

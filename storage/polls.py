@@ -66,12 +66,13 @@ _COLUMNS = (
 )
 
 
-def _poll(row: Sequence[object]) -> Poll:
+def _poll(row: Sequence[Any]) -> Poll:
+    """A poll from its row (SQLite's values are untyped; the columns are ``_COLUMNS``)."""
     values = list(row)
     values[4] = tuple(tuple(a) for a in json.loads(str(values[4])))
     values[6], values[7] = bool(values[6]), bool(values[7])
     values[13] = json.loads(str(values[13])) if values[13] else None
-    return Poll(*values)  # type: ignore[arg-type]
+    return Poll(*values)
 
 
 def create(

@@ -47,7 +47,7 @@ def save(
         fields["relationship"] = ",".join(relationships)
     if staff_team is not None:
         fields["staff_team"] = staff_team
-    db["profiles"].upsert(fields, pk="user_id")
+    db.table("profiles").upsert(fields, pk="user_id")
 
 
 def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]:

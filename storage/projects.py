@@ -1,5 +1,5 @@
-"""Co-produced projects: the projects, who takes part, invitations, consent, and
-the numbers the team reports.
+"""Co-produced projects: the projects, who takes part, invitations and consent
+(the numbers the team reports from them all are in ``storage.impact``).
 
 Times are passed in by the caller (the time of the person's message, or the
 scheduler's clock), so that what is stored is when it happened.
@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage import feedback, outbox, polls, profiles, workshops
+from storage import outbox
+from storage.db import Reader, dicts
 
 STAGES = ("design", "deliver", "review", "done")
 
@@ -134,7 +135,7 @@ def names(db: Database) -> list[str]:
     return [r[0] for r in rows]
 
 
-def listing(db: Database) -> list[Project]:
+def listing(db: Reader) -> list[Project]:
     """Every project that exists (or is being set up), oldest first."""
     rows = db.execute(f"SELECT {_PROJECT} FROM projects ORDER BY id").fetchall()
     return [_project(r) for r in rows]
@@ -457,7 +458,7 @@ def delivery(db: Database, txn_id: str) -> tuple[str, str | None]:
     return outbox.outcome(db, txn_id) or ("failed", "it was never queued")
 
 
-# ----- the numbers the team reports -------------------------------------------------
+# ----- for the numbers the team reports (storage.impact) -------------------------
 
 
 def stage_counts(db: Database) -> dict[str, int]:
@@ -466,38 +467,12 @@ def stage_counts(db: Database) -> dict[str, int]:
     return {stage: int(n) for stage, n in rows}
 
 
-def people_involved(db: Database, leave_out: Iterable[str] = ()) -> int:
-    """Different people who took part in anything: projects (members, past and present,
-    and everyone who said yes), poll voters, people who sent feedback with their name,
-    and workshop attendees."""
+def participants(db: Database) -> set[str]:
+    """Everyone who took part in a project: members, past and present, and everyone
+    who said yes."""
     found = {r[0] for r in db.execute("SELECT user_id FROM project_members")}
     found |= {r[0] for r in db.execute("SELECT user_id FROM project_consents")}
-    found |= polls.voters(db) | feedback.senders(db) | workshops.attendees(db)
-    return len(found - set(leave_out) - {None})
-
-
-def polls_run(db: Database) -> int:
-    return polls.count(db)
-
-
-def feedback_count(db: Database) -> int:
-    """Pieces of feedback saved (not those the bot is still asking the person about)."""
-    return feedback.count_saved(db)
-
-
-def workshops_held(db: Database, now: datetime) -> int:
-    """Workshops (and training) that have taken place and were not cancelled."""
-    return workshops.held(db, now)
-
-
-def area_counts(db: Database) -> dict[str, int]:
-    """How many people said they live in each area (from the voluntary profiles)."""
-    return profiles.area_counts(db)
-
-
-def relationship_counts(db: Database) -> dict[str, int]:
-    """How many people said each of: uses services, carer, council staff (any mix)."""
-    return profiles.relationship_counts(db)
+    return found - {None}
 
 
 # ----- a person's own data ----------------------------------------------------------
@@ -516,9 +491,7 @@ def forget(db: Database, user_id: str) -> None:
 
 def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]:
     def rows(sql: str) -> list[dict[str, Any]]:
-        cur = db.execute(sql, [user_id])
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        return dicts(db.execute(sql, [user_id]))
 
     return {
         "projects": rows(

@@ -30,7 +30,7 @@ def users_with_role(db: Database, role: str) -> list[str]:
 
 
 def grant(db: Database, user_id: str, role: str, actor: str) -> None:
-    db["roles"].upsert(
+    db.table("roles").upsert(
         {"user_id": user_id, "role": role, "granted_by": actor, "granted_at": utcnow()},
         pk="user_id",
     )
@@ -45,7 +45,7 @@ def revoke(db: Database, user_id: str, role: str, actor: str) -> bool:
 
 
 def audit(db: Database, actor: str, action: str, subject: str, detail: str | None = None) -> None:
-    db["audit_log"].insert(
+    db.table("audit_log").insert(
         {"at": utcnow(), "actor": actor, "action": action, "subject": subject, "detail": detail}
     )
 

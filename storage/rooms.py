@@ -44,7 +44,7 @@ def upsert(db: Database, room_id: str, **fields: object) -> None:
     fields = {**fields, "room_id": room_id, "updated_at": utcnow()}
     if "is_direct" in fields:
         fields["is_direct"] = int(bool(fields["is_direct"]))
-    db["rooms"].upsert(fields, pk="room_id")
+    db.table("rooms").upsert(fields, pk="room_id")
 
 
 def mark_left(db: Database, room_id: str) -> None:
@@ -89,7 +89,7 @@ def private_with(db: Database, room_id: str) -> str | None:
 def set_member(db: Database, room_id: str, user_id: str, membership: str) -> None:
     """Someone (never the bot) joined, was invited to, or left a direct chat."""
     if membership in MEMBER:
-        db["room_members"].upsert(
+        db.table("room_members").upsert(
             {
                 "room_id": room_id,
                 "user_id": user_id,

@@ -64,6 +64,24 @@ def test_migrations_are_recorded(store: Store) -> None:
         assert store.db[table].exists(), table
 
 
+def test_migrations_keep_their_names_and_order() -> None:
+    # Databases record these names: a renamed or reordered migration would run again.
+    assert [m.name for m in migrations._migrations][:12] == [
+        "m001_core",
+        "m002_jobs_and_direct_chats",
+        "m003_polls",
+        "m004_conversations",
+        "m005_profiles",
+        "m006_feedback",
+        "m007_workshops",
+        "m008_projects",
+        "m009_questions_per_chat",
+        "m010_feedback_removed_by_others",
+        "m011_direct_chat_members",
+        "m012_ballots_hold_answers",
+    ]
+
+
 def test_reopening_applies_nothing_new(tmp_path: Path) -> None:
     path = tmp_path / "copro.db"
     first = open_database(path)
