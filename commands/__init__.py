@@ -1,7 +1,8 @@
 """One module per capability. ``build_registry()`` gathers their commands.
 
 Order matters for listeners: each event goes to the first that takes it.
-Feedback comes last, because in a direct chat it takes anything left.
+Feedback comes last, because in a direct chat it takes anything left. A capability
+split over modules lists them together; their order keeps help's order.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ from commands import (
     champions,
     export,
     feedback,
+    feedback_edits,
+    feedback_review,
+    feedback_threads,
     impact,
     polls,
     privacy,
     project_consent,
     project_invites,
     projects,
+    safeguarding,
     training,
     typos,
     unreadable,
@@ -30,7 +35,7 @@ from commands import (
 MODULES = (
     basics, champions, polls, projects, project_invites, project_consent, impact, aboutme,
     workshops, workshop_answers, workshop_reminders, training, export, privacy, unreadable, typos,
-    feedback
+    safeguarding, feedback, feedback_threads, feedback_edits, feedback_review
 )  # fmt: skip
 
 
