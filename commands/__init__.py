@@ -18,6 +18,10 @@ from commands import (
     feedback_review,
     feedback_threads,
     impact,
+    poll_answers,
+    poll_ballots,
+    poll_close,
+    poll_results,
     polls,
     privacy,
     project_consent,
@@ -33,9 +37,10 @@ from commands import (
 )
 
 MODULES = (
-    basics, champions, polls, projects, project_invites, project_consent, impact, aboutme,
-    workshops, workshop_answers, workshop_reminders, training, export, privacy, unreadable, typos,
-    safeguarding, feedback, feedback_threads, feedback_edits, feedback_review
+    basics, champions, polls, poll_results, poll_answers, poll_ballots, poll_close,
+    projects, project_invites, project_consent, impact, aboutme,
+    workshops, workshop_answers, workshop_reminders, training, export, privacy,
+    unreadable, typos, safeguarding, feedback, feedback_threads, feedback_edits, feedback_review
 )  # fmt: skip
 
 

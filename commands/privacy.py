@@ -16,7 +16,6 @@ from storage import (
     inbox,
     jobs,
     outbox,
-    polls,
     privacy,
     profiles,
     roles,
@@ -132,12 +131,11 @@ async def forget_answer(ctx: Context, waiting: Pending) -> bool:
         ctx.reply("privacy.forget_how")
         return True
     person = ctx.sender
-    held = polls.answers_waiting_from(ctx.db, person)  # ballot answers not counted yet
+    in_chat = [forget(ctx, person) for forget in ctx.registry.chat_forgetters]
     forgetters = ctx.registry.forgetters
     privacy.forget(ctx.db, person, keep_words=choice == 2, forgetters=forgetters)
-    for room_id, event_id in held:  # they are only in their chat: delete them there too
-        ctx.platform.queue_removal(ctx.db, room_id, event_id)
-        ctx.platform.forget_held(event_id)
+    for delete_there in in_chat:
+        delete_there()
     ctx.reply("privacy.forgotten_kept_words" if choice == 2 else "privacy.forgotten")
     return True
 
