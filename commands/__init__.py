@@ -12,6 +12,7 @@ from commands import (
     aboutme,
     basics,
     champions,
+    core_data,
     export,
     feedback,
     feedback_edits,
@@ -39,7 +40,7 @@ from commands import (
 MODULES = (
     basics, champions, polls, poll_results, poll_answers, poll_ballots, poll_close,
     projects, project_invites, project_consent, impact, aboutme,
-    workshops, workshop_answers, workshop_reminders, training, export, privacy,
+    workshops, workshop_answers, workshop_reminders, training, export, core_data, privacy,
     unreadable, typos, safeguarding, feedback, feedback_threads, feedback_edits, feedback_review
 )  # fmt: skip
 

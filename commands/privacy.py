@@ -10,44 +10,13 @@ from bot.answers import choice_number, yes_or_no
 from bot.context import Context
 from bot.registry import CommandSet
 from bot.scheduler import Job
-from storage import (
-    conversations,
-    deadletters,
-    inbox,
-    jobs,
-    outbox,
-    privacy,
-    profiles,
-    roles,
-    rooms,
-)
+from storage import conversations, jobs, privacy
 from storage.conversations import Pending
 
 commands = CommandSet("privacy")
-# The core's tables, and the profiles people fill in with !aboutme, in the order
-# !mydata lists them. Forgetting the outbox needs the person's direct chats, so
-# it comes before the rooms are forgotten.
-for sharer in (
-    inbox.personal_data,
-    conversations.personal_data,
-    profiles.personal_data,
-    roles.personal_data,
-    deadletters.personal_data,
-    rooms.personal_data,
-    outbox.personal_data,
-):
-    commands.shares(sharer)
-for forgetter in (
-    inbox.forget,
-    deadletters.forget,
-    outbox.forget,
-    rooms.forget,
-    conversations.forget,
-    roles.forget,
-    jobs.forget,
-    profiles.forget,
-):
-    commands.forgets(forgetter)
+# The core's tables are declared in commands/core_data.py; jobs still to run about
+# a person are cancelled (they have no rows of their own to show).
+commands.forgets(jobs.forget)
 
 FORGET = "privacy.forget"
 # privacy.mydata.kept.<table>: what a table holds about a person, in their words.
