@@ -30,6 +30,7 @@ from commands import (
     projects,
     safeguarding,
     training,
+    training_records,
     typos,
     unreadable,
     workshop_answers,
@@ -40,7 +41,8 @@ from commands import (
 MODULES = (
     basics, champions, polls, poll_results, poll_answers, poll_ballots, poll_close,
     projects, project_invites, project_consent, impact, aboutme,
-    workshops, workshop_answers, workshop_reminders, training, export, core_data, privacy,
+    workshops, workshop_answers, workshop_reminders, training, training_records,
+    export, core_data, privacy,
     unreadable, typos, safeguarding, feedback, feedback_threads, feedback_edits, feedback_review
 )  # fmt: skip
 
