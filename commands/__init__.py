@@ -34,6 +34,7 @@ from commands import (
     typos,
     unreadable,
     workshop_answers,
+    workshop_new,
     workshop_reminders,
     workshops,
 )
@@ -41,7 +42,7 @@ from commands import (
 MODULES = (
     basics, champions, polls, poll_results, poll_answers, poll_ballots, poll_close,
     projects, project_invites, project_consent, impact, aboutme,
-    workshops, workshop_answers, workshop_reminders, training, training_records,
+    workshop_new, workshops, workshop_answers, workshop_reminders, training, training_records,
     export, core_data, privacy,
     unreadable, typos, safeguarding, feedback, feedback_threads, feedback_edits, feedback_review
 )  # fmt: skip
