@@ -96,7 +96,8 @@ def _wording(ctx: Context, key: str = "feedback.consent_intro") -> str:
 
 @commands.answer(CONSENT)
 async def consent_answer(ctx: Context, waiting: Pending) -> bool:
-    said = yes_or_no(ctx.event.body)  # type: ignore[union-attr]
+    assert isinstance(ctx.event, Message)  # answers are messages
+    said = yes_or_no(ctx.event.body)
     if said is None:
         return False  # a new message: it is added to what waits for a yes
     store.record_consent(ctx.db, ctx.sender, said, _wording(ctx, waiting.data.get("wording", "")))
@@ -196,7 +197,7 @@ def _start(
     )
     if len(text) > store.MAX_TEXT:
         ctx.reply("feedback.too_long", most=store.MAX_TEXT)
-    projects = open_projects(ctx)
+    projects = project_store.open_ones(ctx.db)  # (id, name) people can give feedback about
     if len(projects) > 1:
         lines = [ctx.text("feedback.ask_project")]
         lines += [
@@ -219,15 +220,11 @@ def _ask_name(ctx: Context, drafts: Sequence[int], events: Sequence[str]) -> Non
     ctx.ask(ctx.sender, NAME, str(drafts[0]), ctx.text("feedback.ask_name"), data)
 
 
-def open_projects(ctx: Context) -> list[tuple[int, str]]:
-    """(id, name) of the projects people can give feedback about."""
-    return project_store.open_ones(ctx.db)
-
-
 @commands.answer(PROJECT)
 async def project_answer(ctx: Context, waiting: Pending) -> bool:
     ids: list[int] = waiting.data.get("projects", [])
-    body = ctx.event.body.strip()  # type: ignore[union-attr]
+    assert isinstance(ctx.event, Message)  # answers are messages
+    body = ctx.event.body.strip()
     number = 0 if body == "0" else choice_number(body, len(ids))
     if number is None:
         _finish_draft(ctx, waiting, keep_name=True, contact=False)
@@ -242,7 +239,8 @@ async def project_answer(ctx: Context, waiting: Pending) -> bool:
 
 @commands.answer(NAME)
 async def name_answer(ctx: Context, waiting: Pending) -> bool:
-    said = yes_or_no(ctx.event.body)  # type: ignore[union-attr]
+    assert isinstance(ctx.event, Message)  # answers are messages
+    said = yes_or_no(ctx.event.body)
     if said is None:
         _finish_draft(ctx, waiting, keep_name=True, contact=False)
         return False

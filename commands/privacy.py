@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 from bot.answers import choice_number, yes_or_no
-from bot.context import Context
+from bot.context import Context, Message
 from bot.registry import CommandSet
 from bot.scheduler import Job
 from storage import conversations, jobs, privacy
@@ -90,7 +90,8 @@ async def forget_me(ctx: Context) -> None:
 
 @commands.answer(FORGET)
 async def forget_answer(ctx: Context, waiting: Pending) -> bool:
-    body = ctx.event.body  # type: ignore[union-attr]
+    assert isinstance(ctx.event, Message)  # answers are messages
+    body = ctx.event.body
     choice = choice_number(body, 2)
     if choice is None and (yes_or_no(body) is False or body.strip() == "0"):
         conversations.finish(ctx.db, ctx.sender, FORGET)
