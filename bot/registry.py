@@ -30,6 +30,10 @@ JobHandler = Callable[["Job"], Awaitable[None]]
 # True if it was an answer, False to let the reply be treated as anything else.
 AnswerHandler = Callable[["Context", "Pending"], Awaitable[bool]]
 Forgetter = Callable[["Database", str], None]
+# What only the chat holds of a person (e.g. ballot answers not counted yet), for
+# !forget me: read before their rows are forgotten, it returns what to queue once
+# they are (queued earlier, forgetting them would stop it being sent).
+ChatForgetter = Callable[["Context", str], Callable[[], None]]
 # A feature's rows about a person, for !mydata: {table: [row, ...]}.
 Sharer = Callable[["Database", str], dict[str, list[dict[str, Any]]]]
 # Sees every event of its kind before anything else; cannot take it.
@@ -78,6 +82,7 @@ class CommandSet:
         self.daily_jobs: set[str] = set()
         self.answers: dict[str, AnswerHandler] = {}
         self.forgetters: list[Forgetter] = []
+        self.chat_forgetters: list[ChatForgetter] = []
         self.sharers: list[Sharer] = []
         self.watchers: list[tuple[type, Watcher]] = []
         self.abandoned: dict[str, Abandoned] = {}
@@ -119,6 +124,11 @@ class CommandSet:
     def forgets(self, forget: Forgetter) -> Forgetter:
         """Declare how this feature erases a person (used by ``!forget me``)."""
         self.forgetters.append(forget)
+        return forget
+
+    def forgets_in_chat(self, forget: ChatForgetter) -> ChatForgetter:
+        """Declare what ``!forget me`` deletes in the chat itself (see ChatForgetter)."""
+        self.chat_forgetters.append(forget)
         return forget
 
     def daily(self, kind: str) -> Callable[[JobHandler], JobHandler]:
@@ -179,6 +189,7 @@ class Registry:
         self.answers: dict[str, AnswerHandler] = {}
         self.daily_jobs: set[str] = set()
         self.forgetters: list[Forgetter] = []
+        self.chat_forgetters: list[ChatForgetter] = []
         self.sharers: list[Sharer] = []
         self.watchers: list[tuple[type, Watcher]] = []
         self.abandoned: dict[str, Abandoned] = {}
@@ -187,6 +198,7 @@ class Registry:
             self.listeners += command_set.listeners
             self.daily_jobs |= command_set.daily_jobs
             self.forgetters += command_set.forgetters
+            self.chat_forgetters += command_set.chat_forgetters
             self.sharers += command_set.sharers
             self.watchers += command_set.watchers
             self.abandoned.update(command_set.abandoned)

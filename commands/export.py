@@ -31,7 +31,6 @@ from bot.registry import CommandSet
 from bot.roles import Role
 from bot.scheduler import Job, schedule
 from storage import export as store
-from storage import projects as project_store
 from storage import rooms
 
 commands = CommandSet("export")
@@ -135,7 +134,7 @@ async def export_job(job: Job) -> None:
         async with job.writing() as db:
             room = ref["room"] or job.platform.direct_room(db, ref["asker"])
             if project_id is not None:
-                name = _project_name(db, project_id)
+                name = store.project_name(db, project_id)
                 what = job.text("export.scope_project", name=name or project_id)
             elif question_id is not None:
                 what = job.text("export.scope_thread", number=question_id)
@@ -165,8 +164,3 @@ async def export_job(job: Job) -> None:
 def _asker_alone(db: Database, room: str, ref: dict[str, Any]) -> bool:
     """The file goes to the asker's own direct chat (so "you asked for"), not a room."""
     return room in (ref["asker"], rooms.find_direct(db, ref["asker"]))
-
-
-def _project_name(db: Database, project_id: int) -> str | None:
-    project = project_store.get(db, project_id)
-    return project.name if project and project.name else None

@@ -14,9 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.answers import parse_number
-from storage.polls import Vote  # what the rules count: a vote as it is stored
+from bot.config import Config
+from bot.roles import Role
+from bot.when import WhenError, parse_when
+from storage.polls import Poll, Vote  # what the rules count: a vote as it is stored
 
 MIN_ANSWERS = 2
 MAX_ANSWERS = 20  # the proposal's limit
@@ -47,6 +52,10 @@ class PollError(ValueError):
         super().__init__(key)
         self.key = key
         self.values: dict[str, object] = values
+
+
+def who_may_start(config: Config) -> Role:
+    return Role.MEMBER if config.polls.members_can_start else Role.CHAMPION
 
 
 @dataclass(frozen=True)
@@ -240,7 +249,20 @@ def parse_poll(text: str) -> PollSpec:
     )
 
 
+def closing_time(text: str, now: datetime, tz: ZoneInfo) -> datetime:
+    """When a poll closes, from the text after ``closes`` (UK time, after ``now``)."""
+    try:
+        return parse_when(text, now, tz)
+    except WhenError as err:
+        raise PollError(err.key, text=text[:60]) from None
+
+
 # ----- counting -------------------------------------------------------------------------------
+
+
+def still_open(poll: Poll, ts: int) -> bool:
+    """Does an answer sent at ``ts`` (milliseconds) count: before the close?"""
+    return poll.state != "closed" and (poll.cutoff is None or ts / 1000 <= poll.cutoff)
 
 
 @dataclass(frozen=True)
@@ -313,8 +335,8 @@ def count(
             sources[source] = sources.get(source, 0) + 1
 
     counts = dict.fromkeys(answer_ids, 0)
-    for selection in selections.values():
-        for answer in selection:
+    for chosen in selections.values():
+        for answer in chosen:
             counts[answer] += 1
     return Result(counts=counts, voters=len(selections), selections=selections, sources=sources)
 

@@ -7,48 +7,16 @@ import secrets
 from typing import Any
 
 from bot.answers import choice_number, yes_or_no
-from bot.context import Context
+from bot.context import Context, Message
 from bot.registry import CommandSet
 from bot.scheduler import Job
-from storage import (
-    conversations,
-    deadletters,
-    inbox,
-    jobs,
-    outbox,
-    polls,
-    privacy,
-    profiles,
-    roles,
-    rooms,
-)
+from storage import conversations, jobs, privacy
 from storage.conversations import Pending
 
 commands = CommandSet("privacy")
-# The core's tables, and the profiles people fill in with !aboutme, in the order
-# !mydata lists them. Forgetting the outbox needs the person's direct chats, so
-# it comes before the rooms are forgotten.
-for sharer in (
-    inbox.personal_data,
-    conversations.personal_data,
-    profiles.personal_data,
-    roles.personal_data,
-    deadletters.personal_data,
-    rooms.personal_data,
-    outbox.personal_data,
-):
-    commands.shares(sharer)
-for forgetter in (
-    inbox.forget,
-    deadletters.forget,
-    outbox.forget,
-    rooms.forget,
-    conversations.forget,
-    roles.forget,
-    jobs.forget,
-    profiles.forget,
-):
-    commands.forgets(forgetter)
+# The core's tables are declared in commands/core_data.py; jobs still to run about
+# a person are cancelled (they have no rows of their own to show).
+commands.forgets(jobs.forget)
 
 FORGET = "privacy.forget"
 # privacy.mydata.kept.<table>: what a table holds about a person, in their words.
@@ -122,7 +90,8 @@ async def forget_me(ctx: Context) -> None:
 
 @commands.answer(FORGET)
 async def forget_answer(ctx: Context, waiting: Pending) -> bool:
-    body = ctx.event.body  # type: ignore[union-attr]
+    assert isinstance(ctx.event, Message)  # answers are messages
+    body = ctx.event.body
     choice = choice_number(body, 2)
     if choice is None and (yes_or_no(body) is False or body.strip() == "0"):
         conversations.finish(ctx.db, ctx.sender, FORGET)
@@ -132,12 +101,11 @@ async def forget_answer(ctx: Context, waiting: Pending) -> bool:
         ctx.reply("privacy.forget_how")
         return True
     person = ctx.sender
-    held = polls.answers_waiting_from(ctx.db, person)  # ballot answers not counted yet
+    in_chat = [forget(ctx, person) for forget in ctx.registry.chat_forgetters]
     forgetters = ctx.registry.forgetters
     privacy.forget(ctx.db, person, keep_words=choice == 2, forgetters=forgetters)
-    for room_id, event_id in held:  # they are only in their chat: delete them there too
-        ctx.platform.queue_removal(ctx.db, room_id, event_id)
-        ctx.platform.forget_held(event_id)
+    for delete_there in in_chat:
+        delete_there()
     ctx.reply("privacy.forgotten_kept_words" if choice == 2 else "privacy.forgotten")
     return True
 

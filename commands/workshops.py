@@ -14,11 +14,12 @@ People who get a place are asked in a direct chat what they need to take part.
 Only the organiser and the team see the answers, and only by direct message.
 
 This module announces workshops, shows them and makes the organiser's changes.
-The rest of the capability, in the same help section:
-``commands.workshop_answers`` (answers, the waiting list, access needs),
-``commands.workshop_reminders``, ``commands.training`` (who came, training
-records, ``!myteam``); pure rules in ``commands.workshop_rules``, the words and
-the calendar file in ``commands.workshop_words``.
+The rest of the capability, in the same help section: ``commands.workshop_new``
+(reading ``!workshop new``), ``commands.workshop_answers`` (answers, the waiting
+list, access needs), ``commands.workshop_reminders``, ``commands.training`` (who
+came) and ``commands.training_records`` (training records, ``!myteam``); pure
+rules in ``commands.workshop_rules``, the words and the calendar file in
+``commands.workshop_words``.
 """
 
 from __future__ import annotations
@@ -31,9 +32,8 @@ from bot.registry import CommandSet
 from bot.roles import Role
 from commands.common import by_number_or_newest, stop_asking
 from commands.workshop_reminders import cancel_reminders, schedule_reminders
-from commands.workshop_rules import NEEDS_ASK, closed_key, must_be_changeable, parse_new, start_time
+from commands.workshop_rules import NEEDS_ASK, closed_key, must_be_changeable, start_time
 from commands.workshop_words import announcement, calendar_file, checklist, describe, say_at, tz
-from storage import projects
 from storage import workshops as store
 from storage.workshops import Rsvp, Workshop
 
@@ -110,39 +110,11 @@ def send_calendar_file(ctx: Context, w: Workshop, room_id: str, now: datetime) -
     ctx.platform.queue_file(ctx.db, room_id, path, f"workshop-{w.id}.ics", "text/calendar")
 
 
-# ----- commands: announcing ---------------------------------------------------
+# ----- announcing (``!workshop new`` is commands.workshop_new) -----------------
 
 
-@commands.command(
-    "workshop new",
-    summary="workshop.new_summary",
-    usage="workshop new Planning day | Wed 3 June 2pm | Town Hall | Tea and cake",
-    role=Role.CHAMPION,
-)
-async def new_workshop(ctx: Context) -> None:
-    spec = parse_new(ctx.args)
-    now = ctx.now
-    start = start_time(spec.when, now, tz(ctx.config))
-    if spec.project is not None and projects.get(ctx.db, spec.project) is None:
-        raise UserError("workshop.no_such_project", project=spec.project)
-    workshop_id = store.create(
-        ctx.db,
-        room_id=ctx.room_id,
-        organiser=ctx.sender,
-        title=spec.title,
-        starts_at=start.timestamp(),
-        place=spec.place,
-        details=spec.details,
-        minutes=spec.minutes,
-        capacity=spec.capacity,
-        project=spec.project,
-        access=spec.access,
-        audience=spec.audience,
-        kind=spec.kind,
-        level=spec.level,
-    )
-    w = store.get(ctx.db, workshop_id)
-    assert w is not None
+def announce(ctx: Context, w: Workshop, now: datetime) -> None:
+    """Post a new workshop's announcement and its calendar file; schedule its reminders."""
     txn = ctx.platform.queue_text(ctx.db, ctx.room_id, announcement(ctx, w, now))
     store.set_announcement(ctx.db, w.id, txn)
     schedule_reminders(ctx.db, ctx.config, w, now)

@@ -151,6 +151,12 @@ def find_project(db: Reader, text: str) -> int | None:
     return found[0] if len(found) == 1 else None
 
 
+def project_name(db: Reader, project_id: int) -> str | None:
+    """The name of the project an export is about (None if it has none)."""
+    project = project_store.get(db, project_id)
+    return project.name if project and project.name else None
+
+
 def question_exists(db: Reader, question_id: int) -> bool:
     return feedback.question(db, question_id) is not None
 

@@ -117,7 +117,7 @@ def create(
     return int(cur.lastrowid or 0)
 
 
-def get(db: Database, project_id: int) -> Project | None:
+def get(db: Reader, project_id: int) -> Project | None:
     row = db.execute(f"SELECT {_PROJECT} FROM projects WHERE id = ?", [project_id]).fetchone()
     return _project(row) if row else None
 

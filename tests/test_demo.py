@@ -16,7 +16,7 @@ from bot.demo import (
     _print_welcome,
 )
 from bot.localsynapse import Account
-from commands.feedback import is_concerning
+from commands.safeguarding import is_concerning
 
 REPO = Path(__file__).resolve().parent.parent
 BOT = Account("@copro-bot:localhost", "bot-password", "token", "DEVICE")

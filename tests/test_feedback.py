@@ -26,7 +26,8 @@ from sqlite_utils import Database
 import harness
 from bot.matrix import POLL_START
 from bot.registry import CommandSet
-from commands.feedback import THUMBS, is_concerning
+from commands.feedback_threads import THUMBS
+from commands.safeguarding import is_concerning
 from storage import conversations
 from storage import feedback as store
 from storage.db import Store
