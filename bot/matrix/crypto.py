@@ -144,7 +144,7 @@ class Crypto(AdapterBase):
                 opened += 1
         if opened:
             log.info("Keys came for %d waiting message(s)", opened)
-            self.on_ingest()
+            self.signals.received.set()
 
     def _start_upkeep(self) -> None:
         """Key upkeep runs beside the sync loop: receiving never waits for it."""
@@ -205,7 +205,8 @@ class Crypto(AdapterBase):
                     await client.keys_query()
             if client.olm.should_share_group_session(room_id):
                 await client.share_group_session(room_id, ignore_unverified_devices=True)
-            return client.encrypt(room_id, event_type, content)
+            sealed_type, sealed = client.encrypt(room_id, event_type, content)
+            return str(sealed_type), dict(sealed)
         except Exception as err:
             raise MatrixError(0, "COPRO_ENCRYPTION", f"{type(err).__name__}: {err}", 0.0) from err
 
@@ -297,7 +298,7 @@ class Crypto(AdapterBase):
                 inbox.release(db, event.seq)
         if found:
             log.info("Fetched again %d ballot answer(s) received before a restart", len(found))
-            self.on_ingest()
+            self.signals.received.set()
 
     async def held_answer(self, room_id: str, event_id: str) -> Incoming | None:
         """A ballot answer, from memory or else from the homeserver (None if it is gone)."""
