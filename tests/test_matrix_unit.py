@@ -7,6 +7,7 @@ reported by the adapter and decided by the core: those tests run the real worker
 
 from __future__ import annotations
 
+import ast
 import itertools
 import json
 import math
@@ -664,3 +665,33 @@ async def test_an_unexpected_sending_failure_is_retried_then_parked_with_its_ref
     lines = [r.getMessage() for r in caplog.records if f"ref {ref}" in r.getMessage()]
     assert len(lines) == SEND_TRIES  # every try is logged, with the same reference
     assert "trying again" in lines[0] and "Gave up" in lines[-1]
+
+
+# ----- one way: the core knows the adapter only as a Platform ------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+CORE = ("bot/dispatch.py", "bot/worker.py", "bot/invites.py", "bot/scheduler.py", "bot/context.py")
+
+
+def project_imports(path: Path) -> set[str]:
+    """The bot, commands and storage modules a file imports (by name, as written)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    return {name for name in found if name.split(".")[0] in ("bot", "commands", "storage")}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "bot" / "matrix").glob("*.py")), ids=str)
+def test_the_adapter_calls_nothing_in_the_core(path: Path) -> None:
+    """It reports what happened and does what it is asked: the worker, the dispatcher,
+    the room policy and the features are never its to call."""
+    for name in project_imports(path):
+        assert not name.startswith(("bot.dispatch", "bot.worker", "bot.invites", "commands"))
+
+
+@pytest.mark.parametrize("name", CORE)
+def test_the_core_knows_no_adapter(name: str) -> None:
+    assert not any(m.startswith("bot.matrix") for m in project_imports(ROOT / name))
