@@ -20,7 +20,7 @@ from bot.matrix.base import AdapterBase
 from bot.matrix.crosssign import cross_sign
 from bot.matrix.events import to_incoming
 from bot.matrix.http import MatrixError, path
-from storage import inbox, rooms
+from storage import inbox, polls, rooms
 
 log = logging.getLogger(__name__)
 
@@ -247,14 +247,11 @@ class Crypto(AdapterBase):
         return stored
 
     def _answers_ballot(self, db: Database, room_id: str, event: dict[str, Any]) -> bool:
-        # (storage.polls needs commands first)
-        from storage.polls import awaits_vote, ballot_by_message
-
         content = event.get("content")
         relates = content.get("m.relates_to") if isinstance(content, dict) else None
         if event.get("type") == "m.room.encrypted" and isinstance(event.get("sender"), str):
             room = rooms.get(db, room_id)
-            if room is not None and room.is_direct and awaits_vote(db, event["sender"]):
+            if room is not None and room.is_direct and polls.awaits_vote(db, event["sender"]):
                 return True
         if not isinstance(relates, dict):
             return False
@@ -265,7 +262,7 @@ class Crypto(AdapterBase):
         ]
         for target in targets:
             txn = self.sent_txn(db, target) if isinstance(target, str) else None
-            if txn is not None and ballot_by_message(db, txn) is not None:
+            if txn is not None and polls.ballot_by_message(db, txn) is not None:
                 return True
         return False
 
