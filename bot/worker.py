@@ -43,11 +43,14 @@ from storage.inbox import InboxEvent
 
 log = logging.getLogger(__name__)
 
+# What a stored event turns out to be, in neutral terms.
+Happened = Incoming | RoomChange
+
 
 class Adapter(Platform, Protocol):
     """What the worker needs from a chat platform adapter, beyond ``Platform``."""
 
-    def interpret(self, db: Database, event: InboxEvent) -> Incoming | RoomChange | None:
+    def interpret(self, db: Database, event: InboxEvent) -> Happened | None:
         """What a stored event means, in neutral terms (None: nothing for the bot).
         Raises NotReadableYet for an event that must wait (e.g. for its keys)."""
         ...
@@ -91,7 +94,7 @@ class Worker:
         return len(batch)
 
     async def _handle_one(self, db: Database, event: InboxEvent) -> None:
-        happened: Incoming | RoomChange | None = None
+        happened: Happened | None = None
         try:
             with db.atomic():
                 happened = self._interpret(db, event)
@@ -122,7 +125,7 @@ class Worker:
                 reply_to=event.event_id,
             )
 
-    def _interpret(self, db: Database, event: InboxEvent) -> Incoming | RoomChange | None:
+    def _interpret(self, db: Database, event: InboxEvent) -> Happened | None:
         try:
             return self.adapter.interpret(db, event)
         except NotReadableYet:
@@ -132,7 +135,7 @@ class Worker:
             found = int(self.now().timestamp() * 1000)
             return Locked(event.event_id, event.room_id, event.sender, found)
 
-    async def _hand_on(self, db: Database, happened: Incoming | RoomChange) -> None:
+    async def _hand_on(self, db: Database, happened: Happened) -> None:
         if isinstance(happened, Invitation):
             invites.answer(self.dispatcher, db, happened)
         elif isinstance(happened, RoomReplaced):
@@ -141,7 +144,7 @@ class Worker:
             await self.dispatcher.handle(db, happened)
 
 
-def _state_after(happened: Incoming | RoomChange | None) -> str:
+def _state_after(happened: Happened | None) -> str:
     """The inbox state of an event once handled."""
     if happened is None:
         return "ignored"
