@@ -1,4 +1,9 @@
-"""Wiring: open storage, log in, and run the three loops (sync, worker, sender)."""
+"""Wiring: open storage, log in, and run the loops (sync, worker, sender, scheduler).
+
+The parts never call each other back: they share one ``Signals`` (``bot.signals``),
+made with the adapter and handed here to the worker and the scheduler, and each
+wakes the next by setting its event. The worker and the scheduler know the
+adapter only as a ``Platform``."""
 
 from __future__ import annotations
 
@@ -7,10 +12,11 @@ import logging
 from collections.abc import Iterable
 
 from bot.config import Config
-from bot.dispatch import Dispatcher, Worker
+from bot.dispatch import Dispatcher
 from bot.matrix import MatrixAdapter
 from bot.messages import Messages
 from bot.scheduler import Scheduler
+from bot.worker import Worker
 from commands import build_registry
 from storage.db import Store
 
@@ -73,29 +79,27 @@ async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
     (config.storage.data_dir / "outgoing").mkdir(mode=0o700, exist_ok=True)
     store = Store.open(config.storage.database)
     adapter = MatrixAdapter(config, store, fill_gaps=fill_gaps)
+    signals = adapter.signals  # the wake-ups every loop shares
     scheduler: Scheduler | None = None
     try:
         await adapter.login()
         redact.add(adapter.secrets)
         messages, registry = Messages.load(), build_registry()
-        scheduler = Scheduler(
-            store, registry, adapter, config, messages, after_run=adapter.wake_sender
-        )
+        scheduler = Scheduler(store, registry, adapter, config, messages, signals=signals)
         dispatcher = Dispatcher(config, messages, registry, adapter)
-        worker = Worker(store, dispatcher, adapter, after_batch=scheduler.refresh)
-        adapter.on_ingest = worker.wake
-        worker.wake()  # anything left from before a crash
-        adapter.wake_sender()
+        worker = Worker(store, dispatcher, adapter, signals=signals)
 
-        async def start_scheduler() -> None:
+        async def run_scheduler(scheduler: Scheduler) -> None:
             # Only once what arrived while the bot was down is in the inbox: then
             # whatever fell due meanwhile runs, once, with everything it must count.
-            await adapter.synced.wait()
+            await signals.synced.wait()
             scheduler.start()
+            await scheduler.follow()
 
         log.info("copro-bot is running as %s", config.matrix.user_id)
+        # Each loop first does what was left from before a crash, then waits to be woken.
         await asyncio.gather(
-            adapter.sync_loop(), adapter.sender_loop(), worker.run(), start_scheduler()
+            adapter.sync_loop(), adapter.sender_loop(), worker.run(), run_scheduler(scheduler)
         )
     finally:
         if scheduler is not None:

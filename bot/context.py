@@ -86,7 +86,53 @@ class PollAnswer:
     ts: int
 
 
-Incoming = Message | Reaction | Removal | PollAnswer | Edit
+@dataclass(frozen=True)
+class Locked:
+    """A person sent something the bot cannot read yet (its keys have not come).
+    It waits in the inbox; ``ts`` is when the bot found it locked, by its own clock."""
+
+    event_id: str
+    room_id: str
+    sender: str
+    ts: int
+
+
+Incoming = Message | Reaction | Removal | PollAnswer | Edit | Locked
+
+
+class NotReadableYet(Exception):
+    """Raised by an adapter for an event it cannot understand yet (e.g. its keys have
+    not come): the event waits in the inbox, and features hear of it as ``Locked``."""
+
+
+# ----- what happens to the bot's rooms: the core decides what to do ---------
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """Someone invited the bot into a room, or to a direct chat with them.
+    Whether the bot goes is decided in ``bot.invites``."""
+
+    event_id: str
+    room_id: str
+    sender: str  # who invited the bot
+    is_direct: bool
+    ts: int
+
+
+@dataclass(frozen=True)
+class RoomReplaced:
+    """A room the bot is in was replaced by a new one (upgraded). Whether the bot
+    follows it there is decided in ``bot.invites``."""
+
+    event_id: str
+    room_id: str  # the old room
+    sender: str  # who replaced it
+    new_room: str
+    ts: int
+
+
+RoomChange = Invitation | RoomReplaced
 
 
 # ----- what handlers may ask of the platform --------------------------------
@@ -139,7 +185,10 @@ class Platform(Protocol):
 
     def queue_removal(self, db: Database, room_id: str, event_id: str) -> str: ...
 
-    files_dir: Path  # write files to send here, then queue_file() them
+    @property
+    def files_dir(self) -> Path:
+        """Write files to send here, then queue_file() them."""
+        ...
 
     def queue_file(
         self, db: Database, room_id: str, file: Path, filename: str, mimetype: str
@@ -158,6 +207,15 @@ class Platform(Protocol):
     def queue_invite(self, db: Database, room_id: str, user_id: str) -> str: ...
 
     def queue_kick(self, db: Database, room_id: str, user_id: str, reason: str) -> str: ...
+
+    def queue_join(self, db: Database, room_id: str) -> str: ...
+
+    def queue_leave(self, db: Database, room_id: str) -> str: ...
+
+    def server_of(self, user_id: str) -> str:
+        """The server a person's ID belongs to ("" if the platform's IDs have none):
+        ``rooms.allow_invites_from`` may name a whole server."""
+        ...
 
     def queue_state(
         self,
@@ -208,8 +266,20 @@ class UserError(Exception):
         self.values = values
 
 
+class Speaking:
+    """Anything that says catalogue messages (a handler's context, a job, the
+    dispatcher): ``text(key)``, with ``{prefix}`` always filled in."""
+
+    config: Config
+    messages: Messages
+
+    def text(self, key: str, **values: object) -> str:
+        """A catalogue message; ``{prefix}`` is always available to it."""
+        return self.messages.get(key, **{"prefix": self.config.bot.prefix, **values})
+
+
 @dataclass
-class Context:
+class Context(Speaking):
     event: Incoming
     args: str  # the text after the command words ("" for other events)
     role: Role
@@ -230,10 +300,6 @@ class Context:
     @property
     def is_direct(self) -> bool:
         return isinstance(self.event, Message) and self.event.is_direct
-
-    def text(self, key: str, **values: object) -> str:
-        """A catalogue message; ``{prefix}`` is always available to it."""
-        return self.messages.get(key, **{"prefix": self.config.bot.prefix, **values})
 
     def reply(self, key: str, **values: object) -> None:
         """Answer in the same room, as a reply to the person's message."""

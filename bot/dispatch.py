@@ -1,41 +1,29 @@
-"""From inbox to handler: parse, check permission, run, and never stop on an error.
+"""What an event means to the bot: parse, check permission, run, and never stop on an error.
 
-The worker takes pending inbox events in order. Each batch runs in one write
-transaction; each event in its own savepoint. What a handler writes and what
-it says (the outbox) commit together with the event being marked done, so a
-crash at any point replays the event and changes nothing twice.
-
-A person's message that starts with the prefix is a command. Anything else a
-person does (a plain message, a reaction, a removal, a poll answer) is offered
-to the listeners that modules declared, in order, until one takes it.
+The worker (``bot.worker``) hands each event people sent here, inside its
+transaction. A person's message that starts with the prefix is a command.
+Anything else a person does (a plain message, a reaction, a removal, a poll
+answer, a message the bot cannot read yet) is offered to the listeners that
+modules declared, in order, until one takes it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import re
-import secrets
-import traceback
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from datetime import timedelta
+from functools import partial
 
 from sqlite_utils import Database
 
 from bot.answers import everyday_word, yes_or_no
 from bot.config import Config
-from bot.context import Context, Incoming, Message, Platform, UserError
+from bot.context import Context, Incoming, Message, Platform, Speaking, UserError
 from bot.messages import Messages
 from bot.registry import Registry
 from bot.roles import Role, role_of
-from bot.scheduler import schedule
-from storage import conversations, deadletters, inbox
+from storage import conversations
 from storage.conversations import Pending
-from storage.db import Store
-from storage.inbox import InboxEvent
-
-log = logging.getLogger(__name__)
 
 ROLE_NAMES = {Role.CHAMPION: "roles.champion", Role.TEAM: "roles.team"}
 # The kind of a question that "stop" ends (for Registry.abandoned handlers).
@@ -44,30 +32,7 @@ STOPPED = "dm.stop"
 SHOWN_ARGS = 30
 
 
-class NotReadableYet(Exception):
-    """An event that cannot be understood yet (its decryption keys have not
-    arrived). It waits, and is told about after ``UNREADABLE_AFTER`` if it stays so."""
-
-
-# How long an unreadable message waits for its keys before the sender is asked
-# to send it again (see commands/unreadable.py).
-UNREADABLE_AFTER = timedelta(minutes=10)
-UNREADABLE_JOB = "inbox.unreadable"
-
-
-class Adapter(Platform, Protocol):
-    """What the worker needs from a chat platform adapter, beyond ``Platform``."""
-
-    def interpret(self, db: Database, event: InboxEvent) -> Incoming | None:
-        """Turn a stored event into something people did, or handle it itself
-        (membership, invites, room upgrades...) and return None. Raises
-        NotReadableYet for an event that must wait (e.g. for its keys)."""
-        ...
-
-    def wake_sender(self) -> None: ...
-
-
-class Dispatcher:
+class Dispatcher(Speaking):
     def __init__(
         self, config: Config, messages: Messages, registry: Registry, platform: Platform
     ) -> None:
@@ -75,10 +40,6 @@ class Dispatcher:
         self.messages = messages
         self.registry = registry
         self.platform = platform
-
-    def text(self, key: str, **values: object) -> str:
-        """A catalogue message; ``{prefix}`` is always available to it."""
-        return self.messages.get(key, **{"prefix": self.config.bot.prefix, **values})
 
     async def handle(self, db: Database, event: Incoming) -> None:
         ctx = Context(
@@ -105,7 +66,7 @@ class Dispatcher:
             if answered:
                 return
         for listener in self.registry.listeners_for(event):
-            if await _guarded(ctx, lambda listener=listener: listener(ctx)):
+            if await _guarded(ctx, partial(listener, ctx)):
                 break
         else:
             if isinstance(event, Message) and event.is_direct:
@@ -247,86 +208,3 @@ def _is_skip(text: str) -> bool:
 def _looks_like_answer(text: str) -> bool:
     """A yes, a no, a number or a few, or skip: words that only make sense as an answer."""
     return yes_or_no(text) is not None or bool(_NUMBERS.fullmatch(text)) or _is_skip(text)
-
-
-def new_ref() -> str:
-    """A short reference number a person can read out to the team."""
-    return secrets.token_hex(3).upper()
-
-
-class Worker:
-    """Handles pending inbox events, in order, one batch per transaction."""
-
-    def __init__(
-        self,
-        store: Store,
-        dispatcher: Dispatcher,
-        adapter: Adapter,
-        after_batch: Callable[[], None] = lambda: None,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.store = store
-        self.now = now
-        self.dispatcher = dispatcher
-        self.adapter = adapter
-        self.after_batch = after_batch
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while await self.run_batch():
-                pass
-
-    async def run_batch(self, size: int = 50) -> int:
-        """Handle up to ``size`` pending events. Returns how many were handled."""
-        async with self.store.writing() as db:
-            batch = inbox.pending(db, size)
-            for event in batch:
-                await self._handle_one(db, event)
-        if batch:
-            self.adapter.wake_sender()
-            self.after_batch()
-        return len(batch)
-
-    async def _handle_one(self, db: Database, event: InboxEvent) -> None:
-        incoming: Incoming | None = None
-        try:
-            with db.atomic():
-                incoming = self.adapter.interpret(db, event)
-                if incoming is not None:
-                    await self.dispatcher.handle(db, incoming)
-                inbox.mark(db, event.seq, "done" if incoming is not None else "ignored")
-        except NotReadableYet:
-            log.info(
-                "Cannot read %s in %s yet; it waits for its keys", event.event_id, event.room_id
-            )
-            inbox.mark(db, event.seq, "locked")
-            schedule(db, UNREADABLE_JOB, event.event_id, self.now() + UNREADABLE_AFTER)
-        except Exception:
-            ref = new_ref()
-            log.exception(
-                "Handling event %s in %s failed (ref %s)", event.event_id, event.room_id, ref
-            )
-            deadletters.add(
-                db,
-                ref,
-                event.event_id,
-                event.room_id,
-                event.sender,
-                event.event,
-                traceback.format_exc(),
-            )
-            inbox.mark(db, event.seq, "failed")
-            if not isinstance(incoming, Message):  # nobody is waiting for an answer
-                return
-            self.adapter.queue_text(
-                db,
-                event.room_id,
-                self.dispatcher.text("errors.internal", ref=ref),
-                reply_to=event.event_id,
-            )

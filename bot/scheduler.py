@@ -7,13 +7,17 @@ that fell due while the bot was down runs once, straight away.
 A job handler does its network reads first, then its writes inside
 ``async with job.writing() as db:``, which marks the job done in the same
 transaction: a crash before the commit runs the job again, after it never.
+
+The scheduler hears that jobs may have been added through ``bot.signals``
+(``scheduled``, set after each worker batch), and says through it that jobs may
+have written to the outbox (``to_send``).
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,9 +27,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlite_utils import Database
 
 from bot.config import Config
-from bot.context import Platform
+from bot.context import Platform, Speaking
 from bot.messages import Messages
 from bot.registry import Registry
+from bot.signals import Signals, woken
 from storage import jobs
 from storage.db import Store
 
@@ -66,7 +71,7 @@ def schedule(db: Database, kind: str, ref: str, due: datetime) -> int:
 
 
 @dataclass
-class Job:
+class Job(Speaking):
     """What a job handler receives."""
 
     id: int
@@ -78,9 +83,6 @@ class Job:
     config: Config
     messages: Messages
     now: datetime
-
-    def text(self, key: str, **values: object) -> str:
-        return self.messages.get(key, **{"prefix": self.config.bot.prefix, **values})
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[Database]:
@@ -101,7 +103,7 @@ class Scheduler:
         config: Config,
         messages: Messages,
         clock: Clock | None = None,
-        after_run: Callable[[], None] = lambda: None,
+        signals: Signals | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -109,7 +111,7 @@ class Scheduler:
         self.config = config
         self.messages = messages
         self.clock = clock or SystemClock()
-        self.after_run = after_run
+        self.signals = signals or Signals()
         self._aps: AsyncIOScheduler | None = None
 
     def start(self) -> None:
@@ -125,6 +127,12 @@ class Scheduler:
             for kind in sorted(self.registry.daily_jobs):
                 if not jobs.has_pending(db, kind):
                     schedule(db, kind, "daily", first)
+
+    async def follow(self) -> None:
+        """Set the wake-up again each time jobs may have been added (after start)."""
+        while True:
+            await woken(self.signals.scheduled)
+            self.refresh()
 
     def stop(self) -> None:
         if self._aps is not None and self._aps.running:
@@ -164,7 +172,7 @@ class Scheduler:
                 ran += 1
         self.refresh()
         if ran:
-            self.after_run()
+            self.signals.to_send.set()
         return ran
 
     async def _run(self, row: jobs.JobRow, now: datetime) -> None:

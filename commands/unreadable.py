@@ -1,23 +1,36 @@
 """Messages the bot could not decrypt, because their keys never came.
 
-The worker parks such a message as ``locked`` and schedules this job; the
-Matrix adapter tries it again whenever new keys arrive. If it is still locked
-when the job runs, the sender is asked, once, to send it again. A message whose
-keys come even later is still handled: nothing is dropped.
+The worker parks such a message as ``locked`` and tells the features so (a
+``Locked`` event); this module then schedules its own job. The adapter tries
+the message again whenever new keys arrive. If it is still locked when the job
+runs, the sender is asked, once, to send it again. A message whose keys come
+even later is still handled: nothing is dropped.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.dispatch import UNREADABLE_JOB
+from bot.context import Context, Locked
 from bot.registry import CommandSet
-from bot.scheduler import Job
+from bot.scheduler import Job, schedule
 from bot.when import say_when
 from storage import inbox, rooms
 
 commands = CommandSet("unreadable")
+
+# How long an unreadable message waits for its keys before the sender is asked
+# to send it again.
+UNREADABLE_AFTER = timedelta(minutes=10)
+UNREADABLE_JOB = "inbox.unreadable"
+
+
+@commands.on(Locked)
+async def wait_for_keys(ctx: Context) -> bool:
+    """Ask again about it later, if its keys have not come by then."""
+    schedule(ctx.db, UNREADABLE_JOB, ctx.event.event_id, ctx.now + UNREADABLE_AFTER)
+    return True
 
 
 @commands.job(UNREADABLE_JOB)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 from sqlite_utils import Database
 
 from storage.db import dicts, naming, utcnow
+
+
+def new_ref() -> str:
+    """A short reference number for a failure, that a person can read out to the team."""
+    return secrets.token_hex(3).upper()
 
 
 def add(

@@ -48,11 +48,12 @@ from sqlite_utils import Database
 import harness
 from bot.config import load_config
 from bot.context import PollAnswer
-from bot.dispatch import Dispatcher, Worker
+from bot.dispatch import Dispatcher
 from bot.matrix import MatrixAdapter
 from bot.messages import Messages
 from bot.registry import CommandSet, Registry
 from bot.scheduler import Scheduler
+from bot.worker import Worker
 from commands import MODULES
 from storage import inbox, outbox, rooms
 from storage.db import Store

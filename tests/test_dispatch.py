@@ -8,6 +8,8 @@ outbox table: a ``LocalBot``, see tests/localbot.py.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import json
 from collections.abc import Callable, Iterator
@@ -32,6 +34,8 @@ from bot.context import Context, UserError
 from bot.messages import Entry, Messages
 from bot.registry import Command, CommandSet
 from bot.roles import Role, role_of
+from bot.signals import Signals
+from bot.worker import Worker
 from commands import build_registry
 from storage import inbox
 from storage import roles as role_store
@@ -579,3 +583,25 @@ async def test_help_shows_no_placeholders_or_jargon(bot: Bot, sender: str) -> No
     texts = [await bot.ask(f"!help {part}", sender=sender, room_id=DM) for part in ["", *SECTIONS]]
     for (text,) in texts:
         assert not_for_people(text) == [], text
+
+
+# ----- the worker's loop: woken through the shared signals --------------------------
+
+
+async def test_the_worker_wakes_when_the_inbox_says_so_and_then_wakes_the_sender(
+    bot: Bot,
+) -> None:
+    signals = Signals()
+    worker = Worker(bot.store, bot.dispatcher, bot.adapter, signals=signals, now=bot.clock.now)
+    running = asyncio.create_task(worker.run())
+    try:
+        event_id = bot.message("!ping", room_id=DM)
+        signals.received.set()  # as the sync does once it has stored what came
+        await asyncio.wait_for(signals.to_send.wait(), 10)
+        assert signals.scheduled.is_set()  # the scheduler looks again for new jobs
+        assert bot.replies_to(event_id) == [say("ping.pong")]
+        assert not signals.received.is_set()  # taken: the next sync wakes it again
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running

@@ -48,7 +48,7 @@ async def test_rooms_invites_files_and_state_go_out_in_order(
             adapter.queue_text(db, "project:1", "Welcome to the project.")
             adapter.queue_file(db, "project:1", report, "report.csv", "text/csv")
             adapter.queue_state(db, "project:1", "m.room.topic", {"topic": "New words"})
-        adapter.wake_sender()
+        adapter.signals.to_send.set()
 
         await wait_until(lambda: bool(sam.invites), 30, "the invite")
         room = sam.invites[0]
@@ -73,7 +73,7 @@ async def test_rooms_invites_files_and_state_go_out_in_order(
 
         async with store.writing() as db:
             adapter.queue_kick(db, room, sam.user_id, "You asked to leave the project.")
-        adapter.wake_sender()
+        adapter.signals.to_send.set()
         members: set[str] = await adapter.joined_members(room)
         assert sam.user_id in members
         for _ in range(100):

@@ -10,7 +10,7 @@ from nio import AsyncClient, AsyncClientConfig
 
 import harness
 from bot.config import load_config
-from bot.dispatch import NotReadableYet
+from bot.context import NotReadableYet
 from bot.matrix import MatrixAdapter
 from storage import inbox
 from storage.db import Store

@@ -1,11 +1,13 @@
 """Unit tests for the Matrix adapter's pure parts: no homeserver, a real SQLite file.
 
 The adapter is built without logging in; ``_ingest``, ``interpret`` and
-``queue_text`` only need the database and the config.
+``queue_text`` only need the database and the config. Invites and upgrades are
+reported by the adapter and decided by the core: those tests run the real worker.
 """
 
 from __future__ import annotations
 
+import ast
 import itertools
 import json
 import math
@@ -20,9 +22,13 @@ import pytest
 
 import harness
 from bot.config import Config, load_config
-from bot.context import Message
+from bot.context import Incoming, Invitation, Message, RoomChange, RoomReplaced
+from bot.dispatch import Dispatcher
 from bot.matrix import INVITE_TYPE, Backoff, MatrixAdapter, notice, strip_reply_fallback
 from bot.matrix.http import DEFAULT_RATE_LIMIT_WAIT, parse_retry_after
+from bot.messages import Messages
+from bot.worker import Worker
+from commands import build_registry
 from storage import inbox, rooms
 from storage import roles as role_store
 from storage.db import Store
@@ -128,6 +134,24 @@ def interpret(adapter: MatrixAdapter, raw: dict[str, Any], room_id: str = ROOM) 
     ev = stored(adapter.store, raw, room_id)
     with adapter.store.write() as db:
         return adapter.interpret(db, ev)
+
+
+async def handled(
+    adapter: MatrixAdapter, raw: dict[str, Any], room_id: str = ROOM
+) -> Incoming | RoomChange | None:
+    """Store one event; what interpret() reports of it, once the real worker has handled it."""
+    ev = stored(adapter.store, raw, room_id)
+    with adapter.store.write() as db:
+        happened = adapter.interpret(db, ev)
+    await run_worker(adapter)
+    return happened
+
+
+async def run_worker(adapter: MatrixAdapter) -> None:
+    """The core (the real dispatcher and worker) handles what is in the inbox."""
+    dispatcher = Dispatcher(adapter.config, Messages.load(), build_registry(), adapter)
+    while await Worker(adapter.store, dispatcher, adapter).run_batch():
+        pass
 
 
 def outbox_actions(store: Store) -> list[tuple[str, str]]:
@@ -350,13 +374,16 @@ def test_left_rooms_are_noted(adapter: MatrixAdapter, store: Store) -> None:
 # ----- invites ------------------------------------------------------------------------
 
 
-def answer_invite(adapter: MatrixAdapter, inviter: str, *, is_direct: bool = False) -> None:
-    """Ingest an invite, then let interpret() answer the stored invite row."""
+async def answer_invite(adapter: MatrixAdapter, inviter: str, *, is_direct: bool = False) -> None:
+    """Ingest an invite: interpret() reports it, and the core answers it."""
     assert ingest(adapter, invite_sync(inviter, ROOM, is_direct=is_direct)) == 1
     (row,) = inbox.pending(adapter.store.db)
     assert (row.type, row.sender, row.room_id) == (INVITE_TYPE, inviter, ROOM)
     with adapter.store.write() as db:
-        assert adapter.interpret(db, row) is None
+        reported = adapter.interpret(db, row)
+    assert reported == Invitation(row.event_id, ROOM, inviter, is_direct, row.origin_server_ts)
+    await run_worker(adapter)
+    assert inbox.pending(adapter.store.db) == []
 
 
 @pytest.mark.parametrize(
@@ -364,18 +391,20 @@ def answer_invite(adapter: MatrixAdapter, inviter: str, *, is_direct: bool = Fal
     [ALLOWED_PERSON, "@erin:council.test", TEAM],
     ids=["allowed person", "allowed server", "team member"],
 )
-def test_invite_from_someone_allowed_is_accepted(
+async def test_invite_from_someone_allowed_is_accepted(
     adapter: MatrixAdapter, store: Store, inviter: str
 ) -> None:
-    answer_invite(adapter, inviter, is_direct=True)
+    await answer_invite(adapter, inviter, is_direct=True)
     assert outbox_actions(store) == [("join", ROOM), ("send", ROOM)]  # and a greeting
     assert rooms.get(store.db, ROOM) == rooms.Room(ROOM, "invited", True, inviter, None)
 
 
-def test_invite_from_a_granted_champion_is_accepted(adapter: MatrixAdapter, store: Store) -> None:
+async def test_invite_from_a_granted_champion_is_accepted(
+    adapter: MatrixAdapter, store: Store
+) -> None:
     with store.write() as db:
         role_store.grant(db, "@chris:far.test", "champion", actor=TEAM)
-    answer_invite(adapter, "@chris:far.test")
+    await answer_invite(adapter, "@chris:far.test")
     assert outbox_actions(store) == [("join", ROOM)]
 
 
@@ -384,19 +413,19 @@ def test_invite_from_a_granted_champion_is_accepted(adapter: MatrixAdapter, stor
     [STRANGER, "@dana:council.test.evil.test", "@Dana:partner.test"],
     ids=["stranger", "lookalike server", "different case"],
 )
-def test_invite_from_a_stranger_is_refused(
+async def test_invite_from_a_stranger_is_refused(
     adapter: MatrixAdapter, store: Store, inviter: str
 ) -> None:
-    answer_invite(adapter, inviter)
+    await answer_invite(adapter, inviter)
     assert outbox_actions(store) == [("leave", ROOM)]
     room = rooms.get(store.db, ROOM)
     assert room is not None and (room.state, room.inviter) == ("refused", inviter)
 
 
-def test_a_direct_chat_turned_down_is_told_why_and_nothing_in_it_is_taken_in(
+async def test_a_direct_chat_turned_down_is_told_why_and_nothing_in_it_is_taken_in(
     adapter: MatrixAdapter, store: Store
 ) -> None:
-    answer_invite(adapter, STRANGER, is_direct=True)
+    await answer_invite(adapter, STRANGER, is_direct=True)
     assert outbox_actions(store) == [("join", ROOM), ("send", ROOM), ("leave", ROOM)]
     # While the bot is in the room to say why, what is said there is not handled.
     assert ingest(adapter, sync({ROOM: [bot_joins(ts=20), event(STRANGER, "hello", ts=30)]})) == 0
@@ -411,8 +440,8 @@ def test_invite_for_someone_else_is_ignored(adapter: MatrixAdapter, store: Store
     assert ingest(adapter, data) == 0
 
 
-def test_a_refused_room_stays_refused_when_left(adapter: MatrixAdapter, store: Store) -> None:
-    answer_invite(adapter, STRANGER)
+async def test_a_refused_room_stays_refused_when_left(adapter: MatrixAdapter, store: Store) -> None:
+    await answer_invite(adapter, STRANGER)
     ingest(adapter, sync(leave={ROOM: {}}))
     room = rooms.get(store.db, ROOM)
     assert room is not None and room.state == "refused"
@@ -490,10 +519,14 @@ def tombstone(sender: str, replacement: Any = "!new:council.test", state_key: st
     }
 
 
-def test_upgrade_by_an_allowed_sender_is_followed(adapter: MatrixAdapter, store: Store) -> None:
+async def test_upgrade_by_an_allowed_sender_is_followed(
+    adapter: MatrixAdapter, store: Store
+) -> None:
     with store.write() as db:
         rooms.upsert(db, ROOM, state="joined", is_direct=True)
-    assert interpret(adapter, tombstone(TEAM)) is None
+    raw = tombstone(TEAM)
+    reported = await handled(adapter, raw)
+    assert reported == RoomReplaced(raw["event_id"], ROOM, TEAM, "!new:council.test", 5)
     assert outbox_actions(store) == [("join", "!new:council.test")]
     new = rooms.get(store.db, "!new:council.test")
     assert new == rooms.Room("!new:council.test", "invited", True, TEAM, None)
@@ -509,17 +542,17 @@ def test_upgrade_by_an_allowed_sender_is_followed(adapter: MatrixAdapter, store:
     ],
     ids=["stranger", "room alias", "no replacement", "not a state event"],
 )
-def test_upgrade_not_followed(
+async def test_upgrade_not_followed(
     adapter: MatrixAdapter, store: Store, sender: str, replacement: Any, state_key: str
 ) -> None:
-    assert interpret(adapter, tombstone(sender, replacement, state_key)) is None
+    await handled(adapter, tombstone(sender, replacement, state_key))
     assert outbox_actions(store) == []
     assert rooms.get(store.db, "!new:council.test") is None
 
 
-def test_upgrade_not_followed_when_switched_off(tmp_path: Path, store: Store) -> None:
+async def test_upgrade_not_followed_when_switched_off(tmp_path: Path, store: Store) -> None:
     adapter = MatrixAdapter(write_config(tmp_path, follow_upgrades=False), store)
-    assert interpret(adapter, tombstone(TEAM)) is None
+    await handled(adapter, tombstone(TEAM))
     assert outbox_actions(store) == []
 
 
@@ -632,3 +665,33 @@ async def test_an_unexpected_sending_failure_is_retried_then_parked_with_its_ref
     lines = [r.getMessage() for r in caplog.records if f"ref {ref}" in r.getMessage()]
     assert len(lines) == SEND_TRIES  # every try is logged, with the same reference
     assert "trying again" in lines[0] and "Gave up" in lines[-1]
+
+
+# ----- one way: the core knows the adapter only as a Platform ------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+CORE = ("bot/dispatch.py", "bot/worker.py", "bot/invites.py", "bot/scheduler.py", "bot/context.py")
+
+
+def project_imports(path: Path) -> set[str]:
+    """The bot, commands and storage modules a file imports (by name, as written)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    return {name for name in found if name.split(".")[0] in ("bot", "commands", "storage")}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "bot" / "matrix").glob("*.py")), ids=str)
+def test_the_adapter_calls_nothing_in_the_core(path: Path) -> None:
+    """It reports what happened and does what it is asked: the worker, the dispatcher,
+    the room policy and the features are never its to call."""
+    for name in project_imports(path):
+        assert not name.startswith(("bot.dispatch", "bot.worker", "bot.invites", "commands"))
+
+
+@pytest.mark.parametrize("name", CORE)
+def test_the_core_knows_no_adapter(name: str) -> None:
+    assert not any(m.startswith("bot.matrix") for m in project_imports(ROOT / name))

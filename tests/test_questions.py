@@ -15,9 +15,10 @@ from localbot import CHRIS, GROUP, MESSAGES, SAM, LocalBot, make_bots, say
 from test_workshops import NEW
 
 from bot.context import Context, Message
-from bot.dispatch import Dispatcher, Worker
+from bot.dispatch import Dispatcher
 from bot.messages import Messages
 from bot.registry import CommandSet, Registry
+from bot.worker import Worker
 from commands import MODULES
 from storage import conversations, inbox
 from storage import feedback as feedback_store

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from localbot import DM, GROUP, PAT, SAM, LocalBot, make_bots, say
 
-from bot.dispatch import UNREADABLE_AFTER, UNREADABLE_JOB
 from bot.when import say_when
+from commands.unreadable import UNREADABLE_AFTER, UNREADABLE_JOB
 from storage import jobs
 
 

@@ -1,12 +1,19 @@
 """The Matrix adapter: sync into the inbox, send from the outbox.
 
 One job per module, on mautrix's lines: ``session`` (logging in, the kept
-credentials), ``ingest`` (the sync loop and gap filling), ``crypto``
-(decrypting, encrypting, secret-ballot answers held in memory, encrypted
-files), ``events`` (what Matrix events mean), ``sending`` (the outbox's
-sender), and ``adapter``, the ``MatrixAdapter`` made of them, which is the
-core's ``Platform``. ``http`` is the small HTTP layer and ``crosssign`` the
-bot's cross-signing. Who may invite the bot is decided in ``bot.invites``.
+credentials), ``ingest`` (the sync loop and gap filling, and the reads jobs
+make), ``crypto`` (decrypting, encrypting, secret-ballot answers held in
+memory, encrypted files), ``events`` (what Matrix events mean, in neutral
+terms), ``sending`` (the outbox's sender), and ``adapter``, the
+``MatrixAdapter`` made of them, which is the core's ``Platform``. ``base``
+holds what the parts share and what they ask of each other (``Parts``);
+``http`` is the small HTTP layer and ``crosssign`` the bot's cross-signing.
+
+The adapter decides nothing and calls nothing in the core: it reports what
+happened (``interpret``: what people did, an ``Invitation``, a ``RoomReplaced``;
+``NotReadableYet`` for what must wait), does what it is asked through the
+``Platform`` methods, and wakes the worker through ``bot.signals``. Who may
+invite the bot, and whether it follows an upgrade, is decided in ``bot.invites``.
 """
 
 from bot.matrix.adapter import MatrixAdapter

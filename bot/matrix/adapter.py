@@ -1,31 +1,32 @@
 """The Matrix adapter, made of its parts, and what it offers the core (the
-``Platform`` seam): queueing what the bot says or does, and reading rooms."""
+``Platform`` seam): queueing what the bot says or does.
+
+The core depends on the adapter only through ``Platform`` (and the worker's
+``Adapter``: ``interpret``); the adapter depends on nothing of the worker or the
+dispatcher. Both are handed the same ``bot.signals.Signals`` at start-up and
+wake each other only through it."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
-from bot.context import Edit, Message, PollAnswer, PollLayout
+from bot.context import PollLayout
 from bot.matrix.crypto import Crypto
-from bot.matrix.events import POLL_END, POLL_START, Events, notice, to_incoming
-from bot.matrix.http import MatrixError, path
+from bot.matrix.events import POLL_END, POLL_START, Events, notice
 from bot.matrix.ingest import Ingest
 from bot.matrix.sending import Sending
 from bot.matrix.session import Session
-from storage import inbox, outbox, rooms
-
-log = logging.getLogger(__name__)
+from storage import outbox, rooms
 
 
 class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
     """The core's ``Platform`` for Matrix: log in (``Session``), sync into the inbox
-    (``Ingest``), read and write encrypted rooms (``Crypto``), understand stored
-    events (``Events``) and send from the outbox (``Sending``)."""
+    and read rooms (``Ingest``), read and write encrypted rooms (``Crypto``),
+    understand stored events (``Events``) and send from the outbox (``Sending``)."""
 
     # ----- queueing (written to the outbox; the sender sends) ---------------
 
@@ -137,6 +138,12 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
     def queue_kick(self, db: Database, room_id: str, user_id: str, reason: str) -> str:
         return outbox.enqueue(db, "kick", room_id, content={"user_id": user_id, "reason": reason})
 
+    def queue_join(self, db: Database, room_id: str) -> str:
+        return outbox.enqueue(db, "join", room_id)
+
+    def queue_leave(self, db: Database, room_id: str) -> str:
+        return outbox.enqueue(db, "leave", room_id)
+
     def queue_state(
         self,
         db: Database,
@@ -151,70 +158,8 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
     def queue_removal(self, db: Database, room_id: str, event_id: str) -> str:
         return outbox.enqueue(db, "redact", room_id, content={"event_id": event_id})
 
-    def message_text(self, db: Database, event_id: str) -> str | None:
-        stored = inbox.get(db, event_id)
-        found = to_incoming(stored.event, stored.room_id, is_direct=False) if stored else None
-        return found.body if isinstance(found, Message | Edit) else None
-
     def sent_event(self, db: Database, txn_id: str) -> str | None:
         return outbox.result_of(db, txn_id)
 
     def sent_txn(self, db: Database, event_id: str) -> str | None:
         return outbox.txn_of(db, event_id)
-
-    # ----- reading (for scheduled jobs; never inside a transaction) ---------
-
-    async def _members(self, room_id: str) -> dict[str, dict[str, Any]]:
-        """Everyone joined or invited, with their member event's content."""
-        assert self.http is not None
-        data = await self.http.request(
-            "GET", f"v3/rooms/{path(room_id)}/members", params={"not_membership": "leave"}
-        )
-        found: dict[str, dict[str, Any]] = {}
-        for e in data.get("chunk") or []:
-            who, content = e.get("state_key"), e.get("content")
-            if isinstance(who, str) and isinstance(content, dict):
-                if content.get("membership") in rooms.MEMBER:
-                    found[who] = content
-        return found
-
-    async def joined_members(self, room_id: str) -> set[str]:
-        assert self.http is not None
-        data = await self.http.request("GET", f"v3/rooms/{path(room_id)}/joined_members")
-        joined = data.get("joined")
-        return set(joined) if isinstance(joined, dict) else set()
-
-    async def user_exists(self, user_id: str) -> bool | None:
-        """Ask the homeserver for the person's profile: 404 means nobody by that ID."""
-        assert self.http is not None
-        try:
-            await self.http.request("GET", f"v3/profile/{path(user_id)}")
-        except MatrixError as err:
-            if err.status == 404 or (err.status == 400 and err.errcode == "M_INVALID_PARAM"):
-                return False
-            log.info("Cannot tell whether %s exists (%s)", user_id, err)
-            return None
-        return True
-
-    async def poll_answers(self, room_id: str, poll_event: str) -> list[PollAnswer]:
-        """Every poll answer related to a poll, from the relations API (missed ones too)."""
-        assert self.http is not None
-        found: list[PollAnswer] = []
-        params = {"limit": "100"}
-        while True:
-            page = await self.http.request(
-                "GET",
-                f"v1/rooms/{path(room_id)}/relations/{path(poll_event)}/m.reference",
-                params=params,
-            )
-            for raw in page.get("chunk") or []:
-                # In an encrypted room the answers are m.room.encrypted: the
-                # relation is in the clear, the type and choice are not.
-                if raw.get("type") == "m.room.encrypted":
-                    raw = self._decrypt(raw, room_id) or raw
-                incoming = to_incoming(raw, room_id, is_direct=False)
-                if isinstance(incoming, PollAnswer) and incoming.sender != self.user_id:
-                    found.append(incoming)
-            if not page.get("next_batch"):
-                return found
-            params = {"limit": "100", "from": str(page["next_batch"])}

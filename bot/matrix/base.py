@@ -1,16 +1,19 @@
-"""The state every part of the Matrix adapter shares, and back-off."""
+"""The state every part of the Matrix adapter shares, what the parts ask of
+each other (``Parts``), and back-off."""
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from nio import AsyncClient
+from sqlite_utils import Database
 
 from bot.config import Config
 from bot.matrix.http import MatrixHTTP
+from bot.signals import Signals
 from storage.db import Store
 
 
@@ -26,27 +29,100 @@ class Backoff:
 
     def next_delay(self) -> float:
         self.failures += 1
-        delay = self.first * 2 ** min(self.failures - 1, 30)
+        delay = self.first * 2.0 ** min(self.failures - 1, 30)
         return min(self.most, delay * random.uniform(0.8, 1.2))
 
     def reset(self) -> None:
         self.failures = 0
 
 
-class AdapterBase:
-    """What every part of the adapter shares: the config, the store, the clients
-    and the little state kept in memory."""
+class Parts(Protocol):
+    """What one part of the adapter asks of another; the part named answers it.
+    (The parts are mixins of ``MatrixAdapter``: each sees the others only through this.)"""
 
-    def __init__(self, config: Config, store: Store, *, fill_gaps: bool = True) -> None:
+    async def login(self) -> None:
+        """session: log in, or again when the homeserver ended the session."""
+        ...
+
+    async def _crypto_upkeep(self) -> None:
+        """crypto: upload, query and claim keys as needed."""
+        ...
+
+    def _start_upkeep(self) -> None:
+        """crypto: key upkeep beside the sync loop."""
+        ...
+
+    async def _crypto_in_order(self, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """crypto: nio reads a sync that brings keys, before it is stored."""
+        ...
+
+    def _crypto_later(self, data: dict[str, Any]) -> None:
+        """crypto: nio reads a sync that brings no keys, after it is stored."""
+        ...
+
+    def _readable(
+        self, raw: dict[str, Any], room_id: str, decrypted: dict[str, dict[str, Any]]
+    ) -> dict[str, Any]:
+        """crypto: the decrypted form of an event, when there is one."""
+        ...
+
+    def _decrypt(self, raw: dict[str, Any], room_id: str) -> dict[str, Any] | None:
+        """crypto: decrypt one event now, or None."""
+        ...
+
+    async def _unlock(self) -> None:
+        """crypto: try again the messages that wait for their keys."""
+        ...
+
+    async def recall_sealed(self) -> None:
+        """crypto: fetch again ballot answers lost with the bot's memory."""
+        ...
+
+    def seal(
+        self, db: Database, room_id: str, events: Iterable[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """crypto: events as they may be stored (ballot answers held in memory)."""
+        ...
+
+    async def _encrypt_if_needed(
+        self, room_id: str, event_type: str, content: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        """crypto: what to send, encrypted if the room is."""
+        ...
+
+    async def _is_encrypted(self, room_id: str) -> bool:
+        """crypto: whether a room is encrypted."""
+        ...
+
+    async def _members(self, room_id: str) -> dict[str, dict[str, Any]]:
+        """ingest: everyone joined or invited, with their member event's content."""
+        ...
+
+    def sent_txn(self, db: Database, event_id: str) -> str | None:
+        """adapter: the transaction ID of something the bot sent."""
+        ...
+
+
+class AdapterBase(Parts):
+    """What every part of the adapter shares: the config, the store, the clients,
+    the wake-ups (``bot.signals``) and the little state kept in memory."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        fill_gaps: bool = True,
+        signals: Signals | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self.user_id = config.matrix.user_id
         self.fill_gaps = fill_gaps
-        self.on_ingest: Callable[[], None] = lambda: None
+        # The sync sets signals.received and signals.synced; the sender waits on signals.to_send.
+        self.signals = signals or Signals()
         self.http: MatrixHTTP | None = None
         self.nio: AsyncClient | None = None
-        self._sender_wake = asyncio.Event()
-        self.synced = asyncio.Event()  # set once the first sync is safely stored
         self._encrypted: dict[str, bool] = {}  # room ID -> has m.room.encryption
         self._upkeep: asyncio.Task[None] | None = None
         self._nio_tail: asyncio.Task[None] | None = None  # nio reading a sync in the background

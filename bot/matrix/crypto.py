@@ -20,7 +20,7 @@ from bot.matrix.base import AdapterBase
 from bot.matrix.crosssign import cross_sign
 from bot.matrix.events import to_incoming
 from bot.matrix.http import MatrixError, path
-from storage import inbox, rooms
+from storage import inbox, polls, rooms
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class Crypto(AdapterBase):
                 opened += 1
         if opened:
             log.info("Keys came for %d waiting message(s)", opened)
-            self.on_ingest()
+            self.signals.received.set()
 
     def _start_upkeep(self) -> None:
         """Key upkeep runs beside the sync loop: receiving never waits for it."""
@@ -205,7 +205,8 @@ class Crypto(AdapterBase):
                     await client.keys_query()
             if client.olm.should_share_group_session(room_id):
                 await client.share_group_session(room_id, ignore_unverified_devices=True)
-            return client.encrypt(room_id, event_type, content)
+            sealed_type, sealed = client.encrypt(room_id, event_type, content)
+            return str(sealed_type), dict(sealed)
         except Exception as err:
             raise MatrixError(0, "COPRO_ENCRYPTION", f"{type(err).__name__}: {err}", 0.0) from err
 
@@ -246,14 +247,11 @@ class Crypto(AdapterBase):
         return stored
 
     def _answers_ballot(self, db: Database, room_id: str, event: dict[str, Any]) -> bool:
-        # (storage.polls needs commands first)
-        from storage.polls import awaits_vote, ballot_by_message
-
         content = event.get("content")
         relates = content.get("m.relates_to") if isinstance(content, dict) else None
         if event.get("type") == "m.room.encrypted" and isinstance(event.get("sender"), str):
             room = rooms.get(db, room_id)
-            if room is not None and room.is_direct and awaits_vote(db, event["sender"]):
+            if room is not None and room.is_direct and polls.awaits_vote(db, event["sender"]):
                 return True
         if not isinstance(relates, dict):
             return False
@@ -264,7 +262,7 @@ class Crypto(AdapterBase):
         ]
         for target in targets:
             txn = self.sent_txn(db, target) if isinstance(target, str) else None
-            if txn is not None and ballot_by_message(db, txn) is not None:
+            if txn is not None and polls.ballot_by_message(db, txn) is not None:
                 return True
         return False
 
@@ -297,7 +295,7 @@ class Crypto(AdapterBase):
                 inbox.release(db, event.seq)
         if found:
             log.info("Fetched again %d ballot answer(s) received before a restart", len(found))
-            self.on_ingest()
+            self.signals.received.set()
 
     async def held_answer(self, room_id: str, event_id: str) -> Incoming | None:
         """A ballot answer, from memory or else from the homeserver (None if it is gone)."""

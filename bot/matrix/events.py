@@ -1,23 +1,33 @@
 """What Matrix events mean: a person's event as an ``Incoming`` (``to_incoming``),
-the inbox's stored events read back for the worker (``interpret``), and the
-content of the bot's own messages (``notice``)."""
+the inbox's stored events read back for the worker in neutral terms
+(``interpret``: what people did, an ``Invitation``, a ``RoomReplaced``; the core
+decides what to do about each), and the content of the bot's own messages
+(``notice``)."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Sequence
-from functools import cached_property
 from typing import Any
 
 from sqlite_utils import Database
 
-from bot import invites
-from bot.context import Edit, Incoming, Message, PollAnswer, Reaction, Removal
-from bot.dispatch import NotReadableYet
+from bot.context import (
+    Edit,
+    Incoming,
+    Invitation,
+    Message,
+    NotReadableYet,
+    PollAnswer,
+    Reaction,
+    Removal,
+    RoomChange,
+    RoomReplaced,
+)
 from bot.matrix.base import AdapterBase
-from bot.messages import Messages, shorten
-from storage import inbox, outbox, rooms
+from bot.messages import shorten
+from storage import inbox, rooms
 from storage.inbox import InboxEvent
 
 log = logging.getLogger(__name__)
@@ -145,7 +155,8 @@ def to_incoming(raw: dict[str, Any], room_id: str, *, is_direct: bool) -> Incomi
     if kind in POLL_RESPONSES:
         if relates.get("rel_type") != "m.reference" or not isinstance(target, str):
             return None
-        body = content.get(kind) if isinstance(content.get(kind), dict) else {}
+        found = content.get(kind)
+        body = found if isinstance(found, dict) else {}
         chosen = body.get("answers", content.get("m.selections"))
         if not isinstance(chosen, list):
             chosen = [SPOILED]
@@ -155,7 +166,10 @@ def to_incoming(raw: dict[str, Any], room_id: str, *, is_direct: bool) -> Incomi
 
 
 class Events(AdapterBase):
-    def interpret(self, db: Database, event: InboxEvent) -> Incoming | None:
+    def interpret(self, db: Database, event: InboxEvent) -> Incoming | RoomChange | None:
+        """What a stored event means, in neutral terms. Raises NotReadableYet while
+        it cannot be read (its keys have not come, or a ballot answer's content went
+        with the bot's memory and is being fetched again)."""
         raw = event.event
         if inbox.is_sealed(raw):
             raw = self._held.get(event.event_id, raw)
@@ -167,11 +181,17 @@ class Events(AdapterBase):
         if not isinstance(content, dict):
             return None
         if event.type == INVITE_TYPE:
-            self._answer_invite(db, event.room_id, event.sender, bool(content.get("is_direct")))
-            return None
+            is_direct = bool(content.get("is_direct"))
+            return Invitation(
+                event.event_id, event.room_id, event.sender, is_direct, event.origin_server_ts
+            )
         if event.type == "m.room.tombstone" and raw.get("state_key") == "":
-            self._follow_upgrade(db, event.sender, event.room_id, content.get("replacement_room"))
-            return None
+            new_room = content.get("replacement_room")
+            if not isinstance(new_room, str) or not new_room.startswith("!"):
+                return None
+            return RoomReplaced(
+                event.event_id, event.room_id, event.sender, new_room, event.origin_server_ts
+            )
         if raw.get("type") == "m.room.encrypted":
             plain = self._decrypt(raw, event.room_id)
             if plain is None:
@@ -181,64 +201,11 @@ class Events(AdapterBase):
         is_direct = rooms.is_private(db, event.room_id, event.sender)
         return to_incoming(raw, event.room_id, is_direct=is_direct)
 
-    @staticmethod
-    def _server(user_id: str) -> str:
+    def message_text(self, db: Database, event_id: str) -> str | None:
+        stored = inbox.get(db, event_id)
+        found = to_incoming(stored.event, stored.room_id, is_direct=False) if stored else None
+        return found.body if isinstance(found, Message | Edit) else None
+
+    def server_of(self, user_id: str) -> str:
         """The server part of "@name:server" ("" if there is none)."""
         return user_id.split(":", 1)[1] if ":" in user_id else ""
-
-    @cached_property
-    def _messages(self) -> Messages:
-        """The catalogue, for the little the adapter says itself (greeting a new chat)."""
-        return Messages.load()
-
-    def _say(self, key: str) -> str:
-        return self._messages.get(key, prefix=self.config.bot.prefix)
-
-    def _answer_invite(self, db: Database, room_id: str, inviter: str, is_direct: bool) -> None:
-        """Join if the inviter may bring the bot there (bot.invites decides). A new
-        direct chat is greeted once; a direct chat turned down is told why (join, one
-        message, leave): nobody waits for an answer that never comes. Group rooms
-        turned down are left without a word."""
-        answer = invites.answer_invite(
-            self.config,
-            db,
-            inviter,
-            is_direct=is_direct,
-            server=self._server(inviter),
-            own_server=self._server(self.user_id),
-        )
-        if answer is invites.Answer.JOIN:
-            log.info("Accepting invite from %s to %s", inviter, room_id)
-            rooms.upsert(
-                db,
-                room_id,
-                state="invited",
-                inviter=inviter,
-                is_direct=is_direct,
-                dm_with=inviter if is_direct else None,
-            )
-            outbox.enqueue(db, "join", room_id)
-            if is_direct:
-                self.queue_text(db, room_id, self._say("dm.welcome"))
-        elif answer is invites.Answer.EXPLAIN:
-            log.info("Turning down a direct chat from %s (rooms.accept_direct_chats_from)", inviter)
-            rooms.upsert(db, room_id, state="refused", inviter=inviter, is_direct=True)
-            outbox.enqueue(db, "join", room_id)
-            self.queue_text(db, room_id, self._say("dm.refused"))
-            outbox.enqueue(db, "leave", room_id)
-        else:
-            log.info("Refusing invite from %s (not allowed to invite the bot)", inviter)
-            rooms.upsert(db, room_id, state="refused", inviter=inviter, is_direct=is_direct)
-            outbox.enqueue(db, "leave", room_id)
-
-    def _follow_upgrade(self, db: Database, sender: str, old_room: str, new_room: Any) -> None:
-        if not isinstance(new_room, str) or not new_room.startswith("!"):
-            return
-        if not invites.follows_upgrade(self.config, db, sender, self._server(sender)):
-            log.info("Not following the upgrade of %s to %s", old_room, new_room)
-            return
-        old = rooms.get(db, old_room)
-        rooms.upsert(
-            db, new_room, state="invited", inviter=sender, is_direct=bool(old and old.is_direct)
-        )
-        outbox.enqueue(db, "join", new_room)

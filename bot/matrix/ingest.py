@@ -1,7 +1,12 @@
 """Receiving: one sync loop. Each sync's events go into the inbox (unique by
-event ID) in the same transaction as the new sync position. When a room's
+event ID) in the same transaction as the new sync position; so do invites, as
+rows of their own (``INVITE_TYPE``), for the core to answer. When a room's
 timeline is ``limited``, the missing events are fetched from ``/messages``
-first, so the position never moves past something unseen."""
+first, so the position never moves past something unseen. Once stored, the
+worker is woken through ``signals.received``.
+
+Also here: the few other reads from the homeserver that jobs make (who is in a
+room, whether a person exists, every answer to a poll)."""
 
 from __future__ import annotations
 
@@ -14,9 +19,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from bot.context import PollAnswer
 from bot.matrix.base import AdapterBase, Backoff
 from bot.matrix.crypto import _carries_encryption
-from bot.matrix.events import INVITE_TYPE
+from bot.matrix.events import INVITE_TYPE, to_incoming
 from bot.matrix.http import MatrixError, path
 from storage import inbox, rooms
 
@@ -67,10 +73,10 @@ class Ingest(AdapterBase):
                 if self._recall_needed:
                     await self.recall_sealed()
                 token = data["next_batch"]
-                self.synced.set()
+                self.signals.synced.set()
                 backoff.reset()
                 if added:
-                    self.on_ingest()
+                    self.signals.received.set()
             except MatrixError as err:
                 if err.errcode == "M_UNKNOWN_TOKEN":
                     log.warning("The homeserver ended the bot's session; logging in again")
@@ -191,7 +197,7 @@ class Ingest(AdapterBase):
         if room is not None and room.state == "joined":
             return events
         if room is not None and room.state == "refused":
-            return []  # there only to say why it turned a direct chat down (_answer_invite)
+            return []  # there only to say why it turned a direct chat down (bot.invites)
         for i in range(len(events) - 1, -1, -1):
             e = events[i]
             if (
@@ -227,3 +233,60 @@ class Ingest(AdapterBase):
                 }
                 return inbox.add_events(db, room_id, [invite])
         return 0
+
+    # ----- reading (for scheduled jobs; never inside a transaction) ---------
+
+    async def _members(self, room_id: str) -> dict[str, dict[str, Any]]:
+        """Everyone joined or invited, with their member event's content."""
+        assert self.http is not None
+        data = await self.http.request(
+            "GET", f"v3/rooms/{path(room_id)}/members", params={"not_membership": "leave"}
+        )
+        found: dict[str, dict[str, Any]] = {}
+        for e in data.get("chunk") or []:
+            who, content = e.get("state_key"), e.get("content")
+            if isinstance(who, str) and isinstance(content, dict):
+                if content.get("membership") in rooms.MEMBER:
+                    found[who] = content
+        return found
+
+    async def joined_members(self, room_id: str) -> set[str]:
+        assert self.http is not None
+        data = await self.http.request("GET", f"v3/rooms/{path(room_id)}/joined_members")
+        joined = data.get("joined")
+        return set(joined) if isinstance(joined, dict) else set()
+
+    async def user_exists(self, user_id: str) -> bool | None:
+        """Ask the homeserver for the person's profile: 404 means nobody by that ID."""
+        assert self.http is not None
+        try:
+            await self.http.request("GET", f"v3/profile/{path(user_id)}")
+        except MatrixError as err:
+            if err.status == 404 or (err.status == 400 and err.errcode == "M_INVALID_PARAM"):
+                return False
+            log.info("Cannot tell whether %s exists (%s)", user_id, err)
+            return None
+        return True
+
+    async def poll_answers(self, room_id: str, poll_event: str) -> list[PollAnswer]:
+        """Every poll answer related to a poll, from the relations API (missed ones too)."""
+        assert self.http is not None
+        found: list[PollAnswer] = []
+        params = {"limit": "100"}
+        while True:
+            page = await self.http.request(
+                "GET",
+                f"v1/rooms/{path(room_id)}/relations/{path(poll_event)}/m.reference",
+                params=params,
+            )
+            for raw in page.get("chunk") or []:
+                # In an encrypted room the answers are m.room.encrypted: the
+                # relation is in the clear, the type and choice are not.
+                if raw.get("type") == "m.room.encrypted":
+                    raw = self._decrypt(raw, room_id) or raw
+                incoming = to_incoming(raw, room_id, is_direct=False)
+                if isinstance(incoming, PollAnswer) and incoming.sender != self.user_id:
+                    found.append(incoming)
+            if not page.get("next_batch"):
+                return found
+            params = {"limit": "100", "from": str(page["next_batch"])}

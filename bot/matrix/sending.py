@@ -2,7 +2,8 @@
 transaction ID before anything goes out; a separate task sends it, one room at
 a time in order, waiting out 429s (``Retry-After``), backing off on 5xx and
 network errors, and retrying with the same transaction ID so nothing is sent
-twice. Sending never blocks receiving."""
+twice. Sending never blocks receiving. The sender wakes when ``signals.to_send``
+is set (by whoever wrote to the outbox), and every few seconds in any case."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.dispatch import new_ref
 from bot.matrix.base import AdapterBase, Backoff
 from bot.matrix.crypto import seal_file
 from bot.matrix.http import MatrixError, path
+from bot.signals import woken
 from storage import deadletters, outbox, rooms
 from storage.outbox import OutboxItem
 
@@ -49,16 +50,13 @@ class Crashes:
     def failed(self, item_id: int) -> tuple[str, int]:
         """Count one more failure of this item: its reference number and how many so far."""
         if item_id != self.item_id:
-            self.item_id, self.ref, self.count = item_id, new_ref(), 0
+            self.item_id, self.ref, self.count = item_id, deadletters.new_ref(), 0
             self.backoff.reset()
         self.count += 1
         return self.ref, self.count
 
 
 class Sending(AdapterBase):
-    def wake_sender(self) -> None:
-        self._sender_wake.set()
-
     async def sender_loop(self) -> None:
         """Start one task per room that has something to send."""
         while True:
@@ -72,11 +70,7 @@ class Sending(AdapterBase):
                     self._room_tasks[item.room_id] = asyncio.create_task(
                         self._drain_room(item.room_id)
                     )
-            self._sender_wake.clear()
-            try:
-                await asyncio.wait_for(self._sender_wake.wait(), timeout=5)
-            except TimeoutError:
-                pass
+            await woken(self.signals.to_send, timeout=5)
 
     async def _drain_room(self, room_id: str) -> None:
         backoff = Backoff()
@@ -129,7 +123,7 @@ class Sending(AdapterBase):
                     dm_with = room_id if direct else None
                     rooms.upsert(db, result, state="joined", is_direct=direct, dm_with=dm_with)
                     outbox.move_room(db, room_id, result)  # what waited for the room
-                    self.wake_sender()
+                    self.signals.to_send.set()
 
     def _give_up(self, db: Database, item: OutboxItem, error: str) -> None:
         outbox.mark_failed(db, item.id, error)
@@ -177,7 +171,8 @@ class Sending(AdapterBase):
         action = getattr(self, f"_do_{item.action}", None)
         if action is None:
             raise MatrixError(0, "COPRO_UNKNOWN_ACTION", item.action, None)
-        return await action(item)
+        result = await action(item)  # each _do_<action> returns an ID, or None
+        return None if result is None else str(result)
 
     def _room(self, item: OutboxItem, *rest: str) -> str:
         return "/".join(["v3/rooms", path(item.room_id), *rest])

@@ -121,7 +121,8 @@ class Session(AdapterBase):
         except (OSError, ValueError):
             return None
         if (
-            data.get("user_id") != self.user_id
+            not isinstance(data, dict)
+            or data.get("user_id") != self.user_id
             or data.get("homeserver") != self.config.matrix.homeserver
         ):
             return None

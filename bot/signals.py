@@ -1,0 +1,34 @@
+"""The wake-ups between the bot's loops: one object, made at start-up and handed
+to each part, so that no part calls another back.
+
+Each loop sleeps on its own event, and whoever stores work for it sets that
+event. The adapter's sync sets ``received`` when the inbox has something new
+(the worker wakes). The worker and the scheduler set ``to_send`` when they may
+have written to the outbox (the adapter's sender wakes). The worker sets
+``scheduled`` after a batch, which may have added jobs (the scheduler sets its
+wake-up again). ``synced`` is set once, when the first sync is stored: the
+scheduler starts only then, so that what fell due while the bot was down runs
+with everything it must count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+
+class Signals:
+    def __init__(self) -> None:
+        self.received = asyncio.Event()  # the inbox has something new: the worker
+        self.to_send = asyncio.Event()  # the outbox has something new: the sender
+        self.scheduled = asyncio.Event()  # jobs may have changed: the scheduler
+        self.synced = asyncio.Event()  # the first sync is stored (never cleared)
+
+
+async def woken(event: asyncio.Event, timeout: float | None = None) -> None:
+    """Sleep until ``event`` is set (or ``timeout`` seconds pass), then clear it for
+    the next wake-up: whatever set it is then looked at, and what is set after is not lost."""
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+    except TimeoutError:
+        pass
+    event.clear()

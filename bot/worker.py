@@ -1,0 +1,151 @@
+"""The worker: pending inbox events, in order, one batch per transaction.
+
+Each batch runs in one write transaction; each event in its own savepoint. What
+a handler writes and what it says (the outbox) commit together with the event
+being marked done, so a crash at any point replays the event and changes
+nothing twice. One bad event never stops the bot: it is logged with a reference
+number, kept in the dead letters, and the person hears that number.
+
+Dependencies point one way. The worker asks the adapter only what a stored
+event means (``Adapter.interpret``, in neutral terms) and hands the answer on:
+what people do to the dispatcher, an invitation or a replaced room to the
+core's own policy (``bot.invites``), a message that cannot be read yet to the
+features as ``Locked``. The adapter knows nothing of the worker: the two wake
+each other only through ``bot.signals``.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlite_utils import Database
+
+from bot import invites
+from bot.context import (
+    Incoming,
+    Invitation,
+    Locked,
+    Message,
+    NotReadableYet,
+    Platform,
+    RoomChange,
+    RoomReplaced,
+)
+from bot.dispatch import Dispatcher
+from bot.signals import Signals, woken
+from storage import deadletters, inbox
+from storage.db import Store
+from storage.inbox import InboxEvent
+
+log = logging.getLogger(__name__)
+
+# What a stored event turns out to be, in neutral terms.
+Happened = Incoming | RoomChange
+
+
+class Adapter(Platform, Protocol):
+    """What the worker needs from a chat platform adapter, beyond ``Platform``."""
+
+    def interpret(self, db: Database, event: InboxEvent) -> Happened | None:
+        """What a stored event means, in neutral terms (None: nothing for the bot).
+        Raises NotReadableYet for an event that must wait (e.g. for its keys)."""
+        ...
+
+
+class Worker:
+    """Handles pending inbox events, in order, one batch per transaction."""
+
+    def __init__(
+        self,
+        store: Store,
+        dispatcher: Dispatcher,
+        adapter: Adapter,
+        *,
+        signals: Signals | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.now = now
+        self.dispatcher = dispatcher
+        self.adapter = adapter
+        self.signals = signals or Signals()
+
+    async def run(self) -> None:
+        """Handle what is in the inbox (what was left from before a crash, first),
+        then whatever the sync brings, each time it says so."""
+        while True:
+            while await self.run_batch():
+                pass
+            await woken(self.signals.received)
+
+    async def run_batch(self, size: int = 50) -> int:
+        """Handle up to ``size`` pending events. Returns how many were handled."""
+        async with self.store.writing() as db:
+            batch = inbox.pending(db, size)
+            for event in batch:
+                await self._handle_one(db, event)
+        if batch:
+            self.signals.to_send.set()
+            self.signals.scheduled.set()
+        return len(batch)
+
+    async def _handle_one(self, db: Database, event: InboxEvent) -> None:
+        happened: Happened | None = None
+        try:
+            with db.atomic():
+                happened = self._interpret(db, event)
+                if happened is not None:
+                    await self._hand_on(db, happened)
+                inbox.mark(db, event.seq, _state_after(happened))
+        except Exception:
+            ref = deadletters.new_ref()
+            log.exception(
+                "Handling event %s in %s failed (ref %s)", event.event_id, event.room_id, ref
+            )
+            deadletters.add(
+                db,
+                ref,
+                event.event_id,
+                event.room_id,
+                event.sender,
+                event.event,
+                traceback.format_exc(),
+            )
+            inbox.mark(db, event.seq, "failed")
+            if not isinstance(happened, Message):  # nobody is waiting for an answer
+                return
+            self.adapter.queue_text(
+                db,
+                event.room_id,
+                self.dispatcher.text("errors.internal", ref=ref),
+                reply_to=event.event_id,
+            )
+
+    def _interpret(self, db: Database, event: InboxEvent) -> Happened | None:
+        try:
+            return self.adapter.interpret(db, event)
+        except NotReadableYet:
+            log.info(
+                "Cannot read %s in %s yet; it waits for its keys", event.event_id, event.room_id
+            )
+            found = int(self.now().timestamp() * 1000)
+            return Locked(event.event_id, event.room_id, event.sender, found)
+
+    async def _hand_on(self, db: Database, happened: Happened) -> None:
+        if isinstance(happened, Invitation):
+            invites.answer(self.dispatcher, db, happened)
+        elif isinstance(happened, RoomReplaced):
+            invites.follow(self.dispatcher, db, happened)
+        else:
+            await self.dispatcher.handle(db, happened)
+
+
+def _state_after(happened: Happened | None) -> str:
+    """The inbox state of an event once handled."""
+    if happened is None:
+        return "ignored"
+    return "locked" if isinstance(happened, Locked) else "done"
