@@ -1,15 +1,15 @@
 """Unit tests for the dispatcher and worker, with a real SQLite store.
 
-Messages go into the inbox as Matrix JSON, the real Worker handles them with
-the real MatrixAdapter (built without logging in: ``interpret`` and
-``queue_text`` only touch the database), and replies are read back from the
-outbox table: a ``LocalBot``, see tests/localbot.py.
+People's messages go into the inbox as the adapter's sync would store them, the
+real Worker handles them with the real adapter (built without logging in), and
+replies are read back from the outbox table: a ``LocalBot``, see tests/localbot.py.
+How Matrix events themselves are read (notices, display names) is in
+tests/test_matrix_events.py.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -33,7 +33,6 @@ from bot.messages import Entry, Messages
 from bot.registry import Command, CommandSet
 from bot.roles import Role, role_of
 from commands import build_registry
-from storage import inbox
 from storage import roles as role_store
 
 # ----- a bot without a homeserver ------------------------------------------------
@@ -184,20 +183,6 @@ async def test_plain_message_in_a_group_gets_nothing(bot: Bot) -> None:
     assert bot.inbox_state(event_id) == "done"
 
 
-async def test_a_notice_is_ignored(bot: Bot) -> None:
-    raw = {
-        "event_id": "$notice",
-        "sender": "@otherbot:council.test",
-        "type": "m.room.message",
-        "content": {"msgtype": "m.notice", "body": "!ping"},
-    }
-    with bot.store.write() as db:
-        inbox.add_events(db, DM, [raw])
-    await bot.run()
-    assert bot.replies() == []
-    assert bot.inbox_state("$notice") == "ignored"
-
-
 # ----- permission -------------------------------------------------------------------------
 
 
@@ -240,22 +225,6 @@ def test_only_champion_can_be_granted_in_chat(bot: Bot) -> None:
     with bot.store.write() as db:
         role_store.grant(db, SAM, "team", actor="@someone:council.test")
     assert role_of(bot.config, bot.db, SAM) == Role.MEMBER
-
-
-async def test_display_names_never_matter(bot: Bot) -> None:
-    """A stranger who calls themselves by a team member's ID is still a stranger."""
-    event_id = "$pretender"
-    raw = {
-        "event_id": event_id,
-        "sender": "@mallory:elsewhere.test",
-        "type": "m.room.message",
-        "content": {"msgtype": "m.text", "body": "!champions", "displayname": ALICE},
-        "unsigned": {"displayname": ALICE},
-    }
-    with bot.store.write() as db:
-        inbox.add_events(db, GROUP, [raw])
-    await bot.run()
-    assert [r.text for r in bot.replies()] == [say("errors.not_allowed", who=say("roles.team"))]
 
 
 # ----- errors inside handlers ------------------------------------------------------------
@@ -323,17 +292,11 @@ async def test_replaying_changes_nothing(test_bot: Bot) -> None:
     outbox_before = test_bot.count("outbox")
 
     assert await test_bot.run() == 0  # the worker runs again over the same inbox
-    with test_bot.store.write() as db:  # and the same event arrives again from sync
-        assert inbox.add_events(db, GROUP, [inbox_event(test_bot, event_id)]) == 0
+    assert test_bot.again(event_id) == 0  # and the same event arrives again from sync
     assert await test_bot.run() == 0
 
     assert test_bot.count("outbox") == outbox_before == 1
     assert test_bot.audit() == [(SAM, "note", "once")]
-
-
-def inbox_event(bot: Bot, event_id: str) -> dict:
-    row = bot.db.execute("SELECT event FROM inbox WHERE event_id = ?", [event_id]).fetchone()
-    return json.loads(row[0])
 
 
 async def test_apology_may_use_the_prefix(make_bot: MakeBot) -> None:

@@ -19,7 +19,6 @@ from localbot import ALICE, GROUP, SAM, LocalBot, make_bots, say
 
 from bot.answers import everyday_word
 from bot.config import load_config
-from bot.matrix import INVITE_TYPE
 from storage import conversations, rooms
 from storage import feedback as store
 
@@ -48,11 +47,6 @@ class WordsBot(LocalBot):
         mark = self.mark()
         await self.ask(body, sender=sender, room_id=SAM_DM if sender == SAM else ALICE_DM)
         return [o.body for o in self.after(mark) if o.action == "send"]
-
-    def invite(self, room_id: str, inviter: str, *, direct: bool) -> None:
-        self.receive(
-            self.event(INVITE_TYPE, inviter, {"is_direct": direct}, room_id=room_id), room_id
-        )
 
     def actions(self, room_id: str) -> list[tuple[str, str]]:
         return [(o.action, o.body) for o in self.outbox() if o.room_id == room_id]

@@ -617,12 +617,11 @@ async def test_the_team_exports_feedback_to_the_team_room(bot: ExportBot) -> Non
     assert bot.jobs()[0][2] == "done"
     file, message = bot.outbox()[before:]
     assert (file.action, file.room_id) == ("file", TEAM_ROOM)
-    content = file.content
-    assert content["filename"] == f"feedback-2026-06-01-1430-{bot.job_ids()[0]}.csv"  # UK time
-    assert content["mimetype"] == "text/csv"
-    assert Path(content["path"]).parent == bot.adapter.files_dir
-    data = file_bytes(content["path"])
-    assert content["size"] == len(data)
+    assert file.filename == f"feedback-2026-06-01-1430-{bot.job_ids()[0]}.csv"  # UK time
+    assert file.mimetype == "text/csv"
+    assert file.file is not None and file.file.parent == bot.adapter.files_dir
+    data = file_bytes(file.file)
+    assert file.size == len(data)
     header, *body = csv_cells(data)
     assert header == list(HEADERS)
     assert [(r[1], r[3], r[4], r[6]) for r in body] == [
@@ -631,21 +630,22 @@ async def test_the_team_exports_feedback_to_the_team_room(bot: ExportBot) -> Non
         ("More benches", "", "", pseudonym_of(bot, PAT)),
     ]
     assert (message.action, message.room_id) == ("send", TEAM_ROOM)
-    assert message.content["body"] == say(
+    assert message.body == say(
         "export.ready_team", format="CSV", what=say("export.scope_all"), count=3
     )
-    assert message.content["m.mentions"] == {}
+    assert message.mentions == ()
 
 
 async def test_two_exports_in_the_same_minute_have_different_names(bot: ExportBot) -> None:
     await bot.ask("!export feedback")
     await bot.ask("!export feedback")
     assert await bot.tick() == 2
-    names = [o.content["filename"] for o in bot.outbox() if o.action == "file"]
+    names = [o.filename for o in bot.outbox() if o.action == "file"]
     assert len(names) == 2 and len(set(names)) == 2
 
 
-def file_bytes(path: str | Path) -> bytes:
+def file_bytes(path: str | Path | None) -> bytes:
+    assert path is not None
     return Path(path).read_bytes()
 
 
@@ -666,15 +666,15 @@ async def test_a_project_or_thread_and_a_format(bot: ExportBot) -> None:
     await bot.tick()
     files = [o for o in bot.outbox() if o.action == "file"]
     first, second = bot.job_ids()
-    assert [(f.content["filename"], f.content["mimetype"]) for f in files] == [
+    assert [(f.filename, f.mimetype) for f in files] == [
         (f"feedback-project-4-2026-06-01-1430-{first}.json", "application/json"),
         (f"feedback-thread-1-2026-06-01-1430-{second}.md", "text/markdown"),
     ]
-    data = json.loads(file_bytes(files[0].content["path"]))
+    data = json.loads(file_bytes(files[0].file))
     assert [d["answer"] for d in data] == ["=1+1 late again", "Diolch 🚌, on time"]
-    report = file_bytes(files[1].content["path"]).decode()
+    report = file_bytes(files[1].file).decode()
     assert "## Question 1: How was the bus?" in report and "More benches" not in report
-    texts = [o.content["body"] for o in bot.outbox() if o.content.get("msgtype")]
+    texts = [o.body for o in bot.outbox() if o.kind == "text"]
     assert (
         say(
             "export.ready_team",
@@ -720,9 +720,7 @@ async def test_nothing_to_export_sends_no_file(bot: ExportBot) -> None:
     await bot.ask("!export feedback thread 2")
     await bot.tick()
     assert [o.action for o in bot.outbox()].count("file") == 0
-    assert bot.outbox()[-1].content["body"] == say(
-        "export.nothing", what=say("export.scope_thread", number=2)
-    )
+    assert bot.outbox()[-1].body == say("export.nothing", what=say("export.scope_thread", number=2))
     assert list(bot.adapter.files_dir.iterdir()) == []
 
 

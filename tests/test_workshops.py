@@ -181,10 +181,10 @@ async def test_a_champion_announces_a_workshop(bot: WorkshopBot) -> None:
         None,
     )
     assert announcement.body == announcement_text(number)
-    assert announcement.content["m.mentions"] == {}
+    assert announcement.mentions == ()
     assert (calendar.action, calendar.room_id) == ("file", GROUP)
-    assert calendar.content["filename"] == "workshop-1.ics"
-    assert calendar.content["mimetype"] == "text/calendar"
+    assert calendar.filename == "workshop-1.ics"
+    assert calendar.mimetype == "text/calendar"
 
     w = bot.workshop(number)
     assert (w.room_id, w.organiser, w.title, w.place, w.details) == (
@@ -345,7 +345,8 @@ async def test_a_project_that_does_not_exist(bot: WorkshopBot) -> None:
 
 
 def read_calendar(item: Out) -> icalendar.Event:
-    raw = Path(item.content["path"]).read_bytes()
+    assert item.file is not None
+    raw = item.file.read_bytes()
     for line in raw.split(b"\r\n"):
         assert len(line) <= 75, line  # folded as RFC 5545 says
     assert raw.endswith(b"\r\n") and b"\n" not in raw.replace(b"\r\n", b"")
@@ -457,7 +458,7 @@ async def test_the_latest_answer_counts_and_taking_one_back_updates_everything(
     assert conversations.pending(bot.db, SAM) is None  # no longer asked what they need
 
     # Removing the older ✅ changes nothing: the later answer stands.
-    bot.redact(going, sender=SAM)
+    bot.remove(going, sender=SAM)
     await bot.run()
     assert bot.answers() == {SAM: "cantgo"}
 
@@ -466,10 +467,10 @@ async def test_the_latest_answer_counts_and_taking_one_back_updates_everything(
     cant = bot.react(post, "❌", sender=PAT)
     await bot.run()
     assert bot.answers()[PAT] == "cantgo"
-    bot.redact(cant, sender=PAT)
+    bot.remove(cant, sender=PAT)
     await bot.run()
     assert bot.answers()[PAT] == "maybe"
-    bot.redact(maybe, sender=PAT)
+    bot.remove(maybe, sender=PAT)
     await bot.run()
     assert PAT not in bot.answers()  # no answer at all now
 
@@ -477,7 +478,7 @@ async def test_the_latest_answer_counts_and_taking_one_back_updates_everything(
     command = bot.message("!going 1", sender=LEE)
     await bot.run()
     assert bot.answers()[LEE] == "going"
-    bot.redact(command, sender=LEE)
+    bot.remove(command, sender=LEE)
     await bot.run()
     assert LEE not in bot.answers()
 
@@ -727,7 +728,7 @@ async def test_a_full_workshop_has_a_waiting_list_and_places_are_offered_in_turn
         for (e,) in bot.db.execute("SELECT event_id FROM workshop_answers WHERE user_id = ?", [PAT])
     ][0]
     mark = bot.mark()
-    bot.redact(pat_going, sender=PAT)
+    bot.remove(pat_going, sender=PAT)
     await bot.run()
     assert bot.answers() == {SAM: "cantgo", LEE: "going", KIM: "going"}
     assert bot.dms(KIM, mark)[0].startswith("Good news!")
