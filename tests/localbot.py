@@ -14,9 +14,9 @@ A test speaks only of people, rooms and what they do, never of the chat platform
 events: "Sam sends '!going 1' in the group room" is ``bot.message("!going 1",
 sender=SAM, room_id=GROUP)``. The platform's side is a driver
 (``tests/matrix_driver.py``): it supplies the people and rooms (``SAM``, ``GROUP``,
-``DM``..., ``person("kim")``, ``room("team")``, all importable from here), turns what
-people do into the events the adapter's sync would have stored, and reads what the
-bot queued back into neutral ``Out`` rows. So the same tests can run on another
+``DM``..., ``person_named("kim")``, ``room_named("team")``, all importable from
+here), turns what people do into the events the adapter's sync would have stored,
+and reads what the bot queued back into neutral ``Out`` rows. So the same tests can run on another
 platform's adapter, given its driver. Tests of how Matrix events are read and
 written live in tests/test_matrix_events.py and tests/test_matrix_unit.py; a test
 (tests/test_neutral.py) keeps Matrix out of the handler tests.
@@ -76,8 +76,8 @@ from matrix_driver import (  # the platform the tests run on: its people, rooms 
     Event,
     link,
     ms,
-    person,
-    room,
+    person_named,
+    room_named,
 )
 from matrix_driver import MatrixDriver as Driver
 from sqlite_utils import Database
@@ -97,7 +97,7 @@ from storage.db import Store
 __all__ = [
     "ALICE", "BOT", "CHRIS", "DANA", "DM", "GROUP", "LEE", "MESSAGES", "PAT", "SAM", "T0",
     "CannedAdapter", "Driver", "Event", "FakeClock", "LocalBot", "Out", "Reply",
-    "deliver", "link", "make_bots", "ms", "person", "room", "say",
+    "deliver", "link", "make_bots", "ms", "person_named", "room_named", "say",
 ]  # fmt: skip
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # Monday 1 June 2026, 10am in London

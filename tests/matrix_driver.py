@@ -5,7 +5,7 @@ sends "!going 1" in a room, reacts to a message, takes a reaction back, edits
 what he said, answers a poll. This driver is the Matrix side of it:
 
 - the people and rooms of the tests, as Matrix IDs (``SAM``, ``GROUP``...,
-  ``person("kim")``, ``room("team")``);
+  ``person_named("kim")``, ``room_named("team")``);
 - ``encode`` turns a neutral action (one of the core's own ``Incoming`` types,
   the very thing the adapter hands the worker) into the Matrix event a client
   would send, replies with their quoted fallback as Element writes them, and
@@ -37,12 +37,12 @@ from storage import inbox
 SERVER = "council.test"
 
 
-def person(name: str) -> str:
-    """A person's ID on the tests' homeserver."""
-    return f"@{name}:{SERVER}"
+def person_named(name: str, server: str = SERVER) -> str:
+    """A person's ID on the tests' homeserver (or on another, ``server``)."""
+    return f"@{name}:{server}"
 
 
-def room(name: str) -> str:
+def room_named(name: str) -> str:
     """A room's ID on the tests' homeserver."""
     return f"!{name}:{SERVER}"
 
@@ -52,15 +52,15 @@ def link(room_id: str, event_id: str) -> str:
     return f"https://matrix.to/#/{room_id}/{event_id}"
 
 
-BOT = person("copro-bot")
-ALICE = person("alice")  # team, in the config
-CHRIS = person("chris")  # champion, in the config
-DANA = person("dana")  # champion, in the config where a feature's bot says so
-SAM = person("sam")  # members
-PAT = person("pat")
-LEE = person("lee")
-GROUP = room("group")  # a group room the bot is in
-DM = room("dm")  # a direct chat, for bots that are in one from the start
+BOT = person_named("copro-bot")
+ALICE = person_named("alice")  # team, in the config
+CHRIS = person_named("chris")  # champion, in the config
+DANA = person_named("dana")  # champion, in the config where a feature's bot says so
+SAM = person_named("sam")  # members
+PAT = person_named("pat")
+LEE = person_named("lee")
+GROUP = room_named("group")  # a group room the bot is in
+DM = room_named("dm")  # a direct chat, for bots that are in one from the start
 
 RESPONSE = "org.matrix.msc3381.poll.response"  # what Element sends a poll answer as
 DISCLOSED = "org.matrix.msc3381.poll.disclosed"

@@ -24,6 +24,7 @@ from localbot import (
     LocalBot,
     Reply,
     make_bots,
+    person_named,
     say,
 )
 from test_messages import not_for_people
@@ -34,6 +35,9 @@ from bot.registry import Command, CommandSet
 from bot.roles import Role, role_of
 from commands import build_registry
 from storage import roles as role_store
+
+JO = person_named("jo")  # neither team nor champion, until a test makes them one
+
 
 # ----- a bot without a homeserver ------------------------------------------------
 
@@ -121,11 +125,11 @@ def test_bot(make_bot: MakeBot) -> Bot:
 
 async def test_longest_command_wins(test_bot: Bot) -> None:
     assert await test_bot.ask("!champion list") == ["champion alone, args=[list]"]
-    assert await test_bot.ask("!champion add @jo:council.test", sender=ALICE) == [
-        say("champion.added", person="@jo:council.test")
+    assert await test_bot.ask(f"!champion add {JO}", sender=ALICE) == [
+        say("champion.added", person=JO)
     ]
     assert await test_bot.ask("!champions", sender=ALICE) == [
-        say("champion.list", count=2, people=f"{CHRIS}, @jo:council.test")
+        say("champion.list", count=2, people=f"{CHRIS}, {JO}")
     ]
 
 
@@ -187,9 +191,9 @@ async def test_plain_message_in_a_group_gets_nothing(bot: Bot) -> None:
 
 
 async def test_member_may_not_run_a_team_command(bot: Bot) -> None:
-    replies = await bot.ask("!champion add @jo:council.test", sender=SAM)
+    replies = await bot.ask(f"!champion add {JO}", sender=SAM)
     assert replies == [say("errors.not_allowed", who=say("roles.team"))]
-    assert role_store.granted_role(bot.db, "@jo:council.test") is None
+    assert role_store.granted_role(bot.db, JO) is None
     assert bot.count("roles") == 0
     assert bot.count("audit_log") == 0
 
@@ -201,15 +205,15 @@ async def test_champion_may_not_run_a_team_command(bot: Bot) -> None:
 
 
 def test_role_of_order(make_bot: MakeBot) -> None:
-    both = "@both:council.test"
+    both = person_named("both")
     bot = make_bot(team=[ALICE, both], champions=[CHRIS, both])
     with bot.store.write() as db:
         role_store.grant(db, ALICE, "champion", actor=ALICE)
-        role_store.grant(db, "@jo:council.test", "champion", actor=ALICE)
+        role_store.grant(db, JO, "champion", actor=ALICE)
     assert role_of(bot.config, bot.db, ALICE) == Role.TEAM  # config team beats a grant
     assert role_of(bot.config, bot.db, both) == Role.TEAM  # team beats config champion
     assert role_of(bot.config, bot.db, CHRIS) == Role.CHAMPION
-    assert role_of(bot.config, bot.db, "@jo:council.test") == Role.CHAMPION
+    assert role_of(bot.config, bot.db, JO) == Role.CHAMPION
     assert role_of(bot.config, bot.db, SAM) == Role.MEMBER
 
 
@@ -318,12 +322,10 @@ async def test_apology_may_use_the_prefix(make_bot: MakeBot) -> None:
 
 
 async def test_champion_add(bot: Bot) -> None:
-    assert await bot.ask("!champion add @jo:council.test", sender=ALICE) == [
-        say("champion.added", person="@jo:council.test")
-    ]
-    assert role_store.granted_role(bot.db, "@jo:council.test") == "champion"
-    assert role_of(bot.config, bot.db, "@jo:council.test") == Role.CHAMPION
-    assert bot.audit() == [(ALICE, "grant champion", "@jo:council.test")]
+    assert await bot.ask(f"!champion add {JO}", sender=ALICE) == [say("champion.added", person=JO)]
+    assert role_store.granted_role(bot.db, JO) == "champion"
+    assert role_of(bot.config, bot.db, JO) == Role.CHAMPION
+    assert bot.audit() == [(ALICE, "grant champion", JO)]
 
 
 @pytest.mark.parametrize(
@@ -333,7 +335,7 @@ async def test_champion_add(bot: Bot) -> None:
         ("", "nothing"),
         ("@Jo:council.test", "@Jo:council.test"),
         ("jo:council.test", "jo:council.test"),
-        ("@jo:council.test @sam:council.test", "@jo:council.test"),
+        (f"{JO} {SAM}", JO),
     ],
     ids=["a name", "nothing", "capital letters", "no @", "two people"],
 )
@@ -346,11 +348,11 @@ async def test_champion_add_needs_one_full_id(bot: Bot, args: str, shown: str) -
 
 
 async def test_champion_add_twice(bot: Bot) -> None:
-    await bot.ask("!champion add @jo:council.test", sender=ALICE)
-    assert await bot.ask("!champion add @jo:council.test", sender=ALICE) == [
-        say("champion.already", person="@jo:council.test")
+    await bot.ask(f"!champion add {JO}", sender=ALICE)
+    assert await bot.ask(f"!champion add {JO}", sender=ALICE) == [
+        say("champion.already", person=JO)
     ]
-    assert bot.audit() == [(ALICE, "grant champion", "@jo:council.test")]
+    assert bot.audit() == [(ALICE, "grant champion", JO)]
 
 
 async def test_champion_add_someone_in_the_config(bot: Bot) -> None:
@@ -362,14 +364,14 @@ async def test_champion_add_someone_in_the_config(bot: Bot) -> None:
 
 
 async def test_champion_remove(bot: Bot) -> None:
-    await bot.ask("!champion add @jo:council.test", sender=ALICE)
-    assert await bot.ask("!champion remove @jo:council.test", sender=ALICE) == [
-        say("champion.removed", person="@jo:council.test")
+    await bot.ask(f"!champion add {JO}", sender=ALICE)
+    assert await bot.ask(f"!champion remove {JO}", sender=ALICE) == [
+        say("champion.removed", person=JO)
     ]
-    assert role_of(bot.config, bot.db, "@jo:council.test") == Role.MEMBER
+    assert role_of(bot.config, bot.db, JO) == Role.MEMBER
     assert bot.audit() == [
-        (ALICE, "revoke champion", "@jo:council.test"),
-        (ALICE, "grant champion", "@jo:council.test"),
+        (ALICE, "revoke champion", JO),
+        (ALICE, "grant champion", JO),
     ]
 
 
@@ -398,19 +400,19 @@ async def test_champion_remove_does_not_claim_success_while_config_keeps_them(
     make_bot: MakeBot,
 ) -> None:
     # Jo was made a champion in chat, and later also added to the config file.
-    bot = make_bot(champions=["@jo:council.test"])
+    bot = make_bot(champions=[JO])
     with bot.store.write() as db:
-        role_store.grant(db, "@jo:council.test", "champion", actor=ALICE)
-    replies = await bot.ask("!champion remove @jo:council.test", sender=ALICE)
-    still = role_of(bot.config, bot.db, "@jo:council.test")
+        role_store.grant(db, JO, "champion", actor=ALICE)
+    replies = await bot.ask(f"!champion remove {JO}", sender=ALICE)
+    still = role_of(bot.config, bot.db, JO)
     assert still == Role.CHAMPION
-    assert replies == [say("champion.in_config", person="@jo:council.test")]
+    assert replies == [say("champion.in_config", person=JO)]
 
 
 async def test_champions_list(bot: Bot) -> None:
-    await bot.ask("!champion add @jo:council.test", sender=ALICE)
+    await bot.ask(f"!champion add {JO}", sender=ALICE)
     assert await bot.ask("!champions", sender=ALICE) == [
-        say("champion.list", count=2, people=f"{CHRIS}, @jo:council.test")
+        say("champion.list", count=2, people=f"{CHRIS}, {JO}")
     ]
 
 

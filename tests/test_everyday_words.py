@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localbot import ALICE, GROUP, SAM, LocalBot, make_bots, say
+from localbot import ALICE, GROUP, SAM, LocalBot, make_bots, person_named, room_named, say
 
 from bot.answers import everyday_word
 from bot.config import load_config
 from storage import conversations, rooms
 from storage import feedback as store
 
-SAM_DM = "!dm-sam:council.test"
-ALICE_DM = "!dm-alice:council.test"
-STRANGER = "@visitor:elsewhere.test"  # on another homeserver
+SAM_DM = room_named("dm-sam")
+ALICE_DM = room_named("dm-alice")
+STRANGER = person_named("visitor", server="elsewhere.test")  # on another homeserver
 BUS = "The bus is late"
 
 

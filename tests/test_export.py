@@ -21,7 +21,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localbot import ALICE, BOT, CHRIS, GROUP, MESSAGES, PAT, SAM, LocalBot, make_bots, say
+from localbot import (
+    ALICE,
+    BOT,
+    CHRIS,
+    GROUP,
+    MESSAGES,
+    PAT,
+    SAM,
+    LocalBot,
+    make_bots,
+    room_named,
+    say,
+)
 from sqlite_utils import Database
 
 import harness
@@ -38,7 +50,8 @@ from bot.messages import Messages
 from storage.db import open_database
 from storage.export import ExportRow, feedback_rows, find_project, pseudonym, pseudonym_secret
 
-TEAM_ROOM = "!team:council.test"
+TEAM_ROOM = room_named("team")
+ALICE_DM = room_named("alicedm")
 SECRET = b"k" * 32
 PSEUDONYM = re.compile(r"^Person [A-Z2-7]{8}$")
 BOM = b"\xef\xbb\xbf"
@@ -564,7 +577,7 @@ class ExportBot(LocalBot):
     """A bot with a team room, in which Alice (team) speaks unless a test says otherwise."""
 
     groups = (GROUP, TEAM_ROOM)
-    direct_chats = {"!alicedm:council.test": ALICE}
+    direct_chats = {ALICE_DM: ALICE}
     default_sender = ALICE
     clock_start = T0
 
@@ -731,14 +744,12 @@ async def test_without_a_team_room_it_goes_to_the_asker_privately(make_bot: Any)
     assert await bot.ask("!export feedback") == [say("export.started_direct")]
     await bot.tick()
     file = next(o for o in bot.outbox() if o.action == "file")
-    assert file.room_id == "!alicedm:council.test"  # never the group room
+    assert file.room_id == ALICE_DM  # never the group room
     # Only the asker reads it there: "you asked for", never their ID.
     ready = say("export.ready", format="CSV", what=say("export.scope_all"), count=1)
     assert [o.body for o in bot.outbox() if o.room_id == file.room_id][-1] == ready
     assert ALICE not in ready and "1 answer." in ready
-    assert await bot.ask("!export feedback md", room_id="!alicedm:council.test") == [
-        say("export.started_here")
-    ]
+    assert await bot.ask("!export feedback md", room_id=ALICE_DM) == [say("export.started_here")]
 
 
 async def test_the_job_runs_off_the_event_loop(bot: ExportBot, monkeypatch: Any) -> None:

@@ -20,7 +20,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localbot import ALICE, CHRIS, GROUP, PAT, SAM, LocalBot, Out, deliver, link, make_bots, say
+from localbot import (
+    ALICE,
+    CHRIS,
+    GROUP,
+    PAT,
+    SAM,
+    LocalBot,
+    Out,
+    deliver,
+    link,
+    make_bots,
+    room_named,
+    say,
+)
 from sqlite_utils import Database
 
 import harness
@@ -32,14 +45,14 @@ from storage.db import Store
 from storage.export import feedback_rows as export_rows
 
 TWIN = "@sam:council.test.uk"  # another person, whose ID starts with Sam's
-TEAM = "!team:council.test"
-PROJECT_ROOM = "!day-centres:council.test"
+TEAM = room_named("team")
+PROJECT_ROOM = room_named("day-centres")
 DMS = {
-    SAM: "!dm-sam:council.test",
-    PAT: "!dm-pat:council.test",
-    ALICE: "!dm-alice:council.test",
-    CHRIS: "!dm-chris:council.test",
-    TWIN: "!dm-twin:council.test",
+    SAM: room_named("dm-sam"),
+    PAT: room_named("dm-pat"),
+    ALICE: room_named("dm-alice"),
+    CHRIS: room_named("dm-chris"),
+    TWIN: room_named("dm-twin"),
 }
 
 SIGNPOSTING = "If you are in danger now, call 999. Adult social care: 01632 960000."

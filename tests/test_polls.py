@@ -32,6 +32,7 @@ from localbot import (
     deliver,
     make_bots,
     ms,
+    person_named,
     say,
 )
 
@@ -39,7 +40,7 @@ from bot.context import PollAnswer, PollLayout
 from storage import polls as poll_store
 from storage import rooms
 
-OUTSIDER = "@outsider:elsewhere.test"  # not in the room
+OUTSIDER = person_named("outsider", server="elsewhere.test")  # not in the room
 
 QUESTION = "Which day suits you?"
 DAYS = f"{QUESTION} | Tuesday morning | Thursday afternoon"
@@ -797,9 +798,9 @@ async def test_the_same_events_again_change_nothing(bot: PollBot) -> None:
 
 # ----- secret ballots -----------------------------------------------------------------------
 
-ROWAN = "@rowan:council.test"
-SKYE = "@skye:council.test"
-TARIQ = "@tariq:council.test"
+ROWAN = person_named("rowan")
+SKYE = person_named("skye")
+TARIQ = person_named("tariq")
 VOTERS = (ROWAN, SKYE, TARIQ)
 MOTION = "Should we move the meeting?"
 PLANS = ("Plan Walnut", "Plan Hazel", "Plan Cedar")

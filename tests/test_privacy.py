@@ -9,7 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localbot import DM, GROUP, MESSAGES, SAM, CannedAdapter, Driver, LocalBot, make_bots, say
+from localbot import (
+    DM,
+    GROUP,
+    MESSAGES,
+    SAM,
+    CannedAdapter,
+    Driver,
+    LocalBot,
+    make_bots,
+    room_named,
+    say,
+)
 
 import harness
 from bot.config import load_config
@@ -227,7 +238,7 @@ async def test_mydata_counts_tables_without_words_together(
 
 
 class TwoChatsBot(LocalBot):
-    direct_chats = {DM: SAM, "!second-dm:council.test": SAM}
+    direct_chats = {DM: SAM, room_named("second-dm"): SAM}
 
 
 async def test_mydata_comes_to_the_direct_chat_the_person_asked_in(tmp_path: Path) -> None:

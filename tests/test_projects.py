@@ -32,6 +32,7 @@ from localbot import (
     T0,
     LocalBot,
     make_bots,
+    person_named,
     say,
 )
 
@@ -40,8 +41,8 @@ from storage import conversations, profiles, rooms
 from storage import projects as store
 from storage import workshops as workshop_store
 
-NOBODY = "@nobody:council.test"  # the homeserver says there is nobody by this ID
-FAR = "@far:elsewhere.test"  # the homeserver cannot tell (another server)
+NOBODY = person_named("nobody")  # the homeserver says there is nobody by this ID
+FAR = person_named("far", server="elsewhere.test")  # the homeserver cannot tell (another server)
 
 AREAS = ["Cherwell", "Oxford", "South Oxfordshire", "Vale of White Horse", "West Oxfordshire"]
 

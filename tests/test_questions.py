@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from localbot import CHRIS, GROUP, MESSAGES, SAM, LocalBot, make_bots, say
+from localbot import CHRIS, GROUP, MESSAGES, SAM, LocalBot, make_bots, room_named, say
 from test_workshops import NEW
 
 from bot.context import Context, Message
@@ -23,8 +23,8 @@ from storage import conversations
 from storage import feedback as feedback_store
 from storage import workshops as workshop_store
 
-HOME = "!home:council.test"  # two direct chats with the same person
-PHONE = "!phone:council.test"
+HOME = room_named("home")  # two direct chats with the same person
+PHONE = room_named("phone")
 BINS = "The bins were not collected this week"
 
 

@@ -32,6 +32,8 @@ from localbot import (
     LocalBot,
     Out,
     make_bots,
+    person_named,
+    room_named,
     say,
 )
 
@@ -47,8 +49,8 @@ from commands.workshop_rules import (
 from storage import conversations, profiles, rooms
 from storage import workshops as store
 
-KIM = "@kim:council.test"
-OTHER_ROOM = "!other:council.test"
+KIM = person_named("kim")
+OTHER_ROOM = room_named("other")
 
 LONDON = ZoneInfo("Europe/London")
 START = datetime(2026, 6, 3, 13, 0, tzinfo=UTC)  # Tuesday 3 June 2026, 2pm in London
