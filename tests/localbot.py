@@ -61,7 +61,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from matrix_driver import (  # the platform the tests run on: its people, rooms and events
     ALICE,
@@ -96,7 +96,7 @@ from storage.db import Store
 
 __all__ = [
     "ALICE", "BOT", "CHRIS", "DANA", "DM", "GROUP", "LEE", "MESSAGES", "PAT", "SAM", "T0",
-    "CannedAdapter", "Driver", "Event", "FakeClock", "LocalBot", "Out", "Reply",
+    "CannedAdapter", "Driver", "Event", "FakeClock", "LocalBot", "Out", "PlatformDriver", "Reply",
     "deliver", "link", "make_bots", "ms", "person_named", "room_named", "say",
 ]  # fmt: skip
 
@@ -146,6 +146,52 @@ class CannedAdapter(MatrixAdapter):
         if user_id in self.nobody:
             return False
         return None if user_id in self.cannot_tell else True
+
+
+class PlatformDriver(Protocol):
+    """What ``LocalBot`` needs of a platform's driver (tests/matrix_driver.py is
+    Matrix's; another platform's offers the same, with its own people and rooms)."""
+
+    server: dict[str, Event]  # every event people sent, by event ID (adapters fetch them)
+
+    def event_id(self) -> str:
+        """A new event's ID."""
+        ...
+
+    def encode(self, action: Incoming) -> Event:
+        """The platform's event for what a person did, as a client would send it."""
+        ...
+
+    def locked(self, message: Message) -> Event:
+        """A message the bot cannot read yet (``unlock`` opens it)."""
+        ...
+
+    def invite(self, room_id: str, inviter: str, *, direct: bool, ts: int) -> Event: ...
+
+    def arrive(
+        self,
+        db: Database,
+        adapter: CannedAdapter,
+        room_id: str,
+        events: Iterable[Event],
+        now: datetime | None,
+    ) -> int:
+        """Store events as the adapter's sync would; returns how many were new."""
+        ...
+
+    def sync(self, db: Database, came: datetime) -> None: ...
+
+    async def unlock(self, adapter: CannedAdapter) -> None: ...
+
+    def read(self, action: str, event_type: str | None, content: Event) -> dict[str, Any]:
+        """The neutral fields of an outbox row (those of ``Out`` after ``state``)."""
+        ...
+
+    def kept(self, stored: Event, sent: Event) -> str:
+        """What the inbox holds of what was sent: "all", "nothing" or "some"."""
+        ...
+
+    def kept_sender(self, stored: Event) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -240,7 +286,7 @@ class LocalBot:
     groups: tuple[str, ...] = (GROUP,)  # group rooms the bot is in from the start
     direct_chats: Mapping[str, str | None] = {}  # and direct chats: {room ID: with whom}
     default_sender = SAM  # who acts when a test does not say
-    driver_kind: type[Driver] = Driver  # the platform the bot runs on, for the tests
+    driver_kind: type[PlatformDriver] = Driver  # the platform the bot runs on, for the tests
     clock_start = T0
 
     def __init__(
