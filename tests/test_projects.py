@@ -1,12 +1,12 @@
 """Projects through the real dispatcher, worker and scheduler, with a real SQLite file.
 
 The bot is a ``LocalBot`` (see tests/localbot.py): people's messages go into the
-inbox as Matrix JSON and are handled by the real Worker; what the bot says and
-does is read back from the outbox. Time is a fake clock the scheduler reads. The
-only fakes are the adapter's network reads (``user_exists``, ``joined_members``).
-``bot.deliver()`` stands in for the sender: it marks queued items sent (or failed,
-as the homeserver would refuse them), opening direct chats and project rooms with
-made-up IDs.
+inbox as the adapter's sync would store them and are handled by the real Worker;
+what the bot says and does is read back from the outbox. Time is a fake clock the
+scheduler reads. The only fakes are the adapter's network reads (``user_exists``,
+``joined_members``). ``bot.deliver()`` stands in for the sender: it marks queued
+items sent (or failed, as the homeserver would refuse them), opening direct chats
+and project rooms with made-up IDs.
 """
 
 from __future__ import annotations

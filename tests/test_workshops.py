@@ -1,12 +1,13 @@
 """Workshops and training through the real dispatcher, worker and scheduler, with a
 real SQLite file and a fake clock.
 
-The bot is a ``LocalBot`` (see tests/localbot.py): people's events go into the
-inbox as Matrix JSON and are handled by the real Worker; what the bot says is read
-back from the outbox. Here every run is followed by ``deliver`` (it marks queued
-messages sent and opens direct chats), so people can react to announcements and
-answer in their direct chat. Reminders run from the jobs table with the fake
-clock: a restart is a new Store, worker and Scheduler over the same database file.
+The bot is a ``LocalBot`` (see tests/localbot.py): what people do goes into the
+inbox as the adapter's sync would store it and is handled by the real Worker; what
+the bot says is read back from the outbox. Here every run is followed by ``deliver``
+(it marks queued messages sent and opens direct chats), so people can react to
+announcements and answer in their direct chat. Reminders run from the jobs table
+with the fake clock: a restart is a new Store, worker and Scheduler over the same
+database file.
 """
 
 from __future__ import annotations
