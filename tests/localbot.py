@@ -23,13 +23,14 @@ written live in tests/test_matrix_events.py and tests/test_matrix_unit.py; a tes
 
 1. People act. ``bot.message(text, sender=..., room_id=..., reply_to=..., thread=...)``,
    ``bot.edit(target, text)``, ``bot.react(target, "👍")``, ``bot.remove(target)``
-   (a reaction or message taken back), ``bot.answer_poll(poll, "a1")`` (a tap on
-   a native poll), ``bot.invite(room_id, inviter, direct=True)``, ``bot.locked(text)``
-   (a message the bot cannot read until ``await bot.keys_arrive()``) store what
-   they did in the inbox, as sync would, and return its event ID. Nothing has
-   been handled yet. ``at=`` gives the time the person's app claims;
-   ``arrives=False`` keeps it back until ``bot.arrive(event_id)``;
-   ``bot.again(*event_ids)`` has the same events come again.
+   (a reaction or message taken back), ``bot.answer_poll(poll, "a1")`` (a tap on a
+   native poll), ``bot.invite(room_id, inviter, direct=True)`` and ``bot.locked(text)``
+   (a message the bot cannot read until ``await bot.keys_arrive()``) store what they
+   did in the inbox, as sync would, and return its event ID. Nothing has been
+   handled yet. ``at=`` gives the time the person's app claims; ``arrives=False``
+   keeps it back until ``bot.arrive(event_id)``; ``bot.again(*event_ids)`` has the
+   same events come again. ``bot.joins(person, room_id)`` and ``bot.leaves(...)``
+   change who is in a room at once.
 2. The bot handles them. ``await bot.run()`` runs the worker until the inbox is
    empty. ``await bot.ask("!ping")`` does both steps for one message and returns what
    the bot said in reply to it.
@@ -180,6 +181,12 @@ class PlatformDriver(Protocol):
         ...
 
     def sync(self, db: Database, came: datetime) -> None: ...
+
+    def membership(
+        self, db: Database, adapter: CannedAdapter, room_id: str, who: str, joined: bool, ts: int
+    ) -> None:
+        """Someone joins or leaves a room, as the adapter's sync takes it in."""
+        ...
 
     async def unlock(self, adapter: CannedAdapter) -> None: ...
 
@@ -464,6 +471,15 @@ class LocalBot:
         return self._receive(
             room_id, self.driver.invite(room_id, inviter, direct=direct, ts=self._ts(None))
         )
+
+    def joins(self, who: str, room_id: str) -> None:
+        """Someone joins a room the bot is in (a direct chat is then no longer private)."""
+        with self.store.write() as db:
+            self.driver.membership(db, self.adapter, room_id, who, True, self._ts(None))
+
+    def leaves(self, who: str, room_id: str) -> None:
+        with self.store.write() as db:
+            self.driver.membership(db, self.adapter, room_id, who, False, self._ts(None))
 
     def arrive(self, event_id: str) -> str:
         """An event made with ``arrives=False`` comes now."""

@@ -170,6 +170,20 @@ class MatrixDriver:
         """A sync came at ``came``: events after it are timed within what the bot saw."""
         inbox.set_sync_token(db, self.sync_token(), came=came)
 
+    def membership(
+        self, db: Database, adapter: MatrixAdapter, room_id: str, who: str, joined: bool, ts: int
+    ) -> None:
+        """Someone joins or leaves a room: the member event, as sync takes it in."""
+        event = {
+            "event_id": self.event_id(),
+            "type": "m.room.member",
+            "sender": who,
+            "state_key": who,
+            "origin_server_ts": ts,
+            "content": {"membership": "join" if joined else "leave"},
+        }
+        adapter._track_members(db, room_id, [event])
+
     async def unlock(self, adapter: MatrixAdapter) -> None:
         """The keys for the locked messages arrive: the adapter tries them again."""
         has_key = SimpleNamespace(get=lambda room_id, sender_key, session_id: "a session")

@@ -20,6 +20,7 @@ from localbot import (
     DM,
     GROUP,
     MESSAGES,
+    PAT,
     SAM,
     LocalBot,
     Reply,
@@ -174,6 +175,15 @@ async def test_plain_message_in_a_dm_is_feedback_and_consent_comes_first(bot: Bo
     assert await bot.ask("hello there", room_id=DM) == []
     assert [r.text for r in bot.replies()] == [say("feedback.consent_intro")]
     assert bot.count("feedback") == 0  # nothing saved before a yes
+
+
+async def test_a_direct_chat_someone_else_joined_is_not_private(bot: Bot) -> None:
+    bot.joins(PAT, DM)
+    assert await bot.ask("hello there", room_id=DM) == []
+    assert bot.replies() == []  # not taken as private feedback: Pat would read it
+    bot.leaves(PAT, DM)
+    await bot.ask("hello again", room_id=DM)
+    assert [r.text for r in bot.replies()] == [say("feedback.consent_intro")]
 
 
 async def test_a_bare_prefix_gets_a_hint(bot: Bot) -> None:
