@@ -20,7 +20,7 @@ from localbot import ALICE, BOT, CHRIS, DM, GROUP, SAM, LocalBot, make_bots, say
 from matrix_driver import MatrixDriver
 from test_echo_limit import HUGE_CLOSES
 
-from bot.context import Edit, Incoming, Message, PollAnswer, Reaction, Removal
+from bot.context import Edit, Incoming, Message, PollAnswer, PollLayout, Reaction, Removal
 from bot.matrix import MAX_CONTENT_BYTES, POLL_END, POLL_START, notice, to_incoming
 from bot.messages import ELLIPSIS
 from storage import inbox
@@ -194,3 +194,64 @@ async def test_a_hidden_poll_with_more_choices(bot: Bot) -> None:
     (_, _, _, content), _ = outbox_content(bot)
     assert content[POLL_START]["kind"] == "org.matrix.msc3381.poll.undisclosed"
     assert content[POLL_START]["max_selections"] == 2
+
+
+# ----- the driver reads back what the adapter queued -----------------------------------------
+
+
+async def test_the_driver_reads_back_what_the_adapter_queued(bot: Bot, tmp_path: Path) -> None:
+    layout = PollLayout("Which day?", (("a1", "Tuesday"), ("a2", "Thursday")), 2, False, "…")
+    file = tmp_path / "report.csv"
+    file.write_text("a,b\n")
+    platform = bot.adapter
+    with bot.store.write() as db:
+        platform.queue_text(db, GROUP, "Hello", mentions=[SAM])
+        platform.queue_text(db, GROUP, "A reply", reply_to="$said")
+        platform.queue_text(db, GROUP, "In the thread", thread="$root")
+        platform.queue_text(db, GROUP, "A reply in the thread", reply_to="$said", thread="$root")
+        platform.queue_reaction(db, GROUP, "$said", "👍")
+        platform.queue_poll(db, GROUP, layout)
+        platform.queue_poll_end(db, GROUP, "$poll", {"a1": 1, "a2": 0}, "Tuesday")
+        platform.queue_file(db, GROUP, file, "report.csv", "text/csv")
+        platform.queue_removal(db, GROUP, "$said")
+        platform.queue_invite(db, GROUP, SAM)
+        platform.queue_kick(db, GROUP, SAM, "left the project")
+        platform.queue_create_room(db, "project:1", "Buses", "Better buses", invite=[SAM])
+        platform.queue_state(db, GROUP, "m.room.topic", {"topic": "Better buses"})
+    said = [
+        (o.kind, o.body, o.reply_to, o.thread, o.mentions, o.notice, o.formatted)
+        for o in bot.outbox()[:4]
+    ]
+    assert said == [
+        ("text", "Hello", None, None, (SAM,), True, False),
+        ("text", "A reply", "$said", None, (), True, False),
+        ("text", "In the thread", None, "$root", (), True, False),
+        ("text", "A reply in the thread", "$said", "$root", (), True, False),
+    ]
+    reaction, poll, end, sent, removal, invite, kick, room, topic = bot.outbox()[4:]
+    assert (reaction.kind, reaction.target, reaction.key) == ("reaction", "$said", "👍")
+    assert (poll.kind, poll.poll) == ("poll", layout)
+    assert (end.kind, end.target, end.results, end.body) == (
+        "poll_end",
+        "$poll",
+        {"a1": 1, "a2": 0},
+        "Tuesday",
+    )
+    assert (sent.kind, sent.file, sent.filename, sent.mimetype, sent.size) == (
+        "file",
+        file,
+        "report.csv",
+        "text/csv",
+        4,
+    )
+    assert (removal.kind, removal.target) == ("removal", "$said")
+    assert (invite.kind, invite.user) == ("invite", SAM)
+    assert (kick.kind, kick.user, kick.reason) == ("kick", SAM, "left the project")
+    assert (room.kind, room.room_id, room.name, room.topic, room.invite) == (
+        "create_room",
+        "project:1",
+        "Buses",
+        "Better buses",
+        (SAM,),
+    )
+    assert (topic.kind, topic.topic) == ("topic", "Better buses")
