@@ -327,6 +327,7 @@ class LocalBot:
         self.clock = FakeClock(self.clock_start)
         self.driver = self.driver_kind()  # the platform's side: its events, its outbox
         self._late: dict[str, tuple[str, Event]] = {}  # made with arrives=False
+        self._came: dict[str, str] = {}  # the room each event came in, by event ID
         self.synced = False  # whether sync() was called: then events arrive by the clock
         self.store = Store.open(self.config.storage.database)
         self.start(messages)
@@ -486,12 +487,15 @@ class LocalBot:
         room_id, raw = self._late.pop(event_id)
         return self._receive(room_id, raw)
 
-    def again(self, *event_ids: str, room_id: str | None = None) -> int:
-        """The same events come again from the platform; returns how many were new."""
-        raws = [self.driver.server[e] for e in event_ids]
+    def again(self, *event_ids: str) -> int:
+        """The same events come again from the platform, each in its room (as a sync
+        may repeat them); returns how many were new."""
+        new = 0
         with self.store.write() as db:
-            room = room_id or self.room_for(self.default_sender)
-            return self.driver.arrive(db, self.adapter, room, raws, None)
+            for event_id in event_ids:
+                room_id, raw = self._came[event_id], self.driver.server[event_id]
+                new += self.driver.arrive(db, self.adapter, room_id, [raw], None)
+        return new
 
     def sync(self) -> None:
         """A sync comes now (by the clock), as when the bot is running: from then on,
@@ -527,6 +531,7 @@ class LocalBot:
 
     def _receive(self, room_id: str, raw: Event) -> str:
         """The event arrives in the room, as sync would store it. Returns its event ID."""
+        self._came[str(raw["event_id"])] = room_id
         with self.store.write() as db:
             now = self.clock.time if self.synced else None
             self.driver.arrive(db, self.adapter, room_id, [raw], now)
