@@ -8,20 +8,42 @@ is the real ``MatrixAdapter``, never logged in: everything it queues is only a r
 in the outbox table. The one fake is the adapter's network reads (``joined_members``,
 ``poll_answers``, ``user_exists``, fetching one event): ``CannedAdapter`` answers them
 from what the test puts in ``bot.adapter`` (``bot.adapter.members[GROUP] = {BOT, SAM}``),
-and fetches the events people sent from ``bot.server``.
+and fetches the events people sent from what they sent.
 
-1. People act. ``bot.message(...)``, ``bot.react(...)``, ``bot.redact(...)`` and
-   ``bot.answer_poll(...)`` put raw Matrix events into the inbox, as sync would, and
-   return their event IDs. Nothing has been handled yet.
+A test speaks only of people, rooms and what they do, never of the chat platform's
+events: "Sam sends '!going 1' in the group room" is ``bot.message("!going 1",
+sender=SAM, room_id=GROUP)``. The platform's side is a driver
+(``tests/matrix_driver.py``): it supplies the people and rooms (``SAM``, ``GROUP``,
+``DM``..., ``person_named("kim")``, ``room_named("team")``, all importable from
+here), turns what people do into the events the adapter's sync would have stored,
+and reads what the bot queued back into neutral ``Out`` rows. So the same tests can run on another
+platform's adapter, given its driver. Tests of how Matrix events are read and
+written live in tests/test_matrix_events.py and tests/test_matrix_unit.py; a test
+(tests/test_neutral.py) keeps Matrix out of the handler tests.
+
+1. People act. ``bot.message(text, sender=..., room_id=..., reply_to=..., thread=...)``,
+   ``bot.edit(target, text)``, ``bot.react(target, "👍")``, ``bot.remove(target)``
+   (a reaction or message taken back), ``bot.answer_poll(poll, "a1")`` (a tap on a
+   native poll), ``bot.invite(room_id, inviter, direct=True)`` and ``bot.locked(text)``
+   (a message the bot cannot read until ``await bot.keys_arrive()``) store what they
+   did in the inbox, as sync would, and return its event ID. Nothing has been
+   handled yet. ``at=`` gives the time the person's app claims; ``arrives=False``
+   keeps it back until ``bot.arrive(event_id)``; ``bot.again(*event_ids)`` has the
+   same events come again. ``bot.joins(person, room_id)`` and ``bot.leaves(...)``
+   change who is in a room at once.
 2. The bot handles them. ``await bot.run()`` runs the worker until the inbox is
    empty. ``await bot.ask("!ping")`` does both steps for one message and returns what
    the bot said in reply to it.
 3. Time passes. The scheduler reads ``bot.clock``, a ``FakeClock`` that starts at
    ``clock_start`` and moves on a second with each event people send. Move it with
    ``bot.later(hours=2)`` or ``bot.at(moment)``; ``await bot.tick()`` runs the jobs
-   that are due.
-4. What the bot said is read back from the outbox: ``bot.outbox()`` (``Out`` rows),
-   ``bot.replies_to(event_id)``, ``bot.after(bot.mark())``.
+   that are due. ``bot.sync()``: from then on events come as to a running bot.
+4. What the bot said is read back from the outbox: ``bot.outbox()`` (``Out`` rows:
+   ``kind`` text, reaction, poll, poll_end, file, removal, invite, kick, topic...,
+   with ``body``, ``reply_to``, ``thread``, ``mentions``, ``target``, ``key``,
+   ``poll``, ``results``, ``file``...), ``bot.replies_to(event_id)``,
+   ``bot.after(bot.mark())``. ``bot.kept(event_id)`` says what the inbox still
+   holds of what a person sent ("all", "nothing", "some").
 5. ``deliver(bot.store)`` (or ``bot.deliver()``) stands in for the sender: it marks
    everything pending as sent, with made-up event IDs, and opens the direct chats and
    rooms asked for, so that people can answer and react to what the bot sent.
@@ -34,20 +56,36 @@ end and fails the test if a handler ended in dead_letters.
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from matrix_driver import (  # the platform the tests run on: its people, rooms and events
+    ALICE,
+    BOT,
+    CHRIS,
+    DANA,
+    DM,
+    GROUP,
+    LEE,
+    PAT,
+    SAM,
+    Event,
+    link,
+    ms,
+    person_named,
+    room_named,
+)
+from matrix_driver import MatrixDriver as Driver
 from sqlite_utils import Database
 
 import harness
 from bot.config import load_config
-from bot.context import PollAnswer
+from bot.context import Edit, Incoming, Message, PollAnswer, PollLayout, Reaction, Removal
 from bot.dispatch import Dispatcher
 from bot.matrix import MatrixAdapter
 from bot.messages import Messages
@@ -58,29 +96,19 @@ from commands import MODULES
 from storage import inbox, outbox, rooms
 from storage.db import Store
 
-BOT = "@copro-bot:council.test"
-ALICE = "@alice:council.test"  # team, in the config
-CHRIS = "@chris:council.test"  # champion, in the config
-DANA = "@dana:council.test"  # champion, in the config where a feature's bot says so
-SAM = "@sam:council.test"  # members
-PAT = "@pat:council.test"
-LEE = "@lee:council.test"
-GROUP = "!group:council.test"  # a group room the bot is in
-DM = "!dm:council.test"  # a direct chat, for bots that are in one from the start
+__all__ = [
+    "ALICE", "BOT", "CHRIS", "DANA", "DM", "GROUP", "LEE", "MESSAGES", "PAT", "SAM", "T0",
+    "CannedAdapter", "Driver", "Event", "FakeClock", "LocalBot", "Out", "PlatformDriver", "Reply",
+    "deliver", "link", "make_bots", "ms", "person_named", "room_named", "say",
+]  # fmt: skip
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # Monday 1 June 2026, 10am in London
 MESSAGES = Messages.load()
-RESPONSE = "org.matrix.msc3381.poll.response"
 
 
 def say(key: str, prefix: str = "!", **values: object) -> str:
     """What the catalogue says for ``key``."""
     return MESSAGES.get(key, prefix=prefix, **values)
-
-
-def ms(moment: datetime) -> int:
-    """A moment as Matrix writes it: milliseconds since 1970."""
-    return int(moment.timestamp() * 1000)
 
 
 class FakeClock:
@@ -122,25 +150,90 @@ class CannedAdapter(MatrixAdapter):
         return None if user_id in self.cannot_tell else True
 
 
+class PlatformDriver(Protocol):
+    """What ``LocalBot`` needs of a platform's driver (tests/matrix_driver.py is
+    Matrix's; another platform's offers the same, with its own people and rooms)."""
+
+    server: dict[str, Event]  # every event people sent, by event ID (adapters fetch them)
+
+    def event_id(self) -> str:
+        """A new event's ID."""
+        ...
+
+    def encode(self, action: Incoming) -> Event:
+        """The platform's event for what a person did, as a client would send it."""
+        ...
+
+    def locked(self, message: Message) -> Event:
+        """A message the bot cannot read yet (``unlock`` opens it)."""
+        ...
+
+    def invite(self, room_id: str, inviter: str, *, direct: bool, ts: int) -> Event: ...
+
+    def arrive(
+        self,
+        db: Database,
+        adapter: CannedAdapter,
+        room_id: str,
+        events: Iterable[Event],
+        now: datetime | None,
+    ) -> int:
+        """Store events as the adapter's sync would; returns how many were new."""
+        ...
+
+    def sync(self, db: Database, came: datetime) -> None: ...
+
+    def membership(
+        self, db: Database, adapter: CannedAdapter, room_id: str, who: str, joined: bool, ts: int
+    ) -> None:
+        """Someone joins or leaves a room, as the adapter's sync takes it in."""
+        ...
+
+    async def unlock(self, adapter: CannedAdapter) -> None: ...
+
+    def read(self, action: str, event_type: str | None, content: Event) -> dict[str, Any]:
+        """The neutral fields of an outbox row (those of ``Out`` after ``state``)."""
+        ...
+
+    def kept(self, stored: Event, sent: Event) -> str:
+        """What the inbox holds of what was sent: "all", "nothing" or "some"."""
+        ...
+
+    def kept_sender(self, stored: Event) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Out:
-    """One row of the outbox."""
+    """One thing the bot queued (a row of the outbox), read back by the driver in
+    neutral terms. Fields that do not apply to its ``kind`` stay empty."""
 
     id: int
     txn_id: str
-    action: str  # send, file, redact, create_dm, create_room, join, leave...
+    action: str  # the outbox's: send, file, redact, create_dm, create_room, join, leave...
     room_id: str  # a room; a person's ID or a project key while their room is being made
-    event_type: str | None
-    content: dict[str, Any]
     state: str  # pending, sent, failed
-
-    @property
-    def body(self) -> str:
-        return str(self.content.get("body", ""))
-
-    @property
-    def reply_to(self) -> str | None:
-        return self.content.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
+    kind: str  # text, reaction, poll, poll_end, file, removal, invite, kick, topic,
+    # create_dm, create_room, join, leave
+    body: str = ""  # the words of a text or of a poll's end
+    reply_to: str | None = None  # the message it answers
+    thread: str | None = None  # the first message of the thread it is in
+    mentions: tuple[str, ...] = ()  # the people it pings
+    notice: bool = False  # marked as a bot's words, which other bots do not answer
+    formatted: bool = False  # carries formatting (HTML) besides its plain text
+    target: str | None = None  # what a reaction, a removal or a poll's end is about
+    key: str | None = None  # a reaction's emoji
+    poll: PollLayout | None = None  # a poll, as the platform was asked to show it
+    results: dict[str, int] | None = None  # a poll's end: {answer ID: count}, in order
+    file: Path | None = None  # a file sent (``filename``, ``mimetype``)
+    filename: str | None = None
+    mimetype: str | None = None
+    size: int | None = None
+    user: str | None = None  # the person invited or removed (with a ``reason``)
+    reason: str | None = None
+    name: str | None = None  # a new room's name, and its ``topic`` (or a room's new one)
+    topic: str | None = None
+    invite: tuple[str, ...] = ()  # who a new room invites
+    stored: str = field(default="", repr=False)  # the row as stored, only to search for words
 
 
 @dataclass(frozen=True)
@@ -201,6 +294,7 @@ class LocalBot:
     groups: tuple[str, ...] = (GROUP,)  # group rooms the bot is in from the start
     direct_chats: Mapping[str, str | None] = {}  # and direct chats: {room ID: with whom}
     default_sender = SAM  # who acts when a test does not say
+    driver_kind: type[PlatformDriver] = Driver  # the platform the bot runs on, for the tests
     clock_start = T0
 
     def __init__(
@@ -232,8 +326,9 @@ class LocalBot:
         self.config = load_config(path, env={})
         self.extra = extra
         self.clock = FakeClock(self.clock_start)
-        self._ids = itertools.count(1)
-        self.server: dict[str, dict[str, Any]] = {}  # what the homeserver holds, by event ID
+        self.driver = self.driver_kind()  # the platform's side: its events, its outbox
+        self._late: dict[str, tuple[str, Event]] = {}  # made with arrives=False
+        self._came: dict[str, str] = {}  # the room each event came in, by event ID
         self.synced = False  # whether sync() was called: then events arrive by the clock
         self.store = Store.open(self.config.storage.database)
         self.start(messages)
@@ -249,7 +344,7 @@ class LocalBot:
             [m.commands for m in MODULES] + ([self.extra] if self.extra else [])
         )
         self.adapter = CannedAdapter(self.config, self.store)
-        self.adapter.server = self.server
+        self.adapter.server = self.driver.server  # what the homeserver holds
         self.dispatcher = Dispatcher(self.config, messages, self.registry, self.adapter)
         self.worker = Worker(self.store, self.dispatcher, self.adapter, now=self.clock.now)
         self.scheduler = Scheduler(
@@ -282,47 +377,6 @@ class LocalBot:
         """Where people's events arrive when a test does not say."""
         return GROUP
 
-    def event(
-        self,
-        kind: str,
-        sender: str,
-        content: dict[str, Any],
-        at: datetime | None = None,
-        **extra: Any,
-    ) -> dict[str, Any]:
-        """A raw Matrix event, sent ``at`` a given time or else now by the clock, which
-        then moves on a second, so that every event is a little after the last."""
-        if at is None:
-            at = self.clock.time
-            self.clock.time += timedelta(seconds=1)
-        return {
-            "event_id": f"$e{next(self._ids):05d}",
-            "type": kind,
-            "sender": sender,
-            "origin_server_ts": ms(at),
-            "content": content,
-            **extra,
-        }
-
-    def receive(self, raw: dict[str, Any], room_id: str | None = None) -> str:
-        """The event arrives in the room, as sync would store it. Returns its event ID."""
-        self.server[str(raw["event_id"])] = raw
-        with self.store.write() as db:
-            room = room_id or self.room_for(raw["sender"])
-            now = self.clock.time if self.synced else None
-            inbox.add_events(db, room, self.adapter.seal(db, room, [raw]), now=now)
-            if self.synced:  # each event comes in a sync of its own
-                inbox.set_sync_token(db, f"s{next(self._ids)}", came=self.clock.time)
-        return str(raw["event_id"])
-
-    def sync(self) -> None:
-        """A sync comes now (by the clock), as when the bot is running: from then on,
-        each event people send comes in a sync of its own, at the clock's time, and
-        its time is kept within what the bot saw (see storage.inbox)."""
-        self.synced = True
-        with self.store.write() as db:
-            inbox.set_sync_token(db, f"s{next(self._ids)}", came=self.clock.time)
-
     def message(
         self,
         body: str,
@@ -332,19 +386,30 @@ class LocalBot:
         reply_to: str | None = None,
         thread: str | None = None,
         at: datetime | None = None,
+        arrives: bool = True,
     ) -> str:
         """A text message, perhaps a reply to an event or in the thread under one."""
-        content: dict[str, Any] = {"msgtype": "m.text", "body": body}
-        if thread:
-            content["m.relates_to"] = {
-                "rel_type": "m.thread",
-                "event_id": thread,
-                "is_falling_back": True,
-                "m.in_reply_to": {"event_id": thread},
-            }
-        elif reply_to:
-            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
-        return self._arrive("m.room.message", content, sender, room_id, at)
+
+        def make(event_id: str, room_id: str, sender: str, ts: int) -> Incoming:
+            return Message(event_id, room_id, sender, body, False, reply_to, ts, thread)
+
+        return self._act(make, sender, room_id, at, arrives)
+
+    def edit(
+        self,
+        target: str,
+        body: str,
+        *,
+        sender: str | None = None,
+        room_id: str | None = None,
+        at: datetime | None = None,
+    ) -> str:
+        """The sender changes what a message of theirs says to ``body``."""
+
+        def make(event_id: str, room_id: str, sender: str, ts: int) -> Incoming:
+            return Edit(event_id, room_id, sender, target, body, ts)
+
+        return self._act(make, sender, room_id, at)
 
     def react(
         self,
@@ -355,10 +420,12 @@ class LocalBot:
         room_id: str | None = None,
         at: datetime | None = None,
     ) -> str:
-        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": key}}
-        return self._arrive("m.reaction", content, sender, room_id, at)
+        def make(event_id: str, room_id: str, sender: str, ts: int) -> Incoming:
+            return Reaction(event_id, room_id, sender, target, key, ts)
 
-    def redact(
+        return self._act(make, sender, room_id, at)
+
+    def remove(
         self,
         target: str,
         *,
@@ -366,8 +433,12 @@ class LocalBot:
         room_id: str | None = None,
         at: datetime | None = None,
     ) -> str:
-        content = {"redacts": target}
-        return self._arrive("m.room.redaction", content, sender, room_id, at, redacts=target)
+        """The sender takes back a reaction, an answer or a message (it is deleted)."""
+
+        def make(event_id: str, room_id: str, sender: str, ts: int) -> Incoming:
+            return Removal(event_id, room_id, sender, target, ts)
+
+        return self._act(make, sender, room_id, at)
 
     def answer_poll(
         self,
@@ -376,25 +447,98 @@ class LocalBot:
         sender: str | None = None,
         room_id: str | None = None,
         at: datetime | None = None,
+        arrives: bool = True,
     ) -> str:
-        """A native poll answer (answer IDs such as "a1"), as Element sends it."""
-        content = {
-            "m.relates_to": {"rel_type": "m.reference", "event_id": poll_event},
-            RESPONSE: {"answers": list(answers)},
-        }
-        return self._arrive(RESPONSE, content, sender, room_id, at)
+        """A tap on a native poll (answer IDs such as "a1"; none takes the answer back)."""
 
-    def _arrive(
+        def make(event_id: str, room_id: str, sender: str, ts: int) -> Incoming:
+            return PollAnswer(event_id, room_id, sender, poll_event, answers, ts)
+
+        return self._act(make, sender, room_id, at, arrives)
+
+    def locked(self, body: str, *, sender: str | None = None, room_id: str | None = None) -> str:
+        """A message the bot cannot read yet (encrypted, its keys still to come: see
+        ``keys_arrive``); ``body`` is what it says once opened."""
+        sender = sender or self.default_sender
+        room_id = room_id or self.room_for(sender)
+        message = Message(self.driver.event_id(), room_id, sender, body, False, ts=self._ts(None))
+        return self._receive(room_id, self.driver.locked(message))
+
+    async def keys_arrive(self) -> None:
+        """The keys for the locked messages come: the adapter tries them again."""
+        await self.driver.unlock(self.adapter)
+
+    def invite(self, room_id: str, inviter: str, *, direct: bool) -> str:
+        """``inviter`` invites the bot to a room (to a direct chat with them if ``direct``)."""
+        return self._receive(
+            room_id, self.driver.invite(room_id, inviter, direct=direct, ts=self._ts(None))
+        )
+
+    def joins(self, who: str, room_id: str) -> None:
+        """Someone joins a room the bot is in (a direct chat is then no longer private)."""
+        with self.store.write() as db:
+            self.driver.membership(db, self.adapter, room_id, who, True, self._ts(None))
+
+    def leaves(self, who: str, room_id: str) -> None:
+        with self.store.write() as db:
+            self.driver.membership(db, self.adapter, room_id, who, False, self._ts(None))
+
+    def arrive(self, event_id: str) -> str:
+        """An event made with ``arrives=False`` comes now."""
+        room_id, raw = self._late.pop(event_id)
+        return self._receive(room_id, raw)
+
+    def again(self, *event_ids: str) -> int:
+        """The same events come again from the platform, each in its room (as a sync
+        may repeat them); returns how many were new."""
+        new = 0
+        with self.store.write() as db:
+            for event_id in event_ids:
+                room_id, raw = self._came[event_id], self.driver.server[event_id]
+                new += self.driver.arrive(db, self.adapter, room_id, [raw], None)
+        return new
+
+    def sync(self) -> None:
+        """A sync comes now (by the clock), as when the bot is running: from then on,
+        each event people send comes in a sync of its own, at the clock's time, and
+        its time is kept within what the bot saw (see storage.inbox)."""
+        self.synced = True
+        with self.store.write() as db:
+            self.driver.sync(db, self.clock.time)
+
+    def _ts(self, at: datetime | None) -> int:
+        """The time an event claims: ``at``, or else now by the clock, which then moves
+        on a second, so that every event is a little after the last."""
+        if at is None:
+            at = self.clock.time
+            self.clock.time += timedelta(seconds=1)
+        return ms(at)
+
+    def _act(
         self,
-        kind: str,
-        content: dict[str, Any],
+        make: Callable[[str, str, str, int], Incoming],
         sender: str | None,
         room_id: str | None,
         at: datetime | None,
-        **extra: Any,
+        arrives: bool = True,
     ) -> str:
-        raw = self.event(kind, sender or self.default_sender, content, at, **extra)
-        return self.receive(raw, room_id)
+        sender = sender or self.default_sender
+        room_id = room_id or self.room_for(sender)
+        raw = self.driver.encode(make(self.driver.event_id(), room_id, sender, self._ts(at)))
+        if not arrives:
+            self._late[str(raw["event_id"])] = (room_id, raw)
+            return str(raw["event_id"])
+        return self._receive(room_id, raw)
+
+    def _receive(self, room_id: str, raw: Event) -> str:
+        """The event arrives in the room, as sync would store it. Returns its event ID."""
+        self._came[str(raw["event_id"])] = room_id
+        with self.store.write() as db:
+            now = self.clock.time if self.synced else None
+            self.driver.arrive(db, self.adapter, room_id, [raw], now)
+            if self.synced:  # each event comes in a sync of its own
+                self.driver.sync(db, self.clock.time)
+        return str(raw["event_id"])
 
     # --- what the bot does ---
 
@@ -428,10 +572,19 @@ class LocalBot:
     # --- what the bot did ---
 
     def outbox(self) -> list[Out]:
-        rows = self.db.execute(
-            "SELECT id, txn_id, action, room_id, event_type, content, state FROM outbox ORDER BY id"
-        ).fetchall()
-        return [Out(i, t, a, r, e, json.loads(c) if c else {}, s) for i, t, a, r, e, c, s in rows]
+        return [self.read_out(row) for row in self.db.query("SELECT * FROM outbox ORDER BY id")]
+
+    def read_out(self, row: Mapping[str, Any]) -> Out:
+        """An outbox row, read back: its columns as in the table, or as in !mydata's
+        file (which leaves some out: those are empty, and its rows are all sent messages)."""
+        content = row["content"]
+        stored = content if isinstance(content, str) or content is None else json.dumps(content)
+        action = row.get("action", "send")
+        fields = self.driver.read(action, row.get("event_type"), json.loads(stored or "{}"))
+        return Out(
+            row["id"], row.get("txn_id", ""), action, row.get("room_id", ""), row["state"],
+            stored=stored or "", **fields,
+        )  # fmt: skip
 
     def mark(self) -> int:
         """How many outbox rows there are now, for ``after``."""
@@ -452,6 +605,19 @@ class LocalBot:
         room = rooms.find_direct(self.db, person)
         assert room is not None, f"{person} has no direct chat with the bot"
         return room
+
+    def kept(self, event_id: str) -> str:
+        """What the inbox still holds of what a person sent: "all" of it, "nothing" of
+        what it said (only that it came), or "some"."""
+        stored = inbox.get(self.db, event_id)
+        assert stored is not None, f"{event_id} is not in the inbox"
+        return self.driver.kept(stored.event, self.driver.server[event_id])
+
+    def kept_sender(self, event_id: str) -> bool:
+        """Whether the inbox still holds who sent it."""
+        stored = inbox.get(self.db, event_id)
+        assert stored is not None, f"{event_id} is not in the inbox"
+        return self.driver.kept_sender(stored.event)
 
     def inbox_state(self, event_id: str) -> str:
         row = self.db.execute("SELECT state FROM inbox WHERE event_id = ?", [event_id]).fetchone()

@@ -15,17 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localbot import ALICE, GROUP, SAM, LocalBot, make_bots, say
+from localbot import ALICE, GROUP, SAM, LocalBot, make_bots, person_named, room_named, say
 
 from bot.answers import everyday_word
 from bot.config import load_config
-from bot.matrix import INVITE_TYPE
 from storage import conversations, rooms
 from storage import feedback as store
 
-SAM_DM = "!dm-sam:council.test"
-ALICE_DM = "!dm-alice:council.test"
-STRANGER = "@visitor:elsewhere.test"  # on another homeserver
+SAM_DM = room_named("dm-sam")
+ALICE_DM = room_named("dm-alice")
+STRANGER = person_named("visitor", server="elsewhere.test")  # on another homeserver
 BUS = "The bus is late"
 
 
@@ -48,11 +47,6 @@ class WordsBot(LocalBot):
         mark = self.mark()
         await self.ask(body, sender=sender, room_id=SAM_DM if sender == SAM else ALICE_DM)
         return [o.body for o in self.after(mark) if o.action == "send"]
-
-    def invite(self, room_id: str, inviter: str, *, direct: bool) -> None:
-        self.receive(
-            self.event(INVITE_TYPE, inviter, {"is_direct": direct}, room_id=room_id), room_id
-        )
 
     def actions(self, room_id: str) -> list[tuple[str, str]]:
         return [(o.action, o.body) for o in self.outbox() if o.room_id == room_id]

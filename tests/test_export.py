@@ -21,7 +21,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localbot import ALICE, BOT, CHRIS, GROUP, MESSAGES, PAT, SAM, LocalBot, make_bots, say
+from localbot import (
+    ALICE,
+    BOT,
+    CHRIS,
+    GROUP,
+    MESSAGES,
+    PAT,
+    SAM,
+    LocalBot,
+    make_bots,
+    room_named,
+    say,
+)
 from sqlite_utils import Database
 
 import harness
@@ -38,7 +50,8 @@ from bot.messages import Messages
 from storage.db import open_database
 from storage.export import ExportRow, feedback_rows, find_project, pseudonym, pseudonym_secret
 
-TEAM_ROOM = "!team:council.test"
+TEAM_ROOM = room_named("team")
+ALICE_DM = room_named("alicedm")
 SECRET = b"k" * 32
 PSEUDONYM = re.compile(r"^Person [A-Z2-7]{8}$")
 BOM = b"\xef\xbb\xbf"
@@ -564,7 +577,7 @@ class ExportBot(LocalBot):
     """A bot with a team room, in which Alice (team) speaks unless a test says otherwise."""
 
     groups = (GROUP, TEAM_ROOM)
-    direct_chats = {"!alicedm:council.test": ALICE}
+    direct_chats = {ALICE_DM: ALICE}
     default_sender = ALICE
     clock_start = T0
 
@@ -617,12 +630,11 @@ async def test_the_team_exports_feedback_to_the_team_room(bot: ExportBot) -> Non
     assert bot.jobs()[0][2] == "done"
     file, message = bot.outbox()[before:]
     assert (file.action, file.room_id) == ("file", TEAM_ROOM)
-    content = file.content
-    assert content["filename"] == f"feedback-2026-06-01-1430-{bot.job_ids()[0]}.csv"  # UK time
-    assert content["mimetype"] == "text/csv"
-    assert Path(content["path"]).parent == bot.adapter.files_dir
-    data = file_bytes(content["path"])
-    assert content["size"] == len(data)
+    assert file.filename == f"feedback-2026-06-01-1430-{bot.job_ids()[0]}.csv"  # UK time
+    assert file.mimetype == "text/csv"
+    assert file.file is not None and file.file.parent == bot.adapter.files_dir
+    data = file_bytes(file.file)
+    assert file.size == len(data)
     header, *body = csv_cells(data)
     assert header == list(HEADERS)
     assert [(r[1], r[3], r[4], r[6]) for r in body] == [
@@ -631,21 +643,22 @@ async def test_the_team_exports_feedback_to_the_team_room(bot: ExportBot) -> Non
         ("More benches", "", "", pseudonym_of(bot, PAT)),
     ]
     assert (message.action, message.room_id) == ("send", TEAM_ROOM)
-    assert message.content["body"] == say(
+    assert message.body == say(
         "export.ready_team", format="CSV", what=say("export.scope_all"), count=3
     )
-    assert message.content["m.mentions"] == {}
+    assert message.mentions == ()
 
 
 async def test_two_exports_in_the_same_minute_have_different_names(bot: ExportBot) -> None:
     await bot.ask("!export feedback")
     await bot.ask("!export feedback")
     assert await bot.tick() == 2
-    names = [o.content["filename"] for o in bot.outbox() if o.action == "file"]
+    names = [o.filename for o in bot.outbox() if o.action == "file"]
     assert len(names) == 2 and len(set(names)) == 2
 
 
-def file_bytes(path: str | Path) -> bytes:
+def file_bytes(path: str | Path | None) -> bytes:
+    assert path is not None
     return Path(path).read_bytes()
 
 
@@ -666,15 +679,15 @@ async def test_a_project_or_thread_and_a_format(bot: ExportBot) -> None:
     await bot.tick()
     files = [o for o in bot.outbox() if o.action == "file"]
     first, second = bot.job_ids()
-    assert [(f.content["filename"], f.content["mimetype"]) for f in files] == [
+    assert [(f.filename, f.mimetype) for f in files] == [
         (f"feedback-project-4-2026-06-01-1430-{first}.json", "application/json"),
         (f"feedback-thread-1-2026-06-01-1430-{second}.md", "text/markdown"),
     ]
-    data = json.loads(file_bytes(files[0].content["path"]))
+    data = json.loads(file_bytes(files[0].file))
     assert [d["answer"] for d in data] == ["=1+1 late again", "Diolch 🚌, on time"]
-    report = file_bytes(files[1].content["path"]).decode()
+    report = file_bytes(files[1].file).decode()
     assert "## Question 1: How was the bus?" in report and "More benches" not in report
-    texts = [o.content["body"] for o in bot.outbox() if o.content.get("msgtype")]
+    texts = [o.body for o in bot.outbox() if o.kind == "text"]
     assert (
         say(
             "export.ready_team",
@@ -720,9 +733,7 @@ async def test_nothing_to_export_sends_no_file(bot: ExportBot) -> None:
     await bot.ask("!export feedback thread 2")
     await bot.tick()
     assert [o.action for o in bot.outbox()].count("file") == 0
-    assert bot.outbox()[-1].content["body"] == say(
-        "export.nothing", what=say("export.scope_thread", number=2)
-    )
+    assert bot.outbox()[-1].body == say("export.nothing", what=say("export.scope_thread", number=2))
     assert list(bot.adapter.files_dir.iterdir()) == []
 
 
@@ -733,14 +744,12 @@ async def test_without_a_team_room_it_goes_to_the_asker_privately(make_bot: Any)
     assert await bot.ask("!export feedback") == [say("export.started_direct")]
     await bot.tick()
     file = next(o for o in bot.outbox() if o.action == "file")
-    assert file.room_id == "!alicedm:council.test"  # never the group room
+    assert file.room_id == ALICE_DM  # never the group room
     # Only the asker reads it there: "you asked for", never their ID.
     ready = say("export.ready", format="CSV", what=say("export.scope_all"), count=1)
     assert [o.body for o in bot.outbox() if o.room_id == file.room_id][-1] == ready
     assert ALICE not in ready and "1 answer." in ready
-    assert await bot.ask("!export feedback md", room_id="!alicedm:council.test") == [
-        say("export.started_here")
-    ]
+    assert await bot.ask("!export feedback md", room_id=ALICE_DM) == [say("export.started_here")]
 
 
 async def test_the_job_runs_off_the_event_loop(bot: ExportBot, monkeypatch: Any) -> None:

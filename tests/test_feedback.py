@@ -1,7 +1,7 @@
 """Feedback through the real dispatcher, worker and adapter, with a real SQLite file.
 
-People's events go into the inbox as Matrix JSON and are handled by the real
-Worker; what the bot says is read back from the outbox (a ``LocalBot``, see
+People's messages go into the inbox as the adapter's sync would store them and
+are handled by the real Worker; what the bot says is read back from the outbox (a ``LocalBot``, see
 tests/localbot.py). ``deliver`` stands in for the sender, so threads can name the
 bot's messages.
 Covers: consent in a direct chat, the project and name questions, anonymous
@@ -20,11 +20,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localbot import ALICE, CHRIS, GROUP, PAT, SAM, LocalBot, Out, deliver, make_bots, say
+from localbot import (
+    ALICE,
+    CHRIS,
+    GROUP,
+    PAT,
+    SAM,
+    LocalBot,
+    Out,
+    deliver,
+    link,
+    make_bots,
+    room_named,
+    say,
+)
 from sqlite_utils import Database
 
 import harness
-from bot.matrix import POLL_START
 from bot.registry import CommandSet
 from commands.feedback_threads import THUMBS
 from commands.safeguarding import is_concerning
@@ -34,14 +46,14 @@ from storage.db import Store
 from storage.export import feedback_rows as export_rows
 
 TWIN = "@sam:council.test.uk"  # another person, whose ID starts with Sam's
-TEAM = "!team:council.test"
-PROJECT_ROOM = "!day-centres:council.test"
+TEAM = room_named("team")
+PROJECT_ROOM = room_named("day-centres")
 DMS = {
-    SAM: "!dm-sam:council.test",
-    PAT: "!dm-pat:council.test",
-    ALICE: "!dm-alice:council.test",
-    CHRIS: "!dm-chris:council.test",
-    TWIN: "!dm-twin:council.test",
+    SAM: room_named("dm-sam"),
+    PAT: room_named("dm-pat"),
+    ALICE: room_named("dm-alice"),
+    CHRIS: room_named("dm-chris"),
+    TWIN: room_named("dm-twin"),
 }
 
 SIGNPOSTING = "If you are in danger now, call 999. Adult social care: 01632 960000."
@@ -54,15 +66,8 @@ def texts(outs: list[Out], room_id: str | None = None) -> list[str]:
     return [
         o.body
         for o in outs
-        if o.action == "send"
-        and o.event_type == "m.room.message"
-        and (room_id is None or o.room_id == room_id)
+        if o.action == "send" and o.kind == "text" and (room_id is None or o.room_id == room_id)
     ]
-
-
-def thread_of(out: Out) -> str | None:
-    relation = out.content.get("m.relates_to", {})
-    return relation.get("event_id") if relation.get("rel_type") == "m.thread" else None
 
 
 def today() -> str:
@@ -136,15 +141,6 @@ class FeedbackBot(LocalBot):
         return DMS[sender]
 
     # --- what people do (stored in the inbox; ``run`` handles it) ---
-
-    def edit(self, target: str, body: str, *, sender: str = SAM, room_id: str | None = None) -> str:
-        content = {
-            "msgtype": "m.text",
-            "body": f" * {body}",
-            "m.new_content": {"msgtype": "m.text", "body": body},
-            "m.relates_to": {"rel_type": "m.replace", "event_id": target},
-        }
-        return self.receive(self.event("m.room.message", sender, content), room_id)
 
     async def send(
         self, body: str, *, sender: str = SAM, room_id: str | None = None, thread: str | None = None
@@ -300,17 +296,17 @@ async def test_a_second_message_before_any_answer_gets_a_reminder(bot: FeedbackB
 
 
 async def test_no_scrubs_the_waiting_messages_and_saves_nothing(bot: FeedbackBot) -> None:
+    name = "My name is Sam Smith, flat 4."
     first = bot.message(BUS)
-    second = bot.message("My name is Sam Smith, flat 4.")
+    second = bot.message(name)
     await bot.run()
     assert await bot.dm("no") == [say("feedback.consent_no")]
     assert bot.feedback() == []
     consent = bot.consent(SAM)
     assert consent is not None and consent["agreed"] == 0
-    for event_id in (first, second):
-        row = bot.inbox_row(event_id)
-        assert row["event"]["content"] == {}
-        assert "body" not in json.dumps(row["event"])
+    for event_id, words in ((first, BUS), (second, name)):
+        assert bot.kept(event_id) == "nothing"
+        assert words not in json.dumps(bot.inbox_row(event_id), ensure_ascii=False)
     assert conversations.pending(bot.db, SAM) is None
 
 
@@ -423,7 +419,7 @@ async def test_yes_to_the_name_keeps_it_and_may_tell_them(bot: FeedbackBot) -> N
     assert (row["user_id"], row["room_id"], row["event_id"]) == (SAM, DMS[SAM], event_id)
     assert (row["contact_ok"], row["state"]) == (1, "saved")
     assert len(row["created_at"]) > 10  # the full time
-    assert bot.inbox_row(event_id)["event"]["content"]["body"] == BUS
+    assert bot.kept(event_id) == "all"  # the words stay in the inbox
     assert conversations.pending(bot.db, SAM) is None
 
 
@@ -443,8 +439,8 @@ async def test_no_to_the_name_keeps_no_link_to_the_person(bot: FeedbackBot) -> N
         stored = bot.inbox_row(event_id)
         assert stored["sender"] == ""
         assert stored["origin_server_ts"] == 0
-        assert stored["event"]["content"] == {}
-        assert "sender" not in stored["event"]
+        assert bot.kept(event_id) == "nothing"
+        assert not bot.kept_sender(event_id)
         assert BUS not in json.dumps(stored)
     assert conversations.pending(bot.db, SAM) is None
 
@@ -477,8 +473,7 @@ async def test_no_to_the_name_scrubs_every_message_of_a_combined_piece(
     assert row["text"] == f"{BUS}\n\nAnd the driver never waits."
     assert (row["user_id"], row["event_id"], row["project_id"]) == (None, None, 2)
     for event_id in (first, second, yes, project, no):
-        stored = bot.inbox_row(event_id)
-        assert stored["sender"] == "" and stored["event"]["content"] == {}
+        assert bot.inbox_row(event_id)["sender"] == "" and bot.kept(event_id) == "nothing"
 
 
 async def test_commands_still_work_and_keep_the_draft(bot: FeedbackBot) -> None:
@@ -579,7 +574,7 @@ async def test_any_text_is_kept_exactly_and_never_echoed(bot: FeedbackBot) -> No
     await bot.command(TRICKY, sender=PAT)
     await bot.send(TRICKY, sender=CHRIS, room_id=GROUP, thread=root)
     assert [r["text"] for r in bot.feedback()] == [TRICKY, TRICKY, TRICKY]
-    everything = json.dumps([o.content for o in bot.outbox()], ensure_ascii=False)
+    everything = "".join(o.stored for o in bot.outbox())
     for piece in ("<b>", "**stars**", "@room", "=1+1", "${x}"):
         assert piece not in everything
 
@@ -588,9 +583,9 @@ async def test_any_text_is_kept_exactly_and_never_echoed(bot: FeedbackBot) -> No
     told = [o for o in bot.outbox() if "You said" in o.body]
     assert [o.room_id for o in told] == [DMS[SAM]]
     assert told[0].body == say("feedback.you_said_we_did", said=TRICKY, did="We fixed it.")
-    assert told[0].content["msgtype"] == "m.notice"
-    assert told[0].content["m.mentions"] == {}  # "@room" pings nobody
-    assert "formatted_body" not in told[0].content
+    assert told[0].notice
+    assert told[0].mentions == ()  # "@room" pings nobody
+    assert not told[0].formatted
 
 
 # ----- !feedback ----------------------------------------------------------------
@@ -630,7 +625,7 @@ async def test_feedback_command_no_keeps_nothing(bot: FeedbackBot) -> None:
     await bot.run()
     assert await bot.dm("no") == [say("feedback.consent_no")]
     assert bot.feedback() == []
-    assert bot.inbox_row(event_id)["event"]["content"] == {}
+    assert bot.kept(event_id) == "nothing"
 
 
 async def test_feedback_command_after_consent_asks_about_the_name(bot: FeedbackBot) -> None:
@@ -677,7 +672,7 @@ async def test_a_held_feedback_command_can_be_edited_or_taken_back(bot: Feedback
     gone = bot.message("!feedback Oops, wrong room.", room_id=GROUP)
     await bot.run()
     await bot.do(lambda: bot.edit(kept, "!feedback The ramp is far too steep.", room_id=GROUP))
-    await bot.do(lambda: bot.redact(gone, room_id=GROUP))
+    await bot.do(lambda: bot.remove(gone, room_id=GROUP))
     assert await bot.dm("yes") == [say("feedback.ask_name")]
     assert await bot.dm("yes") == [say("feedback.saved")]
     assert [r["text"] for r in bot.feedback()] == ["The ramp is far too steep."]
@@ -729,7 +724,7 @@ async def test_a_champion_asks_a_question(bot: FeedbackBot) -> None:
     )
     (root,) = outs
     question = "What would make the day centre better?"
-    assert (root.room_id, root.reply_to, thread_of(root)) == (GROUP, None, None)
+    assert (root.room_id, root.reply_to, root.thread) == (GROUP, None, None)
     assert root.body == say("feedback.ask_root", question=question, number=1)
     (row,) = bot.db.query("SELECT * FROM questions")
     assert (row["room_id"], row["asker"], row["text"], row["state"]) == (
@@ -776,10 +771,8 @@ async def test_replies_in_the_thread_are_saved_and_acknowledged(bot: FeedbackBot
         1,
     )
     (ack,) = bot.outbox()[1:]
-    assert (ack.action, ack.room_id, ack.event_type) == ("send", GROUP, "m.reaction")
-    assert ack.content == {
-        "m.relates_to": {"rel_type": "m.annotation", "event_id": answer, "key": THUMBS}
-    }
+    assert (ack.action, ack.room_id, ack.kind) == ("send", GROUP, "reaction")
+    assert (ack.target, ack.key) == (answer, THUMBS)
     # Members and non-members of the feature alike may answer; each answer is its own piece.
     await bot.send("A quiet room.", sender=SAM, room_id=GROUP, thread=root)
     assert [r["user_id"] for r in bot.feedback()] == [PAT, SAM]
@@ -811,14 +804,14 @@ async def test_closing_posts_thanks_in_the_thread_and_stops_saving(bot: Feedback
     outs = await bot.send("!ask close", sender=CHRIS, room_id=GROUP)
     (thanks,) = outs
     assert thanks.body == say("feedback.ask_closed")
-    assert (thanks.room_id, thread_of(thanks)) == (GROUP, second)  # the newest question
+    assert (thanks.room_id, thanks.thread) == (GROUP, second)  # the newest question
     assert store.question(bot.db, 2).state == "closed"  # type: ignore[union-attr]
     assert store.question(bot.db, 1).state == "open"  # type: ignore[union-attr]
 
     late = await bot.send("Too late?", sender=PAT, room_id=GROUP, thread=second)
     assert texts(late) == [say("feedback.question_closed")]
-    assert thread_of(late[0]) == second
-    assert [o.event_type for o in late] == ["m.room.message"]  # no ✅
+    assert late[0].thread == second
+    assert [o.kind for o in late] == ["text"]  # no ✅
     assert bot.feedback() == []
     await bot.send("Still open.", sender=PAT, room_id=GROUP, thread=first)
     assert bot.one()["question_id"] == 1
@@ -843,7 +836,7 @@ async def test_closing_before_the_question_went_out(bot: FeedbackBot) -> None:
     await bot.send("!ask Anything?", sender=CHRIS, room_id=GROUP)
     (thanks,) = await bot.send("!ask close", sender=CHRIS, room_id=GROUP)
     assert thanks.body == say("feedback.ask_closed")
-    assert thread_of(thanks) is None  # no thread to post in yet: said in the room
+    assert thanks.thread is None  # no thread to post in yet: said in the room
 
 
 # ----- edits and deletions ------------------------------------------------------------
@@ -908,7 +901,7 @@ async def test_deleting_the_message_deletes_the_feedback_and_its_themes(
     for command in ("!tag 1 access", "!tag 2 food", "!wedid 1 We fixed the ramp."):
         await bot.send(command, sender=ALICE, room_id=TEAM)
     assert (bot.count("feedback_themes"), bot.count("outcomes")) == (2, 1)
-    assert await bot.do(lambda: bot.redact(said, room_id=GROUP)) == []
+    assert await bot.do(lambda: bot.remove(said, room_id=GROUP)) == []
     assert [r["event_id"] for r in bot.feedback()] == [other]
     assert bot.count("feedback_themes", "feedback_id = 1") == 0
     assert bot.count("outcomes", "feedback_id = 1") == 0
@@ -920,7 +913,7 @@ async def test_deleting_a_direct_message_deletes_its_feedback(bot: FeedbackBot) 
     said = bot.message(BUS)
     await bot.run()
     await bot.dm("yes")
-    await bot.do(lambda: bot.redact(said))
+    await bot.do(lambda: bot.remove(said))
     assert bot.feedback() == []
 
 
@@ -928,7 +921,7 @@ async def test_a_message_deleted_before_consent_is_not_saved(bot: FeedbackBot) -
     oops = bot.message("My neighbour at number 12 is a thief.")
     bot.message(BUS)
     await bot.run()
-    await bot.do(lambda: bot.redact(oops))
+    await bot.do(lambda: bot.remove(oops))
     await bot.dm("yes")
     assert "number 12" not in bot.one()["text"]
 
@@ -944,13 +937,13 @@ async def test_a_message_edited_before_consent_is_saved_as_edited(bot: FeedbackB
 async def test_a_moderator_deleting_feedback_leaves_it_to_the_team(bot: FeedbackBot) -> None:
     said = await bot.command("The ramp is steep.")
     other = await bot.command("The café is great.", sender=PAT)
-    outs = await bot.do(lambda: bot.redact(said, sender=ALICE, room_id=GROUP))
+    outs = await bot.do(lambda: bot.remove(said, sender=ALICE, room_id=GROUP))
     assert texts(outs) == [say("feedback.removed_by_other", number=1)]
     assert "ramp" not in texts(outs)[0]
     assert [r["text"] for r in bot.feedback()] == ["The ramp is steep.", "The café is great."]
     assert bot.feedback()[0]["removed_at"] is not None
     # Told once; left out of exports until the team decides.
-    assert await bot.do(lambda: bot.redact(said, sender=CHRIS, room_id=GROUP)) == []
+    assert await bot.do(lambda: bot.remove(said, sender=CHRIS, room_id=GROUP)) == []
     exported = [r.answer for r in export_rows(bot.db, secret=b"k" * 32)]
     assert exported == ["The café is great."]
     (line,) = [x for x in await review(bot) if x.startswith("1. ")]
@@ -959,7 +952,7 @@ async def test_a_moderator_deleting_feedback_leaves_it_to_the_team(bot: Feedback
     assert await review_command(bot, "!review keep 1") == [say("feedback.review_kept", number=1)]
     exported = [r.answer for r in export_rows(bot.db, secret=b"k" * 32)]
     assert exported == ["The ramp is steep.", "The café is great."]
-    await bot.do(lambda: bot.redact(other, sender=ALICE, room_id=GROUP))
+    await bot.do(lambda: bot.remove(other, sender=ALICE, room_id=GROUP))
     assert await review_command(bot, "!review delete 2") == [
         say("feedback.review_deleted", number=2)
     ]
@@ -1046,7 +1039,7 @@ async def test_review_without_a_team_room_stays_out_of_group_rooms(
     bot = make_bot(team_room=None)
     await bot.command("Something private.")
     outs = await bot.send("!review", sender=ALICE, room_id=GROUP)
-    assert "Something private." not in json.dumps([o.content for o in outs])
+    assert "Something private." not in "".join(o.stored for o in outs)
 
 
 async def test_members_and_champions_cannot_use_the_team_commands(bot: FeedbackBot) -> None:
@@ -1185,8 +1178,7 @@ def check_safeguarding(bot: FeedbackBot, outs: list[Out], event_id: str, room_id
     """Support for the person, and an alert for the team with a link, never the words."""
     assert texts(outs, DMS[SAM])[0] == say("safeguarding.private_intro") + "\n" + SIGNPOSTING
     (alert,) = texts(outs, TEAM)
-    link = f"https://matrix.to/#/{room_id}/{event_id}"
-    assert alert == say("safeguarding.alert", person=SAM, link=link)
+    assert alert == say("safeguarding.alert", person=SAM, link=link(room_id, event_id))
     assert "safe" not in alert.replace("Safeguarding", "")
 
 
@@ -1322,7 +1314,7 @@ async def everyone_says_things(bot: FeedbackBot) -> dict[str, int]:
     await bot.send("!tag 1 heard", sender=ALICE, room_id=TEAM)
     poll = await bot.send("!poll Which day? | Tuesday | Thursday", sender=CHRIS, room_id=GROUP)
     sent = deliver(bot.store)
-    start = next(o for o in poll if o.event_type == POLL_START)
+    start = next(o for o in poll if o.kind == "poll")
     await bot.do(lambda: bot.answer_poll(sent[start.txn_id], "a1", sender=SAM, room_id=GROUP))
     await bot.do(lambda: bot.answer_poll(sent[start.txn_id], "a2", sender=PAT, room_id=GROUP))
     assert bot.count("poll_votes", "voter = ?", [SAM]) >= 1
@@ -1337,11 +1329,12 @@ async def test_mydata_sends_a_file_of_their_own_rows(bot: FeedbackBot) -> None:
     assert summary.split("\n\n")[-1] == say("privacy.mydata_here")
     (file,) = [o for o in outs if o.action == "file"]
     assert file.room_id == DMS[SAM]
-    assert (file.content["filename"], file.content["mimetype"]) == (
+    assert (file.filename, file.mimetype) == (
         "my-data.json",
         "application/json",
     )
-    path = Path(file.content["path"])
+    path = file.file
+    assert path is not None
     assert path.parent == bot.adapter.files_dir
     data = json.loads(read(path))
     assert data["person"] == SAM
@@ -1365,7 +1358,8 @@ async def test_mydata_never_hands_over_someone_elses_words(bot: FeedbackBot) -> 
     await bot.command(f"{SAM} shouts at me at the day centre.", sender=PAT)
     outs = await bot.send("!mydata", room_id=GROUP)
     (file,) = [o for o in outs if o.action == "file"]
-    data = read(Path(file.content["path"]))
+    assert file.file is not None
+    data = read(file.file)
     assert PAT not in data
     assert "shouts at me" not in data
 

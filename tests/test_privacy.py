@@ -9,11 +9,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localbot import DM, GROUP, MESSAGES, SAM, LocalBot, make_bots, say
+from localbot import (
+    DM,
+    GROUP,
+    MESSAGES,
+    SAM,
+    CannedAdapter,
+    Driver,
+    LocalBot,
+    make_bots,
+    room_named,
+    say,
+)
 
 import harness
 from bot.config import load_config
-from bot.matrix import MatrixAdapter
+from bot.context import Message
 from bot.messages import Messages
 from bot.registry import CommandSet
 from bot.scheduler import Scheduler
@@ -51,18 +62,8 @@ def test_retention_deletes_only_what_is_older(store: Store) -> None:
             "UPDATE feedback SET created_at = ? WHERE id = ?",
             [(NOW - timedelta(days=400)).isoformat(), old],
         )
-        inbox.add_events(
-            db,
-            "!r",
-            [
-                {
-                    "event_id": "$1",
-                    "sender": "@a:x",
-                    "type": "m.room.message",
-                    "content": {"msgtype": "m.text", "body": "old words"},
-                }
-            ],
-        )
+        said = Driver().encode(Message("$1", "!r", "@a:x", "old words", False))
+        inbox.add_events(db, "!r", [said])
         db.execute("UPDATE inbox SET received_at = ?", [(NOW - timedelta(days=400)).isoformat()])
         counts = privacy.apply_retention(db, 365, NOW)
     assert counts["feedback"] == 1 and counts["inbox"] == 1
@@ -78,7 +79,7 @@ async def test_the_retention_job_runs_daily_from_the_first_start(tmp_path: Path)
     clock = Clock(NOW)
     registry = build_registry()
     scheduler = Scheduler(
-        store, registry, MatrixAdapter(config, store), config, Messages.load(), clock=clock
+        store, registry, CannedAdapter(config, store), config, Messages.load(), clock=clock
     )
     scheduler.ensure_daily()
     scheduler.ensure_daily()  # a restart adds no second one
@@ -137,9 +138,9 @@ def test_forget_erases_what_the_bot_sent_quoting_the_person(store: Store) -> Non
         rooms.upsert(db, "!alex-dm", state="joined", is_direct=True, dm_with="@alex:x")
         feedback.add(db, words, source="direct", user_id="@sam:x", room_id="!sam", event_id="$1")
         quoted = " ".join(words.split())[:60] + "…"
-        review = outbox.enqueue(db, "send", "!alex-dm", "m.room.message", {"body": quoted})
-        waiting = outbox.enqueue(db, "send", "!alex-dm", "m.room.message", {"body": quoted})
-        other = outbox.enqueue(db, "send", "!alex-dm", "m.room.message", {"body": "pong"})
+        review = outbox.enqueue(db, "send", "!alex-dm", content={"body": quoted})
+        waiting = outbox.enqueue(db, "send", "!alex-dm", content={"body": quoted})
+        other = outbox.enqueue(db, "send", "!alex-dm", content={"body": "pong"})
         db.execute("UPDATE outbox SET state = 'sent' WHERE txn_id IN (?, ?)", [review, other])
         privacy.forget(db, "@sam:x", keep_words=False, forgetters=build_registry().forgetters)
     rows = dict(store.db.execute("SELECT txn_id, content || ' ' || state FROM outbox"))
@@ -165,7 +166,8 @@ def mydata_outs(bot: DataBot, mark: int) -> tuple[str, dict[str, Any]]:
     """The summary the person got, and the file after it."""
     outs = [o for o in bot.after(mark) if o.room_id == DM]
     assert [o.action for o in outs] == ["send", "file"]
-    with open(outs[1].content["path"], encoding="utf-8") as file:
+    assert outs[1].file is not None
+    with open(outs[1].file, encoding="utf-8") as file:
         return outs[0].body, json.load(file)
 
 
@@ -199,7 +201,7 @@ async def test_mydata_says_in_plain_words_what_is_kept_then_sends_the_file(
 
     # The file has it all, for a computer, with what the bot said to them.
     assert data["person"] == SAM
-    said = [row["content"]["body"] for row in data["stored"]["outbox"]]
+    said = [bot.read_out(row).body for row in data["stored"]["outbox"]]
     assert said == [say("ping.pong")]
 
 
@@ -236,7 +238,7 @@ async def test_mydata_counts_tables_without_words_together(
 
 
 class TwoChatsBot(LocalBot):
-    direct_chats = {DM: SAM, "!second-dm:council.test": SAM}
+    direct_chats = {DM: SAM, room_named("second-dm"): SAM}
 
 
 async def test_mydata_comes_to_the_direct_chat_the_person_asked_in(tmp_path: Path) -> None:

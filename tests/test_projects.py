@@ -1,12 +1,12 @@
 """Projects through the real dispatcher, worker and scheduler, with a real SQLite file.
 
 The bot is a ``LocalBot`` (see tests/localbot.py): people's messages go into the
-inbox as Matrix JSON and are handled by the real Worker; what the bot says and
-does is read back from the outbox. Time is a fake clock the scheduler reads. The
-only fakes are the adapter's network reads (``user_exists``, ``joined_members``).
-``bot.deliver()`` stands in for the sender: it marks queued items sent (or failed,
-as the homeserver would refuse them), opening direct chats and project rooms with
-made-up IDs.
+inbox as the adapter's sync would store them and are handled by the real Worker;
+what the bot says and does is read back from the outbox. Time is a fake clock the
+scheduler reads. The only fakes are the adapter's network reads (``user_exists``,
+``joined_members``). ``bot.deliver()`` stands in for the sender: it marks queued
+items sent (or failed, as the homeserver would refuse them), opening direct chats
+and project rooms with made-up IDs.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from localbot import (
     T0,
     LocalBot,
     make_bots,
+    person_named,
     say,
 )
 
@@ -40,8 +41,8 @@ from storage import conversations, profiles, rooms
 from storage import projects as store
 from storage import workshops as workshop_store
 
-NOBODY = "@nobody:council.test"  # the homeserver says there is nobody by this ID
-FAR = "@far:elsewhere.test"  # the homeserver cannot tell (another server)
+NOBODY = person_named("nobody")  # the homeserver says there is nobody by this ID
+FAR = person_named("far", server="elsewhere.test")  # the homeserver cannot tell (another server)
 
 AREAS = ["Cherwell", "Oxford", "South Oxfordshire", "Vale of White Horse", "West Oxfordshire"]
 
@@ -156,9 +157,9 @@ async def test_a_champion_starts_a_project_and_its_room(bot: ProjectBot) -> None
     assert await bot.ask(NEW, sender=CHRIS) == [say("project.created", project=NAME)]
     create, welcome, reply = bot.outbox()
     assert (create.action, create.room_id) == ("create_room", "project:1")
-    assert create.content["name"] == NAME
-    assert create.content["topic"] == SUMMARY
-    assert create.content["invite"] == [CHRIS]
+    assert create.name == NAME
+    assert create.topic == SUMMARY
+    assert create.invite == (CHRIS,)
     assert (welcome.action, welcome.room_id) == ("send", "project:1")
     assert welcome.body == say(
         "project.room_welcome", project=NAME, stage=say("project.stage.design")
@@ -410,7 +411,7 @@ async def test_three_invited_one_yes_one_no_one_silent(bot: ProjectBot) -> None:
     assert consent.agreed_at.startswith("2026-06-01T09:00:")
     assert store.is_member(bot.db, bot.project().id, SAM)
     invites = [o for o in bot.outbox() if o.action == "invite"]
-    assert [(o.room_id, o.content) for o in invites] == [(room, {"user_id": SAM})]
+    assert [(o.room_id, o.user) for o in invites] == [(room, SAM)]
     assert conversations.pending(bot.db, SAM) is None
 
     # No: thanked, and nothing more.
@@ -716,7 +717,7 @@ async def test_a_restart_while_waiting_for_the_answer_changes_nothing(bot: Proje
     bot.deliver()
     assert bot.told(LEE) == [question(), say("project.reminder", project=NAME, summary=SUMMARY)]
     assert len(bot.told(SAM)) == 2  # the question and the welcome: nothing again
-    assert [o.content["user_id"] for o in bot.outbox() if o.action == "invite"] == [SAM]
+    assert [o.user for o in bot.outbox() if o.action == "invite"] == [SAM]
 
 
 async def test_an_answer_handled_twice_after_a_crash_counts_once(bot: ProjectBot) -> None:
@@ -728,7 +729,7 @@ async def test_an_answer_handled_twice_after_a_crash_counts_once(bot: ProjectBot
     bot.restart()
     await bot.run()
     assert len(store.consents(bot.db)) == 1
-    assert [o.content["user_id"] for o in bot.outbox() if o.action == "invite"] == [SAM]
+    assert [o.user for o in bot.outbox() if o.action == "invite"] == [SAM]
 
 
 # ----- joining and leaving -------------------------------------------------------------------
@@ -748,9 +749,7 @@ async def test_anyone_can_join_an_open_project(bot: ProjectBot) -> None:
     assert store.is_member(bot.db, bot.project().id, SAM)
     (consent,) = store.consents(bot.db)
     assert consent.terms_version == version(terms())
-    assert [(o.room_id, o.content) for o in bot.outbox() if o.action == "invite"] == [
-        (room, {"user_id": SAM})
-    ]
+    assert [(o.room_id, o.user) for o in bot.outbox() if o.action == "invite"] == [(room, SAM)]
     assert await bot.ask(f"!join {NAME}", sender=SAM) == [
         say("project.already_in_you", project=NAME)
     ]
@@ -802,8 +801,8 @@ async def test_leaving_is_easy_and_never_questioned(bot: ProjectBot) -> None:
     await bot.answer(SAM, "yes")
     assert await bot.ask(f"!leave {NAME}", sender=SAM) == [say("project.left", project=NAME)]
     kick = [o for o in bot.outbox() if o.action == "kick"]
-    assert [(o.room_id, o.content) for o in kick] == [
-        (room, {"user_id": SAM, "reason": say("project.kick_reason")})
+    assert [(o.room_id, o.user, o.reason) for o in kick] == [
+        (room, SAM, say("project.kick_reason"))
     ]
     assert not store.is_member(bot.db, bot.project().id, SAM)
     (consent,) = store.consents(bot.db)
@@ -900,8 +899,7 @@ async def test_changing_the_details(bot: ProjectBot) -> None:
         True,
     )
     (topic,) = [o for o in bot.outbox() if o.action == "state"]
-    assert (topic.room_id, topic.event_type) == (room, "m.room.topic")
-    assert topic.content == {"state_key": "", "content": {"topic": new_summary}}
+    assert (topic.room_id, topic.kind, topic.topic) == (room, "topic", new_summary)
     await bot.ask(f"!project set {NAME} | invite only | stage deliver", sender=CHRIS)
     assert (bot.project().open, bot.project().stage) == (False, "deliver")
     assert bot.said_in(room)[-1] == say(
@@ -1141,7 +1139,8 @@ async def test_my_data_includes_projects(bot: ProjectBot) -> None:
     await bot.answer(SAM, "yes")
     await bot.answer(SAM, "!mydata")
     (item,) = [o for o in bot.outbox() if o.action == "file"]
-    with open(item.content["path"], encoding="utf-8") as file:  # noqa: ASYNC230 (a test)
+    assert item.file is not None
+    with open(item.file, encoding="utf-8") as file:  # noqa: ASYNC230 (a test)
         stored = json.load(file)["stored"]
     assert [r["project"] for r in stored["project_members"]] == [NAME]
     assert [r["state"] for r in stored["project_invitations"]] == ["accepted"]

@@ -2,7 +2,7 @@
 
 The real worker, scheduler and adapter over a real database; the adapter has no
 encryption machine here, so every encrypted event stays locked until a test
-hands it a way to open them (see ``keys_arrive``). The real decryption is
+hands it a way to open them (``bot.keys_arrive``). The real decryption is
 covered end to end in tests/test_e2e_encryption.py.
 """
 
@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,46 +21,19 @@ from storage import jobs
 
 
 class Bot(LocalBot):
+    """A bot in a direct chat with Sam, where people's messages arrive locked
+    (``bot.locked``) until a test says the keys have come (``bot.keys_arrive``)."""
+
     direct_chats = {DM: SAM}
 
-    def locked(self, body: str, *, sender: str = SAM, room_id: str = DM) -> str:
-        """An encrypted message; ``body`` is what it says once opened."""
-        raw = self.event(
-            "m.room.encrypted",
-            sender,
-            {
-                "algorithm": "m.megolm.v1.aes-sha2",
-                "ciphertext": "AwgAEn...",
-                "session_id": "s1",
-                "sender_key": "k1",
-                "device_id": "PHONE",
-            },
-        )
-        self.plain[raw["event_id"]] = {
-            **raw,
-            "type": "m.room.message",
-            "content": {"msgtype": "m.text", "body": body},
-        }
-        return self.receive(raw, room_id)
-
-    async def keys_arrive(self) -> None:
-        """nio now holds the keys: the adapter tries the waiting messages again."""
-        has_key = SimpleNamespace(get=lambda room_id, sender_key, session_id: "a session")
-        self.adapter.nio = SimpleNamespace(olm=SimpleNamespace(inbound_group_store=has_key))
-        self.adapter._decrypt = lambda raw, room_id: self.plain.get(raw["event_id"])  # type: ignore[method-assign]
-        await self.adapter._unlock()
+    def room_for(self, sender: str) -> str:
+        return DM
 
 
 @pytest.fixture
 def make_bot(tmp_path: Path) -> Iterator[Callable[..., Bot]]:
     with make_bots(Bot, tmp_path) as make:
-
-        def made(**kwargs: Any) -> Bot:
-            bot = make(**kwargs)
-            bot.plain = {}
-            return bot
-
-        yield made
+        yield make
 
 
 async def test_a_locked_message_waits_without_a_reply(make_bot) -> None:

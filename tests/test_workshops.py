@@ -1,12 +1,13 @@
 """Workshops and training through the real dispatcher, worker and scheduler, with a
 real SQLite file and a fake clock.
 
-The bot is a ``LocalBot`` (see tests/localbot.py): people's events go into the
-inbox as Matrix JSON and are handled by the real Worker; what the bot says is read
-back from the outbox. Here every run is followed by ``deliver`` (it marks queued
-messages sent and opens direct chats), so people can react to announcements and
-answer in their direct chat. Reminders run from the jobs table with the fake
-clock: a restart is a new Store, worker and Scheduler over the same database file.
+The bot is a ``LocalBot`` (see tests/localbot.py): what people do goes into the
+inbox as the adapter's sync would store it and is handled by the real Worker; what
+the bot says is read back from the outbox. Here every run is followed by ``deliver``
+(it marks queued messages sent and opens direct chats), so people can react to
+announcements and answer in their direct chat. Reminders run from the jobs table
+with the fake clock: a restart is a new Store, worker and Scheduler over the same
+database file.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from localbot import (
     LocalBot,
     Out,
     make_bots,
+    person_named,
+    room_named,
     say,
 )
 
@@ -47,8 +50,8 @@ from commands.workshop_rules import (
 from storage import conversations, profiles, rooms
 from storage import workshops as store
 
-KIM = "@kim:council.test"
-OTHER_ROOM = "!other:council.test"
+KIM = person_named("kim")
+OTHER_ROOM = room_named("other")
 
 LONDON = ZoneInfo("Europe/London")
 START = datetime(2026, 6, 3, 13, 0, tzinfo=UTC)  # Tuesday 3 June 2026, 2pm in London
@@ -181,10 +184,10 @@ async def test_a_champion_announces_a_workshop(bot: WorkshopBot) -> None:
         None,
     )
     assert announcement.body == announcement_text(number)
-    assert announcement.content["m.mentions"] == {}
+    assert announcement.mentions == ()
     assert (calendar.action, calendar.room_id) == ("file", GROUP)
-    assert calendar.content["filename"] == "workshop-1.ics"
-    assert calendar.content["mimetype"] == "text/calendar"
+    assert calendar.filename == "workshop-1.ics"
+    assert calendar.mimetype == "text/calendar"
 
     w = bot.workshop(number)
     assert (w.room_id, w.organiser, w.title, w.place, w.details) == (
@@ -345,7 +348,8 @@ async def test_a_project_that_does_not_exist(bot: WorkshopBot) -> None:
 
 
 def read_calendar(item: Out) -> icalendar.Event:
-    raw = Path(item.content["path"]).read_bytes()
+    assert item.file is not None
+    raw = item.file.read_bytes()
     for line in raw.split(b"\r\n"):
         assert len(line) <= 75, line  # folded as RFC 5545 says
     assert raw.endswith(b"\r\n") and b"\n" not in raw.replace(b"\r\n", b"")
@@ -457,7 +461,7 @@ async def test_the_latest_answer_counts_and_taking_one_back_updates_everything(
     assert conversations.pending(bot.db, SAM) is None  # no longer asked what they need
 
     # Removing the older ✅ changes nothing: the later answer stands.
-    bot.redact(going, sender=SAM)
+    bot.remove(going, sender=SAM)
     await bot.run()
     assert bot.answers() == {SAM: "cantgo"}
 
@@ -466,10 +470,10 @@ async def test_the_latest_answer_counts_and_taking_one_back_updates_everything(
     cant = bot.react(post, "❌", sender=PAT)
     await bot.run()
     assert bot.answers()[PAT] == "cantgo"
-    bot.redact(cant, sender=PAT)
+    bot.remove(cant, sender=PAT)
     await bot.run()
     assert bot.answers()[PAT] == "maybe"
-    bot.redact(maybe, sender=PAT)
+    bot.remove(maybe, sender=PAT)
     await bot.run()
     assert PAT not in bot.answers()  # no answer at all now
 
@@ -477,7 +481,7 @@ async def test_the_latest_answer_counts_and_taking_one_back_updates_everything(
     command = bot.message("!going 1", sender=LEE)
     await bot.run()
     assert bot.answers()[LEE] == "going"
-    bot.redact(command, sender=LEE)
+    bot.remove(command, sender=LEE)
     await bot.run()
     assert LEE not in bot.answers()
 
@@ -727,7 +731,7 @@ async def test_a_full_workshop_has_a_waiting_list_and_places_are_offered_in_turn
         for (e,) in bot.db.execute("SELECT event_id FROM workshop_answers WHERE user_id = ?", [PAT])
     ][0]
     mark = bot.mark()
-    bot.redact(pat_going, sender=PAT)
+    bot.remove(pat_going, sender=PAT)
     await bot.run()
     assert bot.answers() == {SAM: "cantgo", LEE: "going", KIM: "going"}
     assert bot.dms(KIM, mark)[0].startswith("Good news!")
