@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from bot.answers import parse_number
-from storage.polls import Vote  # what the rules count: a vote as it is stored
+from storage.polls import Vote as Vote  # what the rules count: a vote as it is stored
 
 MIN_ANSWERS = 2
 MAX_ANSWERS = 20  # the proposal's limit
@@ -313,8 +313,8 @@ def count(
             sources[source] = sources.get(source, 0) + 1
 
     counts = dict.fromkeys(answer_ids, 0)
-    for selection in selections.values():
-        for answer in selection:
+    for chosen in selections.values():
+        for answer in chosen:
             counts[answer] += 1
     return Result(counts=counts, voters=len(selections), selections=selections, sources=sources)
 

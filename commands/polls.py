@@ -10,7 +10,7 @@ stored, so it is the same however often it is made.
 Secret ballots go to each person by direct message. An answer to a ballot
 never reaches the disk: the inbox keeps a stub, the database keeps only that
 the person has voted and where their answer is, and the answer itself stays on
-the homeserver (and in the bot's memory) until the close. Then all answers are
+the chat server (and in the bot's memory) until the close. Then all answers are
 counted at once, only the totals are stored, and the answers are deleted.
 """
 
@@ -381,7 +381,7 @@ def _forget_ballot_input(ctx: Context, event_id: str) -> None:
 
 def _hold_secret(ctx: Context, poll: Poll, ballot: Ballot, vote: Vote) -> None:
     """A person's first valid answer to their ballot is their vote. It is held (on
-    the homeserver and in memory) until the close; only that they have voted, and
+    the chat server and in memory) until the close; only that they have voted, and
     where the answer is, is stored. Anything else they send to it is deleted."""
     _, voter, voted = ballot
     if store.held_by_event(ctx.db, vote.event_id) is not None:
@@ -507,7 +507,7 @@ async def close_poll(job: Job) -> None:
 
 async def _held_answers(job: Job, poll: Poll) -> dict[str, Incoming | None]:
     """Every ballot answer waiting to be counted, by event ID (from the bot's
-    memory, or from the homeserver after a restart)."""
+    memory, or from the chat server after a restart)."""
     async with job.store.writing() as db:
         where = store.held_answers(db, poll.id)
     return {event_id: await job.platform.held_answer(room, event_id) for room, event_id in where}

@@ -15,7 +15,6 @@ from collections import Counter
 from bot.context import Context, UserError
 from bot.registry import CommandSet
 from bot.roles import Role
-from commands.champions import MATRIX_ID
 from commands.workshop_rules import started
 from commands.workshop_words import say_day
 from commands.workshops import organised, tell_privately
@@ -32,7 +31,7 @@ TEAM_LONGEST = 100
 @commands.command(
     "attended",
     summary="workshop.attended_summary",
-    usage="attended 2 @sam:council.org @pat:council.org",
+    usage="attended 2 {someone} {someone_else}",
     role=Role.CHAMPION,
 )
 async def record_attendance(ctx: Context) -> None:
@@ -44,7 +43,7 @@ async def record_attendance(ctx: Context) -> None:
     people = [p for p in re.split(r"[\s,]+", rest) if p]
     if not people:
         raise UserError("workshop.attended_how")
-    wrong = [p for p in people if not MATRIX_ID.match(p)]
+    wrong = [p for p in people if ctx.platform.person(p) is None]
     if wrong:
         raise UserError("workshop.attended_bad_id", text=wrong[0][:80])
     added = [

@@ -1,7 +1,7 @@
 """Messages the bot could not decrypt, because their keys never came.
 
 The worker parks such a message as ``locked`` and schedules this job; the
-Matrix adapter tries it again whenever new keys arrive. If it is still locked
+platform adapter tries it again whenever new keys arrive. If it is still locked
 when the job runs, the sender is asked, once, to send it again. A message whose
 keys come even later is still handled: nothing is dropped.
 """

@@ -50,6 +50,7 @@ from bot.config import load_config
 from bot.context import PollAnswer
 from bot.dispatch import Dispatcher, Worker
 from bot.matrix import MatrixAdapter
+from bot.matrix.adapter import EXAMPLE_PEOPLE
 from bot.messages import Messages
 from bot.registry import CommandSet, Registry
 from bot.scheduler import Scheduler
@@ -73,8 +74,10 @@ RESPONSE = "org.matrix.msc3381.poll.response"
 
 
 def say(key: str, prefix: str = "!", **values: object) -> str:
-    """What the catalogue says for ``key``."""
-    return MESSAGES.get(key, prefix=prefix, **values)
+    """What the catalogue says for ``key`` (with the Matrix adapter's example IDs)."""
+    someone, someone_else = EXAMPLE_PEOPLE
+    examples = {"someone": someone, "someone_else": someone_else}
+    return MESSAGES.get(key, prefix=prefix, **{**examples, **values})
 
 
 def ms(moment: datetime) -> int:
@@ -187,8 +190,7 @@ def _next_to_send(db: Database) -> tuple[int, str, str, str] | None:
     """The oldest pending item that can go now (not one waiting for its room)."""
     return db.execute(
         "SELECT id, txn_id, action, room_id FROM outbox WHERE state = 'pending' "
-        "AND (action IN ('create_dm', 'create_room') OR "
-        "(room_id NOT LIKE 'project:%' AND room_id NOT LIKE '@%')) ORDER BY id LIMIT 1"
+        "AND (action IN ('create_dm', 'create_room') OR placeholder IS NULL) ORDER BY id LIMIT 1"
     ).fetchone()
 
 

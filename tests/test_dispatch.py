@@ -29,6 +29,7 @@ from localbot import (
 from test_messages import not_for_people
 
 from bot.context import Context, UserError
+from bot.matrix.adapter import EXAMPLE_PEOPLE
 from bot.messages import Entry, Messages
 from bot.registry import Command, CommandSet
 from bot.roles import Role, role_of
@@ -464,7 +465,9 @@ SECTIONS = sorted({c.section for c in build_registry()} - {"basics"})
 
 
 def help_line(cmd: Command, prefix: str = "!") -> str:
-    return say("help.line", prefix, usage=prefix + cmd.usage, summary=say(cmd.summary, prefix))
+    someone, someone_else = EXAMPLE_PEOPLE
+    usage = prefix + cmd.usage.format(someone=someone, someone_else=someone_else)
+    return say("help.line", prefix, usage=usage, summary=say(cmd.summary, prefix))
 
 
 def more_line(section: str, prefix: str = "!") -> str:

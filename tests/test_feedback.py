@@ -775,7 +775,7 @@ async def test_replies_in_the_thread_are_saved_and_acknowledged(bot: FeedbackBot
         1,
     )
     (ack,) = bot.outbox()[1:]
-    assert (ack.action, ack.room_id, ack.event_type) == ("send", GROUP, "m.reaction")
+    assert (ack.action, ack.room_id, ack.event_type) == ("react", GROUP, "m.reaction")
     assert ack.content == {
         "m.relates_to": {"rel_type": "m.annotation", "event_id": answer, "key": THUMBS}
     }

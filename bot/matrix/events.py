@@ -13,7 +13,17 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot import invites
-from bot.context import Edit, Incoming, Message, PollAnswer, Reaction, Removal
+from bot.context import (
+    Edit,
+    EventId,
+    Incoming,
+    Message,
+    PollAnswer,
+    Reaction,
+    Removal,
+    RoomId,
+    UserId,
+)
 from bot.dispatch import NotReadableYet
 from bot.matrix.base import AdapterBase
 from bot.messages import Messages, shorten
@@ -99,11 +109,12 @@ def to_incoming(raw: dict[str, Any], room_id: str, *, is_direct: bool) -> Incomi
         or not isinstance(sender, str)
     ):
         return None
+    event_id, room_id, sender = EventId(event_id), RoomId(room_id), UserId(sender)
     ts = raw.get("origin_server_ts")
     ts = ts if isinstance(ts, int) else 0
     relates = content.get("m.relates_to")
     relates = relates if isinstance(relates, dict) else {}
-    target = relates.get("event_id")
+    target = EventId(t) if isinstance(t := relates.get("event_id"), str) else None
     if kind == "m.room.message":
         body = content.get("body")
         if content.get("msgtype") != "m.text" or not isinstance(body, str):
@@ -126,7 +137,7 @@ def to_incoming(raw: dict[str, Any], room_id: str, *, is_direct: bool) -> Incomi
             sender,
             body,
             is_direct,
-            reply_to=reply_to if isinstance(reply_to, str) and not in_thread else None,
+            reply_to=EventId(reply_to) if isinstance(reply_to, str) and not in_thread else None,
             ts=ts,
             thread=target if in_thread else None,
         )
@@ -141,7 +152,9 @@ def to_incoming(raw: dict[str, Any], room_id: str, *, is_direct: bool) -> Incomi
         return None
     if kind == "m.room.redaction":
         redacts = raw.get("redacts") or content.get("redacts")
-        return Removal(event_id, room_id, sender, redacts, ts) if isinstance(redacts, str) else None
+        if not isinstance(redacts, str):
+            return None
+        return Removal(event_id, room_id, sender, EventId(redacts), ts)
     if kind in POLL_RESPONSES:
         if relates.get("rel_type") != "m.reference" or not isinstance(target, str):
             return None

@@ -120,7 +120,9 @@ class Sending(AdapterBase):
             async with self.store.writing() as db:
                 # What went to a person's own private chat is theirs (and !mydata shows
                 # it) until they are forgotten; elsewhere it may quote people: not kept.
-                scrub = item.action in ("send", "file") and not rooms.private_with(db, room_id)
+                scrub = item.action in ("send", "react", "file") and not rooms.private_with(
+                    db, room_id
+                )
                 outbox.mark_sent(db, item.id, result, scrub=scrub)
                 if item.action == "leave":
                     rooms.mark_left(db, room_id)
