@@ -203,6 +203,7 @@ class LocalBot:
     direct_chats: Mapping[str, str | None] = {}  # and direct chats: {room ID: with whom}
     default_sender = SAM  # who acts when a test does not say
     clock_start = T0
+    adapter_class: type[CannedAdapter] = CannedAdapter  # another, for a platform's own IDs
 
     def __init__(
         self,
@@ -249,7 +250,7 @@ class LocalBot:
         self.registry = Registry(
             [m.commands for m in MODULES] + ([self.extra] if self.extra else [])
         )
-        self.adapter = CannedAdapter(self.config, self.store)
+        self.adapter = self.adapter_class(self.config, self.store)
         self.adapter.server = self.server
         self.dispatcher = Dispatcher(self.config, messages, self.registry, self.adapter)
         self.worker = Worker(self.store, self.dispatcher, self.adapter, now=self.clock.now)

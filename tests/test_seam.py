@@ -15,13 +15,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from localbot import ALICE, CannedAdapter, LocalBot, make_bots, say
 from sqlite_utils import Database
 
 import harness
 from bot.config import load_config
+from bot.context import UserId
 from bot.matrix import MatrixAdapter
 from bot.matrix.adapter import EXAMPLE_PEOPLE
 from storage import inbox, outbox, rooms
+from storage import roles as role_store
 from storage.db import Store
 from storage.schema import migrations
 
@@ -429,3 +432,58 @@ def test_an_older_database_is_classified_as_before(tmp_path: Path) -> None:
         assert sorted(moved) == [("!room1:council.test", None), (LEE, outbox.PERSON)]
     finally:
         store.close()
+
+
+# ----- commands follow the platform's IDs --------------------------------------------
+
+
+class NumberedIds(CannedAdapter):
+    """A platform whose people are numbers, typed and shown as <@123> (as on
+    Discord): the handlers must take its word for what a person's ID is."""
+
+    def person(self, text: str) -> UserId | None:
+        found = re.fullmatch(r"<@(\d+)>", text)
+        return UserId(found[1]) if found else None
+
+    def meant_as_person(self, word: str) -> bool:
+        return word.startswith("<@")
+
+    def mention(self, user_id: str) -> str:
+        return f"<@{user_id}>"
+
+    @property
+    def example_people(self) -> tuple[str, str]:
+        return ("<@1001>", "<@1002>")
+
+
+class NumberedBot(LocalBot):
+    adapter_class = NumberedIds
+
+
+@pytest.fixture
+def numbered(tmp_path: Path) -> Iterator[NumberedBot]:
+    with make_bots(NumberedBot, tmp_path) as make:
+        yield make()
+
+
+async def test_champions_are_named_in_the_platform_s_own_form(numbered: NumberedBot) -> None:
+    assert await numbered.ask("!champion add <@42>", sender=ALICE) == [
+        say("champion.added", person="<@42>")
+    ]
+    assert role_store.granted_role(numbered.db, "42") == "champion"
+    (listed,) = await numbered.ask("!champions", sender=ALICE)
+    assert "<@42>" in listed
+
+
+async def test_examples_and_refusals_come_from_the_platform(numbered: NumberedBot) -> None:
+    (refused,) = await numbered.ask("!champion add @sam:council.org", sender=ALICE)
+    assert refused == say("champion.bad_id", text="@sam:council.org", someone="<@1001>")
+    (help_text,) = await numbered.ask("!help team", sender=ALICE)
+    assert "!champion add <@1001>" in help_text and "council.org" not in help_text
+
+
+async def test_invite_finds_people_by_the_platform_s_rule(numbered: NumberedBot) -> None:
+    (reply,) = await numbered.ask("!invite Better buses @sam:council.org", sender=ALICE)
+    assert reply == say("project.invite_how", someone="<@1001>")  # no person named
+    (reply,) = await numbered.ask("!invite Better buses <@sam>", sender=ALICE)
+    assert reply == say("project.bad_ids", ids="<@sam>", someone="<@1001>")
