@@ -451,7 +451,7 @@ def delivery(db: Database, txn_id: str) -> tuple[str, str | None]:
     """(pending, sent or failed; what came of it) for an item in the outbox.
 
     ``Platform.sent_event`` only tells "sent"; a room that could not be made, or a
-    direct chat the homeserver refused, shows here as "failed", with the reason.
+    direct chat the chat server refused, shows here as "failed", with the reason.
     An item that is not there at all counts as failed.
     """
     return outbox.outcome(db, txn_id) or ("failed", "it was never queued")

@@ -526,7 +526,7 @@ def m011_direct_chat_members(db: Database) -> None:
 
 @migrations()
 def m012_ballots_hold_answers(db: Database) -> None:
-    # A secret ballot answer stays on the homeserver (and in the bot's memory)
+    # A secret ballot answer stays on the chat server (and in the bot's memory)
     # until the poll closes; only where to find it again is stored, never what
     # it says. The totals are made once, at the close, from all answers at once;
     # poll_tally is no longer written (it holds what older versions counted).
