@@ -210,7 +210,12 @@ def scrub_older(db: Database, cutoff: str) -> int:
 
 
 def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]:
-    return {"inbox": dicts(db.execute("SELECT * FROM inbox WHERE sender = ?", [user_id]))}
+    rows = db.execute(
+        "SELECT seq, event_id, room_id, sender, type, origin_server_ts, event, state, "
+        "received_at, handled_at FROM inbox WHERE sender = ?",
+        [user_id],
+    )
+    return {"inbox": dicts(rows)}
 
 
 def forget(db: Database, user_id: str) -> None:
