@@ -15,6 +15,7 @@ from typing import Protocol
 
 from bot.context import UserError, UserId
 from bot.roles import Role
+from commands.common import read_people
 from storage.projects import ACCEPTED, ANSWERABLE, DECLINED, LEFT, STAGES, WAITING
 
 NAME_MOST = 60
@@ -183,17 +184,17 @@ class ReadsPeople(Protocol):
     def meant_as_person(self, word: str) -> bool: ...
 
 
-def parse_invite(args: str, platform: ReadsPeople) -> tuple[str, list[str]]:
+def parse_invite(args: str, platform: ReadsPeople) -> tuple[str, list[UserId]]:
     """``!invite Better buses`` and then people's chat IDs (separated by spaces, commas,
     "&" or "and"): the name, and the people (once each, in the order given)."""
     tokens = args.split()
     first = next((i for i, t in enumerate(tokens) if platform.meant_as_person(t)), None)
     if not first:  # None, or no project name before the first person
         raise UserError("project.invite_how")
-    people = [t.strip(",;") for t in tokens[first:] if t.strip(",;&").lower() not in ("", "and")]
-    people = list(dict.fromkeys(people))
-    wrong = [p for p in people if platform.person(p) is None]
+    words = [t.strip(",;") for t in tokens[first:] if t.strip(",;&").lower() not in ("", "and")]
+    people, wrong = read_people(words, platform.person)
     if wrong:
+        wrong = list(dict.fromkeys(wrong))
         raise UserError("project.bad_ids", ids=", ".join(w[:60] for w in wrong[:3]))
     if len(people) > MOST_AT_ONCE:
         raise UserError("project.too_many_people", count=len(people), most=MOST_AT_ONCE)

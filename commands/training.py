@@ -15,6 +15,7 @@ from collections import Counter
 from bot.context import Context, UserError
 from bot.registry import CommandSet
 from bot.roles import Role
+from commands.common import read_people
 from commands.workshop_rules import started
 from commands.workshop_words import say_day
 from commands.workshops import organised, tell_privately
@@ -40,15 +41,13 @@ async def record_attendance(ctx: Context) -> None:
         raise UserError("workshop.already_cancelled", number=w.id)
     if not started(w, ctx.now):
         raise UserError("workshop.not_started_yet", number=w.id)
-    people = [p for p in re.split(r"[\s,]+", rest) if p]
-    if not people:
+    words = [p for p in re.split(r"[\s,]+", rest) if p]
+    if not words:
         raise UserError("workshop.attended_how")
-    wrong = [p for p in people if ctx.platform.person(p) is None]
+    people, wrong = read_people(words, ctx.platform.person)
     if wrong:
         raise UserError("workshop.attended_bad_id", text=wrong[0][:80])
-    added = [
-        p for p in dict.fromkeys(people) if store.record_attendance(ctx.db, w.id, p, ctx.sender)
-    ]
+    added = [p for p in people if store.record_attendance(ctx.db, w.id, p, ctx.sender)]
     if w.is_training:
         for person in added:
             lines = [ctx.text("workshop.training_done", level=w.level)]
@@ -57,7 +56,7 @@ async def record_attendance(ctx: Context) -> None:
                 lines.append(ctx.text("workshop.training_team_ask"))
             ctx.platform.queue_direct(ctx.db, person, "\n".join(lines))
     lines = [ctx.text("workshop.attended_saved", number=w.id, count=len(added))]
-    already = len(set(people)) - len(added)
+    already = len(people) - len(added)
     if already:
         lines.append(ctx.text("workshop.attended_already", count=already))
     ctx.reply_text("\n".join(lines))

@@ -23,6 +23,8 @@ from bot.config import load_config
 from bot.context import UserId
 from bot.matrix import MatrixAdapter
 from bot.matrix.adapter import EXAMPLE_PEOPLE
+from commands.common import read_people
+from commands.project_rules import parse_invite
 from storage import inbox, outbox, rooms
 from storage import roles as role_store
 from storage.db import Store
@@ -487,3 +489,16 @@ async def test_invite_finds_people_by_the_platform_s_rule(numbered: NumberedBot)
     assert reply == say("project.invite_how", someone="<@1001>")  # no person named
     (reply,) = await numbered.ask("!invite Better buses <@sam>", sender=ALICE)
     assert reply == say("project.bad_ids", ids="<@sam>", someone="<@1001>")
+
+
+def test_invite_keeps_people_as_the_platform_reads_them(numbered: NumberedBot) -> None:
+    args = "Better buses <@42>, <@43> and <@42>"
+    assert parse_invite(args, numbered.adapter) == ("Better buses", ["42", "43"])
+
+
+def test_people_are_read_once_each_and_the_rest_said_back(numbered: NumberedBot) -> None:
+    words = ["<@42>", "Sam", "<@43>", "<@42>", "@sam:council.org"]
+    assert read_people(words, numbered.adapter.person) == (
+        ["42", "43"],
+        ["Sam", "@sam:council.org"],
+    )
