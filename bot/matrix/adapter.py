@@ -19,13 +19,12 @@ from bot.matrix.ingest import Ingest
 from bot.matrix.sending import Sending
 from bot.matrix.session import Session
 from storage import inbox, outbox, rooms
-from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 
-# A person's Matrix ID as the bot accepts it in commands: "@sam:council.org", the
-# name in lower case (the spec's historical characters "/" and "+" too), a server
-# name and an optional port.
+# A person's Matrix ID as the bot accepts it in commands: "@sam:council.org". The
+# name has the characters the spec allows in one (a-z 0-9 . _ = - / +), then a
+# server's host name or IPv4 address and an optional port.
 USER_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d{1,5})?$")
 
 EXAMPLE_PEOPLE = ("@sam:council.org", "@pat:council.org")  # made up, for examples
@@ -185,11 +184,6 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
 
     def queue_removal(self, db: Database, room_id: str, event_id: str) -> str:
         return outbox.enqueue(db, "redact", room_id, content={"event_id": event_id})
-
-    async def _do_react(self, item: OutboxItem) -> str:
-        """A reaction goes out like any event (the outbox keeps it apart from what
-        the bot says, which is a person's data in their own chat)."""
-        return await self._do_send(item)
 
     def message_text(self, db: Database, event_id: str) -> str | None:
         stored = inbox.get(db, event_id)

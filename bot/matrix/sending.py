@@ -193,6 +193,11 @@ class Sending(AdapterBase):
         resp = await self.http.request("PUT", endpoint, body=content)
         return str(resp.get("event_id", ""))
 
+    async def _do_react(self, item: OutboxItem) -> str:
+        """A reaction goes out like any event; the outbox keeps it apart from what
+        the bot says (which, in a person's own chat, is their data)."""
+        return await self._do_send(item)
+
     async def _do_join(self, item: OutboxItem) -> str:
         assert self.http is not None
         resp = await self.http.request("POST", f"v3/join/{path(item.room_id)}", body={})
