@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NewType, Protocol
 
 from sqlite_utils import Database
 
@@ -21,6 +21,12 @@ from bot.registry import Registry
 from bot.roles import Role
 from storage import conversations
 
+# ----- the platform's IDs, as the core passes them around ---------------------
+
+UserId = NewType("UserId", str)  # a person (or the bot), e.g. from ``Platform.person``
+RoomId = NewType("RoomId", str)  # a room or chat the platform knows
+EventId = NewType("EventId", str)  # one message or other event in a room
+
 # ----- what people do, in platform-neutral form -----------------------------
 
 
@@ -28,14 +34,14 @@ from storage import conversations
 class Message:
     """A text message from a person."""
 
-    event_id: str
-    room_id: str
-    sender: str
+    event_id: EventId
+    room_id: RoomId
+    sender: UserId
     body: str  # reply quotes already removed
     is_direct: bool
-    reply_to: str | None = None  # the event this message answers, if it is a reply
-    ts: int = 0  # when the homeserver received it, in ms
-    thread: str | None = None  # the first message of the thread it is in, if any
+    reply_to: EventId | None = None  # the event this message answers, if it is a reply
+    ts: int = 0  # when the chat server received it, in ms
+    thread: EventId | None = None  # the first message of the thread it is in, if any
 
 
 @dataclass(frozen=True)
@@ -43,10 +49,10 @@ class Edit:
     """A person changed a message they sent earlier. Whether the sender may edit
     the target is for the listener to check (only its author may)."""
 
-    event_id: str
-    room_id: str
-    sender: str
-    target: str
+    event_id: EventId
+    room_id: RoomId
+    sender: UserId
+    target: EventId
     body: str
     ts: int
 
@@ -55,10 +61,10 @@ class Edit:
 class Reaction:
     """A person reacted to an event with an emoji (or other key)."""
 
-    event_id: str
-    room_id: str
-    sender: str
-    target: str
+    event_id: EventId
+    room_id: RoomId
+    sender: UserId
+    target: EventId
     key: str
     ts: int
 
@@ -67,10 +73,10 @@ class Reaction:
 class Removal:
     """An event was removed (redacted): a reaction taken back, an answer deleted..."""
 
-    event_id: str
-    room_id: str
-    sender: str
-    target: str
+    event_id: EventId
+    room_id: RoomId
+    sender: UserId
+    target: EventId
     ts: int
 
 
@@ -78,10 +84,10 @@ class Removal:
 class PollAnswer:
     """A native poll response: the answer IDs a person chose (empty = take back)."""
 
-    event_id: str
-    room_id: str
-    sender: str
-    poll: str  # the event ID of the poll
+    event_id: EventId
+    room_id: RoomId
+    sender: UserId
+    poll: EventId  # the event ID of the poll
     answers: tuple[str, ...]
     ts: int
 
@@ -91,9 +97,9 @@ class Locked:
     """A person sent something the bot cannot read yet (its keys have not come).
     It waits in the inbox; ``ts`` is when the bot found it locked, by its own clock."""
 
-    event_id: str
-    room_id: str
-    sender: str
+    event_id: EventId
+    room_id: RoomId
+    sender: UserId
     ts: int
 
 
@@ -113,9 +119,9 @@ class Invitation:
     """Someone invited the bot into a room, or to a direct chat with them.
     Whether the bot goes is decided in ``bot.invites``."""
 
-    event_id: str
-    room_id: str
-    sender: str  # who invited the bot
+    event_id: EventId
+    room_id: RoomId
+    sender: UserId  # who invited the bot
     is_direct: bool
     ts: int
 
@@ -125,10 +131,10 @@ class RoomReplaced:
     """A room the bot is in was replaced by a new one (upgraded). Whether the bot
     follows it there is decided in ``bot.invites``."""
 
-    event_id: str
-    room_id: str  # the old room
-    sender: str  # who replaced it
-    new_room: str
+    event_id: EventId
+    room_id: RoomId  # the old room
+    sender: UserId  # who replaced it
+    new_room: RoomId
     ts: int
 
 
@@ -154,9 +160,43 @@ class Platform(Protocol):
 
     ``queue_*`` methods write to the outbox inside the caller's transaction and
     return the outbox transaction ID, which later gives the platform's event ID.
+    Handlers never build a platform's IDs, links or event types themselves: they
+    ask for them here.
     """
 
     user_id: str  # the bot's own ID
+
+    # ----- people and links, in the platform's own form ---------------------
+
+    def person(self, text: str) -> UserId | None:
+        """A person's chat ID as typed in a command (None if it is not one)."""
+        ...
+
+    def meant_as_person(self, word: str) -> bool:
+        """Whether a word typed in a command is meant as a person's chat ID, right
+        or not (where the people start in ``!invite Better buses ...``)."""
+        ...
+
+    def mention(self, user_id: str) -> str:
+        """How the bot shows a person in what it says."""
+        ...
+
+    @property
+    def example_people(self) -> tuple[str, str]:
+        """Two made-up chat IDs, for examples in help and in what the bot says."""
+        ...
+
+    def link(self, room_id: str, event_id: str) -> str:
+        """A link that opens a message in people's chat apps."""
+        ...
+
+    @property
+    def uid_domain(self) -> str:
+        """A domain name that stays the same for this bot, for the IDs of things it
+        makes for other apps (a calendar event's UID)."""
+        ...
+
+    # ----- what the bot says and does ---------------------------------------
 
     def direct_room(self, db: Database, user_id: str) -> str:
         """Where to queue things for a person's direct chat (it is opened if needed)."""
@@ -187,7 +227,7 @@ class Platform(Protocol):
 
     @property
     def files_dir(self) -> Path:
-        """Write files to send here, then queue_file() them."""
+        """Write files to send here, then ``queue_file`` them."""
         ...
 
     def queue_file(
@@ -200,8 +240,13 @@ class Platform(Protocol):
         self, db: Database, key: str, name: str, topic: str, invite: Sequence[str] = ()
     ) -> str:
         """Create a room. Until it exists, queue things for it under ``key`` (any
-        text that is not a room or user ID, e.g. "project:3"); they go there in
-        order once it does. ``sent_event`` of the returned ID gives the room ID."""
+        text that is not a room's ID, e.g. "project:3"); the outbox keeps them
+        waiting for the room, and sends them there in order once it exists.
+        ``sent_event`` of the returned ID gives the room's ID."""
+        ...
+
+    def queue_topic(self, db: Database, room_id: str, topic: str) -> str:
+        """Change what a room says it is about (its topic)."""
         ...
 
     def queue_invite(self, db: Database, room_id: str, user_id: str) -> str: ...
@@ -217,15 +262,6 @@ class Platform(Protocol):
         ``rooms.allow_invites_from`` may name a whole server."""
         ...
 
-    def queue_state(
-        self,
-        db: Database,
-        room_id: str,
-        event_type: str,
-        content: dict[str, Any],
-        state_key: str = "",
-    ) -> str: ...
-
     def message_text(self, db: Database, event_id: str) -> str | None:
         """The words of a person's message the bot has received (None if gone)."""
         ...
@@ -237,6 +273,8 @@ class Platform(Protocol):
     def sent_txn(self, db: Database, event_id: str) -> str | None:
         """The transaction ID of something the bot sent, from the platform's event ID."""
         ...
+
+    # ----- reading (for scheduled jobs; never inside a transaction) ---------
 
     async def joined_members(self, room_id: str) -> set[str]: ...
 
@@ -252,8 +290,8 @@ class Platform(Protocol):
         ...
 
     async def user_exists(self, user_id: str) -> bool | None:
-        """Whether the homeserver knows this person: True, False, or None when it cannot
-        tell (another server, a lookup it does not allow, an error)."""
+        """Whether the chat server knows this person: True, False, or None when it
+        cannot tell (another server, a lookup it does not allow, an error)."""
         ...
 
 
@@ -268,14 +306,22 @@ class UserError(Exception):
 
 class Speaking:
     """Anything that says catalogue messages (a handler's context, a job, the
-    dispatcher): ``text(key)``, with ``{prefix}`` always filled in."""
+    dispatcher): ``text(key)``, with ``{prefix}`` and the example IDs always filled in."""
 
     config: Config
     messages: Messages
+    platform: Platform
 
     def text(self, key: str, **values: object) -> str:
-        """A catalogue message; ``{prefix}`` is always available to it."""
-        return self.messages.get(key, **{"prefix": self.config.bot.prefix, **values})
+        """A catalogue message; what ``standard_values`` has is always available to it."""
+        return self.messages.get(key, **{**self.standard_values, **values})
+
+    @property
+    def standard_values(self) -> dict[str, str]:
+        """``{prefix}``, and two made-up chat IDs for examples (``{someone}`` and
+        ``{someone_else}``) in the platform's own form."""
+        someone, someone_else = self.platform.example_people
+        return {"prefix": self.config.bot.prefix, "someone": someone, "someone_else": someone_else}
 
 
 @dataclass
@@ -290,11 +336,11 @@ class Context(Speaking):
     platform: Platform
 
     @property
-    def sender(self) -> str:
+    def sender(self) -> UserId:
         return self.event.sender
 
     @property
-    def room_id(self) -> str:
+    def room_id(self) -> RoomId:
         return self.event.room_id
 
     @property

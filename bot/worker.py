@@ -26,6 +26,7 @@ from sqlite_utils import Database
 
 from bot import invites
 from bot.context import (
+    EventId,
     Incoming,
     Invitation,
     Locked,
@@ -33,7 +34,9 @@ from bot.context import (
     NotReadableYet,
     Platform,
     RoomChange,
+    RoomId,
     RoomReplaced,
+    UserId,
 )
 from bot.dispatch import Dispatcher
 from bot.signals import Signals, woken
@@ -133,7 +136,9 @@ class Worker:
                 "Cannot read %s in %s yet; it waits for its keys", event.event_id, event.room_id
             )
             found = int(self.now().timestamp() * 1000)
-            return Locked(event.event_id, event.room_id, event.sender, found)
+            return Locked(
+                EventId(event.event_id), RoomId(event.room_id), UserId(event.sender), found
+            )
 
     async def _hand_on(self, db: Database, happened: Happened) -> None:
         if isinstance(happened, Invitation):

@@ -33,9 +33,10 @@ async def help_(ctx: Context) -> None:
 
 
 def _line(ctx: Context, cmd: Command) -> str:
-    return ctx.text(
-        "help.line", usage=ctx.config.bot.prefix + cmd.usage, summary=ctx.text(cmd.summary)
-    )
+    """One command in help: its example (made-up people in the platform's own form,
+    for ``{someone}`` in it), and what it does."""
+    usage = ctx.config.bot.prefix + cmd.usage.format_map(ctx.standard_values)
+    return ctx.text("help.line", usage=usage, summary=ctx.text(cmd.summary))
 
 
 def _sections(ctx: Context) -> list[tuple[str, list[Command], list[Command]]]:

@@ -6,13 +6,13 @@ The time of what is being handled is ``Context.now``; understanding short replie
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from sqlite_utils import Database
 
 from bot.answers import parse_number
-from bot.context import UserError
+from bot.context import UserError, UserId
 from storage import conversations
 
 T = TypeVar("T")
@@ -45,6 +45,22 @@ def by_number_or_newest(
     if found is None:
         raise UserError(not_found, number=number)
     return found
+
+
+def read_people(
+    words: Iterable[str], person: Callable[[str], UserId | None]
+) -> tuple[list[UserId], list[str]]:
+    """People's chat IDs as typed in a command (``person`` is the platform's reader):
+    each person once, in the order given, and the words that are not an ID."""
+    found: dict[UserId, None] = {}
+    wrong: list[str] = []
+    for word in words:
+        who = person(word)
+        if who is None:
+            wrong.append(word)
+        else:
+            found[who] = None
+    return list(found), wrong
 
 
 def stop_asking(db: Database, person: str, kind: str, ref: str) -> None:

@@ -8,7 +8,7 @@ room. Without a team room it goes to the room where it was asked if that is a
 direct chat, otherwise to the asker's direct chat: feedback is never posted in
 a room other people may be in.
 
-Files made in chat always show people by pseudonym; real Matrix IDs are only
+Files made in chat always show people by pseudonym; real chat IDs are only
 for the command line (``copro export feedback --real-ids``), see
 ``storage/export.py``.
 """

@@ -2,7 +2,7 @@
 
 An answer to a ballot never reaches the disk: the inbox keeps a stub, the database
 keeps only that the person has voted and where their answer is, and the answer
-itself stays on the homeserver (and in the bot's memory) until the close. Then
+itself stays on the chat server (and in the bot's memory) until the close. Then
 all answers are counted at once (``commands.poll_close``), only the totals are
 stored, and the answers are deleted. Anything else sent to a ballot is deleted.
 """
@@ -65,7 +65,7 @@ def forget_ballot_input(ctx: Context, event_id: str) -> None:
 
 def hold_secret(ctx: Context, poll: Poll, ballot: Ballot, vote: Vote) -> None:
     """A person's first valid answer to their ballot, while the poll is open, is their
-    vote. It is held (on the homeserver and in memory) until the close; only that
+    vote. It is held (on the chat server and in memory) until the close; only that
     they have voted, and where the answer is, is stored. Anything else they send to
     it is deleted."""
     _, voter, voted = ballot
@@ -103,7 +103,7 @@ def _ballot_choice(poll: Poll, answer: Incoming | None) -> tuple[str, ...]:
 
 async def held_answers(job: Job, poll: Poll) -> dict[str, Incoming | None]:
     """Every ballot answer waiting to be counted, by event ID (from the bot's
-    memory, or from the homeserver after a restart)."""
+    memory, or from the chat server after a restart)."""
     async with job.store.writing() as db:
         where = store.held_answers(db, poll.id)
     return {event_id: await job.platform.held_answer(room, event_id) for room, event_id in where}

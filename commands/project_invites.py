@@ -3,12 +3,12 @@ invitation, check it arrived and remind once.
 
 Inviting someone takes two steps, so that no handler waits on the network:
 ``!invite`` stores the invitation and schedules ``project.invite`` due now; that
-job asks the homeserver whether the person exists, then sends the invitation by
+job asks the chat server whether the person exists, then sends the invitation by
 direct message: what the project is, what taking part means, the terms of
 engagement (``project.terms`` in the catalogue) and a yes / no question. The
 exact words of the terms are kept once, by version, and every consent records
 the version the person was shown. ``project.delivered`` checks the message
-went out (a homeserver may refuse it) and tells the inviter if not;
+went out (a chat server may refuse it) and tells the inviter if not;
 ``project.remind`` sends one gentle reminder after
 ``projects.reminder_after_days`` days, and is cancelled by any answer. The
 answer itself, ``!join`` and ``!leave``: ``project_consent``.
@@ -43,7 +43,6 @@ from commands.project_steps import (
     check_may_change,
     close,
     find,
-    is_person,
     ready,
     stop_asking,
 )
@@ -68,11 +67,11 @@ commands = CommandSet("projects")  # listed in help with the projects
 @commands.command(
     "invite",
     summary="project.invite_summary",
-    usage="invite Better buses @sam:council.org @pat:council.org",
+    usage="invite Better buses {someone} {someone_else}",
     role=Role.CHAMPION,
 )
 async def invite(ctx: Context) -> None:
-    name, people = parse_invite(ctx.args, is_person)
+    name, people = parse_invite(ctx.args, ctx.platform)
     project = find(ctx, name, "invite")
     check_may_change(ctx, project)
     ready(ctx, project)
@@ -89,7 +88,9 @@ async def invite(ctx: Context) -> None:
             earlier_state=earlier.state if earlier else None,
         )
         if why_not is not None:
-            notes.append(ctx.text(why_not, person=person, project=project.name))
+            notes.append(
+                ctx.text(why_not, person=ctx.platform.mention(person), project=project.name)
+            )
             continue
         invitation_id = store.invite(
             ctx.db,
@@ -104,14 +105,19 @@ async def invite(ctx: Context) -> None:
         sending.append(person)
     if sending:
         notes.insert(
-            0, ctx.text("project.inviting", project=project.name, people=", ".join(sending))
+            0,
+            ctx.text(
+                "project.inviting",
+                project=project.name,
+                people=", ".join(ctx.platform.mention(p) for p in sending),
+            ),
         )
     ctx.reply_text("\n".join(notes))
 
 
 @commands.job(INVITE_JOB)
 async def send_invitation(job: Job) -> None:
-    """Ask the homeserver whether the person exists (a network read, so outside any
+    """Ask the chat server whether the person exists (a network read, so outside any
     transaction), then send the invitation or tell the inviter."""
     async with job.store.writing() as db:
         invitation = store.invitation(db, int(job.ref))
@@ -135,13 +141,13 @@ async def send_invitation(job: Job) -> None:
             return
         if exists is False:
             store.set_state(db, invitation.id, NO_SUCH_PERSON)
-            _tell_inviter(db, job, invitation, "project.no_such_person", person=invitation.user_id)
+            who = job.platform.mention(invitation.user_id)
+            _tell_inviter(db, job, invitation, "project.no_such_person", person=who)
             return
-        # True, or None (the homeserver cannot tell, e.g. another server): send it,
+        # True, or None (the chat server cannot tell, e.g. another server): send it,
         # and find out from the sending whether it arrived.
-        intro = job.text(
-            "project.invitation", inviter=invitation.invited_by or "", project=project.name
-        )
+        inviter = job.platform.mention(invitation.invited_by) if invitation.invited_by else ""
+        intro = job.text("project.invitation", inviter=inviter, project=project.name)
         if busy:  # still, after a day: say how to join, and leave their reply alone
             text, terms = invitation_words(job, project, intro, "project.invitation_join_how")
             txn = job.platform.queue_direct(db, invitation.user_id, text)
@@ -173,7 +179,7 @@ def _tell_inviter(
 
 @commands.job(DELIVERED_JOB)
 async def check_delivered(job: Job) -> None:
-    """Did the invitation go out? A homeserver may refuse it (a server it will not
+    """Did the invitation go out? A chat server may refuse it (a server it will not
     talk to, a person who blocks invites): then the inviter is told."""
     async with job.writing() as db:
         invitation = store.invitation(db, int(job.ref))
@@ -190,7 +196,8 @@ async def check_delivered(job: Job) -> None:
             return
         close(db, invitation, UNDELIVERABLE)
         stop_asking(db, invitation)
-        _tell_inviter(db, job, invitation, "project.could_not_reach", person=invitation.user_id)
+        who = job.platform.mention(invitation.user_id)
+        _tell_inviter(db, job, invitation, "project.could_not_reach", person=who)
 
 
 @commands.job(REMIND_JOB)

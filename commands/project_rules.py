@@ -9,12 +9,13 @@ person can fix raises ``UserError`` with its catalogue key.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
-from bot.context import UserError
+from bot.context import UserError, UserId
 from bot.roles import Role
+from commands.common import read_people
 from storage.projects import ACCEPTED, ANSWERABLE, DECLINED, LEFT, STAGES, WAITING
 
 NAME_MOST = 60
@@ -175,17 +176,25 @@ def parse_stage_command(args: str) -> tuple[str, str]:
     return words[0], parse_stage(words[1])
 
 
-def parse_invite(args: str, is_person: Callable[[str], object]) -> tuple[str, list[str]]:
-    """``!invite Better buses @sam:council.org, @pat:council.org and @lee:council.org``:
-    the name, and the people (once each, in the order given)."""
+class ReadsPeople(Protocol):
+    """What reading people's chat IDs needs of the platform."""
+
+    def person(self, text: str) -> UserId | None: ...
+
+    def meant_as_person(self, word: str) -> bool: ...
+
+
+def parse_invite(args: str, platform: ReadsPeople) -> tuple[str, list[UserId]]:
+    """``!invite Better buses`` and then people's chat IDs (separated by spaces, commas,
+    "&" or "and"): the name, and the people (once each, in the order given)."""
     tokens = args.split()
-    first = next((i for i, t in enumerate(tokens) if t.startswith("@")), None)
+    first = next((i for i, t in enumerate(tokens) if platform.meant_as_person(t)), None)
     if not first:  # None, or no project name before the first person
         raise UserError("project.invite_how")
-    people = [t.strip(",;") for t in tokens[first:] if t.strip(",;&").lower() not in ("", "and")]
-    people = list(dict.fromkeys(people))
-    wrong = [p for p in people if not is_person(p)]
+    words = [t.strip(",;") for t in tokens[first:] if t.strip(",;&").lower() not in ("", "and")]
+    people, wrong = read_people(words, platform.person)
     if wrong:
+        wrong = list(dict.fromkeys(wrong))
         raise UserError("project.bad_ids", ids=", ".join(w[:60] for w in wrong[:3]))
     if len(people) > MOST_AT_ONCE:
         raise UserError("project.too_many_people", count=len(people), most=MOST_AT_ONCE)

@@ -12,7 +12,6 @@ from sqlite_utils import Database
 
 from bot.context import Context, Message, Platform, UserError
 from commands import common
-from commands.champions import MATRIX_ID
 from commands.project_rules import NAME_MOST, clean_name, may_change
 from commands.project_words import TERMS
 from commands.project_words import invitation as invitation_words
@@ -25,11 +24,6 @@ INVITE_JOB = "project.invite"  # does the person exist? then send the invitation
 DELIVERED_JOB = "project.delivered"  # did the invitation reach them?
 REMIND_JOB = "project.remind"  # one gentle reminder
 CONSENT = "project.consent"  # the yes / no question, by direct message
-
-
-def is_person(text: str) -> bool:
-    """Does this look like a person's chat ID?"""
-    return MATRIX_ID.match(text) is not None
 
 
 def message_text(ctx: Context) -> str:

@@ -3,7 +3,7 @@
 A champion (or the team) starts a project with ``!project new``. The bot makes
 a chat room for it (and stays its admin). Until the room exists the project is
 "being set up": it is listed as such and nobody can be invited yet. The
-``project.room`` job watches the room being made; if the homeserver will not
+``project.room`` job watches the room being made; if the chat server will not
 make it, the project is deleted (its name is free again, its number never
 reused) and whoever started it is told why.
 
@@ -106,7 +106,7 @@ async def change_project(ctx: Context) -> None:
     if fields:
         store.update(ctx.db, project.id, **fields)
     if "summary" in fields and fields["summary"] != project.summary:
-        ctx.platform.queue_state(ctx.db, room, "m.room.topic", {"topic": fields["summary"]})
+        ctx.platform.queue_topic(ctx.db, room, str(fields["summary"]))
     stage = changes.get("stage")
     if isinstance(stage, str) and stage != project.stage:
         _move_on(ctx, project, room, stage)

@@ -86,9 +86,10 @@ def _safeguard(ctx: Context, text: str) -> None:
     support = [ctx.text("safeguarding.private_intro")]
     support.append(config.signposting or ctx.text("safeguarding.team_told"))
     ctx.platform.queue_direct(ctx.db, ctx.sender, "\n".join(support))
-    link = f"https://matrix.to/#/{ctx.room_id}/{ctx.event.event_id}"
+    link = ctx.platform.link(ctx.room_id, ctx.event.event_id)
     team_room = ctx.config.rooms.team_room
     if team_room:
+        person = ctx.platform.mention(ctx.sender)
         ctx.platform.queue_text(
-            ctx.db, team_room, ctx.text("safeguarding.alert", person=ctx.sender, link=link)
+            ctx.db, team_room, ctx.text("safeguarding.alert", person=person, link=link)
         )

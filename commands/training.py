@@ -13,7 +13,7 @@ import re
 from bot.context import Context, UserError
 from bot.registry import CommandSet
 from bot.roles import Role
-from commands.champions import MATRIX_ID
+from commands.common import read_people
 from commands.workshop_rules import started
 from commands.workshops import organised
 from storage import profiles
@@ -25,7 +25,7 @@ commands = CommandSet("workshops")  # the same help section as the workshops the
 @commands.command(
     "attended",
     summary="workshop.attended_summary",
-    usage="attended 2 @sam:council.org @pat:council.org",
+    usage="attended 2 {someone} {someone_else}",
     role=Role.CHAMPION,
 )
 async def record_attendance(ctx: Context) -> None:
@@ -34,15 +34,13 @@ async def record_attendance(ctx: Context) -> None:
         raise UserError("workshop.already_cancelled", number=w.id)
     if not started(w, ctx.now):
         raise UserError("workshop.not_started_yet", number=w.id)
-    people = [p for p in re.split(r"[\s,]+", rest) if p]
-    if not people:
+    words = [p for p in re.split(r"[\s,]+", rest) if p]
+    if not words:
         raise UserError("workshop.attended_how")
-    wrong = [p for p in people if not MATRIX_ID.match(p)]
+    people, wrong = read_people(words, ctx.platform.person)
     if wrong:
         raise UserError("workshop.attended_bad_id", text=wrong[0][:80])
-    added = [
-        p for p in dict.fromkeys(people) if store.record_attendance(ctx.db, w.id, p, ctx.sender)
-    ]
+    added = [p for p in people if store.record_attendance(ctx.db, w.id, p, ctx.sender)]
     if w.is_training:
         for person in added:
             lines = [ctx.text("workshop.training_done", level=w.level)]
@@ -51,7 +49,7 @@ async def record_attendance(ctx: Context) -> None:
                 lines.append(ctx.text("workshop.training_team_ask"))
             ctx.platform.queue_direct(ctx.db, person, "\n".join(lines))
     lines = [ctx.text("workshop.attended_saved", number=w.id, count=len(added))]
-    already = len(set(people)) - len(added)
+    already = len(people) - len(added)
     if already:
         lines.append(ctx.text("workshop.attended_already", count=already))
     ctx.reply_text("\n".join(lines))

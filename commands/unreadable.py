@@ -1,7 +1,7 @@
 """Messages the bot could not decrypt, because their keys never came.
 
 The worker parks such a message as ``locked`` and tells the features so (a
-``Locked`` event); this module then schedules its own job. The adapter tries
+``Locked`` event); this module then schedules its own job. The platform adapter tries
 the message again whenever new keys arrive. If it is still locked when the job
 runs, the sender is asked, once, to send it again. A message whose keys come
 even later is still handled: nothing is dropped.

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from bot.config import Config
+from bot.context import Platform
 from bot.when import say_when
 from commands.workshop_rules import NEEDS
 from storage.workshops import Needs, Workshop
@@ -28,6 +29,7 @@ class Speaker(Protocol):
     """A handler's context or a job: anything that can say catalogue messages."""
 
     config: Config
+    platform: Platform
 
     def text(self, key: str, **values: object) -> str: ...
 
@@ -138,6 +140,7 @@ def checklist(
     now: datetime,
 ) -> str:
     """The organiser's access-needs checklist: ``answers`` has everyone with a place."""
+    show = speaker.platform.mention
     lines = [
         speaker.text(
             "workshop.checklist_title",
@@ -152,7 +155,7 @@ def checklist(
         ),
     ]
     for code in NEEDS[:-1]:
-        who = [p for p, n in answers.items() if n and code in n.codes]
+        who = [show(p) for p, n in answers.items() if n and code in n.codes]
         label = need_label(speaker, code)
         if who:
             lines.append(
@@ -166,11 +169,11 @@ def checklist(
     if worded:
         lines.append(speaker.text("workshop.checklist_words"))
         lines += [
-            speaker.text("workshop.checklist_words_line", person=p, words=words)
+            speaker.text("workshop.checklist_words_line", person=show(p), words=words)
             for p, words in worded
         ]
     nothing = [p for p, n in answers.items() if n and not n.codes and not n.words]
-    unanswered = [p for p, n in answers.items() if n is None]
+    unanswered = [show(p) for p, n in answers.items() if n is None]
     lines.append(speaker.text("workshop.checklist_nothing", count=len(nothing)))
     if unanswered:
         lines.append(
@@ -237,4 +240,4 @@ def calendar_file(speaker: Speaker, w: Workshop, *, stamp: datetime, domain: str
         event.add("url", link.group(0))
     event.add("status", "CANCELLED" if w.state == "cancelled" else "CONFIRMED")
     cal.add_component(event)
-    return cal.to_ical()
+    return bytes(cal.to_ical())

@@ -105,8 +105,7 @@ def send_calendar_file(ctx: Context, w: Workshop, room_id: str, now: datetime) -
     folder = ctx.platform.files_dir
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"workshop-{w.id}-{uuid.uuid4().hex}.ics"
-    domain = ctx.platform.user_id.split(":", 1)[-1] or "copro-bot"
-    path.write_bytes(calendar_file(ctx, w, stamp=now, domain=domain))
+    path.write_bytes(calendar_file(ctx, w, stamp=now, domain=ctx.platform.uid_domain))
     ctx.platform.queue_file(ctx.db, room_id, path, f"workshop-{w.id}.ics", "text/calendar")
 
 

@@ -39,8 +39,8 @@ def utcnow() -> str:
 
 
 def mention(user_id: str) -> re.Pattern[str]:
-    """This exact ID in text: "@sam:council.test" but not "@sam:council.test.uk"
-    or "@sam:council.test:8448" (other people)."""
+    """This exact ID in text, not the start of a longer one: more letters, dots or
+    dashes after it, or a colon and a number (a port), make another person's ID."""
     return re.compile(re.escape(user_id) + r"(?![A-Za-z0-9.\-]|:[0-9])")
 
 

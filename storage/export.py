@@ -5,12 +5,12 @@ come, so an export of a million answers uses no more memory than one of ten.
 Writing the rows to a file (CSV, JSON, Markdown) is ``bot/export.py``.
 
 Who said it is shown as a pseudonym: "Person " and 8 letters made from the
-person's Matrix ID with a secret key (HMAC-SHA256), so the same person has the
+person's chat ID with a secret key (HMAC-SHA256), so the same person has the
 same pseudonym in every export made with that key, and nobody without the key
 can work back to the ID. The key is ``pseudonym.key`` in the data folder.
 Anonymous feedback (no user kept) is shown as "Anonymous".
 
-The real Matrix ID is shown only when the export asks for it (``real_ids``)
+The real chat ID is shown only when the export asks for it (``real_ids``)
 AND the person agreed to be contacted about that piece of feedback
 (``feedback.contact_ok = 1``). We chose that agreement, not the direct-chat
 consent in ``feedback_consents``: it is given for each piece of feedback, and
@@ -60,7 +60,7 @@ class ExportRow:
     project: str  # the project's name ("" if none or unknown)
     themes: tuple[str, ...]
     outcome: str  # what changed because of it; several are joined with " / "
-    person: str  # "Person ABCD2345", "Anonymous", or (only if agreed) the Matrix ID
+    person: str  # "Person ABCD2345", "Anonymous", or (only if agreed) the chat ID
     question_id: int | None = None  # for grouping; not one of the exported fields
 
     def cells(self) -> tuple[str, str, str, str, str, str, str]:

@@ -3,8 +3,9 @@
 An event's state is pending (to handle), done, ignored (nothing to do), failed
 (a dead letter holds it), locked (encrypted, waiting for its keys) or
 unreadable (its keys never came; the sender was asked to send it again).
+``scrubbed`` marks an event whose words are not stored (forgotten, or sealed).
 
-An event's time (``origin_server_ts``) is what the sender's homeserver claims,
+An event's time (``origin_server_ts``) is what the sender's chat server claims,
 so it is kept only within what the bot saw: never later than the sync that
 brought it, never earlier than the sync before (the event was not in that one),
 and never earlier than what came before it in the room. For what the bot
@@ -71,7 +72,7 @@ def add_events(
     *,
     now: datetime | None = None,
 ) -> int:
-    """Store one room's events (raw Matrix JSON, in the room's order) as pending,
+    """Store one room's events (as the platform gives them, in the room's order) as pending,
     their times kept within what the bot saw (see above). Returns how many were new."""
     moment = now or datetime.now(UTC)
     since = synced_at(db)
@@ -85,9 +86,8 @@ def add_events(
         if ts != claimed:
             event = {**event, "origin_server_ts": ts}
         cur = db.execute(
-            "INSERT OR IGNORE INTO inbox "
-            "(event_id, room_id, sender, type, origin_server_ts, event, state, received_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+            "INSERT OR IGNORE INTO inbox (event_id, room_id, sender, type, origin_server_ts, "
+            "event, state, received_at, scrubbed) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
             [
                 event["event_id"],
                 room_id,
@@ -96,6 +96,7 @@ def add_events(
                 ts,
                 json.dumps(event, ensure_ascii=False),
                 now_text,
+                is_sealed(event),
             ],
         )
         added += cur.rowcount
@@ -140,9 +141,14 @@ def unlock(db: Database, seq: int, readable: dict[str, Any]) -> None:
     if row is not None:
         readable = {**readable, "origin_server_ts": row[0]}
     db.execute(
-        "UPDATE inbox SET event = ?, type = ?, state = 'pending', handled_at = NULL "
+        "UPDATE inbox SET event = ?, type = ?, scrubbed = ?, state = 'pending', handled_at = NULL "
         "WHERE seq = ? AND state IN ('locked', 'unreadable')",
-        [json.dumps(readable, ensure_ascii=False), str(readable.get("type", "")), seq],
+        [
+            json.dumps(readable, ensure_ascii=False),
+            str(readable.get("type", "")),
+            is_sealed(readable),
+            seq,
+        ],
     )
 
 
@@ -181,7 +187,7 @@ def scrub(db: Database, event_id: str, *, forget_sender: bool = False) -> None:
     )
     kept = {k: event[k] for k in keep if k in event}
     db.execute(
-        "UPDATE inbox SET event = ? WHERE event_id = ?",
+        "UPDATE inbox SET event = ?, scrubbed = 1 WHERE event_id = ?",
         [json.dumps({**kept, "content": {}}), event_id],
     )
     if forget_sender:
@@ -195,7 +201,7 @@ def scrub(db: Database, event_id: str, *, forget_sender: bool = False) -> None:
 def scrub_older(db: Database, cutoff: str) -> int:
     """Forget what arrived before ``cutoff`` (an ISO time); returns how many events."""
     stale = db.execute(
-        "SELECT event_id FROM inbox WHERE received_at < ? AND instr(event, '\"content\": {}') = 0",
+        "SELECT event_id FROM inbox WHERE received_at < ? AND NOT scrubbed",
         [cutoff],
     ).fetchall()
     for (event_id,) in stale:
@@ -204,7 +210,12 @@ def scrub_older(db: Database, cutoff: str) -> int:
 
 
 def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]:
-    return {"inbox": dicts(db.execute("SELECT * FROM inbox WHERE sender = ?", [user_id]))}
+    rows = db.execute(
+        "SELECT seq, event_id, room_id, sender, type, origin_server_ts, event, state, "
+        "received_at, handled_at FROM inbox WHERE sender = ?",
+        [user_id],
+    )
+    return {"inbox": dicts(rows)}
 
 
 def forget(db: Database, user_id: str) -> None:

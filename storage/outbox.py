@@ -1,4 +1,12 @@
-"""The outbox: what the bot will send, each with a transaction ID, sent in order."""
+"""The outbox: what the bot will send, each with a transaction ID, sent in order.
+
+An item's ``room_id`` is where it goes: a room the platform knows, or (marked in
+``placeholder``) what stands for a room that does not exist yet: a person's ID
+while their direct chat is being opened (``PERSON``), or the key a new room was
+asked for under (``NEW_ROOM``). The item that makes the room says so (``opens``);
+what is queued under that key while it waits waits too, and goes to the room once
+it exists (``move_room``). Which one an item is never depends on how IDs look.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +20,9 @@ from sqlite_utils import Database
 
 from storage import rooms
 from storage.db import dicts, naming, utcnow
+
+PERSON = "person"  # room_id is a person's ID: their direct chat is being opened
+NEW_ROOM = "new_room"  # room_id is the key a new room was asked for under
 
 
 @dataclass(frozen=True)
@@ -32,22 +43,40 @@ def enqueue(
     room_id: str,
     event_type: str | None = None,
     content: dict[str, Any] | None = None,
+    *,
+    opens: str | None = None,
 ) -> str:
-    """Queue one action (send, join or leave). Returns its transaction ID."""
+    """Queue one action (send, join, leave...). Returns its transaction ID.
+
+    ``opens`` (``PERSON`` or ``NEW_ROOM``): this item makes the room that ``room_id``
+    stands for until it exists. Anything queued under that key meanwhile waits for it.
+    """
     txn_id = "copro-" + uuid.uuid4().hex
     db.execute(
-        "INSERT INTO outbox (txn_id, action, room_id, event_type, content, state, created_at) "
-        "VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+        "INSERT INTO outbox "
+        "(txn_id, action, room_id, placeholder, event_type, content, state, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
         [
             txn_id,
             action,
             room_id,
+            opens or _waiting_under(db, room_id),
             event_type,
             None if content is None else json.dumps(content, ensure_ascii=False),
             utcnow(),
         ],
     )
     return txn_id
+
+
+def _waiting_under(db: Database, key: str) -> str | None:
+    """What ``key`` stands for, if a room is being made for it (None: it is a room)."""
+    row = db.execute(
+        "SELECT placeholder FROM outbox WHERE state = 'pending' AND room_id = ? "
+        "AND placeholder IS NOT NULL LIMIT 1",
+        [key],
+    ).fetchone()
+    return row[0] if row else None
 
 
 def _item(row: tuple[Any, ...]) -> OutboxItem:
@@ -122,8 +151,13 @@ def has_pending(db: Database, action: str, room_id: str) -> bool:
 
 
 def move_room(db: Database, old: str, new: str) -> None:
-    """Pending items queued for ``old`` (e.g. a direct chat not yet created) go to ``new``."""
-    db.execute("UPDATE outbox SET room_id = ? WHERE room_id = ? AND state = 'pending'", [new, old])
+    """The room that the key ``old`` stood for exists now, as ``new``: what waits
+    for it goes there."""
+    db.execute(
+        "UPDATE outbox SET room_id = ?, placeholder = NULL "
+        "WHERE room_id = ? AND placeholder IS NOT NULL AND state = 'pending'",
+        [new, old],
+    )
 
 
 def result_of(db: Database, txn_id: str) -> str | None:
@@ -148,12 +182,12 @@ def txn_of(db: Database, result: str) -> str | None:
     return row[0] if row else None
 
 
-def fail_pending(db: Database, room_id: str, error: str) -> None:
-    """Give up on everything still queued for ``room_id``."""
+def fail_pending(db: Database, key: str, error: str) -> None:
+    """The room that ``key`` stood for was not made: give up on what waits for it."""
     db.execute(
         "UPDATE outbox SET state = 'failed', done_at = ?, result = ? "
-        "WHERE room_id = ? AND state = 'pending'",
-        [utcnow(), error, room_id],
+        "WHERE room_id = ? AND placeholder IS NOT NULL AND state = 'pending'",
+        [utcnow(), error, key],
     )
 
 
@@ -167,16 +201,25 @@ def set_content(db: Database, item_id: int, content: dict[str, Any]) -> None:
 # ----- people's data rights -----------------------------------------------------
 
 
+def _their_chats(db: Database, user_id: str) -> tuple[str, list[str]]:
+    """SQL for the person's own direct chats, and what waits for one to open."""
+    chats = rooms.direct_with(db, user_id)
+    marks = ", ".join("?" for _ in chats)
+    return f"(room_id IN ({marks}) OR (room_id = ? AND placeholder = ?))", [
+        *chats,
+        user_id,
+        PERSON,
+    ]
+
+
 def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]:
     """What the bot said to the person in their own direct chats (and what waits
     for one to open), oldest first; messages already scrubbed are left out."""
-    chats = [user_id, *rooms.direct_with(db, user_id)]
-    marks = ", ".join("?" for _ in chats)
+    chats, params = _their_chats(db, user_id)
     said = db.execute(
         "SELECT id, created_at, state, event_type, content FROM outbox "
-        "WHERE action = 'send' AND event_type != 'm.reaction' AND content != '{}' "
-        f"AND room_id IN ({marks}) ORDER BY id",
-        chats,
+        f"WHERE action = 'send' AND content != '{{}}' AND {chats} ORDER BY id",
+        params,
     )
     return {"outbox": dicts(said)}
 
@@ -184,13 +227,13 @@ def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]
 def forget(db: Database, user_id: str) -> None:
     """What the bot said to them, or about them: its words go, and what still waits
     to be sent to them is not sent."""
-    for room_id in [*rooms.direct_with(db, user_id), user_id]:
-        db.execute(
-            "UPDATE outbox SET state = 'failed', result = 'forgotten' "
-            "WHERE room_id = ? AND state = 'pending'",
-            [room_id],
-        )
-        db.execute("UPDATE outbox SET content = '{}' WHERE room_id = ?", [room_id])
+    chats, params = _their_chats(db, user_id)
+    db.execute(
+        "UPDATE outbox SET state = 'failed', result = 'forgotten' "
+        f"WHERE state = 'pending' AND {chats}",
+        params,
+    )
+    db.execute(f"UPDATE outbox SET content = '{{}}' WHERE {chats}", params)
     for rowid, _ in list(naming(db, "outbox", ["content"], user_id)):
         db.execute("UPDATE outbox SET content = '{}' WHERE rowid = ?", [rowid])
 

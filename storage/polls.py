@@ -1,7 +1,7 @@
 """Polls, their votes, and who has voted in secret ballots.
 
 A secret ballot's answers are never stored: ``poll_ballots`` says who has voted
-and where their answer waits on the homeserver, and the totals are written once,
+and where their answer waits on the chat server, and the totals are written once,
 when the poll closes (``finish``).
 """
 

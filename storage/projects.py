@@ -28,8 +28,8 @@ REMINDED = "reminded"  # asked, and reminded once
 ACCEPTED = "accepted"
 DECLINED = "declined"
 LEFT = "left"  # said yes, then left the project
-NO_SUCH_PERSON = "no_such_person"  # the homeserver says there is nobody by that ID
-UNDELIVERABLE = "undeliverable"  # the homeserver would not take the question to them
+NO_SUCH_PERSON = "no_such_person"  # the chat server says there is nobody by that ID
+UNDELIVERABLE = "undeliverable"  # the chat server would not take the question to them
 WITHDRAWN = "withdrawn"  # the project finished before they answered
 WAITING = (CHECKING, ASKED, REMINDED)
 ANSWERABLE = (ASKED, REMINDED)
@@ -452,7 +452,7 @@ def delivery(db: Database, txn_id: str) -> tuple[str, str | None]:
     """(pending, sent or failed; what came of it) for an item in the outbox.
 
     ``Platform.sent_event`` only tells "sent"; a room that could not be made, or a
-    direct chat the homeserver refused, shows here as "failed", with the reason.
+    direct chat the chat server refused, shows here as "failed", with the reason.
     An item that is not there at all counts as failed.
     """
     return outbox.outcome(db, txn_id) or ("failed", "it was never queued")

@@ -236,10 +236,34 @@ def m011_direct_chat_members(db: Database) -> None:
 
 @migrations()
 def m012_ballots_hold_answers(db: Database) -> None:
-    # A secret ballot answer stays on the homeserver (and in the bot's memory)
+    # A secret ballot answer stays on the chat server (and in the bot's memory)
     # until the poll closes; only where to find it again is stored, never what
     # it says. The totals are made once, at the close, from all answers at once;
     # poll_tally is no longer written (it holds what older versions counted).
     db.table("poll_ballots").add_column("answer_room", str)
     db.table("poll_ballots").add_column("answer_event", str)
     db.table("poll_ballots").create_index(["answer_event"])
+
+
+@migrations()
+def seam_typed_outbox_keys_and_scrub_marker(db: Database) -> None:
+    # The outbox tells a room that does not exist yet from a real one by a column,
+    # not by how IDs look: "person" (room_id is a person's ID: their direct chat
+    # is being opened) or "new_room" (room_id is the key a new room was asked for
+    # under). Rows queued under such a key are marked like the row that makes it.
+    db.table("outbox").add_column("placeholder", str)
+    db.execute(
+        "UPDATE outbox SET placeholder = (SELECT CASE o.action WHEN 'create_dm' THEN 'person' "
+        "ELSE 'new_room' END FROM outbox o WHERE o.room_id = outbox.room_id "
+        "AND o.action IN ('create_dm', 'create_room') ORDER BY o.id DESC LIMIT 1) "
+        "WHERE room_id IN (SELECT room_id FROM outbox "
+        "WHERE action IN ('create_dm', 'create_room'))"
+    )
+    # A reaction is an action of its own (before, a "send" told apart by its
+    # Matrix event type): it is not something the bot said to a person.
+    db.execute(
+        "UPDATE outbox SET action = 'react' WHERE action = 'send' AND event_type = 'm.reaction'"
+    )
+    # Retention finds what is already scrubbed by this mark, not by the JSON's text.
+    db.table("inbox").add_column("scrubbed", int, not_null_default=0)
+    db.execute("UPDATE inbox SET scrubbed = 1 WHERE json_extract(event, '$.content') = '{}'")

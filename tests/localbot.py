@@ -70,6 +70,7 @@ from matrix_driver import (  # the platform the tests run on: its people, rooms 
     CHRIS,
     DANA,
     DM,
+    EXAMPLES,
     GROUP,
     LEE,
     PAT,
@@ -107,8 +108,10 @@ MESSAGES = Messages.load()
 
 
 def say(key: str, prefix: str = "!", **values: object) -> str:
-    """What the catalogue says for ``key``."""
-    return MESSAGES.get(key, prefix=prefix, **values)
+    """What the catalogue says for ``key`` (with the Matrix adapter's example IDs)."""
+    someone, someone_else = EXAMPLES
+    examples = {"someone": someone, "someone_else": someone_else}
+    return MESSAGES.get(key, prefix=prefix, **{**examples, **values})
 
 
 class FakeClock:
@@ -281,8 +284,7 @@ def _next_to_send(db: Database) -> tuple[int, str, str, str] | None:
     """The oldest pending item that can go now (not one waiting for its room)."""
     return db.execute(
         "SELECT id, txn_id, action, room_id FROM outbox WHERE state = 'pending' "
-        "AND (action IN ('create_dm', 'create_room') OR "
-        "(room_id NOT LIKE 'project:%' AND room_id NOT LIKE '@%')) ORDER BY id LIMIT 1"
+        "AND (action IN ('create_dm', 'create_room') OR placeholder IS NULL) ORDER BY id LIMIT 1"
     ).fetchone()
 
 
@@ -296,6 +298,7 @@ class LocalBot:
     default_sender = SAM  # who acts when a test does not say
     driver_kind: type[PlatformDriver] = Driver  # the platform the bot runs on, for the tests
     clock_start = T0
+    adapter_class: type[CannedAdapter] = CannedAdapter  # another, for a platform's own IDs
 
     def __init__(
         self,
@@ -343,8 +346,8 @@ class LocalBot:
         self.registry = Registry(
             [m.commands for m in MODULES] + ([self.extra] if self.extra else [])
         )
-        self.adapter = CannedAdapter(self.config, self.store)
-        self.adapter.server = self.driver.server  # what the homeserver holds
+        self.adapter = self.adapter_class(self.config, self.store)
+        self.adapter.server = self.driver.server  # what the chat server holds
         self.dispatcher = Dispatcher(self.config, messages, self.registry, self.adapter)
         self.worker = Worker(self.store, self.dispatcher, self.adapter, now=self.clock.now)
         self.scheduler = Scheduler(

@@ -32,9 +32,11 @@ from sqlite_utils import Database
 
 from bot.context import Edit, Incoming, Message, PollLayout, Reaction, Removal
 from bot.matrix import INVITE_TYPE, POLL_END, POLL_START, MatrixAdapter
+from bot.matrix.adapter import EXAMPLE_PEOPLE
 from storage import inbox
 
 SERVER = "council.test"
+EXAMPLES = EXAMPLE_PEOPLE  # the made-up IDs the bot's help and messages show
 
 
 def person_named(name: str, server: str = SERVER) -> str:
@@ -207,7 +209,7 @@ class MatrixDriver:
 
     def read(self, action: str, event_type: str | None, content: Event) -> dict[str, Any]:
         """The neutral fields of an outbox row (see ``localbot.Out``)."""
-        if action == "send":
+        if action in ("send", "react"):
             return _read_sent(event_type, content)
         if action == "file":
             path = content.get("path")

@@ -20,6 +20,7 @@ from localbot import (
     ALICE,
     CHRIS,
     DM,
+    EXAMPLES,
     GROUP,
     MESSAGES,
     PAT,
@@ -443,7 +444,9 @@ SECTIONS = sorted({c.section for c in build_registry()} - {"basics"})
 
 
 def help_line(cmd: Command, prefix: str = "!") -> str:
-    return say("help.line", prefix, usage=prefix + cmd.usage, summary=say(cmd.summary, prefix))
+    someone, someone_else = EXAMPLES
+    usage = prefix + cmd.usage.format(someone=someone, someone_else=someone_else)
+    return say("help.line", prefix, usage=usage, summary=say(cmd.summary, prefix))
 
 
 def more_line(section: str, prefix: str = "!") -> str:

@@ -248,7 +248,7 @@ async def test_bad_input_gets_a_kind_reply_and_nothing_half_done(synapse, make_b
         f"!invite Beter buses {sam.user_id}": "Did you mean Better buses?",
         f"!invite {NAME} {alex.user_id}": "is taking part in Better buses already",
         f"!invite {NAME} sam": "Please give the project's name and then each person's",
-        f"!invite {NAME} @Sam Smith": "I couldn't read @Sam, Smith as a Matrix ID",
+        f"!invite {NAME} @Sam Smith": "I couldn't read @Sam, Smith as a chat address",
         f"!stage {NAME} someday": "I don't know the stage someday",
     }
     for command, words in cases.items():

@@ -771,7 +771,7 @@ async def test_replies_in_the_thread_are_saved_and_acknowledged(bot: FeedbackBot
         1,
     )
     (ack,) = bot.outbox()[1:]
-    assert (ack.action, ack.room_id, ack.kind) == ("send", GROUP, "reaction")
+    assert (ack.action, ack.room_id, ack.kind) == ("react", GROUP, "reaction")
     assert (ack.target, ack.key) == (answer, THUMBS)
     # Members and non-members of the feature alike may answer; each answer is its own piece.
     await bot.send("A quiet room.", sender=SAM, room_id=GROUP, thread=root)

@@ -217,7 +217,7 @@ async def test_the_driver_reads_back_what_the_adapter_queued(bot: Bot, tmp_path:
         platform.queue_invite(db, GROUP, SAM)
         platform.queue_kick(db, GROUP, SAM, "left the project")
         platform.queue_create_room(db, "project:1", "Buses", "Better buses", invite=[SAM])
-        platform.queue_state(db, GROUP, "m.room.topic", {"topic": "Better buses"})
+        platform.queue_topic(db, GROUP, "Better buses")
     said = [
         (o.kind, o.body, o.reply_to, o.thread, o.mentions, o.notice, o.formatted)
         for o in bot.outbox()[:4]

@@ -6,7 +6,8 @@ driver (tests/localbot.py explains; tests/matrix_driver.py is Matrix's).
 Which files are handler tests, by rule: every ``tests/test_*.py`` that drives the
 bot through ``localbot``, except the end-to-end tests (``test_e2e_*``: real Matrix
 clients against a real homeserver) and the Matrix adapter's own tests
-(``test_matrix_*``), where Matrix events are the point.
+(``test_matrix_*``) and the seam's test (``test_seam.py``), where Matrix is the
+point.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def handler_tests() -> list[Path]:
         for path in TESTS.glob("test_*.py")
         if IMPORTS_LOCALBOT.search(path.read_text(encoding="utf-8"))
         and not path.name.startswith(("test_e2e_", "test_matrix_"))
+        and path.name != "test_seam.py"
     )
 
 

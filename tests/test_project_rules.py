@@ -42,7 +42,20 @@ from storage.projects import (
     WITHDRAWN,
 )
 
-PERSON = re.compile(r"^@[a-z0-9._=/-]+:[a-z0-9.-]+$").match
+_ID = re.compile(r"^@[a-z0-9._=/-]+:[a-z0-9.-]+$")
+
+
+class People:
+    """How a platform reads people's IDs (Matrix-like, for these pure rules)."""
+
+    def person(self, text: str) -> str | None:
+        return text if _ID.match(text) else None
+
+    def meant_as_person(self, word: str) -> bool:
+        return word.startswith("@")
+
+
+PERSON = People()
 
 
 def problem(call, *args, **kwargs) -> UserError:  # type: ignore[no-untyped-def]

@@ -8,13 +8,14 @@ wake each other only through it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
-from bot.context import PollLayout
+from bot.context import PollLayout, UserId
 from bot.matrix.crypto import Crypto
 from bot.matrix.events import POLL_END, POLL_START, Events, notice
 from bot.matrix.ingest import Ingest
@@ -22,11 +23,41 @@ from bot.matrix.sending import Sending
 from bot.matrix.session import Session
 from storage import outbox, rooms
 
+# A person's Matrix ID as the bot accepts it in commands: "@sam:council.org". The
+# name has the characters the spec allows in one (a-z 0-9 . _ = - / +), then a
+# server's host name or IPv4 address and an optional port.
+USER_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d{1,5})?$")
+
+EXAMPLE_PEOPLE = ("@sam:council.org", "@pat:council.org")  # made up, for examples
+
 
 class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
     """The core's ``Platform`` for Matrix: log in (``Session``), sync into the inbox
     and read rooms (``Ingest``), read and write encrypted rooms (``Crypto``),
     understand stored events (``Events``) and send from the outbox (``Sending``)."""
+
+    # ----- people and links ---------------------------------------------------
+
+    def person(self, text: str) -> UserId | None:
+        return UserId(text) if USER_ID.match(text) else None
+
+    def meant_as_person(self, word: str) -> bool:
+        return word.startswith("@")
+
+    def mention(self, user_id: str) -> str:
+        return user_id  # the full ID: the one thing that tells people apart
+
+    @property
+    def example_people(self) -> tuple[str, str]:
+        return EXAMPLE_PEOPLE
+
+    def link(self, room_id: str, event_id: str) -> str:
+        return f"https://matrix.to/#/{room_id}/{event_id}"
+
+    @property
+    def uid_domain(self) -> str:
+        """The bot's own server."""
+        return self.server_of(self.user_id) or "copro-bot"
 
     # ----- queueing (written to the outbox; the sender sends) ---------------
 
@@ -45,7 +76,7 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
 
     def queue_reaction(self, db: Database, room_id: str, target: str, key: str) -> str:
         relation = {"rel_type": "m.annotation", "event_id": target, "key": key}
-        return outbox.enqueue(db, "send", room_id, "m.reaction", {"m.relates_to": relation})
+        return outbox.enqueue(db, "react", room_id, "m.reaction", {"m.relates_to": relation})
 
     def direct_room(self, db: Database, user_id: str) -> str:
         """The person's private direct chat (nobody else in it, as the sync last
@@ -58,7 +89,7 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
         if room_id is not None:
             return room_id
         if not outbox.has_pending(db, "create_dm", user_id):
-            outbox.enqueue(db, "create_dm", user_id)
+            outbox.enqueue(db, "create_dm", user_id, opens=outbox.PERSON)
         return user_id
 
     def queue_direct(self, db: Database, user_id: str, text: str) -> str:
@@ -130,7 +161,10 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
             # later, creators may not even be listed). People in it may invite.
             "power_level_content_override": {"invite": 0},
         }
-        return outbox.enqueue(db, "create_room", key, content=content)
+        return outbox.enqueue(db, "create_room", key, content=content, opens=outbox.NEW_ROOM)
+
+    def queue_topic(self, db: Database, room_id: str, topic: str) -> str:
+        return self.queue_state(db, room_id, "m.room.topic", {"topic": topic})
 
     def queue_invite(self, db: Database, room_id: str, user_id: str) -> str:
         return outbox.enqueue(db, "invite", room_id, content={"user_id": user_id})

@@ -15,6 +15,7 @@ from sqlite_utils import Database
 
 from bot.context import (
     Edit,
+    EventId,
     Incoming,
     Invitation,
     Message,
@@ -23,7 +24,9 @@ from bot.context import (
     Reaction,
     Removal,
     RoomChange,
+    RoomId,
     RoomReplaced,
+    UserId,
 )
 from bot.matrix.base import AdapterBase
 from bot.messages import shorten
@@ -109,11 +112,12 @@ def to_incoming(raw: dict[str, Any], room_id: str, *, is_direct: bool) -> Incomi
         or not isinstance(sender, str)
     ):
         return None
+    event_id, room_id, sender = EventId(event_id), RoomId(room_id), UserId(sender)
     ts = raw.get("origin_server_ts")
     ts = ts if isinstance(ts, int) else 0
     relates = content.get("m.relates_to")
     relates = relates if isinstance(relates, dict) else {}
-    target = relates.get("event_id")
+    target = EventId(t) if isinstance(t := relates.get("event_id"), str) else None
     if kind == "m.room.message":
         body = content.get("body")
         if content.get("msgtype") != "m.text" or not isinstance(body, str):
@@ -136,7 +140,7 @@ def to_incoming(raw: dict[str, Any], room_id: str, *, is_direct: bool) -> Incomi
             sender,
             body,
             is_direct,
-            reply_to=reply_to if isinstance(reply_to, str) and not in_thread else None,
+            reply_to=EventId(reply_to) if isinstance(reply_to, str) and not in_thread else None,
             ts=ts,
             thread=target if in_thread else None,
         )
@@ -151,7 +155,9 @@ def to_incoming(raw: dict[str, Any], room_id: str, *, is_direct: bool) -> Incomi
         return None
     if kind == "m.room.redaction":
         redacts = raw.get("redacts") or content.get("redacts")
-        return Removal(event_id, room_id, sender, redacts, ts) if isinstance(redacts, str) else None
+        if not isinstance(redacts, str):
+            return None
+        return Removal(event_id, room_id, sender, EventId(redacts), ts)
     if kind in POLL_RESPONSES:
         if relates.get("rel_type") != "m.reference" or not isinstance(target, str):
             return None
@@ -183,14 +189,22 @@ class Events(AdapterBase):
         if event.type == INVITE_TYPE:
             is_direct = bool(content.get("is_direct"))
             return Invitation(
-                event.event_id, event.room_id, event.sender, is_direct, event.origin_server_ts
+                EventId(event.event_id),
+                RoomId(event.room_id),
+                UserId(event.sender),
+                is_direct,
+                event.origin_server_ts,
             )
         if event.type == "m.room.tombstone" and raw.get("state_key") == "":
             new_room = content.get("replacement_room")
             if not isinstance(new_room, str) or not new_room.startswith("!"):
                 return None
             return RoomReplaced(
-                event.event_id, event.room_id, event.sender, new_room, event.origin_server_ts
+                EventId(event.event_id),
+                RoomId(event.room_id),
+                UserId(event.sender),
+                RoomId(new_room),
+                event.origin_server_ts,
             )
         if raw.get("type") == "m.room.encrypted":
             plain = self._decrypt(raw, event.room_id)

@@ -114,7 +114,9 @@ class Sending(AdapterBase):
             async with self.store.writing() as db:
                 # What went to a person's own private chat is theirs (and !mydata shows
                 # it) until they are forgotten; elsewhere it may quote people: not kept.
-                scrub = item.action in ("send", "file") and not rooms.private_with(db, room_id)
+                scrub = item.action in ("send", "react", "file") and not rooms.private_with(
+                    db, room_id
+                )
                 outbox.mark_sent(db, item.id, result, scrub=scrub)
                 if item.action == "leave":
                     rooms.mark_left(db, room_id)
@@ -185,6 +187,11 @@ class Sending(AdapterBase):
         endpoint = self._room(item, "send", path(event_type), path(item.txn_id))
         resp = await self.http.request("PUT", endpoint, body=content)
         return str(resp.get("event_id", ""))
+
+    async def _do_react(self, item: OutboxItem) -> str:
+        """A reaction goes out like any event; the outbox keeps it apart from what
+        the bot says (which, in a person's own chat, is their data)."""
+        return await self._do_send(item)
 
     async def _do_join(self, item: OutboxItem) -> str:
         assert self.http is not None
