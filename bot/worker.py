@@ -150,7 +150,9 @@ class Worker:
 
 
 def _state_after(happened: Happened | None) -> str:
-    """The inbox state of an event once handled."""
-    if happened is None:
+    """The inbox state of an event once handled. An invitation or a replaced room
+    stays "ignored", as before the core decided on them: "done" counts what people
+    did, and what the policy did with the room is in the outbox."""
+    if happened is None or isinstance(happened, Invitation | RoomReplaced):
         return "ignored"
     return "locked" if isinstance(happened, Locked) else "done"
