@@ -9,6 +9,10 @@ have written to the outbox (the adapter's sender wakes). The worker sets
 wake-up again). ``synced`` is set once, when the first sync is stored: the
 scheduler starts only then, so that what fell due while the bot was down runs
 with everything it must count.
+
+With several platforms at once, each adapter is handed ``part()``: the same
+wake-ups, with a ``synced`` of its own; ``all_synced`` sets the whole's
+``synced`` once every part has stored its first sync.
 """
 
 from __future__ import annotations
@@ -22,6 +26,20 @@ class Signals:
         self.to_send = asyncio.Event()  # the outbox has something new: the sender
         self.scheduled = asyncio.Event()  # jobs may have changed: the scheduler
         self.synced = asyncio.Event()  # the first sync is stored (never cleared)
+        self._parts: list[asyncio.Event] = []  # each part's own synced
+
+    def part(self) -> Signals:
+        """The same wake-ups for one of several adapters, with its own ``synced``."""
+        part = Signals()
+        part.received, part.to_send, part.scheduled = self.received, self.to_send, self.scheduled
+        self._parts.append(part.synced)
+        return part
+
+    async def all_synced(self) -> None:
+        """Set ``synced`` once every part has stored its first sync."""
+        for synced in self._parts:
+            await synced.wait()
+        self.synced.set()
 
 
 async def woken(event: asyncio.Event, timeout: float | None = None) -> None:

@@ -26,15 +26,15 @@ commands = CommandSet("polls")  # the same help section as the polls themselves
 CLOSE_JOB = "poll.close"
 
 
-def close_at(db: Database, poll_id: int, when: datetime) -> None:
-    schedule(db, CLOSE_JOB, str(poll_id), when)
+def close_at(db: Database, poll_id: int, when: datetime, *, platform: str) -> None:
+    schedule(db, CLOSE_JOB, str(poll_id), when, platform=platform)
 
 
-def close_now(db: Database, poll: Poll, now: datetime) -> None:
+def close_now(db: Database, poll: Poll, now: datetime, *, platform: str) -> None:
     """Answers sent from now on do not count; the close runs at once."""
     store.start_closing(db, poll.id, now.timestamp())
     jobs.cancel(db, CLOSE_JOB, str(poll.id))
-    close_at(db, poll.id, now)
+    close_at(db, poll.id, now, platform=platform)
 
 
 @commands.job(CLOSE_JOB)
