@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib
 
 from bot.config import Config
-from bot.matrix import MatrixAdapter, StartupError
-from bot.platforms import Adapter, Platforms
+from bot.matrix import MatrixAdapter
+from bot.platforms import Adapter, Platforms, StartupError
 from bot.signals import Signals
 from storage.db import Store
 

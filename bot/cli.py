@@ -53,7 +53,7 @@ def _where_it_runs(config: Config) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import run_bot, setup_logging
-    from bot.matrix import StartupError
+    from bot.platforms import StartupError
     from storage.db import NewerDatabaseError
 
     config = _load(args.config)

@@ -11,7 +11,7 @@ the router is bound to the platform of the event or job being handled (``at``).
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Iterable, Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -50,6 +50,10 @@ class Adapter(Platform, Protocol):
     def secrets(self) -> list[str]:
         """Strings that must never reach a log (passwords, tokens)."""
         ...
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message says why (any adapter may raise it)."""
 
 
 class NoPlatform(LookupError):
@@ -231,8 +235,3 @@ class Platforms:
 
     async def user_exists(self, user_id: str) -> bool | None:
         return await self.owner(user_id).user_exists(user_id)
-
-
-def secrets_of(adapters: Iterable[Adapter]) -> list[str]:
-    """Every adapter's secrets, for the log filter."""
-    return [secret for adapter in adapters for secret in adapter.secrets]

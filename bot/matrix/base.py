@@ -14,12 +14,9 @@ from sqlite_utils import Database
 from bot.config import Config
 from bot.config_platforms import MatrixConfig
 from bot.matrix.http import MatrixHTTP
+from bot.platforms import StartupError as StartupError
 from bot.signals import Signals
 from storage.db import Store
-
-
-class StartupError(Exception):
-    """The bot cannot start; the message says why."""
 
 
 class Backoff:
