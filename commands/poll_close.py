@@ -55,7 +55,8 @@ async def close_poll(job: Job) -> None:
         poll = store.get(db, poll.id)
         assert poll is not None
         cutoff = poll.cutoff if poll.cutoff is not None else job.now.timestamp()
-        if inbox.waiting_since(db, int(cutoff * 1000)):
+        # Answers come on the poll's own platform (the job's): only its events count.
+        if inbox.waiting_since(db, int(cutoff * 1000), job.platform.name):
             raise NotYet("answers sent before the close are still waiting to be handled")
         how: list[str] = []
         if poll.secret:

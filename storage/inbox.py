@@ -275,10 +275,12 @@ def get(db: Database, event_id: str) -> InboxEvent | None:
     return found[0] if found else None
 
 
-def waiting_since(db: Database, ts: int) -> bool:
-    """Is anything sent at or before ``ts`` (ms) still waiting to be handled?"""
+def waiting_since(db: Database, ts: int, platform: str) -> bool:
+    """Is anything sent on ``platform`` at or before ``ts`` (ms) still waiting to be handled?"""
     row = db.execute(
-        "SELECT 1 FROM inbox WHERE state = 'pending' AND origin_server_ts <= ? LIMIT 1", [ts]
+        "SELECT 1 FROM inbox WHERE state = 'pending' AND origin_server_ts <= ? "
+        "AND platform = ? LIMIT 1",
+        [ts, platform],
     ).fetchone()
     return row is not None
 

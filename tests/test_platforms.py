@@ -48,6 +48,7 @@ from bot.scheduler import Scheduler, schedule
 from bot.signals import Signals
 from bot.worker import Worker
 from storage import inbox, jobs, outbox, rooms
+from storage import polls as poll_store
 from storage.db import Store
 from storage.inbox import InboxEvent
 from storage.schema import migrations
@@ -386,6 +387,17 @@ async def test_a_job_asked_for_on_discord_runs_there(bot: TwoPlatformBot) -> Non
     assert closing and all(room == CHANNEL for _, room, _ in closing)
     assert any("poll_end" in content for _, _, content in closing)
     assert bot.rows("matrix") == []  # nothing of it went to Matrix
+
+
+async def test_a_poll_closes_while_another_platform_s_events_wait(bot: TwoPlatformBot) -> None:
+    poll = "!poll Where shall we meet? | Library | Town hall | closes in 2h"
+    assert await bot.ask(poll, sender=CHRIS) == []
+    deliver(bot.store)
+    bot.on_discord("!ping")  # sent before the close, on the other platform, not handled yet
+    bot.later(hours=2, minutes=1)
+    await bot.tick()
+    closed = poll_store.get(bot.db, 1)
+    assert closed is not None and closed.state == "closed"
 
 
 async def test_a_job_is_handed_the_platforms_at_home_on_its_own(bot: TwoPlatformBot) -> None:
