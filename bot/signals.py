@@ -11,8 +11,10 @@ scheduler starts only then, so that what fell due while the bot was down runs
 with everything it must count.
 
 With several platforms at once, each adapter is handed ``part()``: the same
-wake-ups, with a ``synced`` of its own; ``all_synced`` sets the whole's
-``synced`` once every part has stored its first sync.
+``received`` and ``scheduled``, and a ``to_send`` and a ``synced`` of its own.
+Setting the whole's ``to_send`` sets every part's (each sender clears only its
+own wake-up, so none misses one); ``all_synced`` sets the whole's ``synced``
+once every part has stored its first sync.
 """
 
 from __future__ import annotations
@@ -20,24 +22,39 @@ from __future__ import annotations
 import asyncio
 
 
+class FanOut(asyncio.Event):
+    """An event that, when set, sets each of ``parts`` too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[asyncio.Event] = []
+
+    def set(self) -> None:
+        super().set()
+        for part in self.parts:
+            part.set()
+
+
 class Signals:
     def __init__(self) -> None:
         self.received = asyncio.Event()  # the inbox has something new: the worker
-        self.to_send = asyncio.Event()  # the outbox has something new: the sender
+        self.to_send = FanOut()  # the outbox has something new: the sender(s)
         self.scheduled = asyncio.Event()  # jobs may have changed: the scheduler
         self.synced = asyncio.Event()  # the first sync is stored (never cleared)
-        self._parts: list[asyncio.Event] = []  # each part's own synced
+        self._synced_parts: list[asyncio.Event] = []
 
     def part(self) -> Signals:
-        """The same wake-ups for one of several adapters, with its own ``synced``."""
+        """The wake-ups for one of several adapters: the same ``received`` and
+        ``scheduled``, its own ``to_send`` (set with the whole's) and ``synced``."""
         part = Signals()
-        part.received, part.to_send, part.scheduled = self.received, self.to_send, self.scheduled
-        self._parts.append(part.synced)
+        part.received, part.scheduled = self.received, self.scheduled
+        self.to_send.parts.append(part.to_send)
+        self._synced_parts.append(part.synced)
         return part
 
     async def all_synced(self) -> None:
         """Set ``synced`` once every part has stored its first sync."""
-        for synced in self._parts:
+        for synced in self._synced_parts:
             await synced.wait()
         self.synced.set()
 

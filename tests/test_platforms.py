@@ -45,7 +45,7 @@ from bot.matrix import MatrixAdapter
 from bot.platforms import Happened, NoPlatform, Platforms
 from bot.roles import Role, role_of
 from bot.scheduler import Scheduler, schedule
-from bot.signals import Signals
+from bot.signals import Signals, woken
 from bot.worker import Worker
 from storage import inbox, jobs, outbox, rooms
 from storage import polls as poll_store
@@ -500,7 +500,7 @@ async def test_events_and_jobs_of_a_platform_not_running_wait_for_it(
 async def test_synced_only_once_every_platform_has_synced() -> None:
     signals = Signals()
     matrix, discord = signals.part(), signals.part()
-    assert matrix.received is signals.received and discord.to_send is signals.to_send
+    assert matrix.received is signals.received and discord.scheduled is signals.scheduled
     waiting = asyncio.ensure_future(signals.all_synced())
     matrix.synced.set()
     await asyncio.sleep(0)
@@ -508,6 +508,19 @@ async def test_synced_only_once_every_platform_has_synced() -> None:
     discord.synced.set()
     await asyncio.wait_for(waiting, 5)
     assert signals.synced.is_set()
+
+
+async def test_each_sender_is_woken_and_none_takes_another_s_wake_up() -> None:
+    signals = Signals()
+    matrix, discord = signals.part(), signals.part()
+    signals.to_send.set()  # the worker or the scheduler wrote to the outbox
+    await woken(matrix.to_send)  # Matrix's sender wakes, and clears its own
+    assert discord.to_send.is_set()  # Discord's is still to wake
+    await woken(discord.to_send)
+    matrix.to_send.set()  # a sender wakes itself (a room was made): only itself
+    assert not discord.to_send.is_set()
+    discord.received.set()  # what either receives wakes the one worker
+    assert signals.received.is_set() and matrix.received.is_set()
 
 
 # ----- config -------------------------------------------------------------------
