@@ -407,7 +407,7 @@ def config_warnings(config: Config) -> list[str]:
         warnings.append(
             "safeguarding.phrases: empty, so no message is flagged for a safeguarding check"
         )
-    if not config.rooms.encrypt_new_rooms:
+    if config.matrix is not None and not config.rooms.encrypt_new_rooms:
         warnings.append(
             "rooms.encrypt_new_rooms: false, so the direct chats and project rooms the bot "
             "makes are not encrypted (unless the homeserver encrypts new rooms itself): "

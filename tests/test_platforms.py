@@ -29,7 +29,7 @@ from sqlite_utils import Database
 import harness
 from bot.adapters import build_adapters, config_secrets
 from bot.app import RedactSecrets
-from bot.config import DISCORD_TOKEN_ENV, ConfigError, load_config
+from bot.config import DISCORD_TOKEN_ENV, ConfigError, config_warnings, load_config
 from bot.context import (
     EventId,
     Incoming,
@@ -619,6 +619,21 @@ def test_check_config_on_each_platform_never_shows_the_token(tmp_path: Path, sec
     assert ("serve the server 42" in out) == ("[discord]" in sections)
     assert TOKEN not in out and "a real secret" not in out
     assert ("encrypted" in out) == ("[matrix]" in sections)
+
+
+def test_warnings_about_matrix_are_for_matrix_only(tmp_path: Path) -> None:
+    rooms = '[rooms]\nencrypt_new_rooms = false\naccept_direct_chats_from = "anyone"\n'
+    on_discord = config_warnings(load_config(write(tmp_path, DISCORD + REST + rooms), env={}))
+    assert not [w for w in on_discord if w.startswith("rooms.")]
+    on_both = config_warnings(load_config(write(tmp_path, MATRIX + DISCORD + REST + rooms), env={}))
+    assert {w.split(":")[0] for w in on_both} >= {
+        "rooms.encrypt_new_rooms",
+        "rooms.accept_direct_chats_from",
+    }
+    no_team_room = DISCORD.replace("team_channel = 200\n", "") + REST
+    (unset,) = [w for w in config_warnings(load_config(write(tmp_path, no_team_room), env={}))
+                if "nowhere to go" in w]  # fmt: skip
+    assert unset.startswith("discord.team_channel: not set")
 
 
 def test_check_config_warns_of_a_token_sent_unencrypted(tmp_path: Path) -> None:
