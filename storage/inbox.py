@@ -60,14 +60,15 @@ def synced_at(db: Database, platform: str = "matrix") -> int | None:
     return int(row[0]) if row else None
 
 
-def time_of(db: Database, event_id: str, claimed: int, now: datetime) -> int:
+def time_of(db: Database, event_id: str, claimed: int, now: datetime, platform: str) -> int:
     """The time of an event fetched afterwards (not through sync): its time in the
-    inbox if it is there; else it came after the latest sync, and not after now."""
+    inbox if it is there; else it came after the platform's latest sync, and not
+    after now."""
     row = db.execute("SELECT origin_server_ts FROM inbox WHERE event_id = ?", [event_id])
     found = row.fetchone()
     if found is not None:
         return int(found[0])
-    since = synced_at(db)
+    since = synced_at(db, platform)
     return trusted_time(claimed, since + 1 if since is not None else None, _ms(now))
 
 
