@@ -565,6 +565,19 @@ def test_matrix_only_discord_only_and_both(tmp_path: Path) -> None:
     assert both.people.team == {"@alex:council.test", "discord:80351110224678912"}
 
 
+def test_the_example_s_discord_section_loads_once_filled_in(tmp_path: Path) -> None:
+    example = (Path(__file__).resolve().parent.parent / "config.example.toml").read_text()
+    start, end = example.index("# [discord]"), example.index("[storage]")
+    section = re.sub(r"(?m)^# (\[discord\]|\w+ = .*)$", r"\1", example[start:end])
+    text = example[:start] + section + example[end:]
+    assert "\n[discord]\n" in text and "\napi_url = " in text
+    text = text.replace("example.org", "council.test").replace("CHANGE-ME", "s3cret")
+    config = load_config(write(tmp_path, text), env={})
+    assert config.discord is not None and config.discord.token == "s3cret"
+    assert config.discord.guild_id == config.discord.team_channel == 123456789012345678
+    assert config.discord.api_url == "https://discord.com/api/v10"
+
+
 def test_the_discord_section_is_checked(tmp_path: Path) -> None:
     text = '[discord]\nguild_id = "the council"\nteam_channel = -3\napi_url = "discord.com"\n'
     assert problems(tmp_path, text + REST) == [
