@@ -1,7 +1,9 @@
 """Typed, frozen configuration loaded once from a TOML file.
 
 The names here are a contract: deployments and later features rely on them.
-Every key is documented in ``config.example.toml``.
+Every key is documented in ``config.example.toml``. Each chat platform's own
+section (``MatrixConfig``, ``DiscordConfig``) is read in ``bot.config_platforms``
+and is imported from here like the rest.
 
 ``load_config`` reads the file, applies secrets from the environment, and checks
 everything at once: if anything is wrong it raises one ``ConfigError`` that lists
@@ -22,9 +24,9 @@ from typing import Final
 from bot.config_platforms import ACCESS_TOKEN_ENV as ACCESS_TOKEN_ENV
 from bot.config_platforms import DISCORD_TOKEN_ENV as DISCORD_TOKEN_ENV
 from bot.config_platforms import PASSWORD_ENV as PASSWORD_ENV
+from bot.config_platforms import DiscordConfig as DiscordConfig
+from bot.config_platforms import MatrixConfig as MatrixConfig
 from bot.config_platforms import (
-    DiscordConfig,
-    MatrixConfig,
     discord_section,
     matrix_section,
     unencrypted_warnings,

@@ -11,8 +11,7 @@ from typing import Any, Protocol
 from nio import AsyncClient
 from sqlite_utils import Database
 
-from bot.config import Config
-from bot.config_platforms import MatrixConfig
+from bot.config import Config, MatrixConfig
 from bot.matrix.http import MatrixHTTP
 from bot.platforms import StartupError as StartupError
 from bot.signals import Signals
