@@ -1,9 +1,11 @@
-"""Wiring: open storage, log in, and run the loops (sync, worker, sender, scheduler).
+"""Wiring: open storage, log in, and run the loops (each platform's receiving and
+sender, the worker, the scheduler).
 
-The parts never call each other back: they share one ``Signals`` (``bot.signals``),
-made with the adapter and handed here to the worker and the scheduler, and each
-wakes the next by setting its event. The worker and the scheduler know the
-adapter only as a ``Platform``."""
+The bot runs on every platform the config names (``[matrix]``, ``[discord]``, or
+both), from one process and one database. The parts never call each other back:
+they share one ``Signals`` (``bot.signals``; each adapter has its ``part``), and
+each wakes the next by setting its event. The worker and the scheduler know the
+adapters only through the router (``bot.platforms``), built in ``bot.adapters``."""
 
 from __future__ import annotations
 
@@ -11,9 +13,9 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
+from bot.adapters import build_platforms, config_secrets
 from bot.config import Config
 from bot.dispatch import Dispatcher
-from bot.matrix import MatrixAdapter
 from bot.messages import Messages
 from bot.scheduler import Scheduler
 from bot.worker import Worker
@@ -74,35 +76,37 @@ async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
         ),
         None,
     ) or setup_logging(config.bot.log_level)
-    redact.add([config.matrix.password, config.matrix.access_token])
+    redact.add(config_secrets(config))
     config.storage.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     (config.storage.data_dir / "outgoing").mkdir(mode=0o700, exist_ok=True)
     store = Store.open(config.storage.database)
-    adapter = MatrixAdapter(config, store, fill_gaps=fill_gaps)
-    signals = adapter.signals  # the wake-ups every loop shares
+    platforms, signals = build_platforms(config, store, fill_gaps=fill_gaps)
     scheduler: Scheduler | None = None
     try:
-        await adapter.login()
-        redact.add(adapter.secrets)
+        for adapter in platforms.adapters:
+            await adapter.login()
+            redact.add(adapter.secrets)
         messages, registry = Messages.load(), build_registry()
-        scheduler = Scheduler(store, registry, adapter, config, messages, signals=signals)
-        dispatcher = Dispatcher(config, messages, registry, adapter)
-        worker = Worker(store, dispatcher, adapter, signals=signals)
+        scheduler = Scheduler(store, registry, platforms, config, messages, signals=signals)
+        dispatcher = Dispatcher(config, messages, registry, platforms)
+        worker = Worker(store, dispatcher, platforms, signals=signals)
 
         async def run_scheduler(scheduler: Scheduler) -> None:
-            # Only once what arrived while the bot was down is in the inbox: then
-            # whatever fell due meanwhile runs, once, with everything it must count.
-            await signals.synced.wait()
+            # Only once what arrived while the bot was down is in the inbox (on
+            # every platform): then whatever fell due meanwhile runs, once, with
+            # everything it must count.
+            await signals.all_synced()
             scheduler.start()
             await scheduler.follow()
 
-        log.info("copro-bot is running as %s", config.matrix.user_id)
+        for adapter in platforms.adapters:
+            log.info("copro-bot is running on %s as %s", adapter.name, adapter.user_id)
         # Each loop first does what was left from before a crash, then waits to be woken.
-        await asyncio.gather(
-            adapter.sync_loop(), adapter.sender_loop(), worker.run(), run_scheduler(scheduler)
-        )
+        loops = [loop for adapter in platforms.adapters for loop in adapter.loops()]
+        await asyncio.gather(*loops, worker.run(), run_scheduler(scheduler))
     finally:
         if scheduler is not None:
             scheduler.stop()
-        await adapter.close()
+        for adapter in platforms.adapters:
+            await adapter.close()
         store.close()

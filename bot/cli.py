@@ -28,19 +28,32 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     config = _load(args.config)
     for warning in config_warnings(config):
         print(f"Warning: {warning}")
-    if config.rooms.encrypt_new_rooms:
+    if config.matrix is not None and config.rooms.encrypt_new_rooms:
         print(
             "The direct chats and project rooms the bot makes will be encrypted. If the "
             "homeserver refuses encrypted rooms, the bot does not make the room and says "
             "so in its log; then set rooms.encrypt_new_rooms = false."
         )
-    print(f"{args.config} looks good. The bot will sign in as {config.matrix.user_id}.")
+    print(f"{args.config} looks good. {' '.join(_where_it_runs(config))}")
     return 0
+
+
+def _where_it_runs(config: Config) -> list[str]:
+    """Where the bot will be, in a sentence per platform (never the secrets)."""
+    said = []
+    if config.matrix is not None:
+        said.append(f"The bot will sign in as {config.matrix.user_id}.")
+    if config.discord is not None:
+        said.append(
+            f"On Discord, it will serve the server {config.discord.guild_id}, "
+            f"through {config.discord.api_url}."
+        )
+    return said
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import run_bot, setup_logging
-    from bot.matrix import StartupError
+    from bot.platforms import StartupError
     from storage.db import NewerDatabaseError
 
     config = _load(args.config)

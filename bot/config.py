@@ -1,7 +1,9 @@
 """Typed, frozen configuration loaded once from a TOML file.
 
 The names here are a contract: deployments and later features rely on them.
-Every key is documented in ``config.example.toml``.
+Every key is documented in ``config.example.toml``. Each chat platform's own
+section (``MatrixConfig``, ``DiscordConfig``) is read in ``bot.config_platforms``
+and is imported from here like the rest.
 
 ``load_config`` reads the file, applies secrets from the environment, and checks
 everything at once: if anything is wrong it raises one ``ConfigError`` that lists
@@ -18,23 +20,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final
-from urllib.parse import urlsplit
 
+from bot.config_platforms import ACCESS_TOKEN_ENV as ACCESS_TOKEN_ENV
+from bot.config_platforms import DISCORD_TOKEN_ENV as DISCORD_TOKEN_ENV
+from bot.config_platforms import PASSWORD_ENV as PASSWORD_ENV
+from bot.config_platforms import DiscordConfig as DiscordConfig
+from bot.config_platforms import MatrixConfig as MatrixConfig
+from bot.config_platforms import (
+    discord_section,
+    matrix_section,
+    unencrypted_warnings,
+)
 from bot.config_values import (
-    PLACEHOLDER_MESSAGE,
-    USER_ID_HINT,
+    DISCORD_PREFIX,
     Problems,
     Section,
     check_invite_source,
+    check_person,
     check_prefix,
     check_room_id,
     check_timezone,
-    check_user_id,
-    has_placeholder_word,
-    normalise_homeserver,
     read_sections,
     resolve_path,
 )
+from bot.config_values import PLACEHOLDER_MESSAGE as PLACEHOLDER_MESSAGE
 
 
 class ConfigError(Exception):
@@ -51,15 +60,6 @@ class ConfigError(Exception):
 
     def __str__(self) -> str:
         return "\n".join(self.problems)
-
-
-@dataclass(frozen=True)
-class MatrixConfig:
-    homeserver: str
-    user_id: str
-    password: str | None = field(repr=False)
-    access_token: str | None = field(repr=False)
-    device_name: str
 
 
 @dataclass(frozen=True)
@@ -133,24 +133,30 @@ class PollsConfig:
 
 @dataclass(frozen=True)
 class Config:
-    matrix: MatrixConfig
+    # Each platform's section is optional; at least one is there.
+    matrix: MatrixConfig | None
     storage: StorageConfig
     people: PeopleConfig
     rooms: RoomsConfig
     bot: BotConfig
+    discord: DiscordConfig | None = None
     polls: PollsConfig = field(default_factory=lambda: PollsConfig())
     projects: ProjectsConfig = field(default_factory=lambda: ProjectsConfig())
     workshops: WorkshopsConfig = field(default_factory=lambda: WorkshopsConfig())
     safeguarding: SafeguardingConfig = field(default_factory=lambda: SafeguardingConfig())
     privacy: PrivacyConfig = field(default_factory=lambda: PrivacyConfig())
 
+    def team_rooms(self) -> dict[str, str]:
+        """Every room the team reads, by platform ("matrix": the team room,
+        "discord": the team channel): where the bot tells the team."""
+        found = {"matrix": self.rooms.team_room} if self.rooms.team_room else {}
+        if self.discord is not None and self.discord.team_channel is not None:
+            found["discord"] = f"{DISCORD_PREFIX}{self.discord.team_channel}"
+        return found
+
 
 # --- constants -------------------------------------------------------------
 
-PASSWORD_ENV: Final = "COPRO_MATRIX_PASSWORD"
-ACCESS_TOKEN_ENV: Final = "COPRO_MATRIX_ACCESS_TOKEN"
-
-DEFAULT_DEVICE_NAME: Final = "copro-bot"
 DEFAULT_PREFIX: Final = "!"
 DEFAULT_TIMEZONE: Final = "Europe/London"
 DEFAULT_LOG_LEVEL: Final = "INFO"
@@ -164,6 +170,7 @@ DIRECT_CHATS_FROM: Final = ("same server", "anyone", "listed only")
 SECTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
         "matrix": ("homeserver", "user_id", "password", "access_token", "device_name"),
+        "discord": ("token", "guild_id", "team_channel", "api_url"),
         "storage": ("database", "data_dir"),
         "people": ("team", "champions"),
         "rooms": (
@@ -182,68 +189,7 @@ SECTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     }
 )
 
-_LOCAL_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
-
-
 # --- building each part ----------------------------------------------------
-
-
-def _secret(section: Section, key: str, env_var: str, env: Mapping[str, str]) -> str | None:
-    """A secret from the environment if set there, else from the file."""
-    from_env = env.get(env_var, "")
-    if not from_env:
-        return section.text(key)
-    if has_placeholder_word(from_env):
-        section.problems.add(section.key(key), f"{PLACEHOLDER_MESSAGE} (from {env_var})")
-        return None
-    return from_env
-
-
-def _matrix(section: Section, env: Mapping[str, str]) -> MatrixConfig:
-    homeserver = section.text("homeserver", required=True)
-    if homeserver is not None:
-        homeserver = section.checked("homeserver", *normalise_homeserver(homeserver))
-    user_id = section.text("user_id", required=True)
-    if user_id is not None:
-        user_id = section.checked(
-            "user_id", user_id, check_user_id(user_id, "must look like @name:server")
-        )
-    password = _secret(section, "password", PASSWORD_ENV, env)
-    access_token = _secret(section, "access_token", ACCESS_TOKEN_ENV, env)
-    _check_one_secret(section, password, access_token, env)
-    device_name = section.text("device_name") or DEFAULT_DEVICE_NAME
-    return MatrixConfig(
-        homeserver=homeserver or "",
-        user_id=user_id or "",
-        password=password,
-        access_token=access_token,
-        device_name=device_name,
-    )
-
-
-def _check_one_secret(
-    section: Section, password: str | None, access_token: str | None, env: Mapping[str, str]
-) -> None:
-    if password is not None and access_token is not None:
-        section.problems.add(
-            section.key("password"),
-            "give either a password or an access token, not both "
-            f"(check the file and the {PASSWORD_ENV} / {ACCESS_TOKEN_ENV} environment variables)",
-        )
-        return
-    # A secret that was given but refused has already been reported.
-    attempted = (
-        section.has("password")
-        or section.has("access_token")
-        or bool(env.get(PASSWORD_ENV))
-        or bool(env.get(ACCESS_TOKEN_ENV))
-    )
-    if password is None and access_token is None and not attempted:
-        section.problems.add(
-            section.key("password"),
-            "missing; set matrix.password or matrix.access_token, "
-            f"or the {PASSWORD_ENV} or {ACCESS_TOKEN_ENV} environment variable",
-        )
 
 
 def _storage(section: Section, base: Path) -> StorageConfig:
@@ -269,12 +215,9 @@ def _path(section: Section, key: str, base: Path, *, want_folder: bool) -> Path 
 
 
 def _people(section: Section) -> PeopleConfig:
-    def check(entry: str) -> str | None:
-        return check_user_id(entry, USER_ID_HINT)
-
     return PeopleConfig(
-        team=section.text_list("team", check),
-        champions=section.text_list("champions", check),
+        team=section.text_list("team", check_person),
+        champions=section.text_list("champions", check_person),
     )
 
 
@@ -413,24 +356,29 @@ def _read_toml(path: Path) -> dict[str, object]:
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
     """Read, check and return the config at ``path``.
 
-    ``env`` (default ``os.environ``) may supply ``COPRO_MATRIX_PASSWORD`` and
-    ``COPRO_MATRIX_ACCESS_TOKEN``, which override the file. Relative paths are
-    resolved against the config file's folder. Raises ``ConfigError`` listing
-    every problem. Never creates or writes anything.
+    ``env`` (default ``os.environ``) may supply ``COPRO_MATRIX_PASSWORD``,
+    ``COPRO_MATRIX_ACCESS_TOKEN`` and ``COPRO_DISCORD_TOKEN``, which override the
+    file. Relative paths are resolved against the config file's folder. Raises
+    ``ConfigError`` listing every problem. Never creates or writes anything.
     """
     file = Path(path)
     data = _read_toml(file)
     problems = Problems()
     sections = read_sections(data, SECTIONS, problems)
     base = file.absolute().parent
+    env = os.environ if env is None else env
+    # [matrix], [discord] or both; with neither, what [matrix] needs is reported.
+    on_discord = "discord" in data
+    on_matrix = "matrix" in data or not on_discord
     # The builders put stand-in values where a problem was recorded; such a
     # Config is never returned.
     config = Config(
-        matrix=_matrix(sections["matrix"], os.environ if env is None else env),
+        matrix=matrix_section(sections["matrix"], env) if on_matrix else None,
         storage=_storage(sections["storage"], base),
         people=_people(sections["people"]),
         rooms=_rooms(sections["rooms"]),
         bot=_bot(sections["bot"]),
+        discord=discord_section(sections["discord"], env) if on_discord else None,
         polls=PollsConfig(members_can_start=sections["polls"].boolean("members_can_start", False)),
         projects=_projects(sections["projects"]),
         workshops=_workshops(sections["workshops"]),
@@ -439,6 +387,8 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     )
     for section in sections.values():
         section.report_unknown()
+    if config.matrix is None and config.rooms.team_room is not None:
+        problems.add("rooms.team_room", "is a Matrix room, but there is no [matrix] section")
     if problems.lines:
         raise ConfigError(problems.lines)
     return config
@@ -459,31 +409,24 @@ def config_warnings(config: Config) -> list[str]:
         warnings.append(
             "safeguarding.phrases: empty, so no message is flagged for a safeguarding check"
         )
-    if not config.rooms.encrypt_new_rooms:
+    if config.matrix is not None and not config.rooms.encrypt_new_rooms:
         warnings.append(
             "rooms.encrypt_new_rooms: false, so the direct chats and project rooms the bot "
             "makes are not encrypted (unless the homeserver encrypts new rooms itself): "
             "people's access needs and !mydata files are stored readable on the homeserver"
         )
-    if config.rooms.team_room is None:
-        warnings.append(
-            "rooms.team_room: not set, so safeguarding alerts and exports have nowhere to go"
-        )
-    if config.rooms.accept_direct_chats_from == "anyone":
+    if not config.team_rooms():
+        where = "rooms.team_room" if config.matrix is not None else "discord.team_channel"
+        warnings.append(f"{where}: not set, so safeguarding alerts and exports have nowhere to go")
+    if config.matrix is not None and config.rooms.accept_direct_chats_from == "anyone":
         warnings.append(
             'rooms.accept_direct_chats_from: "anyone", so people on any Matrix server '
             "can open a direct chat with the bot and give feedback"
         )
-    elif config.rooms.accept_direct_chats_from == "listed only":
+    elif config.matrix is not None and config.rooms.accept_direct_chats_from == "listed only":
         warnings.append(
             'rooms.accept_direct_chats_from: "listed only", so residents cannot open a '
             "direct chat with the bot (it tells them so, then leaves); they can still "
             "answer in rooms, or the team can start the chat"
         )
-    host = urlsplit(config.matrix.homeserver).hostname or ""
-    if config.matrix.homeserver.startswith("http://") and host not in _LOCAL_HOSTS:
-        warnings.append(
-            "matrix.homeserver: uses http://, so the login is sent unencrypted; "
-            "use https:// unless the homeserver runs on this machine"
-        )
-    return warnings
+    return warnings + unencrypted_warnings(config.matrix, config.discord)

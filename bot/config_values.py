@@ -32,6 +32,12 @@ _USER_ID_RE: Final = re.compile(r"@(?P<localpart>[a-z0-9._=\-/+]+):(?P<server>.+
 _ROOM_ID_RE: Final = re.compile(r"!(?P<opaque>[^:\s]+)(?::(?P<server>.+))?")
 
 USER_ID_HINT: Final = "must be a full Matrix ID like @name:server"
+# Discord's IDs, as the bot stores them: "discord:" and the number (a snowflake).
+DISCORD_PREFIX: Final = "discord:"
+_SNOWFLAKE_RE: Final = re.compile(r"[0-9]{1,20}")
+PERSON_HINT: Final = (
+    f"{USER_ID_HINT}, or discord: and a Discord user's ID, like discord:80351110224678912"
+)
 _SERVER_HINT: Final = (
     "must be a full Matrix ID like @name:server or a server name like council.example"
 )
@@ -125,6 +131,15 @@ def check_user_id(value: str, bad_format: str) -> str | None:
     return PLACEHOLDER_MESSAGE if is_placeholder_host(host) else None
 
 
+def check_person(value: str) -> str | None:
+    """A problem message for a person in ``[people]``: a Matrix ID, or a Discord
+    user as ``discord:<user ID>``; None if it is fine."""
+    if value.startswith(DISCORD_PREFIX):
+        number = value.removeprefix(DISCORD_PREFIX)
+        return None if _SNOWFLAKE_RE.fullmatch(number) else PERSON_HINT
+    return check_user_id(value, PERSON_HINT)
+
+
 def check_invite_source(value: str) -> str | None:
     """A problem message for an ``allow_invites_from`` entry, or None."""
     if value.startswith("@"):
@@ -151,7 +166,13 @@ def check_room_id(value: str) -> str | None:
 
 def normalise_homeserver(value: str) -> tuple[str | None, str | None]:
     """Return ``(url, None)`` for a good homeserver URL, or ``(None, problem)``."""
-    bad = "must be a web address starting with https:// (or http://), like https://matrix.council.example"
+    return normalise_url(value, "like https://matrix.council.example")
+
+
+def normalise_url(value: str, like: str) -> tuple[str | None, str | None]:
+    """Return ``(url, None)`` for a good web address (without a trailing slash), or
+    ``(None, problem)``; ``like`` ends the problem with an example."""
+    bad = f"must be a web address starting with https:// (or http://), {like}"
     parts = urlsplit(value)
     try:
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -231,6 +252,22 @@ class Section:
             return None
         if has_placeholder_word(value):
             self.problems.add(key, PLACEHOLDER_MESSAGE)
+            return None
+        return value
+
+    def snowflake(self, key: str, *, required: bool = False) -> int | None:
+        """A Discord ID (a whole number; written with or without quotes)."""
+        if key not in self.table:
+            if required:
+                self.problems.add(self.key(key), "missing")
+            return None
+        value = self.table[key]
+        if isinstance(value, str) and _SNOWFLAKE_RE.fullmatch(value):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**64:
+            self.problems.add(
+                self.key(key), "must be a Discord ID, a whole number like 80351110224678912"
+            )
             return None
         return value
 

@@ -156,7 +156,8 @@ class PollLayout:
 
 
 class Platform(Protocol):
-    """Implemented by each chat platform adapter (Matrix now; Discord later).
+    """Implemented by each chat platform adapter (Matrix, Discord), and by the
+    router over them (``bot.platforms.Platforms``) that handlers are given.
 
     ``queue_*`` methods write to the outbox inside the caller's transaction and
     return the outbox transaction ID, which later gives the platform's event ID.
@@ -164,7 +165,16 @@ class Platform(Protocol):
     ask for them here.
     """
 
-    user_id: str  # the bot's own ID
+    @property
+    def name(self) -> str:
+        """Which platform this is ("matrix", "discord"): where the event or job
+        being handled belongs (``bot.platforms``)."""
+        ...
+
+    @property
+    def user_id(self) -> str:
+        """The bot's own ID."""
+        ...
 
     # ----- people and links, in the platform's own form ---------------------
 

@@ -41,6 +41,13 @@ class Dispatcher(Speaking):
         self.registry = registry
         self.platform = platform
 
+    def on(self, platform: Platform) -> Dispatcher:
+        """The same dispatcher, speaking through ``platform`` (the platforms bound to
+        where the event being handled came from)."""
+        if platform is self.platform:
+            return self
+        return Dispatcher(self.config, self.messages, self.registry, platform)
+
     async def handle(self, db: Database, event: Incoming) -> None:
         ctx = Context(
             event=event,

@@ -8,6 +8,10 @@ A job handler does its network reads first, then its writes inside
 ``async with job.writing() as db:``, which marks the job done in the same
 transaction: a crash before the commit runs the job again, after it never.
 
+Each job belongs to the chat platform it was asked for on (``schedule``'s
+``platform``: the event's); its handler is given the platforms bound to that
+one, and jobs of a platform the bot does not run on now wait for it.
+
 The scheduler hears that jobs may have been added through ``bot.signals``
 (``scheduled``, set after each worker batch), and says through it that jobs may
 have written to the outbox (``to_send``).
@@ -29,6 +33,7 @@ from sqlite_utils import Database
 from bot.config import Config
 from bot.context import Platform, Speaking
 from bot.messages import Messages
+from bot.platforms import Adapter, Platforms
 from bot.registry import Registry
 from bot.signals import Signals, woken
 from storage import jobs
@@ -65,9 +70,10 @@ SOON = timedelta(seconds=2)
 FIRST_DAILY = timedelta(minutes=1)
 
 
-def schedule(db: Database, kind: str, ref: str, due: datetime) -> int:
-    """Add a job inside the caller's transaction. The scheduler picks it up after commit."""
-    return jobs.add(db, kind, ref, due.timestamp())
+def schedule(db: Database, kind: str, ref: str, due: datetime, *, platform: str) -> int:
+    """Add a job inside the caller's transaction. The scheduler picks it up after commit.
+    ``platform``: the one it belongs to (``ctx.platform.name``, ``job.platform.name``)."""
+    return jobs.add(db, kind, ref, due.timestamp(), platform=platform)
 
 
 @dataclass
@@ -99,7 +105,7 @@ class Scheduler:
         self,
         store: Store,
         registry: Registry,
-        platform: Platform,
+        platforms: Adapter | Platforms,
         config: Config,
         messages: Messages,
         clock: Clock | None = None,
@@ -107,7 +113,7 @@ class Scheduler:
     ) -> None:
         self.store = store
         self.registry = registry
-        self.platform = platform
+        self.platforms = Platforms.of(platforms)
         self.config = config
         self.messages = messages
         self.clock = clock or SystemClock()
@@ -125,8 +131,8 @@ class Scheduler:
         first = self.clock.now() + FIRST_DAILY
         with self.store.write() as db:
             for kind in sorted(self.registry.daily_jobs):
-                if not jobs.has_pending(db, kind):
-                    schedule(db, kind, "daily", first)
+                if not jobs.has_pending(db, kind, self.platforms.names):
+                    schedule(db, kind, "daily", first, platform=self.platforms.name)
 
     async def follow(self) -> None:
         """Set the wake-up again each time jobs may have been added (after start)."""
@@ -142,7 +148,7 @@ class Scheduler:
         """Set the wake-up for the earliest pending job (call after adding jobs)."""
         if self._aps is None:
             return
-        due = jobs.next_due(self.store.db)
+        due = jobs.next_due(self.store.db, self.platforms.names)
         if due is None:
             if self._aps.get_job(WAKE_ID):
                 self._aps.remove_job(WAKE_ID)
@@ -164,7 +170,7 @@ class Scheduler:
         while True:
             now = self.clock.now()
             async with self.store.writing() as db:
-                due = jobs.due(db, now.timestamp())
+                due = jobs.due(db, now.timestamp(), self.platforms.names)
             if not due:
                 break
             for row in due:
@@ -183,7 +189,7 @@ class Scheduler:
             row.ref,
             datetime.fromtimestamp(row.due_at, UTC),
             self.store,
-            self.platform,
+            self.platforms.at(row.platform),
             self.config,
             self.messages,
             now,
@@ -215,6 +221,9 @@ class Scheduler:
             return
         async with self.store.writing() as db:
             jobs.mark_done(db, row.id)  # for handlers that wrote nothing
-            if row.kind in self.registry.daily_jobs and not jobs.has_pending(db, row.kind):
+            daily = row.kind in self.registry.daily_jobs
+            if daily and not jobs.has_pending(db, row.kind, self.platforms.names):
                 next_day = datetime.fromtimestamp(row.due_at, UTC) + timedelta(days=1)
-                schedule(db, row.kind, row.ref, max(next_day, now + FIRST_DAILY))
+                schedule(
+                    db, row.kind, row.ref, max(next_day, now + FIRST_DAILY), platform=row.platform
+                )

@@ -9,6 +9,12 @@ have written to the outbox (the adapter's sender wakes). The worker sets
 wake-up again). ``synced`` is set once, when the first sync is stored: the
 scheduler starts only then, so that what fell due while the bot was down runs
 with everything it must count.
+
+With several platforms at once, each adapter is handed ``part()``: the same
+``received`` and ``scheduled``, and a ``to_send`` and a ``synced`` of its own.
+Setting the whole's ``to_send`` sets every part's (each sender clears only its
+own wake-up, so none misses one); ``all_synced`` sets the whole's ``synced``
+once every part has stored its first sync.
 """
 
 from __future__ import annotations
@@ -16,12 +22,41 @@ from __future__ import annotations
 import asyncio
 
 
+class FanOut(asyncio.Event):
+    """An event that, when set, sets each of ``parts`` too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[asyncio.Event] = []
+
+    def set(self) -> None:
+        super().set()
+        for part in self.parts:
+            part.set()
+
+
 class Signals:
     def __init__(self) -> None:
         self.received = asyncio.Event()  # the inbox has something new: the worker
-        self.to_send = asyncio.Event()  # the outbox has something new: the sender
+        self.to_send = FanOut()  # the outbox has something new: the sender(s)
         self.scheduled = asyncio.Event()  # jobs may have changed: the scheduler
         self.synced = asyncio.Event()  # the first sync is stored (never cleared)
+        self._synced_parts: list[asyncio.Event] = []
+
+    def part(self) -> Signals:
+        """The wake-ups for one of several adapters: the same ``received`` and
+        ``scheduled``, its own ``to_send`` (set with the whole's) and ``synced``."""
+        part = Signals()
+        part.received, part.scheduled = self.received, self.scheduled
+        self.to_send.parts.append(part.to_send)
+        self._synced_parts.append(part.synced)
+        return part
+
+    async def all_synced(self) -> None:
+        """Set ``synced`` once every part has stored its first sync."""
+        for synced in self._synced_parts:
+            await synced.wait()
+        self.synced.set()
 
 
 async def woken(event: asyncio.Event, timeout: float | None = None) -> None:

@@ -6,8 +6,10 @@ being marked done, so a crash at any point replays the event and changes
 nothing twice. One bad event never stops the bot: it is logged with a reference
 number, kept in the dead letters, and the person hears that number.
 
-Dependencies point one way. The worker asks the adapter only what a stored
-event means (``Adapter.interpret``, in neutral terms) and hands the answer on:
+Dependencies point one way. The worker asks the adapter of the event's platform
+(the inbox row names it) only what a stored event means (``Adapter.interpret``,
+in neutral terms) and hands the answer on, with the platforms bound to that one
+(``bot.platforms``), so what is said in answer goes out where the event came from:
 what people do to the dispatcher, an invitation or a replaced room to the
 core's own policy (``bot.invites``), a message that cannot be read yet to the
 features as ``Locked``. The adapter knows nothing of the worker: the two wake
@@ -20,25 +22,22 @@ import logging
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Protocol
 
 from sqlite_utils import Database
 
 from bot import invites
 from bot.context import (
     EventId,
-    Incoming,
     Invitation,
     Locked,
     Message,
     NotReadableYet,
-    Platform,
-    RoomChange,
     RoomId,
     RoomReplaced,
     UserId,
 )
 from bot.dispatch import Dispatcher
+from bot.platforms import Adapter, Happened, Platforms
 from bot.signals import Signals, woken
 from storage import deadletters, inbox
 from storage.db import Store
@@ -46,17 +45,7 @@ from storage.inbox import InboxEvent
 
 log = logging.getLogger(__name__)
 
-# What a stored event turns out to be, in neutral terms.
-Happened = Incoming | RoomChange
-
-
-class Adapter(Platform, Protocol):
-    """What the worker needs from a chat platform adapter, beyond ``Platform``."""
-
-    def interpret(self, db: Database, event: InboxEvent) -> Happened | None:
-        """What a stored event means, in neutral terms (None: nothing for the bot).
-        Raises NotReadableYet for an event that must wait (e.g. for its keys)."""
-        ...
+__all__ = ["Adapter", "Happened", "Worker"]
 
 
 class Worker:
@@ -66,7 +55,7 @@ class Worker:
         self,
         store: Store,
         dispatcher: Dispatcher,
-        adapter: Adapter,
+        platforms: Adapter | Platforms,
         *,
         signals: Signals | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -74,7 +63,7 @@ class Worker:
         self.store = store
         self.now = now
         self.dispatcher = dispatcher
-        self.adapter = adapter
+        self.platforms = Platforms.of(platforms)
         self.signals = signals or Signals()
 
     async def run(self) -> None:
@@ -88,7 +77,7 @@ class Worker:
     async def run_batch(self, size: int = 50) -> int:
         """Handle up to ``size`` pending events. Returns how many were handled."""
         async with self.store.writing() as db:
-            batch = inbox.pending(db, size)
+            batch = inbox.pending(db, size, self.platforms.names)
             for event in batch:
                 await self._handle_one(db, event)
         if batch:
@@ -98,11 +87,12 @@ class Worker:
 
     async def _handle_one(self, db: Database, event: InboxEvent) -> None:
         happened: Happened | None = None
+        home = self.dispatcher.on(self.platforms.at(event.platform))
         try:
             with db.atomic():
                 happened = self._interpret(db, event)
                 if happened is not None:
-                    await self._hand_on(db, happened)
+                    await _hand_on(home, db, happened)
                 inbox.mark(db, event.seq, _state_after(happened))
         except Exception:
             ref = deadletters.new_ref()
@@ -121,16 +111,13 @@ class Worker:
             inbox.mark(db, event.seq, "failed")
             if not isinstance(happened, Message):  # nobody is waiting for an answer
                 return
-            self.adapter.queue_text(
-                db,
-                event.room_id,
-                self.dispatcher.text("errors.internal", ref=ref),
-                reply_to=event.event_id,
+            home.platform.queue_text(
+                db, event.room_id, home.text("errors.internal", ref=ref), reply_to=event.event_id
             )
 
     def _interpret(self, db: Database, event: InboxEvent) -> Happened | None:
         try:
-            return self.adapter.interpret(db, event)
+            return self.platforms.adapter(event.platform).interpret(db, event)
         except NotReadableYet:
             log.info(
                 "Cannot read %s in %s yet; it waits for its keys", event.event_id, event.room_id
@@ -140,13 +127,14 @@ class Worker:
                 EventId(event.event_id), RoomId(event.room_id), UserId(event.sender), found
             )
 
-    async def _hand_on(self, db: Database, happened: Happened) -> None:
-        if isinstance(happened, Invitation):
-            invites.answer(self.dispatcher, db, happened)
-        elif isinstance(happened, RoomReplaced):
-            invites.follow(self.dispatcher, db, happened)
-        else:
-            await self.dispatcher.handle(db, happened)
+
+async def _hand_on(dispatcher: Dispatcher, db: Database, happened: Happened) -> None:
+    if isinstance(happened, Invitation):
+        invites.answer(dispatcher, db, happened)
+    elif isinstance(happened, RoomReplaced):
+        invites.follow(dispatcher, db, happened)
+    else:
+        await dispatcher.handle(db, happened)
 
 
 def _state_after(happened: Happened | None) -> str:

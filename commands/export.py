@@ -76,14 +76,15 @@ async def export_command(ctx: Context) -> None:
         "project": project_id,
         "thread": question_id,
     }
-    schedule(ctx.db, EXPORT_JOB, json.dumps(ref), ctx.now)
+    schedule(ctx.db, EXPORT_JOB, json.dumps(ref), ctx.now, platform=ctx.platform.name)
     ctx.reply(where)
 
 
 def _destination(ctx: Context) -> tuple[str | None, str]:
     """The room the file goes to (None: the asker's direct chat, found when it is
     ready), and the message that says so."""
-    team_room = ctx.config.rooms.team_room
+    team_rooms = ctx.config.team_rooms()  # this platform's, else another's
+    team_room = team_rooms.get(ctx.platform.name) or next(iter(team_rooms.values()), None)
     if team_room:
         return team_room, "export.started_here" if team_room == ctx.room_id else "export.started"
     if ctx.is_direct:

@@ -50,8 +50,8 @@ async def removed(ctx: Context) -> bool:
         store.delete(ctx.db, saved.id)
     elif saved.removed_at is None:  # a moderator: the team decides, left out of exports
         store.flag_removed(ctx.db, saved.id)
-        team_room = ctx.config.rooms.team_room
-        if team_room and saved.state == "saved":
+        if saved.state == "saved":
             text = ctx.text("feedback.removed_by_other", number=saved.id)
-            ctx.platform.queue_text(ctx.db, team_room, text)
+            for team_room in ctx.config.team_rooms().values():
+                ctx.platform.queue_text(ctx.db, team_room, text)
     return True

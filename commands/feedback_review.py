@@ -20,7 +20,7 @@ commands = CommandSet("feedback")  # the same help section as the rest of feedba
 
 def _team_place(ctx: Context) -> None:
     """People's words are shown only in the team room (or a team member's direct chat)."""
-    if not ctx.is_direct and ctx.room_id != ctx.config.rooms.team_room:
+    if not ctx.is_direct and ctx.room_id not in ctx.config.team_rooms().values():
         raise UserError("feedback.team_room_only")
 
 

@@ -36,7 +36,7 @@ def announce(ctx: Context, poll: Poll) -> None:
         ctx.text("poll.secret_announce", number=poll.id, question=poll.question),
     )
     store.set_messages(ctx.db, poll.id, None, announcement)
-    schedule(ctx.db, BALLOTS_JOB, str(poll.id), ctx.now)
+    schedule(ctx.db, BALLOTS_JOB, str(poll.id), ctx.now, platform=ctx.platform.name)
 
 
 @commands.job(BALLOTS_JOB)

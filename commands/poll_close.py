@@ -26,15 +26,15 @@ commands = CommandSet("polls")  # the same help section as the polls themselves
 CLOSE_JOB = "poll.close"
 
 
-def close_at(db: Database, poll_id: int, when: datetime) -> None:
-    schedule(db, CLOSE_JOB, str(poll_id), when)
+def close_at(db: Database, poll_id: int, when: datetime, *, platform: str) -> None:
+    schedule(db, CLOSE_JOB, str(poll_id), when, platform=platform)
 
 
-def close_now(db: Database, poll: Poll, now: datetime) -> None:
+def close_now(db: Database, poll: Poll, now: datetime, *, platform: str) -> None:
     """Answers sent from now on do not count; the close runs at once."""
     store.start_closing(db, poll.id, now.timestamp())
     jobs.cancel(db, CLOSE_JOB, str(poll.id))
-    close_at(db, poll.id, now)
+    close_at(db, poll.id, now, platform=platform)
 
 
 @commands.job(CLOSE_JOB)
@@ -55,7 +55,8 @@ async def close_poll(job: Job) -> None:
         poll = store.get(db, poll.id)
         assert poll is not None
         cutoff = poll.cutoff if poll.cutoff is not None else job.now.timestamp()
-        if inbox.waiting_since(db, int(cutoff * 1000)):
+        # Answers come on the poll's own platform (the job's): only its events count.
+        if inbox.waiting_since(db, int(cutoff * 1000), job.platform.name):
             raise NotYet("answers sent before the close are still waiting to be handled")
         how: list[str] = []
         if poll.secret:
@@ -73,7 +74,7 @@ async def close_poll(job: Job) -> None:
             store.counted_secret(db, poll.id)
         else:
             for answer in missed:  # fetched now: their time is only what the bot can vouch for
-                ts = inbox.time_of(db, answer.event_id, answer.ts, job.now)
+                ts = inbox.time_of(db, answer.event_id, answer.ts, job.now, job.platform.name)
                 if ts <= int(cutoff * 1000):  # (a late one is told so when it is handled)
                     vote = Vote(answer.sender, ts, answer.event_id, "response", answer.answers)
                     store.add_vote(db, poll.id, vote)

@@ -46,7 +46,7 @@ async def close_by_hand(ctx: Context) -> None:
     poll = _find(ctx, open_only=True)
     if ctx.sender != poll.creator and ctx.role < Role.TEAM:
         raise UserError("poll.not_yours", number=poll.id)
-    close_now(ctx.db, poll, ctx.now)
+    close_now(ctx.db, poll, ctx.now, platform=ctx.platform.name)
     ctx.reply("poll.closing", number=poll.id)
 
 

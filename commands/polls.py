@@ -66,7 +66,7 @@ async def start_poll(ctx: Context) -> None:
         text = ctx.platform.queue_text(ctx.db, ctx.room_id, companion(ctx, poll))
         store.set_messages(ctx.db, poll_id, start, text)
     if closes_at is not None:
-        close_at(ctx.db, poll_id, closes_at)
+        close_at(ctx.db, poll_id, closes_at, platform=ctx.platform.name)
 
 
 @commands.command("polls", summary="poll.list_summary")

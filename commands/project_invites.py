@@ -101,7 +101,7 @@ async def invite(ctx: Context) -> None:
             command_event=ctx.event.event_id,
             at=now,
         )
-        schedule(ctx.db, INVITE_JOB, str(invitation_id), now)
+        schedule(ctx.db, INVITE_JOB, str(invitation_id), now, platform=ctx.platform.name)
         sending.append(person)
     if sending:
         notes.insert(
@@ -137,7 +137,7 @@ async def send_invitation(job: Job) -> None:
         if exists is not False and busy and waited < BUSY_LONGEST:
             # Their next reply is for another question (theirs to answer first): a
             # "yes" meant for that must never become consent to this project.
-            schedule(db, INVITE_JOB, job.ref, job.now + BUSY_WAIT)
+            schedule(db, INVITE_JOB, job.ref, job.now + BUSY_WAIT, platform=job.platform.name)
             return
         if exists is False:
             store.set_state(db, invitation.id, NO_SUCH_PERSON)
@@ -158,8 +158,9 @@ async def send_invitation(job: Job) -> None:
             )
         asked(db, invitation, txn, terms, job.now)
         days = timedelta(days=job.config.projects.reminder_after_days)
-        schedule(db, REMIND_JOB, job.ref, job.now + days)
-        schedule(db, DELIVERED_JOB, job.ref, job.now + FIRST_CHECK)
+        on = job.platform.name
+        schedule(db, REMIND_JOB, job.ref, job.now + days, platform=on)
+        schedule(db, DELIVERED_JOB, job.ref, job.now + FIRST_CHECK, platform=on)
 
 
 def _tell_inviter(
@@ -192,7 +193,13 @@ async def check_delivered(job: Job) -> None:
             return
         if state == "pending":
             waited = job.now - datetime.fromtimestamp(invitation.asked_at, UTC)
-            schedule(db, DELIVERED_JOB, job.ref, job.now + check_again(waited))
+            schedule(
+                db,
+                DELIVERED_JOB,
+                job.ref,
+                job.now + check_again(waited),
+                platform=job.platform.name,
+            )
             return
         close(db, invitation, UNDELIVERABLE)
         stop_asking(db, invitation)

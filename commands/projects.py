@@ -87,7 +87,7 @@ async def new_project(ctx: Context) -> None:
     )
     ctx.platform.queue_text(ctx.db, key, welcome)
     store.add_member(ctx.db, project_id, ctx.sender, "created", now)
-    schedule(ctx.db, ROOM_JOB, str(project_id), now + FIRST_CHECK)
+    schedule(ctx.db, ROOM_JOB, str(project_id), now + FIRST_CHECK, platform=ctx.platform.name)
     ctx.reply("project.created", project=asked.name)
 
 
@@ -194,7 +194,13 @@ async def room_made(job: Job) -> None:
         state, result = store.delivery(db, project.create_txn)
         if state != "failed":
             waited = job.now - datetime.fromisoformat(project.created_at)
-            schedule(db, ROOM_JOB, job.ref, job.now + check_again(waited))
+            schedule(
+                db,
+                ROOM_JOB,
+                job.ref,
+                job.now + check_again(waited),
+                platform=job.platform.name,
+            )
             return
         reason = (result or "")[:200]
         store.discard(db, project.id)

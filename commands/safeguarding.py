@@ -87,9 +87,8 @@ def _safeguard(ctx: Context, text: str) -> None:
     support.append(config.signposting or ctx.text("safeguarding.team_told"))
     ctx.platform.queue_direct(ctx.db, ctx.sender, "\n".join(support))
     link = ctx.platform.link(ctx.room_id, ctx.event.event_id)
-    team_room = ctx.config.rooms.team_room
-    if team_room:
-        person = ctx.platform.mention(ctx.sender)
+    person = ctx.platform.mention(ctx.sender)
+    for team_room in ctx.config.team_rooms().values():  # the team, on every platform
         ctx.platform.queue_text(
             ctx.db, team_room, ctx.text("safeguarding.alert", person=person, link=link)
         )

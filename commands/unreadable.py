@@ -29,7 +29,13 @@ UNREADABLE_JOB = "inbox.unreadable"
 @commands.on(Locked)
 async def wait_for_keys(ctx: Context) -> bool:
     """Ask again about it later, if its keys have not come by then."""
-    schedule(ctx.db, UNREADABLE_JOB, ctx.event.event_id, ctx.now + UNREADABLE_AFTER)
+    schedule(
+        ctx.db,
+        UNREADABLE_JOB,
+        ctx.event.event_id,
+        ctx.now + UNREADABLE_AFTER,
+        platform=ctx.platform.name,
+    )
     return True
 
 

@@ -27,13 +27,15 @@ commands = CommandSet("workshops")
 REMINDER_JOB = "workshop.reminder"
 
 
-def schedule_reminders(db: Database, config: Config, workshop: Workshop, now: datetime) -> None:
+def schedule_reminders(
+    db: Database, config: Config, workshop: Workshop, now: datetime, *, platform: str
+) -> None:
     """One job per reminder still to come; the offsets are kept to cancel them later."""
     scheduled = []
     for before in reminder_offsets(config):
         at = reminder_time(workshop.start, before, tz(config))
         if at > now:
-            schedule(db, REMINDER_JOB, f"{workshop.id}:{before}", at)
+            schedule(db, REMINDER_JOB, f"{workshop.id}:{before}", at, platform=platform)
             scheduled.append(before)
     store.set_reminders(db, workshop.id, scheduled)
 

@@ -116,7 +116,7 @@ def announce(ctx: Context, w: Workshop, now: datetime) -> None:
     """Post a new workshop's announcement and its calendar file; schedule its reminders."""
     txn = ctx.platform.queue_text(ctx.db, ctx.room_id, announcement(ctx, w, now))
     store.set_announcement(ctx.db, w.id, txn)
-    schedule_reminders(ctx.db, ctx.config, w, now)
+    schedule_reminders(ctx.db, ctx.config, w, now, platform=ctx.platform.name)
     send_calendar_file(ctx, w, ctx.room_id, now)
 
 
@@ -260,7 +260,7 @@ async def move_workshop(ctx: Context) -> None:
     store.move(ctx.db, w.id, start.timestamp())
     moved = store.get(ctx.db, w.id)
     assert moved is not None
-    schedule_reminders(ctx.db, ctx.config, moved, now)
+    schedule_reminders(ctx.db, ctx.config, moved, now, platform=ctx.platform.name)
     when = say_at(ctx, moved.start, now)
     people = store.rsvps(ctx.db, w.id)
     for r in people:

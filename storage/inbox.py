@@ -16,7 +16,7 @@ away, the claimed time is trusted within the time away, in the room's order.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +38,7 @@ class InboxEvent:
     type: str
     origin_server_ts: int
     event: dict[str, Any]
+    platform: str = "matrix"  # the chat platform it came from (its adapter reads it)
 
 
 def trusted_time(claimed: int, earliest: int | None, latest: int) -> int:
@@ -49,19 +50,25 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def synced_at(db: Database) -> int | None:
+def synced_at(db: Database, platform: str = "matrix") -> int | None:
+    """When the latest sync of a platform that the inbox holds came (ms), if known.
+    Matrix keeps it in sync_state; other platforms among their positions."""
+    if platform != "matrix":
+        value = get_position(db, platform, SYNCED_AT)
+        return int(value) if value is not None else None
     row = db.execute("SELECT value FROM sync_state WHERE key = ?", [SYNCED_AT]).fetchone()
     return int(row[0]) if row else None
 
 
-def time_of(db: Database, event_id: str, claimed: int, now: datetime) -> int:
+def time_of(db: Database, event_id: str, claimed: int, now: datetime, platform: str) -> int:
     """The time of an event fetched afterwards (not through sync): its time in the
-    inbox if it is there; else it came after the latest sync, and not after now."""
+    inbox if it is there; else it came after the platform's latest sync, and not
+    after now."""
     row = db.execute("SELECT origin_server_ts FROM inbox WHERE event_id = ?", [event_id])
     found = row.fetchone()
     if found is not None:
         return int(found[0])
-    since = synced_at(db)
+    since = synced_at(db, platform)
     return trusted_time(claimed, since + 1 if since is not None else None, _ms(now))
 
 
@@ -71,11 +78,15 @@ def add_events(
     events: Iterable[dict[str, Any]],
     *,
     now: datetime | None = None,
+    platform: str = "matrix",
 ) -> int:
     """Store one room's events (as the platform gives them, in the room's order) as pending,
-    their times kept within what the bot saw (see above). Returns how many were new."""
+    their times kept within what the bot saw (see above). Returns how many were new.
+
+    Each event is a dict with at least ``event_id``, ``sender``, ``type`` and
+    ``origin_server_ts`` (ms); ``platform`` names the adapter that reads it back."""
     moment = now or datetime.now(UTC)
-    since = synced_at(db)
+    since = synced_at(db, platform)
     earliest, latest = (since + 1 if since is not None else None), _ms(moment)
     now_text = moment.isoformat(timespec="milliseconds")
     added = 0
@@ -87,7 +98,8 @@ def add_events(
             event = {**event, "origin_server_ts": ts}
         cur = db.execute(
             "INSERT OR IGNORE INTO inbox (event_id, room_id, sender, type, origin_server_ts, "
-            "event, state, received_at, scrubbed) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+            "event, state, received_at, scrubbed, platform) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
             [
                 event["event_id"],
                 room_id,
@@ -97,24 +109,37 @@ def add_events(
                 json.dumps(event, ensure_ascii=False),
                 now_text,
                 is_sealed(event),
+                platform,
             ],
         )
         added += cur.rowcount
     return added
 
 
-def pending(db: Database, limit: int = 100) -> list[InboxEvent]:
-    return _rows(db, "WHERE state = 'pending' ORDER BY seq LIMIT ?", [limit])
+def pending(
+    db: Database, limit: int = 100, platforms: Collection[str] | None = None
+) -> list[InboxEvent]:
+    """The next events to handle, in the order they came (only those of
+    ``platforms``, if given: those of a platform not running wait for it)."""
+    if platforms is None:
+        return _rows(db, "WHERE state = 'pending' ORDER BY seq LIMIT ?", [limit])
+    marks = ", ".join("?" for _ in platforms)
+    return _rows(
+        db,
+        f"WHERE state = 'pending' AND platform IN ({marks}) ORDER BY seq LIMIT ?",
+        [*platforms, limit],
+    )
 
 
 def _rows(db: Database, where: str, params: list[Any]) -> list[InboxEvent]:
     rows = db.execute(
-        "SELECT seq, event_id, room_id, sender, type, origin_server_ts, event FROM inbox " + where,
+        "SELECT seq, event_id, room_id, sender, type, origin_server_ts, event, platform "
+        "FROM inbox " + where,
         params,
     ).fetchall()
     return [
-        InboxEvent(seq, event_id, room_id, sender, type_, ts, json.loads(event))
-        for seq, event_id, room_id, sender, type_, ts, event in rows
+        InboxEvent(seq, event_id, room_id, sender, type_, ts, json.loads(event), platform)
+        for seq, event_id, room_id, sender, type_, ts, event, platform in rows
     ]
 
 
@@ -127,11 +152,13 @@ def locked(db: Database) -> list[InboxEvent]:
     return _rows(db, "WHERE state = 'locked' ORDER BY seq", [])
 
 
-def without_keys(db: Database, limit: int = 1000) -> list[InboxEvent]:
-    """The latest events still unreadable, told about or not: keys may yet come."""
-    return _rows(db, "WHERE state IN ('locked', 'unreadable') ORDER BY seq DESC LIMIT ?", [limit])[
-        ::-1
-    ]
+def without_keys(db: Database, platform: str, limit: int = 1000) -> list[InboxEvent]:
+    """A platform's latest events still unreadable, told about or not: keys may yet come."""
+    return _rows(
+        db,
+        "WHERE state IN ('locked', 'unreadable') AND platform = ? ORDER BY seq DESC LIMIT ?",
+        [platform, limit],
+    )[::-1]
 
 
 def unlock(db: Database, seq: int, readable: dict[str, Any]) -> None:
@@ -165,6 +192,25 @@ def set_sync_token(db: Database, token: str, *, came: datetime | None = None) ->
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [key, value],
         )
+
+
+def get_position(db: Database, platform: str, key: str) -> str | None:
+    """Where a platform's receiving has got to, under ``key`` (e.g. a channel's
+    last message), as it stored it; None if it never did."""
+    row = db.execute(
+        "SELECT value FROM positions WHERE platform = ? AND key = ?", [platform, key]
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def set_position(db: Database, platform: str, key: str, value: str) -> None:
+    """Store a platform's position under ``key`` (in the caller's transaction, with
+    the events it brought)."""
+    db.execute(
+        "INSERT INTO positions (platform, key, value) VALUES (?, ?, ?) "
+        "ON CONFLICT(platform, key) DO UPDATE SET value = excluded.value",
+        [platform, key, value],
+    )
 
 
 def count_by_state(db: Database) -> dict[str, int]:
@@ -230,10 +276,12 @@ def get(db: Database, event_id: str) -> InboxEvent | None:
     return found[0] if found else None
 
 
-def waiting_since(db: Database, ts: int) -> bool:
-    """Is anything sent at or before ``ts`` (ms) still waiting to be handled?"""
+def waiting_since(db: Database, ts: int, platform: str) -> bool:
+    """Is anything sent on ``platform`` at or before ``ts`` (ms) still waiting to be handled?"""
     row = db.execute(
-        "SELECT 1 FROM inbox WHERE state = 'pending' AND origin_server_ts <= ? LIMIT 1", [ts]
+        "SELECT 1 FROM inbox WHERE state = 'pending' AND origin_server_ts <= ? "
+        "AND platform = ? LIMIT 1",
+        [ts, platform],
     ).fetchone()
     return row is not None
 
@@ -251,12 +299,13 @@ def is_sealed(event: dict[str, Any]) -> bool:
     return event.get("sealed") is True
 
 
-def sealed_waiting(db: Database) -> list[InboxEvent]:
-    """Sealed events still to be handled (pending, or waiting for their content)."""
+def sealed_waiting(db: Database, platform: str) -> list[InboxEvent]:
+    """A platform's sealed events still to be handled (pending, or waiting for their content)."""
     return _rows(
         db,
-        "WHERE state IN ('pending', 'locked') AND json_extract(event, '$.sealed') = 1 ORDER BY seq",
-        [],
+        "WHERE state IN ('pending', 'locked') AND json_extract(event, '$.sealed') = 1 "
+        "AND platform = ? ORDER BY seq",
+        [platform],
     )
 
 

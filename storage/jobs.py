@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -16,12 +17,13 @@ class JobRow:
     ref: str
     due_at: float
     attempts: int
+    platform: str = "matrix"  # the chat platform it belongs to (where it was asked for)
 
 
-def add(db: Database, kind: str, ref: str, due_at: float) -> int:
+def add(db: Database, kind: str, ref: str, due_at: float, *, platform: str) -> int:
     cur = db.execute(
-        "INSERT INTO jobs (kind, ref, due_at, state) VALUES (?, ?, ?, 'pending')",
-        [kind, ref, due_at],
+        "INSERT INTO jobs (kind, ref, due_at, state, platform) VALUES (?, ?, ?, 'pending', ?)",
+        [kind, ref, due_at, platform],
     )
     return int(cur.lastrowid or 0)
 
@@ -36,17 +38,26 @@ def cancel(db: Database, kind: str, ref: str) -> int:
     return cur.rowcount
 
 
-def due(db: Database, now: float, limit: int = 100) -> list[JobRow]:
+def _on(platforms: Collection[str]) -> tuple[str, list[str]]:
+    """SQL for jobs on one of these platforms (the ones running: the others wait)."""
+    return f"platform IN ({', '.join('?' for _ in platforms)})", list(platforms)
+
+
+def due(db: Database, now: float, platforms: Collection[str], limit: int = 100) -> list[JobRow]:
+    on, params = _on(platforms)
     rows = db.execute(
-        "SELECT id, kind, ref, due_at, attempts FROM jobs "
-        "WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
-        [now, limit],
+        "SELECT id, kind, ref, due_at, attempts, platform FROM jobs "
+        f"WHERE state = 'pending' AND due_at <= ? AND {on} ORDER BY due_at, id LIMIT ?",
+        [now, *params, limit],
     ).fetchall()
     return [JobRow(*row) for row in rows]
 
 
-def next_due(db: Database) -> float | None:
-    row = db.execute("SELECT min(due_at) FROM jobs WHERE state = 'pending'").fetchone()
+def next_due(db: Database, platforms: Collection[str]) -> float | None:
+    on, params = _on(platforms)
+    row = db.execute(
+        f"SELECT min(due_at) FROM jobs WHERE state = 'pending' AND {on}", params
+    ).fetchone()
     return row[0] if row else None
 
 
@@ -74,9 +85,12 @@ def postpone(db: Database, job_id: int, due_at: float) -> None:
     db.execute("UPDATE jobs SET due_at = ? WHERE id = ? AND state = 'pending'", [due_at, job_id])
 
 
-def has_pending(db: Database, kind: str) -> bool:
+def has_pending(db: Database, kind: str, platforms: Collection[str] | None = None) -> bool:
+    """Is a job of this kind waiting (on one of ``platforms``; None: on any)?"""
+    on, params = _on(platforms) if platforms is not None else ("1", [])
     row = db.execute(
-        "SELECT 1 FROM jobs WHERE kind = ? AND state = 'pending' LIMIT 1", [kind]
+        f"SELECT 1 FROM jobs WHERE kind = ? AND state = 'pending' AND {on} LIMIT 1",
+        [kind, *params],
     ).fetchone()
     return row is not None
 

@@ -6,6 +6,9 @@ while their direct chat is being opened (``PERSON``), or the key a new room was
 asked for under (``NEW_ROOM``). The item that makes the room says so (``opens``);
 what is queued under that key while it waits waits too, and goes to the room once
 it exists (``move_room``). Which one an item is never depends on how IDs look.
+
+Each item names the chat platform that sends it (``platform``): each platform's
+sender reads only its own items (``heads``, ``next_in_room``).
 """
 
 from __future__ import annotations
@@ -45,8 +48,10 @@ def enqueue(
     content: dict[str, Any] | None = None,
     *,
     opens: str | None = None,
+    platform: str = "matrix",
 ) -> str:
-    """Queue one action (send, join, leave...). Returns its transaction ID.
+    """Queue one action (send, join, leave...) for ``platform`` to send. Returns
+    its transaction ID.
 
     ``opens`` (``PERSON`` or ``NEW_ROOM``): this item makes the room that ``room_id``
     stands for until it exists. Anything queued under that key meanwhile waits for it.
@@ -54,8 +59,8 @@ def enqueue(
     txn_id = "copro-" + uuid.uuid4().hex
     db.execute(
         "INSERT INTO outbox "
-        "(txn_id, action, room_id, placeholder, event_type, content, state, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+        "(txn_id, action, room_id, placeholder, event_type, content, state, created_at, "
+        "platform) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
         [
             txn_id,
             action,
@@ -64,6 +69,7 @@ def enqueue(
             event_type,
             None if content is None else json.dumps(content, ensure_ascii=False),
             utcnow(),
+            platform,
         ],
     )
     return txn_id
@@ -77,6 +83,23 @@ def _waiting_under(db: Database, key: str) -> str | None:
         [key],
     ).fetchone()
     return row[0] if row else None
+
+
+def waiting_on(db: Database, key: str) -> str | None:
+    """The platform making the room that ``key`` stands for, if one is being made
+    (None: ``key`` is a room's ID): what is queued under it goes to that platform."""
+    row = db.execute(
+        "SELECT platform FROM outbox WHERE state = 'pending' AND room_id = ? "
+        "AND placeholder IS NOT NULL ORDER BY id LIMIT 1",
+        [key],
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def platform_of(db: Database, txn_id: str) -> str | None:
+    """The platform that sends (or sent) an item, None if it was never queued."""
+    row = db.execute("SELECT platform FROM outbox WHERE txn_id = ?", [txn_id]).fetchone()
+    return str(row[0]) if row else None
 
 
 def _item(row: tuple[Any, ...]) -> OutboxItem:
@@ -96,20 +119,25 @@ def _item(row: tuple[Any, ...]) -> OutboxItem:
 _COLUMNS = "id, txn_id, action, room_id, event_type, content, attempts, not_before"
 
 
-def heads(db: Database, exclude_rooms: Collection[str] = frozenset()) -> list[OutboxItem]:
-    """The oldest pending item of each room: rooms are sent to in order."""
+def heads(
+    db: Database, exclude_rooms: Collection[str] = frozenset(), *, platform: str = "matrix"
+) -> list[OutboxItem]:
+    """The oldest pending item of each of a platform's rooms: rooms are sent to in order."""
     rows = db.execute(
         f"SELECT {_COLUMNS} FROM outbox WHERE id IN "
-        "(SELECT min(id) FROM outbox WHERE state = 'pending' GROUP BY room_id) ORDER BY id"
+        "(SELECT min(id) FROM outbox WHERE state = 'pending' AND platform = ? GROUP BY room_id) "
+        "ORDER BY id",
+        [platform],
     ).fetchall()
     return [item for item in map(_item, rows) if item.room_id not in exclude_rooms]
 
 
-def next_in_room(db: Database, room_id: str) -> OutboxItem | None:
+def next_in_room(db: Database, room_id: str, *, platform: str = "matrix") -> OutboxItem | None:
+    """The oldest pending item of a platform's room."""
     row = db.execute(
-        f"SELECT {_COLUMNS} FROM outbox WHERE state = 'pending' AND room_id = ? "
-        "ORDER BY id LIMIT 1",
-        [room_id],
+        f"SELECT {_COLUMNS} FROM outbox WHERE state = 'pending' AND platform = ? "
+        "AND room_id = ? ORDER BY id LIMIT 1",
+        [platform, room_id],
     ).fetchone()
     return _item(row) if row else None
 

@@ -21,8 +21,9 @@ from storage import deadletters, feedback, inbox, outbox
 from storage.db import mention, naming
 
 FORGOTTEN = "[forgotten]"
-# Kept as they are: the schema's own bookkeeping.
-SKIP_TABLES = {"_sqlite_migrations", "sync_state"}
+# Kept as they are: the schema's own bookkeeping, and where each platform's
+# receiving has got to (channels and sessions, never people).
+SKIP_TABLES = {"_sqlite_migrations", "sync_state", "positions"}
 
 # A table owner's rows about a person, table by table; how it erases a person.
 Sharer = Callable[[Database, str], dict[str, Any]]

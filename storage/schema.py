@@ -267,3 +267,20 @@ def seam_typed_outbox_keys_and_scrub_marker(db: Database) -> None:
     # Retention finds what is already scrubbed by this mark, not by the JSON's text.
     db.table("inbox").add_column("scrubbed", int, not_null_default=0)
     db.execute("UPDATE inbox SET scrubbed = 1 WHERE json_extract(event, '$.content') = '{}'")
+
+
+@migrations()
+def discord_platform_columns_and_positions(db: Database) -> None:
+    # The bot can run on more than one chat platform at once, from one database:
+    # each event, each thing to send and each job names the platform it is on.
+    # Everything before this was on Matrix.
+    for table in ("inbox", "outbox", "jobs"):
+        db.table(table).add_column("platform", str, not_null_default="matrix")
+    db.table("outbox").create_index(["platform", "state", "room_id"])
+    # Where each platform's receiving has got to (e.g. the last message seen in a
+    # channel), by platform and key. Matrix keeps its sync token in sync_state.
+    db.table("positions").create(
+        {"platform": str, "key": str, "value": str},
+        pk=("platform", "key"),
+        not_null={"platform", "key", "value"},
+    )

@@ -7,7 +7,8 @@ Which files are handler tests, by rule: every ``tests/test_*.py`` that drives th
 bot through ``localbot``, except the end-to-end tests (``test_e2e_*``: real Matrix
 clients against a real homeserver) and the Matrix adapter's own tests
 (``test_matrix_*``) and the seam's test (``test_seam.py``), where Matrix is the
-point.
+point, and the platforms' test (``test_platforms.py``), where two platforms' own
+events and rows are.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def handler_tests() -> list[Path]:
         for path in TESTS.glob("test_*.py")
         if IMPORTS_LOCALBOT.search(path.read_text(encoding="utf-8"))
         and not path.name.startswith(("test_e2e_", "test_matrix_"))
-        and path.name != "test_seam.py"
+        and path.name not in ("test_seam.py", "test_platforms.py")
     )
 
 

@@ -21,6 +21,7 @@ SCHEMA = ("storage/schema.py", "storage/schema_features.py")
 
 OWNERS = {
     "sync_state": "storage/inbox.py",
+    "positions": "storage/inbox.py",
     "inbox": "storage/inbox.py",
     "outbox": "storage/outbox.py",
     "dead_letters": "storage/deadletters.py",

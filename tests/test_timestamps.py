@@ -80,9 +80,11 @@ def test_an_event_is_timed_within_the_syncs_around_it(store: Store) -> None:
     # Fetched afterwards (not through sync): after the latest sync, not after now.
     now = came + timedelta(minutes=5)
     with store.write() as db:
-        assert inbox.time_of(db, "$older", 0, now) == ms(T0) + 10_001  # in the inbox: its time
-        assert inbox.time_of(db, "$missed", ms(T0), now) == ms(came) + 1
-        assert inbox.time_of(db, "$missed", ms(now) + 1, now) == ms(now)
+        assert (
+            inbox.time_of(db, "$older", 0, now, "matrix") == ms(T0) + 10_001
+        )  # in the inbox: its time
+        assert inbox.time_of(db, "$missed", ms(T0), now, "matrix") == ms(came) + 1
+        assert inbox.time_of(db, "$missed", ms(now) + 1, now, "matrix") == ms(now)
 
 
 def test_a_message_opened_later_keeps_the_time_it_came_at(store: Store) -> None:

@@ -9,7 +9,7 @@ wake each other only through it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +30,21 @@ USER_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d{1,5})?$")
 
 EXAMPLE_PEOPLE = ("@sam:council.org", "@pat:council.org")  # made up, for examples
 
+# Every other platform's IDs start with its name and a colon; Matrix's never do
+# (they start with a sigil: @person, !room, $event).
+OTHER_PLATFORMS = ("discord:",)
+
 
 class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
     """The core's ``Platform`` for Matrix: log in (``Session``), sync into the inbox
     and read rooms (``Ingest``), read and write encrypted rooms (``Crypto``),
     understand stored events (``Events``) and send from the outbox (``Sending``)."""
+
+    def owns(self, id: str) -> bool:
+        return not id.startswith(OTHER_PLATFORMS)
+
+    def loops(self) -> list[Coroutine[Any, Any, None]]:
+        return [self.sync_loop(), self.sender_loop()]
 
     # ----- people and links ---------------------------------------------------
 
@@ -72,11 +82,13 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
         thread: str | None = None,
     ) -> str:
         content = notice(text, reply_to, mentions, thread)
-        return outbox.enqueue(db, "send", room_id, "m.room.message", content)
+        return outbox.enqueue(db, "send", room_id, "m.room.message", content, platform=self.name)
 
     def queue_reaction(self, db: Database, room_id: str, target: str, key: str) -> str:
         relation = {"rel_type": "m.annotation", "event_id": target, "key": key}
-        return outbox.enqueue(db, "react", room_id, "m.reaction", {"m.relates_to": relation})
+        return outbox.enqueue(
+            db, "react", room_id, "m.reaction", {"m.relates_to": relation}, platform=self.name
+        )
 
     def direct_room(self, db: Database, user_id: str) -> str:
         """The person's private direct chat (nobody else in it, as the sync last
@@ -89,7 +101,7 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
         if room_id is not None:
             return room_id
         if not outbox.has_pending(db, "create_dm", user_id):
-            outbox.enqueue(db, "create_dm", user_id, opens=outbox.PERSON)
+            outbox.enqueue(db, "create_dm", user_id, opens=outbox.PERSON, platform=self.name)
         return user_id
 
     def queue_direct(self, db: Database, user_id: str, text: str) -> str:
@@ -118,7 +130,7 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
             "org.matrix.msc1767.text": poll.fallback,
             "m.mentions": {},
         }
-        return outbox.enqueue(db, "send", room_id, POLL_START, content)
+        return outbox.enqueue(db, "send", room_id, POLL_START, content, platform=self.name)
 
     def queue_poll_end(
         self, db: Database, room_id: str, poll_event: str, results: dict[str, int], text: str
@@ -132,7 +144,7 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
             "msgtype": "m.text",
             "m.mentions": {},
         }
-        return outbox.enqueue(db, "send", room_id, POLL_END, content)
+        return outbox.enqueue(db, "send", room_id, POLL_END, content, platform=self.name)
 
     @property
     def files_dir(self) -> Path:
@@ -147,7 +159,7 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
             "mimetype": mimetype,
             "size": file.stat().st_size,
         }
-        return outbox.enqueue(db, "file", room_id, content=content)
+        return outbox.enqueue(db, "file", room_id, content=content, platform=self.name)
 
     def queue_create_room(
         self, db: Database, key: str, name: str, topic: str, invite: Sequence[str] = ()
@@ -161,22 +173,28 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
             # later, creators may not even be listed). People in it may invite.
             "power_level_content_override": {"invite": 0},
         }
-        return outbox.enqueue(db, "create_room", key, content=content, opens=outbox.NEW_ROOM)
+        return outbox.enqueue(
+            db, "create_room", key, content=content, opens=outbox.NEW_ROOM, platform=self.name
+        )
 
     def queue_topic(self, db: Database, room_id: str, topic: str) -> str:
         return self.queue_state(db, room_id, "m.room.topic", {"topic": topic})
 
     def queue_invite(self, db: Database, room_id: str, user_id: str) -> str:
-        return outbox.enqueue(db, "invite", room_id, content={"user_id": user_id})
+        return outbox.enqueue(
+            db, "invite", room_id, content={"user_id": user_id}, platform=self.name
+        )
 
     def queue_kick(self, db: Database, room_id: str, user_id: str, reason: str) -> str:
-        return outbox.enqueue(db, "kick", room_id, content={"user_id": user_id, "reason": reason})
+        return outbox.enqueue(
+            db, "kick", room_id, content={"user_id": user_id, "reason": reason}, platform=self.name
+        )
 
     def queue_join(self, db: Database, room_id: str) -> str:
-        return outbox.enqueue(db, "join", room_id)
+        return outbox.enqueue(db, "join", room_id, platform=self.name)
 
     def queue_leave(self, db: Database, room_id: str) -> str:
-        return outbox.enqueue(db, "leave", room_id)
+        return outbox.enqueue(db, "leave", room_id, platform=self.name)
 
     def queue_state(
         self,
@@ -187,10 +205,12 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
         state_key: str = "",
     ) -> str:
         body = {"state_key": state_key, "content": content}
-        return outbox.enqueue(db, "state", room_id, event_type, body)
+        return outbox.enqueue(db, "state", room_id, event_type, body, platform=self.name)
 
     def queue_removal(self, db: Database, room_id: str, event_id: str) -> str:
-        return outbox.enqueue(db, "redact", room_id, content={"event_id": event_id})
+        return outbox.enqueue(
+            db, "redact", room_id, content={"event_id": event_id}, platform=self.name
+        )
 
     def sent_event(self, db: Database, txn_id: str) -> str | None:
         return outbox.result_of(db, txn_id)

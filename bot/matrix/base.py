@@ -11,14 +11,11 @@ from typing import Any, Protocol
 from nio import AsyncClient
 from sqlite_utils import Database
 
-from bot.config import Config
+from bot.config import Config, MatrixConfig
 from bot.matrix.http import MatrixHTTP
+from bot.platforms import StartupError as StartupError
 from bot.signals import Signals
 from storage.db import Store
-
-
-class StartupError(Exception):
-    """The bot cannot start; the message says why."""
 
 
 class Backoff:
@@ -107,6 +104,8 @@ class AdapterBase(Parts):
     """What every part of the adapter shares: the config, the store, the clients,
     the wake-ups (``bot.signals``) and the little state kept in memory."""
 
+    name = "matrix"  # the platform's name, in the inbox's and the outbox's rows
+
     def __init__(
         self,
         config: Config,
@@ -115,7 +114,10 @@ class AdapterBase(Parts):
         fill_gaps: bool = True,
         signals: Signals | None = None,
     ) -> None:
+        if config.matrix is None:
+            raise StartupError("the config file has no [matrix] section")
         self.config = config
+        self.matrix: MatrixConfig = config.matrix
         self.store = store
         self.user_id = config.matrix.user_id
         self.fill_gaps = fill_gaps

@@ -127,7 +127,7 @@ class Crypto(AdapterBase):
         sessions = self.nio.olm.inbound_group_store
         opened = 0
         async with self.store.writing() as db:
-            for event in inbox.without_keys(db):
+            for event in inbox.without_keys(db, self.name):
                 raw = self._held.get(event.event_id, event.event)  # a ballot answer: in memory
                 content = raw.get("content") or {}
                 key = (event.room_id, content.get("sender_key"), content.get("session_id"))
@@ -172,7 +172,7 @@ class Crypto(AdapterBase):
         await client.send_to_device_messages()
         # After keys_upload: the device's keys must be on the homeserver to be signed.
         if not self._cross_signed and self.http is not None:
-            m, data_dir = self.config.matrix, self.config.storage.data_dir
+            m, data_dir = self.matrix, self.config.storage.data_dir
             await cross_sign(self.http, m.user_id, client.device_id, data_dir, m.password)
             self._cross_signed = True
 
@@ -271,7 +271,9 @@ class Crypto(AdapterBase):
         with the bot's memory (it stopped before handling them), and handle them."""
         self._recall_needed = False
         async with self.store.writing() as db:
-            waiting = [e for e in inbox.sealed_waiting(db) if e.event_id not in self._held]
+            waiting = [
+                e for e in inbox.sealed_waiting(db, self.name) if e.event_id not in self._held
+            ]
         if not waiting:
             return
         found: dict[str, dict[str, Any] | None] = {}

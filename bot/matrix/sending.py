@@ -61,7 +61,7 @@ class Sending(AdapterBase):
         """Start one task per room that has something to send."""
         while True:
             async with self.store.writing() as db:
-                heads = outbox.heads(db)
+                heads = outbox.heads(db, platform=self.name)
             for item in heads:
                 task = self._room_tasks.get(item.room_id)
                 if task is not None and task.done() and not task.cancelled() and task.exception():
@@ -77,7 +77,7 @@ class Sending(AdapterBase):
         crashes = Crashes(Backoff(first=self.crash_delay))
         while True:
             async with self.store.writing() as db:
-                item = outbox.next_in_room(db, room_id)
+                item = outbox.next_in_room(db, room_id, platform=self.name)
             if item is None:
                 return
             wait = item.not_before - time.time()

@@ -29,7 +29,7 @@ class Session(AdapterBase):
         The session is kept in the data folder so that the device, and with it the
         transaction IDs of anything still in the outbox, stay the same across restarts.
         """
-        m = self.config.matrix
+        m = self.matrix
         store_dir = self.config.storage.data_dir / "nio-store"
         self._forget_device_if_keys_lost(store_dir)
         self._cross_signed = False
@@ -62,7 +62,7 @@ class Session(AdapterBase):
     async def _start_session(self) -> str:
         """Find a working access token, or log in with the password. Returns the device ID."""
         assert self.http is not None
-        m = self.config.matrix
+        m = self.matrix
         saved = self._load_credentials() or {}
         for token in (m.access_token, saved.get("access_token")):
             if not token:
@@ -99,7 +99,7 @@ class Session(AdapterBase):
         saved = self._load_credentials()
         if not saved or not saved.get("device_id") or any(store_dir.glob("*.db")):
             return
-        if self.config.matrix.access_token:
+        if self.matrix.access_token:
             what_now = (
                 "matrix.access_token belongs to that device: replace it with a new access "
                 "token, or remove it so that the bot logs in with matrix.password."
@@ -123,14 +123,14 @@ class Session(AdapterBase):
         if (
             not isinstance(data, dict)
             or data.get("user_id") != self.user_id
-            or data.get("homeserver") != self.config.matrix.homeserver
+            or data.get("homeserver") != self.matrix.homeserver
         ):
             return None
         return data
 
     def _save_credentials(self, token: str, device_id: str) -> None:
         data = {
-            "homeserver": self.config.matrix.homeserver,
+            "homeserver": self.matrix.homeserver,
             "user_id": self.user_id,
             "device_id": device_id,
             "access_token": token,
@@ -148,7 +148,7 @@ class Session(AdapterBase):
     @property
     def secrets(self) -> list[str]:
         """Strings that must never reach a log."""
-        found = [self.config.matrix.password, self.config.matrix.access_token]
+        found = [self.matrix.password, self.matrix.access_token]
         if self.http is not None:
             found.append(self.http.access_token)
         return [s for s in found if s]

@@ -1,0 +1,61 @@
+"""Which chat platforms the bot runs on: an adapter for each section the config
+has (``[matrix]``, ``[discord]``), each handed its part of the shared wake-ups
+(``bot.signals``), and the router over them (``bot.platforms``).
+
+Discord's adapter (and so discord.py) is imported only when the config has
+``[discord]``: a Matrix-only bot never loads it."""
+
+from __future__ import annotations
+
+import importlib
+
+from bot.config import Config
+from bot.matrix import MatrixAdapter
+from bot.platforms import Adapter, Platforms, StartupError
+from bot.signals import Signals
+from storage.db import Store
+
+
+def config_secrets(config: Config) -> list[str | None]:
+    """The secrets in the config, hidden in logs from the start."""
+    found: list[str | None] = []
+    if config.matrix is not None:
+        found += [config.matrix.password, config.matrix.access_token]
+    if config.discord is not None:
+        found.append(config.discord.token)
+    return found
+
+
+def build_adapters(
+    config: Config, store: Store, signals: Signals, *, fill_gaps: bool = True
+) -> list[Adapter]:
+    """An adapter for each platform the config names, each with its part of ``signals``."""
+    adapters: list[Adapter] = []
+    if config.matrix is not None:
+        adapters.append(MatrixAdapter(config, store, fill_gaps=fill_gaps, signals=signals.part()))
+    if config.discord is not None:
+        adapters.append(_discord_adapter(config, store, signals.part()))
+    return adapters
+
+
+def build_platforms(
+    config: Config, store: Store, *, fill_gaps: bool = True
+) -> tuple[Platforms, Signals]:
+    """The router over every platform the config names, and the wake-ups they share."""
+    signals = Signals()
+    return Platforms(build_adapters(config, store, signals, fill_gaps=fill_gaps)), signals
+
+
+def _discord_adapter(config: Config, store: Store, signals: Signals) -> Adapter:
+    """Discord's adapter: imported only now, so a Matrix-only bot never loads discord.py."""
+    try:
+        module = importlib.import_module("bot.discord")
+    except ModuleNotFoundError as err:
+        if err.name != "bot.discord":
+            raise
+        raise StartupError(
+            "the config file has a [discord] section, but this copy of copro-bot "
+            "cannot run on Discord (it has no bot.discord package)"
+        ) from None
+    adapter: Adapter = module.DiscordAdapter(config, store, signals)
+    return adapter
