@@ -1,4 +1,5 @@
-"""Shared fixtures: one real Synapse for the session, fresh bots and people per test."""
+"""Shared fixtures: one real Synapse for the session, fresh bots and people per test,
+and a fresh database for tests of storage and the adapters' parts."""
 
 from __future__ import annotations
 
@@ -11,12 +12,21 @@ import pytest
 
 from bot.localsynapse import Account, LocalSynapse
 from harness import BotProcess, Person
+from storage.db import Store
 
 _names = itertools.count(1)
 
 
 def unique(name: str) -> str:
     return f"{name}{next(_names)}"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A fresh database file, with every migration applied."""
+    opened = Store.open(tmp_path / "copro.db")
+    yield opened
+    opened.close()
 
 
 @pytest.fixture(scope="session")

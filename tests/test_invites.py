@@ -3,7 +3,6 @@ the config and the roles; the adapter only says what the person's server is."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,13 +26,6 @@ def config(tmp_path: Path) -> Config:
         allow_invites_from=["@dana:partner.test", "friends.test"],
     )
     return load_config(path, env={})
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "copro.db")
-    yield s
-    s.close()
 
 
 def answer(config: Config, store: Store, who: str, server: str, *, is_direct: bool) -> Answer:

@@ -12,7 +12,6 @@ import itertools
 import json
 import math
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -55,13 +54,6 @@ def write_config(tmp_path: Path, *, follow_upgrades: bool = True) -> Config:
         follow_upgrades=follow_upgrades,
     )
     return load_config(path, env={})
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "copro.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -43,13 +43,6 @@ class Clock:
         return self.time
 
 
-@pytest.fixture
-def store(tmp_path: Path):
-    s = Store.open(tmp_path / "copro.db")
-    yield s
-    s.close()
-
-
 def test_retention_deletes_only_what_is_older(store: Store) -> None:
     with store.write() as db:
         old = feedback.add(

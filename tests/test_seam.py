@@ -121,13 +121,6 @@ def test_the_scan_leaves_neutral_code_alone(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "copro.db")
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def adapter(tmp_path: Path, store: Store) -> MatrixAdapter:
     path = harness.write_config(tmp_path / "config.toml", user_id=BOT, team=["@alice:council.test"])
     return MatrixAdapter(load_config(path, env={}), store)

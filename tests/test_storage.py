@@ -6,7 +6,6 @@ Every test uses a real SQLite file in tmp_path.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,13 +17,6 @@ from storage.schema import migrations
 
 ROOM_A = "!a:council.test"
 ROOM_B = "!b:council.test"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "copro.db")
-    yield s
-    s.close()
 
 
 def message(event_id: str, body: str = "hello", sender: str = "@sam:council.test") -> dict:
