@@ -1,0 +1,135 @@
+"""The fake Discord's objects: users, bots, guilds, channels (threads and DMs too), messages.
+
+Plain data; ``world.py`` changes them and ``payloads.py`` shows them as Discord's JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .ids import created_ms
+
+JSON = dict[str, Any]
+
+# Channel types (discord-api-docs "Channel Types").
+GUILD_TEXT, DM, GUILD_CATEGORY, PUBLIC_THREAD, PRIVATE_THREAD = 0, 1, 4, 11, 12
+THREADS = (PUBLIC_THREAD, PRIVATE_THREAD)
+# Message types and flags.
+DEFAULT, REPLY = 0, 19
+HAS_THREAD = 1 << 5
+# Gateway intents.
+GUILDS, GUILD_MEMBERS, GUILD_PRESENCES = 1 << 0, 1 << 1, 1 << 8
+GUILD_MESSAGES, GUILD_MESSAGE_REACTIONS = 1 << 9, 1 << 10
+DIRECT_MESSAGES, DIRECT_MESSAGE_REACTIONS = 1 << 12, 1 << 13
+MESSAGE_CONTENT = 1 << 15
+PRIVILEGED = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
+ALL_INTENTS = (1 << 26) - 1
+
+
+class FakeError(Exception):
+    """A request Discord would refuse: HTTP status, Discord's JSON error code, message."""
+
+    def __init__(self, status: int, code: int, message: str, errors: JSON | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.errors = status, code, message, errors
+
+    def body(self) -> JSON:
+        body: JSON = {"message": self.message, "code": self.code}
+        if self.errors:
+            body["errors"] = self.errors
+        return body
+
+
+def invalid_form(field: str, code: str, message: str) -> FakeError:
+    """Discord's 400 for a bad field: ``errors: {field: {_errors: [{code, message}]}}``."""
+    errors = {field: {"_errors": [{"code": code, "message": message}]}}
+    return FakeError(400, 50035, "Invalid Form Body", errors)
+
+
+def unknown(what: str, code: int) -> FakeError:
+    return FakeError(404, code, f"Unknown {what}")
+
+
+@dataclass(eq=False)
+class User:
+    id: int
+    username: str
+    bot: bool = False
+    # Bots only: the token, the application and which privileged intents it may use.
+    token: str = ""
+    application_id: int = 0
+    privileged_intents: int = 0
+
+
+@dataclass(eq=False)
+class Member:
+    user: User
+    joined_ms: int
+    nick: str | None = None
+    roles: list[int] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Channel:
+    id: int
+    type: int
+    name: str = ""
+    guild_id: int | None = None
+    parent_id: int | None = None
+    position: int = 0
+    topic: str | None = None
+    recipients: list[User] = field(default_factory=list)  # DMs
+    owner_id: int | None = None  # threads
+    thread_members: dict[int, int] = field(default_factory=dict)  # user id -> joined (ms)
+    sent: int = 0  # messages ever sent here (threads: total_message_sent)
+    removed: int = 0  # of those, deleted since
+    created_ms: int = 0
+    last_message_id: int | None = None
+
+
+@dataclass(eq=False)
+class Guild:
+    id: int
+    name: str
+    owner_id: int
+    everyone_role: JSON
+    roles: list[JSON] = field(default_factory=list)
+    members: dict[int, Member] = field(default_factory=dict)
+    channels: list[int] = field(default_factory=list)  # text channels and threads, in order
+
+
+@dataclass(eq=False)
+class Attachment:
+    id: int
+    filename: str
+    data: bytes
+    content_type: str
+    description: str | None = None
+
+
+@dataclass(eq=False)
+class Message:
+    id: int
+    channel_id: int
+    author: User
+    content: str
+    type: int = DEFAULT
+    nonce: str | int | None = None
+    edited_ms: int | None = None
+    reply_to: int | None = None
+    embeds: list[JSON] = field(default_factory=list)
+    components: list[JSON] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    mentions: list[int] = field(default_factory=list)
+    # emoji key ("👍" or "name:id") -> user ids in the order they reacted
+    reactions: dict[str, list[int]] = field(default_factory=dict)
+    flags: int = 0
+    tts: bool = False
+    position: int | None = None  # in a thread
+    thread_id: int | None = None  # a thread started from this message
+    deleted: bool = False
+
+    @property
+    def created_ms(self) -> int:
+        return created_ms(self.id)
