@@ -23,6 +23,7 @@ import yarl
 from discord.gateway import DiscordWebSocket
 
 from fakediscord import FakeDiscord, Person, User
+from fakediscord.process import FakeDiscordProcess
 from fakediscord.shapes import problems, types
 
 MESSAGES = "POST /channels/{channel_id}/messages"
@@ -372,6 +373,51 @@ async def test_an_invalid_session_means_a_fresh_identify(setup: Setup, connect: 
     assert not fake.resumes()
 
 
+async def test_a_client_that_stops_heartbeating_is_closed_and_its_session_expires() -> None:
+    """Raw websocket frames, as a frozen bot would (not) send them."""
+    async with FakeDiscord(heartbeat_interval=0.2, session_ttl=1.0) as fake:
+        bot, guild = fake.add_bot(), fake.add_guild()
+        general, alex = guild.add_channel("general"), guild.add_person("alex")
+        url = f"{fake.gateway_url}?v=10&encoding=json"
+        identify = {"token": bot.token, "intents": 513, "properties": {"os": "linux"}}
+        async with aiohttp.ClientSession() as http:
+            async with http.ws_connect(url) as ws:
+                assert (await ws.receive_json())["op"] == 10
+                await ws.send_json({"op": 1, "d": None})  # before IDENTIFY: allowed
+                assert (await ws.receive_json())["op"] == 11
+                await ws.send_json({"op": 2, "d": identify})
+                ready = await ws.receive_json()
+                assert (ready["t"], ready["s"]) == ("READY", 1)
+                assert (await ws.receive_json())["t"] == "GUILD_CREATE"
+                closed = await ws.receive()  # no more heartbeats: Discord closes the socket
+                assert (closed.type, ws.close_code) == (aiohttp.WSMsgType.CLOSE, 4009)
+            session = ready["d"]["session_id"]
+            said = alex.send(general, "While frozen")  # the session keeps it
+            async with http.ws_connect(ready["d"]["resume_gateway_url"] + "?v=10") as ws:
+                await ws.receive_json()
+                await ws.send_json(
+                    {"op": 6, "d": {"token": bot.token, "session_id": session, "seq": 2}}
+                )
+                replayed = await ws.receive_json()
+                assert (replayed["t"], replayed["d"]["id"]) == ("MESSAGE_CREATE", str(said))
+                assert (await ws.receive_json())["t"] == "RESUMED"
+                await ws.close()
+            await fake.wait_for(lambda: not fake.gateway.live_sessions(), 5, "the drop")
+            fake.gateway.session_ttl = 0.0  # as if the bot was gone for minutes
+            async with http.ws_connect(url) as ws:
+                await ws.receive_json()
+                await ws.send_json(
+                    {"op": 6, "d": {"token": bot.token, "session_id": session, "seq": 4}}
+                )
+                assert await ws.receive_json() == {"op": 9, "d": False, "s": None, "t": None}
+            async with http.ws_connect(url) as ws:
+                await ws.receive_json()
+                await ws.send_json({"op": 2, "d": {**identify, "token": "wrong"}})
+                await ws.receive()
+                assert ws.close_code == 4004
+        assert len(fake.identifies()) == 1 and len(fake.resumes()) == 1
+
+
 # -- payload shapes ----------------------------------------------------------------------
 
 GATEWAY_SHAPES = {
@@ -453,3 +499,46 @@ async def test_every_payload_has_discord_py_s_shape(setup: Setup, connect: Any) 
 
 def _events(fake: FakeDiscord) -> set[str]:
     return {json.loads(text)["t"] for s in fake.gateway.sessions.values() for _, text in s.log}
+
+
+# -- as a process of its own ---------------------------------------------------------------
+
+
+async def test_the_fake_as_a_process_with_its_control_api(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plan = {
+        "bots": [{"username": "copro-bot"}],
+        "guilds": [{"name": "Council", "channels": ["general"], "people": ["alex", "sam"]}],
+    }
+    with FakeDiscordProcess(setup=plan) as fake:
+        monkeypatch.setattr(discord.http.Route, "BASE", fake.api_url)
+        monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url))
+        council = fake.ids["guilds"]["Council"]
+        general, alex = council["channels"]["general"], council["people"]["alex"]
+        client = discord.Client(intents=intents(), guild_ready_timeout=0.5)
+        seen = Seen()
+        client.event(_recorder(seen, "message"))
+        client.event(_recorder(seen, "resumed"))
+        task = asyncio.create_task(client.start(fake.ids["bots"]["copro-bot"]["token"]))
+        try:
+            await asyncio.wait_for(client.wait_until_ready(), 10)
+            said = await fake.act(alex, "send", channel_id=general, content="!ping")
+            [message] = await seen.wait("message")
+            assert (str(message.id), message.content) == (said, "!ping")
+            await message.reply("Pong")
+            [reply] = await fake.wait_posted(1, general)
+            assert (reply["content"], reply["reply_to"]) == ("Pong", said)
+            await fake.act(alex, "react", message_id=reply["id"], emoji="👍")
+            await fake.drop()
+            await fake.act_many(
+                [{"user_id": alex, "action": "send", "channel_id": general, "content": "Hi"}] * 3
+            )
+            await seen.wait("resumed")
+            assert [m.content for m in await seen.wait("message", 5)][-3:] == ["Hi"] * 3
+            assert [x["op"] for x in await fake.logins() if x["ok"]] == ["identify", "resume"]
+            [call] = await fake.calls("POST /channels/{channel_id}/messages")
+            assert str(call["json"]["message_reference"]["message_id"]) == said
+        finally:
+            await client.close()
+            await asyncio.gather(task, return_exceptions=True)
