@@ -328,14 +328,13 @@ async def test_back_fill_reads_history_in_pages(setup: Setup, connect: Any) -> N
 
 async def test_new_channels_and_members_arrive(setup: Setup, connect: Any) -> None:
     running = await connect(guild_ready_timeout=0.5)
-    guild = setup.fake.world.guilds[setup.guild]
-    new = setup.fake.world.add_channel(guild, "projects")
+    guild = setup.fake.guild(setup.guild)
+    new = guild.add_channel("projects")
     [channel] = await running.seen.wait("guild_channel_create")
-    assert channel.id == new.id and channel.name == "projects"
-    user = setup.fake.world.add_user("jo")
-    setup.fake.world.join(guild, user)
+    assert (channel.id, channel.name) == (new, "projects")
+    jo = guild.add_person("jo")
     [member] = await running.seen.wait("member_join")
-    assert member.id == user.id
+    assert member.id == jo.id
 
 
 # -- the gateway's connection ------------------------------------------------------------
@@ -464,8 +463,8 @@ async def test_every_payload_has_discord_py_s_shape(setup: Setup, connect: Any) 
     setup.sam.unreact(said, "👍")
     setup.alex.dm("Hi")
     setup.sam.start_thread(said, "Chat")
-    fake.world.add_channel(fake.world.guilds[setup.guild], "new")
-    fake.world.join(fake.world.guilds[setup.guild], fake.world.add_user("jo"))
+    fake.guild(setup.guild).add_channel("new")
+    fake.guild(setup.guild).add_person("jo")
     general = running.channel(setup.general)
     reply = await general.send("Reply", reference=general.get_partial_message(said))
     await reply.edit(content="Edited")

@@ -146,7 +146,8 @@ class Rest:
         raw = request.rel_url.raw_path.removeprefix("/api/v10")
         found = self._match(request.method, raw)
         if isinstance(found, int):
-            return json_response(found, {"message": f"{found}: Not Found", "code": 0}, {})
+            reason = "Not Found" if found == 404 else "Method Not Allowed"
+            return json_response(found, {"message": f"{found}: {reason}", "code": 0}, {})
         template, params, handler = found
         route = f"{request.method} {template}"
         call = Call(request.method, raw, route, params, dict(request.query), None)
@@ -195,6 +196,8 @@ class Rest:
             status, result = await handler(Request(bot, call.params, call.query, body, files))
         except FakeError as error:
             status, result = error.status, error.body()
+        except (ValueError, KeyError, TypeError) as error:  # a query or body Discord would refuse
+            status, result = 400, {"message": f"Invalid Form Body ({error})", "code": 50035}
         if fault is not None:
             return self._fault(fault, headers)
         return status, result, headers

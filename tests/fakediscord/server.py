@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from .gateway import Gateway, Login
-from .model import GUILD_MEMBERS, MESSAGE_CONTENT, Channel, Guild, Message, User
+from .model import DM, GUILD_MEMBERS, MESSAGE_CONTENT, Channel, Guild, Message, User
 from .rest import Call, Rest
 from .world import World
 
@@ -30,7 +30,7 @@ class Person:
     def send(self, channel_id: int, content: str, *, reply_to: int | None = None) -> int:
         """A message in a channel or thread (a reply if ``reply_to`` names a message)."""
         channel = self.world.channel(channel_id)
-        if channel.type != 1 and self.id not in self.world.guilds[channel.guild_id or 0].members:
+        if channel.type != DM and self.id not in self.world.guilds[channel.guild_id or 0].members:
             raise ValueError(f"{self.user.username} is not in that guild")
         message, _ = self.world.post(self.user, channel, content, reply_to=reply_to)
         return message.id
@@ -127,6 +127,9 @@ class FakeDiscord:
 
     def person(self, user_id: int) -> Person:
         return Person(self, self.world.user(user_id))
+
+    def guild(self, guild_id: int) -> GuildHandle:
+        return GuildHandle(self, self.world.guild(guild_id))
 
     # -- running --------------------------------------------------------------------
     def app(self) -> web.Application:
