@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -22,7 +23,7 @@ import pytest
 import yarl
 from discord.gateway import DiscordWebSocket
 
-from fakediscord import FakeDiscord, Person, User
+from fakediscord import FakeDiscord, FakeError, Person, User
 from fakediscord.process import FakeDiscordProcess
 from fakediscord.shapes import problems, types
 
@@ -107,6 +108,8 @@ async def connect(setup: Setup) -> AsyncIterator[Any]:
             "member_join",
             "resumed",
             "connect",
+            "raw_poll_vote_add",
+            "raw_poll_vote_remove",
         ):
             client.event(_recorder(seen, name))
         task = asyncio.create_task(client.start((bot or setup.bot).token))
@@ -337,6 +340,37 @@ async def test_new_channels_and_members_arrive(setup: Setup, connect: Any) -> No
     assert member.id == jo.id
 
 
+async def test_native_polls_votes_voters_and_the_close(setup: Setup, connect: Any) -> None:
+    running = await connect(guild_ready_timeout=0.5)
+    poll = discord.Poll(question="Which day suits you?", duration=timedelta(hours=1))
+    for day in ("Monday", "Tuesday", "Friday"):
+        poll.add_answer(text=day)
+    message = await running.channel(setup.general).send(poll=poll)
+    setup.alex.vote(message.id, 1)
+    setup.alex.vote(message.id, 3)  # a changed vote: removed, then added
+    setup.sam.vote(message.id, 3)
+    added = await running.seen.wait("raw_poll_vote_add", 3)
+    removed = await running.seen.wait("raw_poll_vote_remove")
+    assert [(e.user_id, e.answer_id) for e in added] == [
+        (setup.alex.id, 1),
+        (setup.alex.id, 3),
+        (setup.sam.id, 3),
+    ]
+    assert [(e.user_id, e.answer_id) for e in removed] == [(setup.alex.id, 1)]
+    fetched = await running.channel(setup.general).fetch_message(message.id)
+    voters = [u.id async for u in fetched.poll.get_answer(3).voters()]
+    assert sorted(voters) == sorted([setup.alex.id, setup.sam.id])
+    ended = await fetched.end_poll()
+    assert ended.poll.is_finalised() and ended.poll.get_answer(3).vote_count == 2
+    with pytest.raises(FakeError):
+        setup.sam.vote(message.id, 1)  # too late
+    [result] = [m for m in setup.fake.messages(setup.general) if m.system]
+    assert result.reply_to == message.id  # Discord's own message with the results
+    assert [m.id for m in setup.fake.posted()] == [message.id]
+    seen = await running.seen.wait("message", 2)
+    assert seen[-1].type == discord.MessageType.poll_result
+
+
 # -- the gateway's connection ------------------------------------------------------------
 
 
@@ -431,6 +465,8 @@ GATEWAY_SHAPES = {
     "MESSAGE_REACTION_ADD": ("gateway", "MessageReactionAddEvent"),
     "MESSAGE_REACTION_REMOVE": ("gateway", "MessageReactionRemoveEvent"),
     "THREAD_CREATE": ("gateway", "ThreadCreateEvent"),
+    "MESSAGE_POLL_VOTE_ADD": ("gateway", "PollVoteActionEvent"),
+    "MESSAGE_POLL_VOTE_REMOVE": ("gateway", "PollVoteActionEvent"),
 }
 REST_SHAPES = {
     "GET /users/@me": ("user", "User"),
@@ -444,6 +480,11 @@ REST_SHAPES = {
     "POST /channels/{channel_id}/messages/{message_id}/threads": ("threads", "Thread"),
     "GET /guilds/{guild_id}": ("guild", "Guild"),
     "GET /guilds/{guild_id}/members/{user_id}": ("member", "MemberWithUser"),
+    "GET /channels/{channel_id}/polls/{message_id}/answers/{answer_id}": (
+        "poll",
+        "PollAnswerVoters",
+    ),
+    "POST /channels/{channel_id}/polls/{message_id}/expire": ("message", "Message"),
 }
 # Where discord.py's types ask for more than Discord sends: channels in GUILD_CREATE carry
 # no guild_id, and a DM channel has no name.
@@ -475,6 +516,14 @@ async def test_every_payload_has_discord_py_s_shape(setup: Setup, connect: Any) 
     await client.get_guild(setup.guild).fetch_member(setup.sam.id)
     await running.channel(setup.general).fetch_message(said)
     await reply.delete()
+    poll = discord.Poll(question="Which day?", duration=timedelta(hours=1))
+    poll.add_answer(text="Monday")
+    asked = await running.channel(setup.general).send(poll=poll)
+    setup.alex.vote(asked.id, 1)
+    setup.alex.vote(asked.id)
+    setup.sam.vote(asked.id, 1)
+    [_ async for _ in asked.poll.get_answer(1).voters()]
+    await asked.end_poll()
     async with aiohttp.ClientSession() as http:
         headers = {"Authorization": f"Bot {setup.bot.token}"}
         async with http.get(f"{fake.api_url}/gateway/bot", headers=headers) as response:

@@ -15,8 +15,18 @@ spoken to by the real discord.py.
 """
 
 from .gateway import Login
-from .model import Channel, Message, User
+from .model import Channel, FakeError, Message, User
 from .rest import Call
 from .server import FakeDiscord, GuildHandle, Person
 
-__all__ = ["Call", "Channel", "FakeDiscord", "GuildHandle", "Login", "Message", "Person", "User"]
+__all__ = [
+    "Call",
+    "Channel",
+    "FakeDiscord",
+    "FakeError",
+    "GuildHandle",
+    "Login",
+    "Message",
+    "Person",
+    "User",
+]

@@ -10,12 +10,14 @@ as in Discord's JSON. Errors answer 400 ``{"error": ...}``; a wait that runs out
     POST /people/{id}/{action}  send {channel_id, content, reply_to?} | reply {message_id,
                           content} | dm {content, bot_id?} | edit {message_id, content} |
                           delete | react | unreact {message_id, emoji?} | thread {message_id,
-                          name} -> {"id"} (the message, or the thread)
+                          name} | vote {message_id, answers: [1, 2]} -> {"id"} (the message,
+                          or the thread)
     POST /act            [{"user_id", "action", ...}, ...] -> [{"id"}, ...] (many at once)
     GET  /posted?channel_id=&bot_id=   GET /channels/{id}/messages   GET /calls?route=
     GET  /logins         every IDENTIFY and RESUME
     POST /gateway/drop {"code"?} | /gateway/invalidate {"resumable"?} | /gateway/reconnect
     POST /fail           {"route", "status"?, "retry_after"?, "after"?, "times"?, ...}
+    POST /polls/{message_id}/end   close a poll now (as at its expiry)
     POST /wait/posted    {"count", "channel_id"?, "timeout"?} -> the bot's messages
     POST /wait/identifies {"count", "timeout"?}
 """
@@ -32,7 +34,7 @@ from .model import Message, User
 from .rest import Call
 from .server import FakeDiscord
 
-ACTIONS = ("send", "reply", "dm", "edit", "delete", "react", "unreact", "thread")
+ACTIONS = ("send", "reply", "dm", "edit", "delete", "react", "unreact", "thread", "vote")
 
 
 def act(fake: FakeDiscord, user_id: int, action: str, body: dict[str, Any]) -> int:
@@ -56,6 +58,8 @@ def act(fake: FakeDiscord, user_id: int, action: str, body: dict[str, Any]) -> i
         return method(message_id, str(body.get("emoji", "👍")))
     if action == "thread":
         return person.start_thread(message_id, str(body["name"]))
+    if action == "vote":
+        return person.vote(message_id, *[int(a) for a in body.get("answers", [])])
     raise ValueError(f"no such action: {action} (one of {', '.join(ACTIONS)})")
 
 
@@ -96,6 +100,14 @@ def message_summary(message: Message) -> dict[str, Any]:
             for a in message.attachments
         ],
         "reactions": {emoji: [str(u) for u in users] for emoji, users in message.reactions.items()},
+        "poll": None
+        if message.poll is None
+        else {
+            "question": message.poll.question,
+            "answers": [text for text, _ in message.poll.answers],
+            "votes": {str(a): [str(u) for u in users] for a, users in message.poll.votes.items()},
+            "finalized": message.poll.finalized,
+        },
     }
 
 
@@ -206,6 +218,10 @@ def control_app(fake: FakeDiscord) -> web.Application:
         options = {k: v for k, v in body.items() if k not in ("route", "status")}
         fake.fail_next(body["route"], int(body.get("status", 429)), **options)
         return {}
+
+    @route("POST /polls/{message_id}/end")
+    async def _end_poll(request: web.Request, body: Any) -> Any:
+        return message_summary(fake.end_poll(int(request.match_info["message_id"])))
 
     @route("POST /wait/posted")
     async def _wait_posted(request: web.Request, body: Any) -> Any:

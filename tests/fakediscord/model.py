@@ -16,13 +16,14 @@ JSON = dict[str, Any]
 GUILD_TEXT, DM, GUILD_CATEGORY, PUBLIC_THREAD, PRIVATE_THREAD = 0, 1, 4, 11, 12
 THREADS = (PUBLIC_THREAD, PRIVATE_THREAD)
 # Message types and flags.
-DEFAULT, REPLY = 0, 19
+DEFAULT, REPLY, POLL_RESULT = 0, 19, 46
 HAS_THREAD = 1 << 5
 # Gateway intents.
 GUILDS, GUILD_MEMBERS, GUILD_PRESENCES = 1 << 0, 1 << 1, 1 << 8
 GUILD_MESSAGES, GUILD_MESSAGE_REACTIONS = 1 << 9, 1 << 10
 DIRECT_MESSAGES, DIRECT_MESSAGE_REACTIONS = 1 << 12, 1 << 13
 MESSAGE_CONTENT = 1 << 15
+GUILD_MESSAGE_POLLS, DIRECT_MESSAGE_POLLS = 1 << 24, 1 << 25
 PRIVILEGED = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
 ALL_INTENTS = (1 << 26) - 1
 
@@ -109,6 +110,21 @@ class Attachment:
 
 
 @dataclass(eq=False)
+class Poll:
+    """A native poll: answers are numbered from 1; votes are user IDs per answer."""
+
+    question: str
+    answers: list[tuple[str, JSON | None]]  # text, emoji
+    expiry_ms: int
+    allow_multiselect: bool = False
+    votes: dict[int, list[int]] = field(default_factory=dict)
+    finalized: bool = False
+
+    def chosen_by(self, user_id: int) -> list[int]:
+        return [answer for answer, users in self.votes.items() if user_id in users]
+
+
+@dataclass(eq=False)
 class Message:
     id: int
     channel_id: int
@@ -128,6 +144,8 @@ class Message:
     tts: bool = False
     position: int | None = None  # in a thread
     thread_id: int | None = None  # a thread started from this message
+    poll: Poll | None = None
+    system: bool = False  # made by Discord (a poll's result), not posted by its author
     deleted: bool = False
 
     @property

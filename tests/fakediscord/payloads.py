@@ -24,6 +24,7 @@ from .model import (
     Guild,
     Member,
     Message,
+    Poll,
     User,
 )
 
@@ -300,6 +301,8 @@ def message_payload(
         body["position"] = message.position
     if message.thread_id is not None:
         body["thread"] = thread_payload(world.channels[message.thread_id], viewer)
+    if message.poll is not None:
+        body["poll"] = poll_payload(message.poll, viewer)
     if message.reply_to is not None:
         body["message_reference"] = {
             "type": 0,
@@ -322,9 +325,33 @@ def message_payload(
     return body
 
 
+def poll_payload(poll: Poll, viewer: User) -> JSON:
+    answers = []
+    for number, (text, emoji) in enumerate(poll.answers, start=1):
+        media: JSON = {"text": text}
+        if emoji is not None:
+            media["emoji"] = emoji
+        answers.append({"answer_id": number, "poll_media": media})
+    counts = [
+        {"id": answer, "count": len(users), "me_voted": viewer.id in users}
+        for answer, users in sorted(poll.votes.items())
+        if users
+    ]
+    return {
+        "question": {"text": poll.question},
+        "answers": answers,
+        "expiry": iso(poll.expiry_ms),
+        "allow_multiselect": poll.allow_multiselect,
+        "layout_type": 1,
+        "results": {"is_finalized": poll.finalized, "answer_counts": counts},
+    }
+
+
 def without_content(body: JSON) -> JSON:
     """What a bot without the message-content intent sees of someone else's message."""
-    return {**body, "content": "", "embeds": [], "attachments": [], "components": []}
+    hidden = {**body, "content": "", "embeds": [], "attachments": [], "components": []}
+    hidden.pop("poll", None)
+    return hidden
 
 
 def content_visible(world: World, message: Message, viewer: User, intents: int) -> bool:

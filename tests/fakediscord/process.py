@@ -94,7 +94,8 @@ class FakeDiscordProcess:
 
     # -- the control API, as in FakeDiscord (IDs as strings) ----------------------------
     async def act(self, user_id: str, action: str, **details: Any) -> str:
-        """A person does something: send, reply, dm, edit, delete, react, unreact, thread."""
+        """A person does something: send, reply, dm, edit, delete, react, unreact, thread,
+        vote (``answers=[1]``)."""
         answer = await self.request("POST", f"/people/{user_id}/{action}", details)
         return str(answer["id"])
 
@@ -128,6 +129,11 @@ class FakeDiscordProcess:
 
     async def fail_next(self, route: str, status: int = 429, **options: Any) -> None:
         await self.request("POST", "/fail", {"route": route, "status": status, **options})
+
+    async def end_poll(self, message_id: str) -> dict[str, Any]:
+        """Close a poll now (as at its expiry); Discord's result message."""
+        found: dict[str, Any] = await self.request("POST", f"/polls/{message_id}/end", {})
+        return found
 
     async def drop(self, code: int | None = None) -> None:
         await self.request("POST", "/gateway/drop", {"code": code})

@@ -7,11 +7,12 @@ in the body). Tests can queue a 429 or a 5xx for the next call to a route, befor
 after the call takes effect (``Rest.fail_next``). Every call is recorded in ``calls``.
 
 Routes for later (not here yet): interactions callbacks, application commands,
-``/polls/.../answers/...`` and ``/expire``, guild scheduled events.
+guild scheduled events.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
@@ -33,6 +34,8 @@ from .model import (
     Attachment,
     Channel,
     FakeError,
+    Message,
+    Poll,
     User,
     invalid_form,
 )
@@ -115,6 +118,7 @@ class Rest:
         self.rate_limits: dict[str, tuple[int, float]] = {"*": (50, 1.0)}
         self._buckets: dict[str, tuple[float, int]] = {}  # bucket -> (reset at, used)
         self.on_change: Callable[[], None] = lambda: None
+        self.timers: list[asyncio.TimerHandle] = []  # polls closing at their expiry
         self.routes: list[tuple[str, str, re.Pattern[str], Handler]] = []
         for route, handler in self._table().items():
             method, template = route.split(" ", 1)
@@ -287,6 +291,8 @@ class Rest:
             f"POST {m}/threads": self.thread_from_message,
             f"POST {c}/threads": self.thread_without_message,
             f"PUT {c}/thread-members/@me": self.join_thread,
+            f"GET {c}/polls/{{message_id}}/answers/{{answer_id}}": self.poll_voters,
+            f"POST {c}/polls/{{message_id}}/expire": self.end_poll,
             f"GET {c}/thread-members": self.thread_members,
         }
 
@@ -405,7 +411,31 @@ class Rest:
             attachments=self._attachments(body, r.files),
             flags=int(body.get("flags") or 0),
             tts=bool(body.get("tts")),
+            poll=_poll(body.get("poll")),
         )
+        if message.poll is not None and not message.poll.finalized:
+            delay = message.poll.expiry_ms / 1000 - time.time()
+            self.timers.append(asyncio.get_running_loop().call_later(delay, self._expire, message))
+        return 200, message_payload(self.world, message, r.bot)
+
+    def _expire(self, message: Message) -> None:
+        if message.poll is not None and not message.poll.finalized and not message.deleted:
+            self.world.end_poll(message)
+
+    async def poll_voters(self, r: Request) -> Result:
+        message = self.world.message(self._channel(r).id, r.id("message_id"))
+        if message.poll is None:
+            raise FakeError(400, 520006, "Cannot expire a non-poll message")
+        after = int(r.query.get("after", 0))
+        limit = min(max(int(r.query.get("limit", 25)), 1), 100)
+        users = sorted(u for u in message.poll.votes.get(r.id("answer_id"), []) if u > after)
+        return 200, {"users": [user_payload(self.world.users[u]) for u in users[:limit]]}
+
+    async def end_poll(self, r: Request) -> Result:
+        message = self.world.message(self._channel(r).id, r.id("message_id"))
+        if message.author is not r.bot:
+            raise FakeError(403, 50013, "Missing Permissions")
+        self.world.end_poll(message)
         return 200, message_payload(self.world, message, r.bot)
 
     async def edit_message(self, r: Request) -> Result:
@@ -534,6 +564,20 @@ async def _read_body(request: web.Request) -> tuple[Any, dict[str, Upload]]:
         return body, files
     raw = await request.read()
     return (json.loads(raw) if raw else None), {}
+
+
+def _poll(spec: Any) -> Poll | None:
+    """A poll as a message create asks for one: up to 10 answers, 1 hour to 32 days."""
+    if spec is None:
+        return None
+    question = str(_field(_field(spec, "question"), "text"))
+    answers = [_field(a, "poll_media") for a in _field(spec, "answers")]
+    hours = float(spec.get("duration", 24))
+    if not 1 <= len(answers) <= 10 or not 1 <= hours <= 768 or len(question) > 300:
+        raise invalid_form("poll", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 10 in length.")
+    expiry = int((time.time() + hours * 3600) * 1000)
+    choices = [(str(_field(media, "text")), media.get("emoji")) for media in answers]
+    return Poll(question, choices, expiry, allow_multiselect=bool(spec.get("allow_multiselect")))
 
 
 def _field(body: Any, name: str) -> Any:

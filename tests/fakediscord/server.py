@@ -63,6 +63,12 @@ class Person:
         self.world.unreact(self.user, self.world.find_message(message_id), emoji)
         return message_id
 
+    def vote(self, message_id: int, *answers: int) -> int:
+        """Choose ``answers`` (numbered from 1) in a poll, instead of any earlier choice;
+        no answers takes the vote back."""
+        self.world.vote(self.user, self.world.find_message(message_id), list(answers))
+        return message_id
+
     def start_thread(self, message_id: int, name: str) -> int:
         message = self.world.find_message(message_id)
         parent = self.world.channel(message.channel_id)
@@ -152,6 +158,8 @@ class FakeDiscord:
         return self
 
     async def stop(self) -> None:
+        for timer in self.rest.timers:
+            timer.cancel()
         await self.gateway.drop(code=1001)
         if self._runner is not None:
             await self._runner.cleanup()
@@ -178,6 +186,7 @@ class FakeDiscord:
             m
             for m in self.world.messages.values()
             if m.author.bot
+            and not m.system
             and (bot is None or m.author is bot)
             and (channel_id is None or m.channel_id == channel_id)
         ]
@@ -214,6 +223,10 @@ class FakeDiscord:
 
     def request_reconnect(self) -> None:
         self.gateway.reconnect()
+
+    def end_poll(self, message_id: int) -> Message:
+        """Close a poll now, as if its time had come; returns Discord's result message."""
+        return self.world.end_poll(self.world.find_message(message_id))
 
     # -- waiting, by events ---------------------------------------------------------
     def _changed(self) -> None:

@@ -57,6 +57,15 @@ def _load_all() -> None:
             except TypeError:
                 if last:
                     raise
+    # names a module imports only for type checking (inside "if TYPE_CHECKING:")
+    everything: dict[str, Any] = {}
+    for module in modules:
+        for key, value in vars(module).items():
+            if not key.startswith("__"):
+                everything.setdefault(key, value)
+    for module in modules:
+        for key, value in everything.items():
+            vars(module).setdefault(key, value)
     package._fake_loaded = True  # type: ignore[attr-defined]
 
 

@@ -16,16 +16,19 @@ from typing import Any, Protocol
 from .ids import Snowflakes
 from .model import (
     DEFAULT,
+    DIRECT_MESSAGE_POLLS,
     DIRECT_MESSAGE_REACTIONS,
     DIRECT_MESSAGES,
     DM,
     GUILD_MEMBERS,
+    GUILD_MESSAGE_POLLS,
     GUILD_MESSAGE_REACTIONS,
     GUILD_MESSAGES,
     GUILD_TEXT,
     GUILDS,
     HAS_THREAD,
     JSON,
+    POLL_RESULT,
     PUBLIC_THREAD,
     REPLY,
     THREADS,
@@ -35,6 +38,7 @@ from .model import (
     Guild,
     Member,
     Message,
+    Poll,
     User,
     invalid_form,
     unknown,
@@ -200,6 +204,7 @@ class World:
         attachments: list[Attachment] | None = None,
         flags: int = 0,
         tts: bool = False,
+        poll: Poll | None = None,
     ) -> tuple[Message, bool]:
         """A new message (or, for a repeated enforced nonce, the first one): (it, is_new)."""
         if nonce is not None and enforce_nonce:
@@ -208,7 +213,7 @@ class World:
                 return self.messages[seen[0]], False
         if channel.type not in (GUILD_TEXT, DM, *THREADS):
             raise FakeError(400, 50008, "Cannot send messages in a non-text channel")
-        if not (content or embeds or components or attachments):
+        if not (content or embeds or components or attachments or poll):
             raise FakeError(400, 50006, "Cannot send an empty message")
         if len(content) > 2000:
             raise invalid_form(
@@ -228,6 +233,7 @@ class World:
             mentions=[u for u in _mentioned(content) if u in self.users],
             flags=flags,
             tts=tts,
+            poll=poll,
         )
         if channel.type in THREADS:
             message.position = channel.sent
@@ -279,6 +285,54 @@ class World:
         if not users:
             del message.reactions[emoji]
         self._reaction_event("MESSAGE_REACTION_REMOVE", user, message, emoji)
+
+    def vote(self, user: User, message: Message, answers: list[int]) -> None:
+        """``user``'s choice in a poll becomes ``answers`` (empty: no vote): a change is
+        a removal then an addition, as the gateway reports it."""
+        poll = message.poll
+        if poll is None or poll.finalized:
+            raise FakeError(400, 520000, "Poll voting blocked")
+        if any(not 1 <= a <= len(poll.answers) for a in answers) or (
+            len(answers) > 1 and not poll.allow_multiselect
+        ):
+            raise FakeError(400, 50035, "Invalid Form Body")
+        before = poll.chosen_by(user.id)
+        for answer in before:
+            if answer not in answers:
+                poll.votes[answer].remove(user.id)
+                self._vote_event("MESSAGE_POLL_VOTE_REMOVE", user, message, answer)
+        for answer in answers:
+            if answer not in before:
+                poll.votes.setdefault(answer, []).append(user.id)
+                self._vote_event("MESSAGE_POLL_VOTE_ADD", user, message, answer)
+
+    def end_poll(self, message: Message) -> Message:
+        """The poll closes (at its expiry, or early): final results, and Discord's own
+        message with them (type 46) in the channel."""
+        poll = message.poll
+        if poll is None:
+            raise FakeError(400, 520006, "Cannot expire a non-poll message")
+        if poll.finalized:
+            raise FakeError(400, 520001, "Poll expired")
+        poll.finalized = True
+        poll.expiry_ms = min(poll.expiry_ms, int(time.time() * 1000))
+        self._message_event("MESSAGE_UPDATE", message)
+        channel = self.channels[message.channel_id]
+        result = Message(
+            self.ids.next(),
+            channel.id,
+            message.author,
+            "",
+            type=POLL_RESULT,
+            reply_to=message.id,
+            embeds=[_poll_result_embed(poll)],
+            system=True,
+        )
+        channel.sent += 1
+        channel.last_message_id = result.id
+        self.messages[result.id] = result
+        self._message_event("MESSAGE_CREATE", result)
+        return result
 
     def start_thread(
         self, owner: User, parent: Channel, name: str, message: Message | None = None
@@ -341,6 +395,23 @@ class World:
 
         self._emit(event, build, channel, GUILD_MESSAGES, DIRECT_MESSAGES, message)
 
+    def _vote_event(self, event: str, user: User, message: Message, answer: int) -> None:
+        channel = self.channels[message.channel_id]
+        guild_id, _ = self.audience(channel)
+
+        def build(_viewer: User) -> JSON:
+            body: JSON = {
+                "user_id": str(user.id),
+                "channel_id": str(channel.id),
+                "message_id": str(message.id),
+                "answer_id": answer,
+            }
+            if guild_id is not None:
+                body["guild_id"] = str(guild_id)
+            return body
+
+        self._emit(event, build, channel, GUILD_MESSAGE_POLLS, DIRECT_MESSAGE_POLLS)
+
     def _reaction_event(self, event: str, user: User, message: Message, emoji: str) -> None:
         channel = self.channels[message.channel_id]
         guild_id, _ = self.audience(channel)
@@ -382,6 +453,25 @@ _P = {
 }
 EVERYONE_PERMISSIONS = sum(1 << bit for bit in _P.values())
 BOT_PERMISSIONS = EVERYONE_PERMISSIONS | (1 << 13) | (1 << 34)  # + MANAGE_MESSAGES, _THREADS
+
+
+def _poll_result_embed(poll: Poll) -> JSON:
+    total = sum(len(users) for users in poll.votes.values())
+    fields = {"poll_question_text": poll.question, "total_votes": str(total)}
+    counted = {a: len(u) for a, u in poll.votes.items() if u}
+    if counted:
+        victor = max(counted, key=lambda a: (counted[a], -a))
+        fields |= {
+            "victor_answer_votes": str(counted[victor]),
+            "victor_answer_id": str(victor),
+            "victor_answer_text": poll.answers[victor - 1][0],
+        }
+    else:
+        fields["victor_answer_votes"] = "0"
+    return {
+        "type": "poll_result",
+        "fields": [{"name": k, "value": v, "inline": False} for k, v in fields.items()],
+    }
 
 
 def _role(role_id: int, name: str, permissions: int) -> JSON:
