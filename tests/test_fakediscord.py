@@ -28,6 +28,7 @@ from fakediscord.process import FakeDiscordProcess
 from fakediscord.shapes import problems, types
 
 MESSAGES = "POST /channels/{channel_id}/messages"
+FOLLOW_UP = "POST /webhooks/{application_id}/{interaction_token}"
 
 
 class Seen:
@@ -371,6 +372,71 @@ async def test_native_polls_votes_voters_and_the_close(setup: Setup, connect: An
     assert seen[-1].type == discord.MessageType.poll_result
 
 
+class Consent(discord.ui.View):
+    """Buttons as the bot would send them: text labels; "No" asks for words in a modal."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    @discord.ui.button(label="Yes", custom_id="consent:yes", style=discord.ButtonStyle.success)
+    async def yes(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
+        await interaction.response.send_message("Thank you", ephemeral=True)
+
+    @discord.ui.button(label="No", custom_id="consent:no")
+    async def no(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
+        await interaction.response.send_modal(Words(custom_id="feedback"))
+
+
+class Words(discord.ui.Modal, title="In your own words"):
+    words: discord.ui.TextInput[Any] = discord.ui.TextInput(label="Tell us", custom_id="words")
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer()
+        await interaction.followup.send(f"Saved: {self.words.value}")
+
+
+async def test_buttons_modals_and_ephemeral_answers(setup: Setup, connect: Any) -> None:
+    running = await connect(guild_ready_timeout=0.5)
+    fake = setup.fake
+    asked = await running.channel(setup.general).send("May we keep this?", view=Consent())
+    pressed = setup.alex.press(asked.id, "consent:yes")
+    [thanks] = (await fake.wait_posted(2))[1:]
+    assert (thanks.content, thanks.ephemeral_for, thanks.interaction_id) == (
+        "Thank you",
+        setup.alex.id,
+        pressed,
+    )
+    assert fake.interaction(pressed).answered_at - fake.interaction(pressed).at < 3
+    assert thanks.id not in [m.id for m in fake.messages(setup.general)]  # alex's eyes only
+    setup.sam.press(asked.id, "consent:no")
+    await fake.wait_for(lambda: any(i.modal for i in fake.world.interactions.all.values()))
+    setup.sam.submit("feedback", words="Too many forms")
+    saved = (await fake.wait_posted(3))[-1]
+    assert saved.content == "Saved: Too many forms" and saved.ephemeral_for is None
+    with pytest.raises(ValueError):
+        setup.alex.press(asked.id, "consent:maybe")
+
+
+async def test_slash_commands_are_registered_then_run(setup: Setup, connect: Any) -> None:
+    running = await connect(guild_ready_timeout=0.5)
+    tree = discord.app_commands.CommandTree(running.client)
+
+    @tree.command(name="going", description="Say you are going to a workshop")
+    async def going(interaction: discord.Interaction, number: int) -> None:
+        await interaction.response.send_message(f"You are going to workshop {number}")
+
+    guild = discord.Object(setup.guild)
+    tree.copy_global_to(guild=guild)
+    [registered] = await tree.sync(guild=guild)
+    assert registered.name == "going"
+    with pytest.raises(ValueError):
+        setup.alex.command(setup.general, "ping")  # never registered
+    ran = setup.alex.command(setup.general, "going", number=2)
+    [answer] = await setup.fake.wait_posted(1, setup.general)
+    assert answer.content == "You are going to workshop 2" and answer.interaction_id == ran
+    assert answer.type == 20  # CHAT_INPUT_COMMAND
+
+
 # -- the gateway's connection ------------------------------------------------------------
 
 
@@ -467,6 +533,7 @@ GATEWAY_SHAPES = {
     "THREAD_CREATE": ("gateway", "ThreadCreateEvent"),
     "MESSAGE_POLL_VOTE_ADD": ("gateway", "PollVoteActionEvent"),
     "MESSAGE_POLL_VOTE_REMOVE": ("gateway", "PollVoteActionEvent"),
+    "INTERACTION_CREATE": ("interactions", "Interaction"),
 }
 REST_SHAPES = {
     "GET /users/@me": ("user", "User"),
@@ -485,6 +552,16 @@ REST_SHAPES = {
         "PollAnswerVoters",
     ),
     "POST /channels/{channel_id}/polls/{message_id}/expire": ("message", "Message"),
+    "GET /channels/{channel_id}/messages": ("message", "Message"),  # each of the list
+    "POST /interactions/{interaction_id}/{interaction_token}/callback": (
+        "interactions",
+        "InteractionCallback",
+    ),
+    FOLLOW_UP: ("message", "Message"),
+    "PUT /applications/{application_id}/guilds/{guild_id}/commands": (
+        "command",
+        "ApplicationCommand",
+    ),
 }
 # Where discord.py's types ask for more than Discord sends: channels in GUILD_CREATE carry
 # no guild_id, and a DM channel has no name.
@@ -524,6 +601,22 @@ async def test_every_payload_has_discord_py_s_shape(setup: Setup, connect: Any) 
     setup.sam.vote(asked.id, 1)
     [_ async for _ in asked.poll.get_answer(1).voters()]
     await asked.end_poll()
+    [_ async for _ in general.history(limit=3)]
+    tree = discord.app_commands.CommandTree(client)
+
+    @tree.command(name="ping", description="Check the bot is there")
+    async def ping(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("Pong")
+
+    tree.copy_global_to(guild=discord.Object(setup.guild))
+    await tree.sync(guild=discord.Object(setup.guild))
+    setup.sam.command(setup.general, "ping")
+    consent = await general.send("May we keep this?", view=Consent())
+    setup.alex.press(consent.id, "consent:yes")
+    setup.sam.press(consent.id, "consent:no")
+    await fake.wait_for(lambda: any(i.modal for i in fake.world.interactions.all.values()))
+    setup.sam.submit("feedback", words="Fine")
+    await fake.wait_for(lambda: len(fake.calls_to(FOLLOW_UP)) == 1, 10, "the follow-up")
     async with aiohttp.ClientSession() as http:
         headers = {"Authorization": f"Bot {setup.bot.token}"}
         async with http.get(f"{fake.api_url}/gateway/bot", headers=headers) as response:
@@ -539,7 +632,9 @@ async def test_every_payload_has_discord_py_s_shape(setup: Setup, connect: Any) 
     for call in fake.calls:
         if call.route in REST_SHAPES and call.status == 200:
             module, name = REST_SHAPES[call.route]
-            found += problems(call.response, getattr(types(module), name), call.route)
+            answers = call.response if isinstance(call.response, list) else [call.response]
+            for answer in answers:
+                found += problems(answer, getattr(types(module), name), call.route)
     assert {c.route for c in fake.calls} >= set(REST_SHAPES)
     found = [p for p in found if not KNOWN_DIFFERENCES.fullmatch(p)]
     assert not found, "\n".join(sorted(set(found)))
@@ -587,6 +682,13 @@ async def test_the_fake_as_a_process_with_its_control_api(
             assert [x["op"] for x in await fake.logins() if x["ok"]] == ["identify", "resume"]
             [call] = await fake.calls("POST /channels/{channel_id}/messages")
             assert str(call["json"]["message_reference"]["message_id"]) == said
+            asked = await message.channel.send("May we keep this?", view=Consent())
+            pressed = await fake.act(
+                alex, "press", message_id=str(asked.id), custom_id="consent:yes"
+            )
+            thanks = (await fake.wait_posted(3))[-1]
+            assert (thanks["content"], thanks["ephemeral_for"]) == ("Thank you", alex)
+            assert (await fake.interaction(pressed))["response"] == 4
         finally:
             await client.close()
             await asyncio.gather(task, return_exceptions=True)

@@ -10,8 +10,11 @@ as in Discord's JSON. Errors answer 400 ``{"error": ...}``; a wait that runs out
     POST /people/{id}/{action}  send {channel_id, content, reply_to?} | reply {message_id,
                           content} | dm {content, bot_id?} | edit {message_id, content} |
                           delete | react | unreact {message_id, emoji?} | thread {message_id,
-                          name} | vote {message_id, answers: [1, 2]} -> {"id"} (the message,
-                          or the thread)
+                          name} | vote {message_id, answers: [1, 2]} | press {message_id,
+                          custom_id, values?} | submit {custom_id, fields: {id: text}} |
+                          command {channel_id, name, options: {}} -> {"id"} (the message,
+                          thread or interaction)
+    GET  /interactions/{id}  how the bot answered it (callback type, in how long)
     POST /act            [{"user_id", "action", ...}, ...] -> [{"id"}, ...] (many at once)
     GET  /posted?channel_id=&bot_id=   GET /channels/{id}/messages   GET /calls?route=
     GET  /logins         every IDENTIFY and RESUME
@@ -34,7 +37,20 @@ from .model import Message, User
 from .rest import Call
 from .server import FakeDiscord
 
-ACTIONS = ("send", "reply", "dm", "edit", "delete", "react", "unreact", "thread", "vote")
+ACTIONS = (
+    "send",
+    "reply",
+    "dm",
+    "edit",
+    "delete",
+    "react",
+    "unreact",
+    "thread",
+    "vote",
+    "press",
+    "submit",
+    "command",
+)
 
 
 def act(fake: FakeDiscord, user_id: int, action: str, body: dict[str, Any]) -> int:
@@ -60,6 +76,12 @@ def act(fake: FakeDiscord, user_id: int, action: str, body: dict[str, Any]) -> i
         return person.start_thread(message_id, str(body["name"]))
     if action == "vote":
         return person.vote(message_id, *[int(a) for a in body.get("answers", [])])
+    if action == "press":
+        return person.press(message_id, str(body["custom_id"]), body.get("values"))
+    if action == "submit":
+        return person.submit(str(body["custom_id"]), **body.get("fields", {}))
+    if action == "command":
+        return person.command(int(body["channel_id"]), str(body["name"]), **body.get("options", {}))
     raise ValueError(f"no such action: {action} (one of {', '.join(ACTIONS)})")
 
 
@@ -91,6 +113,8 @@ def message_summary(message: Message) -> dict[str, Any]:
         "nonce": message.nonce,
         "reply_to": _str(message.reply_to),
         "thread_id": _str(message.thread_id),
+        "interaction_id": _str(message.interaction_id),
+        "ephemeral_for": _str(message.ephemeral_for),
         "edited": message.edited_ms is not None,
         "deleted": message.deleted,
         "embeds": message.embeds,
@@ -218,6 +242,19 @@ def control_app(fake: FakeDiscord) -> web.Application:
         options = {k: v for k, v in body.items() if k not in ("route", "status")}
         fake.fail_next(body["route"], int(body.get("status", 429)), **options)
         return {}
+
+    @route("GET /interactions/{interaction_id}")
+    async def _interaction(request: web.Request, body: Any) -> Any:
+        found = fake.interaction(int(request.match_info["interaction_id"]))
+        answered = None if found.answered_at is None else found.answered_at - found.at
+        return {
+            "id": str(found.id),
+            "type": found.type,
+            "response": found.response,
+            "answered_after": answered,
+            "original_id": _str(found.original_id),
+            "modal": found.modal,
+        }
 
     @route("POST /polls/{message_id}/end")
     async def _end_poll(request: web.Request, body: Any) -> Any:

@@ -7,7 +7,7 @@ events that happen meanwhile wait in its log and a RESUME replays them. A connec
 that stops heartbeating is closed (4009), as Discord does with a frozen client. Frames are
 sent as JSON text even when the client asks for zlib-stream (discord.py accepts both).
 
-Events for later (not dispatched yet): INTERACTION_CREATE, GUILD_SCHEDULED_EVENT_*.
+Events for later (not dispatched yet): GUILD_SCHEDULED_EVENT_*.
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ class Gateway:
                 continue
             elif audience is not None and session.shard[0] != 0:
                 continue  # DMs go to shard 0
-            if not session.intents & intent:
+            if intent and not session.intents & intent:  # 0: needs no intent
                 continue
             data = build(bot)
             if message is not None and not content_visible(

@@ -5,6 +5,7 @@ Plain data; ``world.py`` changes them and ``payloads.py`` shows them as Discord'
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,9 @@ JSON = dict[str, Any]
 GUILD_TEXT, DM, GUILD_CATEGORY, PUBLIC_THREAD, PRIVATE_THREAD = 0, 1, 4, 11, 12
 THREADS = (PUBLIC_THREAD, PRIVATE_THREAD)
 # Message types and flags.
-DEFAULT, REPLY, POLL_RESULT = 0, 19, 46
+DEFAULT, REPLY, CHAT_INPUT_COMMAND, POLL_RESULT = 0, 19, 20, 46
+# Interaction types.
+PING, COMMAND, COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 1, 2, 3, 4, 5
 HAS_THREAD = 1 << 5
 # Gateway intents.
 GUILDS, GUILD_MEMBERS, GUILD_PRESENCES = 1 << 0, 1 << 1, 1 << 8
@@ -145,9 +148,29 @@ class Message:
     position: int | None = None  # in a thread
     thread_id: int | None = None  # a thread started from this message
     poll: Poll | None = None
+    interaction_id: int | None = None  # an answer to an interaction
+    ephemeral_for: int | None = None  # only this person sees it (flag 64)
     system: bool = False  # made by Discord (a poll's result), not posted by its author
     deleted: bool = False
 
     @property
     def created_ms(self) -> int:
         return created_ms(self.id)
+
+
+@dataclass(eq=False)
+class Interaction:
+    id: int
+    token: str
+    type: int
+    bot: User
+    user: User
+    channel_id: int
+    data: JSON
+    message_id: int | None = None  # the message whose component was used
+    at: float = field(default_factory=time.monotonic)
+    trigger: Interaction | None = None  # a modal's submit: what opened the modal
+    response: int | None = None  # the callback type the bot answered with
+    answered_at: float | None = None
+    original_id: int | None = None  # the message the callback (or its follow-up) made
+    modal: JSON | None = None  # the modal the bot opened

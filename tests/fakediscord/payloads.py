@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from .ids import created_ms, iso
 from .model import (
+    COMPONENT,
     DM,
     GUILD_MEMBERS,
     GUILD_PRESENCES,
@@ -22,6 +23,7 @@ from .model import (
     Attachment,
     Channel,
     Guild,
+    Interaction,
     Member,
     Message,
     Poll,
@@ -303,6 +305,9 @@ def message_payload(
         body["thread"] = thread_payload(world.channels[message.thread_id], viewer)
     if message.poll is not None:
         body["poll"] = poll_payload(message.poll, viewer)
+    if message.interaction_id is not None:
+        answered = world.interactions.all[message.interaction_id]
+        body["interaction_metadata"] = interaction_metadata(world, answered)
     if message.reply_to is not None:
         body["message_reference"] = {
             "type": 0,
@@ -417,6 +422,64 @@ def ready_payload(
         "relationships": [],
         "presences": [],
     }
+
+
+def interaction_payload(world: World, interaction: Interaction, viewer: User) -> JSON:
+    """INTERACTION_CREATE: what a person did, with where and who (member or user)."""
+    channel = world.channel(interaction.channel_id)
+    body: JSON = {
+        "id": str(interaction.id),
+        "application_id": str(interaction.bot.application_id),
+        "type": interaction.type,
+        "data": interaction.data,
+        "channel_id": str(channel.id),
+        "channel": {**channel_payload(world, channel, viewer), "permissions": "2248473465835073"},
+        "token": interaction.token,
+        "version": 1,
+        "app_permissions": "2248473465835073",
+        "locale": "en-GB",
+        "entitlements": [],
+        "entitlement_sku_ids": [],
+        "attachment_size_limit": 10 * 1024 * 1024,
+        "authorizing_integration_owners": _owners(world, interaction),
+    }
+    if channel.type == DM:
+        body["user"] = user_payload(interaction.user)
+        body["context"] = 1
+    else:
+        guild = world.guilds[channel.guild_id or 0]
+        member = member_payload(guild.members[interaction.user.id], with_user=True)
+        body["member"] = {**member, "permissions": guild.everyone_role["permissions"]}
+        body["guild_id"] = str(guild.id)
+        body["guild"] = {"id": str(guild.id), "locale": "en-GB", "features": []}
+        body["guild_locale"] = "en-GB"
+        body["context"] = 0
+    if interaction.message_id is not None:
+        message = world.messages[interaction.message_id]
+        body["message"] = message_payload(world, message, viewer)
+    return body
+
+
+def interaction_metadata(world: World, interaction: Interaction) -> JSON:
+    """What a message made in answer to an interaction says about it."""
+    body: JSON = {
+        "id": str(interaction.id),
+        "type": interaction.type,
+        "user": user_payload(interaction.user),
+        "authorizing_integration_owners": _owners(world, interaction),
+    }
+    if interaction.original_id is not None:
+        body["original_response_message_id"] = str(interaction.original_id)
+    if interaction.type == COMPONENT:
+        body["interacted_message_id"] = str(interaction.message_id)
+    if interaction.trigger is not None:
+        body["triggering_interaction_metadata"] = interaction_metadata(world, interaction.trigger)
+    return body
+
+
+def _owners(world: World, interaction: Interaction) -> JSON:
+    channel = world.channels[interaction.channel_id]
+    return {"0": str(channel.guild_id or 0)}
 
 
 def _id(value: int | None) -> str | None:

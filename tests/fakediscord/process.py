@@ -95,7 +95,8 @@ class FakeDiscordProcess:
     # -- the control API, as in FakeDiscord (IDs as strings) ----------------------------
     async def act(self, user_id: str, action: str, **details: Any) -> str:
         """A person does something: send, reply, dm, edit, delete, react, unreact, thread,
-        vote (``answers=[1]``)."""
+        vote (``answers=[1]``), press (``custom_id=``), submit (``custom_id=, fields={}``),
+        command (``channel_id=, name=, options={}``). See ``control.py``."""
         answer = await self.request("POST", f"/people/{user_id}/{action}", details)
         return str(answer["id"])
 
@@ -129,6 +130,11 @@ class FakeDiscordProcess:
 
     async def fail_next(self, route: str, status: int = 429, **options: Any) -> None:
         await self.request("POST", "/fail", {"route": route, "status": status, **options})
+
+    async def interaction(self, interaction_id: str) -> dict[str, Any]:
+        """How the bot answered an interaction: callback type, after how many seconds."""
+        found: dict[str, Any] = await self.request("GET", f"/interactions/{interaction_id}")
+        return found
 
     async def end_poll(self, message_id: str) -> dict[str, Any]:
         """Close a poll now (as at its expiry); Discord's result message."""

@@ -6,8 +6,8 @@ Buckets are real: a client that ignores them gets a 429 (``Via`` header, ``retry
 in the body). Tests can queue a 429 or a 5xx for the next call to a route, before or
 after the call takes effect (``Rest.fail_next``). Every call is recorded in ``calls``.
 
-Routes for later (not here yet): interactions callbacks, application commands,
-guild scheduled events.
+Interactions, their webhooks and slash-command registration are in ``interactions.py``.
+Routes for later (not here yet): guild scheduled events.
 """
 
 from __future__ import annotations
@@ -180,6 +180,11 @@ class Rest:
     ) -> tuple[int, Any, dict[str, str]]:
         auth = request.headers.get("Authorization", "")
         bot = self.world.bot(auth.removeprefix("Bot ")) if auth.startswith("Bot ") else None
+        if "interaction_token" in call.params:  # the token in the URL is the authority
+            answered = self.world.interactions.by_token(call.params["interaction_token"])
+            bot = answered.bot if answered is not None else None
+            if bot is None:
+                return 404, {"message": "Unknown interaction", "code": 10062}, {}
         if bot is None:
             return 401, {"message": "401: Unauthorized", "code": 0}, {}
         call.bot_id = bot.id
@@ -293,6 +298,7 @@ class Rest:
             f"PUT {c}/thread-members/@me": self.join_thread,
             f"GET {c}/polls/{{message_id}}/answers/{{answer_id}}": self.poll_voters,
             f"POST {c}/polls/{{message_id}}/expire": self.end_poll,
+            **self.world.interactions.routes(),
             f"GET {c}/thread-members": self.thread_members,
         }
 

@@ -10,7 +10,16 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from .gateway import Gateway, Login
-from .model import DM, GUILD_MEMBERS, MESSAGE_CONTENT, Channel, Guild, Message, User
+from .model import (
+    DM,
+    GUILD_MEMBERS,
+    MESSAGE_CONTENT,
+    Channel,
+    Guild,
+    Interaction,
+    Message,
+    User,
+)
 from .rest import Call, Rest
 from .world import World
 
@@ -68,6 +77,20 @@ class Person:
         no answers takes the vote back."""
         self.world.vote(self.user, self.world.find_message(message_id), list(answers))
         return message_id
+
+    def press(self, message_id: int, custom_id: str, values: list[str] | None = None) -> int:
+        """Press a button (or choose ``values`` in a select menu) on a message; the
+        interaction's ID."""
+        message = self.world.find_message(message_id)
+        return self.world.interactions.press(self.user, message, custom_id, values)
+
+    def submit(self, custom_id: str, **fields: str) -> int:
+        """Fill in and submit the modal the bot opened (``custom_id``): text by field."""
+        return self.world.interactions.submit(self.user, custom_id, fields)
+
+    def command(self, channel_id: int, name: str, **options: Any) -> int:
+        """Run a registered slash command in a channel: ``command(general, "going", n=2)``."""
+        return self.world.interactions.run(self.user, channel_id, name, options)
 
     def start_thread(self, message_id: int, name: str) -> int:
         message = self.world.find_message(message_id)
@@ -223,6 +246,10 @@ class FakeDiscord:
 
     def request_reconnect(self) -> None:
         self.gateway.reconnect()
+
+    def interaction(self, interaction_id: int) -> Interaction:
+        """An interaction, to see how the bot answered (``.response``, ``.answered_at``)."""
+        return self.world.interactions.all[interaction_id]
 
     def end_poll(self, message_id: int) -> Message:
         """Close a poll now, as if its time had come; returns Discord's result message."""

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from .ids import Snowflakes
+from .interactions import Interactions
 from .model import (
     DEFAULT,
     DIRECT_MESSAGE_POLLS,
@@ -82,6 +83,7 @@ class World:
         self.dispatcher: Dispatcher | None = None
         self.cdn_url = ""  # where attachments are served (the REST server, once started)
         self.on_change: Callable[[], None] = lambda: None
+        self.interactions = Interactions(self)
         self.owner = self.add_user("owner")  # the application's owner, a person
 
     # -- set-up -----------------------------------------------------------------
@@ -170,7 +172,11 @@ class World:
 
     def history(self, channel_id: int) -> list[Message]:
         """A channel's messages that still exist, oldest first."""
-        return [m for m in self.messages.values() if m.channel_id == channel_id and not m.deleted]
+        return [
+            m
+            for m in self.messages.values()
+            if m.channel_id == channel_id and not m.deleted and m.ephemeral_for is None
+        ]
 
     def audience(self, channel: Channel) -> tuple[int | None, list[User] | None]:
         """Who sees what happens in a channel: a guild's members, or a DM's recipients."""
@@ -205,6 +211,9 @@ class World:
         flags: int = 0,
         tts: bool = False,
         poll: Poll | None = None,
+        message_type: int | None = None,
+        interaction_id: int | None = None,
+        ephemeral_for: int | None = None,
     ) -> tuple[Message, bool]:
         """A new message (or, for a repeated enforced nonce, the first one): (it, is_new)."""
         if nonce is not None and enforce_nonce:
@@ -234,7 +243,11 @@ class World:
             flags=flags,
             tts=tts,
             poll=poll,
+            interaction_id=interaction_id,
+            ephemeral_for=ephemeral_for,
         )
+        if message_type is not None:
+            message.type = message_type
         if channel.type in THREADS:
             message.position = channel.sent
             channel.thread_members.setdefault(author.id, message.created_ms)
@@ -243,7 +256,10 @@ class World:
         self.messages[message.id] = message
         if nonce is not None and enforce_nonce:
             self.nonces[(author.id, str(nonce))] = (message.id, time.monotonic())
-        self._message_event("MESSAGE_CREATE", message)
+        if ephemeral_for is None:  # only the person it is for sees an ephemeral one
+            self._message_event("MESSAGE_CREATE", message)
+        else:
+            self.on_change()
         return message, True
 
     def edit(self, message: Message, content: str | None, **changes: Any) -> Message:
