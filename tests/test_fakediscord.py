@@ -111,6 +111,9 @@ async def connect(setup: Setup) -> AsyncIterator[Any]:
             "connect",
             "raw_poll_vote_add",
             "raw_poll_vote_remove",
+            "scheduled_event_create",
+            "scheduled_event_user_add",
+            "scheduled_event_user_remove",
         ):
             client.event(_recorder(seen, name))
         task = asyncio.create_task(client.start((bot or setup.bot).token))
@@ -372,6 +375,40 @@ async def test_native_polls_votes_voters_and_the_close(setup: Setup, connect: An
     assert seen[-1].type == discord.MessageType.poll_result
 
 
+async def test_scheduled_events_and_who_is_interested(setup: Setup, connect: Any) -> None:
+    running = await connect(guild_ready_timeout=0.5)
+    guild = running.client.get_guild(setup.guild)
+    start = discord.utils.utcnow() + timedelta(days=2)
+    event = await guild.create_scheduled_event(
+        name="Workshop: the buses",
+        start_time=start,
+        end_time=start + timedelta(hours=2),
+        entity_type=discord.EntityType.external,
+        location="Town Hall",
+        privacy_level=discord.PrivacyLevel.guild_only,
+    )
+    await running.seen.wait("scheduled_event_create")
+    setup.alex.interested(event.id)
+    setup.sam.interested(event.id)
+    setup.sam.interested(event.id, yes=False)
+    added = await running.seen.wait("scheduled_event_user_add", 2)
+    [(_, gone)] = await running.seen.wait("scheduled_event_user_remove")
+    assert [user.id for _, user in added] == [setup.alex.id, setup.sam.id]
+    assert gone.id == setup.sam.id
+    assert [u.id async for u in event.users()] == [setup.alex.id]
+    await (await event.start()).end()
+    assert setup.fake.world.scheduled.all[event.id].status == 3  # completed
+    with pytest.raises(discord.HTTPException):  # Discord refuses a start in the past
+        await guild.create_scheduled_event(
+            name="Too late",
+            start_time=start - timedelta(days=3),
+            end_time=start,
+            entity_type=discord.EntityType.external,
+            location="Town Hall",
+            privacy_level=discord.PrivacyLevel.guild_only,
+        )
+
+
 class Consent(discord.ui.View):
     """Buttons as the bot would send them: text labels; "No" asks for words in a modal."""
 
@@ -534,6 +571,8 @@ GATEWAY_SHAPES = {
     "MESSAGE_POLL_VOTE_ADD": ("gateway", "PollVoteActionEvent"),
     "MESSAGE_POLL_VOTE_REMOVE": ("gateway", "PollVoteActionEvent"),
     "INTERACTION_CREATE": ("interactions", "Interaction"),
+    "GUILD_SCHEDULED_EVENT_CREATE": ("scheduled_event", "GuildScheduledEvent"),
+    "GUILD_SCHEDULED_EVENT_USER_ADD": ("gateway", "_GuildScheduledEventUsersEvent"),
 }
 REST_SHAPES = {
     "GET /users/@me": ("user", "User"),
@@ -558,6 +597,11 @@ REST_SHAPES = {
         "InteractionCallback",
     ),
     FOLLOW_UP: ("message", "Message"),
+    "POST /guilds/{guild_id}/scheduled-events": ("scheduled_event", "GuildScheduledEvent"),
+    "GET /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users": (
+        "scheduled_event",
+        "ScheduledEventUser",
+    ),
     "PUT /applications/{application_id}/guilds/{guild_id}/commands": (
         "command",
         "ApplicationCommand",
@@ -617,6 +661,17 @@ async def test_every_payload_has_discord_py_s_shape(setup: Setup, connect: Any) 
     await fake.wait_for(lambda: any(i.modal for i in fake.world.interactions.all.values()))
     setup.sam.submit("feedback", words="Fine")
     await fake.wait_for(lambda: len(fake.calls_to(FOLLOW_UP)) == 1, 10, "the follow-up")
+    start = discord.utils.utcnow() + timedelta(days=1)
+    event = await client.get_guild(setup.guild).create_scheduled_event(
+        name="Workshop",
+        start_time=start,
+        end_time=start + timedelta(hours=1),
+        entity_type=discord.EntityType.external,
+        location="Library",
+        privacy_level=discord.PrivacyLevel.guild_only,
+    )
+    setup.alex.interested(event.id)
+    [_ async for _ in event.users()]
     async with aiohttp.ClientSession() as http:
         headers = {"Authorization": f"Bot {setup.bot.token}"}
         async with http.get(f"{fake.api_url}/gateway/bot", headers=headers) as response:

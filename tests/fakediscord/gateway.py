@@ -6,8 +6,6 @@ A session outlives its connection for ``session_ttl`` seconds (Discord: a few mi
 events that happen meanwhile wait in its log and a RESUME replays them. A connection
 that stops heartbeating is closed (4009), as Discord does with a frozen client. Frames are
 sent as JSON text even when the client asks for zlib-stream (discord.py accepts both).
-
-Events for later (not dispatched yet): GUILD_SCHEDULED_EVENT_*.
 """
 
 from __future__ import annotations

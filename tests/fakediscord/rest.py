@@ -6,8 +6,8 @@ Buckets are real: a client that ignores them gets a 429 (``Via`` header, ``retry
 in the body). Tests can queue a 429 or a 5xx for the next call to a route, before or
 after the call takes effect (``Rest.fail_next``). Every call is recorded in ``calls``.
 
-Interactions, their webhooks and slash-command registration are in ``interactions.py``.
-Routes for later (not here yet): guild scheduled events.
+Interactions, their webhooks and slash-command registration are in ``interactions.py``,
+guild scheduled events in ``scheduled.py``.
 """
 
 from __future__ import annotations
@@ -299,6 +299,7 @@ class Rest:
             f"GET {c}/polls/{{message_id}}/answers/{{answer_id}}": self.poll_voters,
             f"POST {c}/polls/{{message_id}}/expire": self.end_poll,
             **self.world.interactions.routes(),
+            **self.world.scheduled.routes(),
             f"GET {c}/thread-members": self.thread_members,
         }
 

@@ -51,6 +51,7 @@ from .payloads import (
     message_payload,
     thread_payload,
 )
+from .scheduled import ScheduledEvents
 
 
 class Dispatcher(Protocol):
@@ -84,6 +85,7 @@ class World:
         self.cdn_url = ""  # where attachments are served (the REST server, once started)
         self.on_change: Callable[[], None] = lambda: None
         self.interactions = Interactions(self)
+        self.scheduled = ScheduledEvents(self)
         self.owner = self.add_user("owner")  # the application's owner, a person
 
     # -- set-up -----------------------------------------------------------------
