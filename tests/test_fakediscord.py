@@ -151,6 +151,8 @@ async def test_login_and_ready_with_the_guild(setup: Setup, connect: Any) -> Non
     assert routes[:2] == ["GET /users/@me", "GET /oauth2/applications/@me"]
     [login] = fake.identifies()
     assert login.intents == intents().value and login.path == "/gateway"
+    _, _, limit = await client.http.get_bot_gateway()
+    assert limit["remaining"] == limit["total"] - 1  # each IDENTIFY uses one up
     assert str(client.ws.gateway) == fake.gateway.resume_url  # READY's resume_gateway_url
 
 
@@ -311,6 +313,8 @@ async def test_threads(setup: Setup, connect: Any) -> None:
     theirs = setup.sam.start_thread(setup.alex.send(setup.other, "An idea"), "Idea")
     created = (await running.seen.wait("thread_create", 2))[1]
     assert created.id == theirs and created.owner_id == setup.sam.id
+    private = await running.channel(setup.other).create_thread(name="Just us")
+    assert private.type == discord.ChannelType.private_thread and private.parent_id == setup.other
 
 
 async def test_files_are_uploaded(setup: Setup, connect: Any) -> None:

@@ -30,6 +30,7 @@ from .model import (
     DM,
     GUILD_MEMBERS,
     JSON,
+    PRIVATE_THREAD,
     THREADS,
     Attachment,
     Channel,
@@ -493,7 +494,8 @@ class Rest:
         return 201, thread_payload(thread, r.bot)
 
     async def thread_without_message(self, r: Request) -> Result:
-        thread = self.world.start_thread(r.bot, self._channel(r), str(_field(r.body, "name")))
+        name, kind = str(_field(r.body, "name")), int(r.body.get("type") or PRIVATE_THREAD)
+        thread = self.world.start_thread(r.bot, self._channel(r), name, kind=kind)
         return 201, thread_payload(thread, r.bot)
 
     async def join_thread(self, r: Request) -> Result:
