@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from bot.signals import Signals
 from bot.worker import Worker
 from commands import build_registry
 from fakediscord import FakeDiscord, Person
-from storage import inbox, outbox
+from storage import inbox, outbox, rooms
 from storage.db import Store
 
 T = TypeVar("T")
@@ -268,3 +269,57 @@ async def test_what_was_sent_while_the_bot_was_down_is_back_filled(
     await world.bot.settled()
     assert len(world.fake.posted(world.general)) == 4
     assert len(world.fake.identifies()) == 2
+
+
+async def test_a_command_in_a_thread_is_answered_in_the_thread(world: World) -> None:
+    started = world.sam.send(world.general, "Let's talk about buses")
+    thread = world.sam.start_thread(started, "Buses")
+    asked = world.sam.send(thread, "!ping")
+    [reply] = await world.fake.wait_posted(1, thread)
+    assert reply.reply_to == asked
+    adapter = world.bot.adapter
+    assert adapter is not None
+    stored = await world.bot.until(lambda: inbox.get(world.bot.db, f"discord:{asked}"), "it")
+    found = adapter.interpret(world.bot.db, stored)
+    assert isinstance(found, Message) and found.thread == f"discord:{thread}"
+    assert not world.fake.posted(world.general)
+
+
+async def test_the_bot_opens_a_direct_message_and_the_answer_there_is_private(
+    world: World,
+) -> None:
+    adapter, store = world.bot.adapter, world.bot.store
+    assert adapter is not None and store is not None
+    sam = f"discord:{world.sam.id}"
+    async with store.writing() as db:
+        adapter.queue_direct(db, sam, "Hello Sam")
+    adapter.signals.to_send.set()
+    dm = world.sam.dm_channel()
+    [hello] = await world.fake.wait_posted(1, dm)
+    assert hello.content == "Hello Sam"
+    assert len(world.fake.calls_to("POST /users/@me/channels")) == 1
+    assert rooms.find_direct(world.bot.db, sam) == f"discord:{dm}"
+    world.sam.dm("!ping")
+    await world.fake.wait_posted(2, dm)
+    assert await adapter.joined_members(f"discord:{dm}") == {adapter.user_id, sam}
+
+
+async def test_reads_for_jobs_and_no_token_in_the_logs(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    adapter = world.bot.adapter
+    assert adapter is not None
+    caplog.set_level(logging.DEBUG)
+    await world.bot.stop()
+    await world.bot.start()  # logging in again, with everything logged
+    adapter = world.bot.adapter
+    assert adapter is not None
+    sam = f"discord:{world.sam.id}"
+    members = await adapter.joined_members(f"discord:{world.general}")
+    assert {sam, adapter.user_id} <= members
+    assert await adapter.user_exists(sam) is True
+    assert await adapter.user_exists("discord:12345") is False
+    world.sam.send(world.general, "!ping")
+    await world.fake.wait_posted(1, world.general)
+    [token] = adapter.secrets
+    assert token and token not in caplog.text
