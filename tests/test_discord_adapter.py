@@ -323,3 +323,37 @@ async def test_reads_for_jobs_and_no_token_in_the_logs(
     await world.fake.wait_posted(1, world.general)
     [token] = adapter.secrets
     assert token and token not in caplog.text
+
+
+async def test_a_dropped_connection_resumes_and_what_it_replays_is_handled_once(
+    world: World,
+) -> None:
+    first = world.sam.send(world.general, "!ping")
+    await world.fake.wait_posted(1, world.general)
+    await world.fake.drop()
+    second = world.sam.send(world.general, "!ping")
+    world.sam.react(second, "👍")
+    replies = await world.fake.wait_posted(2, world.general)
+    await world.bot.settled()
+    assert [r.reply_to for r in replies] == [first, second]
+    assert len(world.fake.resumes()) == 1 and len(world.fake.identifies()) == 1
+    sam = f"discord:{world.sam.id}"
+    rows = world.bot.db.execute(
+        "SELECT type FROM inbox WHERE sender = ? ORDER BY seq", [sam]
+    ).fetchall()
+    assert [r[0] for r in rows] == ["MESSAGE_CREATE", "MESSAGE_CREATE", "MESSAGE_REACTION_ADD"]
+
+
+async def test_after_an_invalid_session_the_bot_identifies_again_and_catches_up(
+    world: World,
+) -> None:
+    world.sam.send(world.general, "!ping")
+    await world.fake.wait_posted(1, world.general)
+    world.fake.invalidate_session()  # no session now: what comes next is not dispatched
+    missed = world.sam.send(world.general, "!ping")
+    replies = await world.fake.wait_posted(2, world.general)
+    await world.bot.settled()
+    assert replies[1].reply_to == missed
+    assert len(world.fake.identifies()) == 2
+    assert len(world.fake.posted(world.general)) == 2
+    assert world.fake.calls_to("GET /channels/{channel_id}/messages")  # it was back-filled
