@@ -357,3 +357,24 @@ async def test_after_an_invalid_session_the_bot_identifies_again_and_catches_up(
     assert len(world.fake.identifies()) == 2
     assert len(world.fake.posted(world.general)) == 2
     assert world.fake.calls_to("GET /channels/{channel_id}/messages")  # it was back-filled
+
+
+async def test_what_discord_py_gives_up_on_comes_back_to_the_outbox(world: World) -> None:
+    # discord.py tries a 503 no more; the outbox tries again after a back-off.
+    world.fake.fail_next(MESSAGES, 503)
+    world.sam.send(world.general, "!ping")
+    await world.fake.wait_posted(1, world.general)
+    await world.bot.settled()
+    assert [c.status for c in world.fake.calls_to(MESSAGES)] == [503, 200]
+    row = world.bot.db.execute("SELECT state, attempts FROM outbox").fetchone()
+    assert row == ("sent", 2)
+
+
+async def test_a_refused_send_is_failed_and_the_channel_goes_on(world: World) -> None:
+    world.fake.fail_next(MESSAGES, 400)
+    world.sam.send(world.general, "!ping")
+    world.sam.send(world.general, "!ping")
+    await world.fake.wait_posted(1, world.general)
+    await world.bot.settled()
+    states = world.bot.db.execute("SELECT state FROM outbox ORDER BY id").fetchall()
+    assert [s[0] for s in states] == ["failed", "sent"]
