@@ -16,6 +16,7 @@ Also here: the reads jobs make (who is in a channel, whether a person exists).""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import logging
@@ -45,6 +46,7 @@ WATCHED = (
     "MESSAGE_REACTION_ADD",
     "MESSAGE_REACTION_REMOVE",
 )
+GUILDS_WAIT = 10.0  # s: how long the servers READY names may take to come
 PAGE = 100  # messages per back-fill request (Discord's most)
 CHANNELS = "channels"  # position: every channel known, {snowflake: guild snowflake or ""}
 TEXT_CHANNELS = (0, 5, *THREADS)  # text, announcement, threads
@@ -82,17 +84,25 @@ class Ingest(DiscordBase):
         """Store what the gateway brings, in order, a batch per transaction."""
         waiting_guilds: set[str] | None = None  # after READY: the servers still to come
         while True:
-            batch = [await self._arrived.get()]
+            try:  # a server Discord says is unavailable may never come: not waited for long
+                wait = GUILDS_WAIT if waiting_guilds else None
+                batch = [await asyncio.wait_for(self._arrived.get(), wait)]
+            except TimeoutError:
+                log.warning(
+                    "Servers %s did not come after READY; catching up without them", waiting_guilds
+                )
+                batch, waiting_guilds = [], set()
             while not self._arrived.empty() and len(batch) < 500:
                 batch.append(self._arrived.get_nowait())
             run: list[Arrival] = []
-            for arrival in batch:
-                name, d = arrival[0], arrival[1]
-                if name == "READY":
-                    waiting_guilds = {str(g["id"]) for g in d.get("guilds") or []}
-                elif name == "GUILD_CREATE" and waiting_guilds is not None:
-                    waiting_guilds.discard(str(d.get("id")))
-                run.append(arrival)
+            for arrival in [*batch, None]:  # None: the end of the batch
+                if arrival is not None:
+                    name, d = arrival[0], arrival[1]
+                    if name == "READY":
+                        waiting_guilds = {str(g["id"]) for g in d.get("guilds") or []}
+                    elif name == "GUILD_CREATE" and waiting_guilds is not None:
+                        waiting_guilds.discard(str(d.get("id")))
+                    run.append(arrival)
                 if waiting_guilds is not None and not waiting_guilds:
                     await self._store(run)  # up to the last server: channels known
                     run, waiting_guilds = [], None
