@@ -20,7 +20,7 @@ from bot.context import Edit, Message, Reaction, Removal
 from bot.discord import DiscordAdapter
 from bot.dispatch import Dispatcher
 from bot.messages import Messages
-from bot.platforms import Platforms
+from bot.platforms import Platforms, StartupError
 from bot.signals import Signals
 from bot.worker import Worker
 from commands import build_registry
@@ -378,3 +378,21 @@ async def test_a_refused_send_is_failed_and_the_channel_goes_on(world: World) ->
     await world.bot.settled()
     states = world.bot.db.execute("SELECT state FROM outbox ORDER BY id").fetchall()
     assert [s[0] for s in states] == ["failed", "sent"]
+
+
+async def test_a_wrong_token_stops_the_start_and_is_never_logged(
+    world: World, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    folder = tmp_path / "other"
+    folder.mkdir()
+    config = load_config(write_config(folder, world.fake, world.guild_id, "not.the.token"))
+    store = Store.open(config.storage.database)
+    adapter = DiscordAdapter(config, store, Signals())
+    try:
+        with pytest.raises(StartupError, match="token"):
+            await adapter.login()
+    finally:
+        await adapter.close()
+        store.close()
+    assert "not.the.token" not in caplog.text

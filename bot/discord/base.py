@@ -78,6 +78,7 @@ class DiscordBase:
         # Gateway dispatches wait here, in the order they came, to be stored.
         self._arrived: asyncio.Queue[tuple[str, dict[str, Any], str, int]] = asyncio.Queue()
         self._room_tasks: dict[str, asyncio.Task[None]] = {}
+        self._closing = False  # close() was called: the gateway's end is no failure
         self.crash_delay = 0.5  # the first wait after an unexpected sending failure
 
     @property

@@ -86,15 +86,22 @@ class Session(DiscordBase):
                 max_ratelimit_timeout=30.0,  # longer waits come back to the outbox
             )
             self._watch_gateway()
-        try:
-            await self.client.login(self.settings.token)
-        except discord.LoginFailure:
-            raise StartupError("Discord refused the bot's token ([discord] token)") from None
-        except (discord.HTTPException, OSError) as err:
-            raise StartupError(f"Could not reach Discord at {api}: {err}") from None
+        backoff = Backoff(first=1.0, most=60.0)
+        while True:
+            try:
+                await self.client.login(self.settings.token)
+                _, url, limit = await self.http.get_bot_gateway()
+                break
+            except discord.LoginFailure:
+                raise StartupError("Discord refused the bot's token ([discord] token)") from None
+            except (discord.HTTPException, discord.GatewayNotFound, OSError) as err:
+                if isinstance(err, discord.HTTPException) and err.status < 500:
+                    raise StartupError(f"Discord refused the bot at {api}: {err}") from None
+                delay = backoff.next_delay()
+                log.warning("Cannot reach Discord at %s yet (%s); again in %.1f s", api, err, delay)
+                await asyncio.sleep(delay)
         assert self.client.user is not None
         self.user_id = stored(self.client.user.id)
-        _, url, limit = await self.http.get_bot_gateway()
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
         if limit["remaining"] < IDENTIFY_SPARE:
             wait = limit["reset_after"] / 1000
@@ -124,20 +131,32 @@ class Session(DiscordBase):
                 inbox.set_position(db, PLATFORM, IDENTIFY_STREAK, str(streak_now))
 
     async def gateway_loop(self) -> None:
-        """Stay connected (discord.py RESUMEs or IDENTIFYs again as needed)."""
+        """Stay connected: discord.py RESUMEs or IDENTIFYs again as needed; what it
+        gives up on is tried again here, unless Discord closed the gateway for good
+        (a bad token, intents the application may not have)."""
         assert self.client is not None
         backoff = Backoff(first=1.0, most=60.0)
-        while not self.client.is_closed():
+        while True:
+            failure: Exception | None = None
             try:
                 await self.client.connect(reconnect=True)
-            except (discord.LoginFailure, discord.PrivilegedIntentsRequired) as err:
-                raise StartupError(f"Discord refused the bot: {err}") from None
-            except Exception as err:  # never stop listening for good
-                delay = backoff.next_delay()
-                log.warning("The gateway failed (%r); connecting again in %.1f s", err, delay)
-                await asyncio.sleep(delay)
+            except discord.PrivilegedIntentsRequired:
+                raise StartupError(
+                    "Discord refused the intents the bot needs: switch on the message "
+                    "content and server members intents for its application"
+                ) from None
+            except Exception as err:
+                failure = err
+            if self._closing:
+                return
+            if self.client.is_closed():
+                raise StartupError(f"Discord closed the bot's gateway connection ({failure!r})")
+            delay = backoff.next_delay()
+            log.warning("The gateway failed (%r); connecting again in %.1f s", failure, delay)
+            await asyncio.sleep(delay)
 
     async def close(self) -> None:
+        self._closing = True
         for task in self._room_tasks.values():
             task.cancel()
         if self.client is not None:
