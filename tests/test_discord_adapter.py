@@ -396,3 +396,30 @@ async def test_a_wrong_token_stops_the_start_and_is_never_logged(
         await adapter.close()
         store.close()
     assert "not.the.token" not in caplog.text
+
+
+async def test_the_bot_reacts_takes_it_back_and_sends_a_file(world: World) -> None:
+    adapter, store = world.bot.adapter, world.bot.store
+    assert adapter is not None and store is not None
+    channel = f"discord:{world.general}"
+    said = world.sam.send(world.general, "hello")
+    file = adapter.files_dir / "export.csv"
+    file.parent.mkdir(exist_ok=True)
+    file.write_text("a,b\n1,2\n")
+    async with store.writing() as db:
+        reacted = adapter.queue_reaction(db, channel, f"discord:{said}", "✅")
+        adapter.queue_file(db, channel, file, "export.csv", "text/csv")
+    adapter.signals.to_send.set()
+    [posted] = await world.fake.wait_posted(1, world.general)
+    await world.bot.settled()
+    assert [a.filename for a in posted.attachments] == ["export.csv"]
+    assert posted.attachments[0].data == b"a,b\n1,2\n" and not file.exists()
+    own = adapter.sent_event(world.bot.db, reacted)
+    assert own is not None
+    async with store.writing() as db:
+        adapter.queue_removal(db, channel, own)
+    adapter.signals.to_send.set()
+    await world.bot.settled()
+    routes = [c.route.rsplit("/", 2)[-2:] for c in world.fake.calls if "reactions" in c.route]
+    assert [c.method for c in world.fake.calls if "reactions" in c.route] == ["PUT", "DELETE"]
+    assert routes == [["{emoji}", "@me"], ["{emoji}", "@me"]]
