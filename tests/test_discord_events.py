@@ -3,12 +3,17 @@ neutral terms, on payloads shaped as discord.py's ``discord/types`` say."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from bot.config import load_config
 from bot.context import Edit, Message, Reaction, Removal
+from bot.discord import DiscordAdapter
 from bot.discord.base import snowflake_ms
 from bot.discord.events import emoji_key, stored_event, to_incoming
 from bot.discord.session import IDENTIFY_CALM, IDENTIFY_MOST, identify_wait
+from bot.signals import Signals
+from storage.db import Store
 from storage.inbox import InboxEvent
 
 BOT = "discord:900000000000000001"
@@ -168,3 +173,28 @@ def test_identify_waits_longer_each_time_soon_after_the_last_and_not_after_a_cal
         waits.append(wait)
     assert waits[:4] == [1.0, 2.0, 4.0, 8.0] and waits[-1] == IDENTIFY_MOST
     assert identify_wait(NOW, 9, NOW + int(IDENTIFY_CALM * 1000)) == (0.0, 0)
+
+
+def test_people_are_typed_shown_and_linked_in_discords_forms(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[discord]\ntoken = "t"\nguild_id = 100000000000000001\n'
+        '[storage]\ndatabase = "copro.db"\ndata_dir = "data"\n'
+    )
+    store = Store.open(tmp_path / "copro.db")
+    try:
+        adapter = DiscordAdapter(load_config(path), store, Signals())
+        for typed in (SAM, f"<@{SAM_ID}>", f"<@!{SAM_ID}>"):
+            assert adapter.person(typed) == SAM
+        for not_a_person in ("@sam:council.org", f"<@{SAM_ID}", f"discord:{SAM_ID}>", "sam"):
+            assert adapter.person(not_a_person) is None
+        assert adapter.meant_as_person(f"<@{SAM_ID}>") and not adapter.meant_as_person("sam")
+        assert adapter.mention(SAM) == f"<@{SAM_ID}>"
+        assert all(adapter.person(p) == p for p in adapter.example_people)
+        assert adapter.link(f"discord:{CHANNEL}", "discord:600000000000000006") == (
+            f"https://discord.com/channels/100000000000000001/{CHANNEL}/600000000000000006"
+        )
+        assert adapter.owns(SAM) and not adapter.owns("@sam:council.org")
+        assert adapter.server_of(SAM) == ""
+    finally:
+        store.close()
