@@ -96,6 +96,9 @@ async def connect(setup: Setup) -> AsyncIterator[Any]:
     started: list[Running] = []
 
     async def start(bot: User | None = None, **options: Any) -> Running:
+        # on_ready comes this long after the last GUILD_CREATE (2 s by default); the fake
+        # sends them all at once after READY
+        options.setdefault("guild_ready_timeout", 0.5)
         client = discord.Client(intents=options.pop("intents", intents()), **options)
         seen = Seen()
         for name in (
@@ -111,6 +114,9 @@ async def connect(setup: Setup) -> AsyncIterator[Any]:
             "connect",
             "raw_poll_vote_add",
             "raw_poll_vote_remove",
+            "scheduled_event_create",
+            "scheduled_event_user_add",
+            "scheduled_event_user_remove",
         ):
             client.event(_recorder(seen, name))
         task = asyncio.create_task(client.start((bot or setup.bot).token))
@@ -137,7 +143,7 @@ def _recorder(seen: Seen, name: str) -> Any:
 
 
 async def test_login_and_ready_with_the_guild(setup: Setup, connect: Any) -> None:
-    running = await connect(guild_ready_timeout=0.5)
+    running = await connect()
     client, fake = running.client, setup.fake
     assert client.user.id == setup.bot.id and client.user.bot
     guild = client.get_guild(setup.guild)
@@ -148,6 +154,8 @@ async def test_login_and_ready_with_the_guild(setup: Setup, connect: Any) -> Non
     assert routes[:2] == ["GET /users/@me", "GET /oauth2/applications/@me"]
     [login] = fake.identifies()
     assert login.intents == intents().value and login.path == "/gateway"
+    _, _, limit = await client.http.get_bot_gateway()
+    assert limit["remaining"] == limit["total"] - 1  # each IDENTIFY uses one up
     assert str(client.ws.gateway) == fake.gateway.resume_url  # READY's resume_gateway_url
 
 
@@ -172,7 +180,7 @@ async def test_a_wrong_token_cannot_log_in(setup: Setup) -> None:
     await client.close()
 
 
-async def test_intents_the_application_lacks_are_refused(setup: Setup, connect: Any) -> None:
+async def test_intents_the_application_lacks_are_refused(setup: Setup) -> None:
     plain = setup.fake.add_bot("plain-bot", privileged_intents=0)
     client = discord.Client(intents=intents())
     with pytest.raises(discord.PrivilegedIntentsRequired):
@@ -184,7 +192,7 @@ async def test_intents_the_application_lacks_are_refused(setup: Setup, connect: 
 
 
 async def test_the_client_sees_what_people_say(setup: Setup, connect: Any) -> None:
-    running = await connect(guild_ready_timeout=0.5)
+    running = await connect()
     sent = setup.alex.send(setup.general, "!ping")
     [message] = await running.seen.wait("message")
     assert (message.id, message.content) == (sent, "!ping")
@@ -195,7 +203,7 @@ async def test_the_client_sees_what_people_say(setup: Setup, connect: Any) -> No
 async def test_without_the_content_intent_only_dms_and_mentions_show(
     setup: Setup, connect: Any
 ) -> None:
-    running = await connect(intents=intents(content=False), guild_ready_timeout=0.5)
+    running = await connect(intents=intents(content=False))
     setup.alex.send(setup.general, "private words")
     setup.alex.send(setup.general, f"<@{setup.bot.id}> hello")
     setup.alex.dm("in a DM")
@@ -204,7 +212,7 @@ async def test_without_the_content_intent_only_dms_and_mentions_show(
 
 
 async def test_sends_reach_the_fake_and_a_nonce_posts_once(setup: Setup, connect: Any) -> None:
-    running = await connect(guild_ready_timeout=0.5)
+    running = await connect()
     channel = running.channel(setup.general)
     first = await channel.send("Hello", nonce="outbox-1")
     again = await channel.send("Hello", nonce="outbox-1")  # a retry after a crash
@@ -221,7 +229,7 @@ async def test_sends_reach_the_fake_and_a_nonce_posts_once(setup: Setup, connect
 
 
 async def test_a_lost_response_is_retried_with_the_same_nonce(setup: Setup, connect: Any) -> None:
-    running = await connect(guild_ready_timeout=0.5)
+    running = await connect()
     setup.fake.fail_next(MESSAGES, 502, after=True)  # posted, but the answer never came
     message = await running.channel(setup.general).send("Once only")
     assert [c.status for c in setup.fake.calls_to(MESSAGES)] == [502, 200]
@@ -229,7 +237,7 @@ async def test_a_lost_response_is_retried_with_the_same_nonce(setup: Setup, conn
 
 
 async def test_a_queued_429_is_waited_out_and_retried(setup: Setup, connect: Any) -> None:
-    running = await connect(guild_ready_timeout=0.5)
+    running = await connect()
     setup.fake.fail_next(MESSAGES, 429, retry_after=0.2)
     await running.channel(setup.general).send("After the wait")
     first, second = setup.fake.calls_to(MESSAGES)
@@ -245,14 +253,14 @@ async def test_rate_limit_headers_keep_the_client_under_the_limit(
     setup: Setup, connect: Any
 ) -> None:
     setup.fake.rest.rate_limits[MESSAGES] = (2, 0.3)
-    running = await connect(guild_ready_timeout=0.5)
+    running = await connect()
     for n in range(5):
         await running.channel(setup.general).send(f"Message {n}")
     assert {c.status for c in setup.fake.calls_to(MESSAGES)} == {200}
 
 
 async def test_edits_and_deletions(setup: Setup, connect: Any) -> None:
-    running = await connect(guild_ready_timeout=0.5)
+    running = await connect()
     said = setup.alex.send(setup.general, "I thnik so")
     setup.alex.edit(said, "I think so")
     [edit] = await running.seen.wait("raw_message_edit")
@@ -269,7 +277,7 @@ async def test_edits_and_deletions(setup: Setup, connect: Any) -> None:
 
 
 async def test_reactions_both_ways(setup: Setup, connect: Any) -> None:
-    running = await connect(guild_ready_timeout=0.5)
+    running = await connect()
     said = setup.alex.send(setup.general, "Workshop on Friday")
     setup.sam.react(said, "👍")
     setup.sam.unreact(said, "👍")
@@ -285,7 +293,7 @@ async def test_reactions_both_ways(setup: Setup, connect: Any) -> None:
 
 
 async def test_direct_messages(setup: Setup, connect: Any) -> None:
-    running = await connect(guild_ready_timeout=0.5)
+    running = await connect()
     setup.alex.dm("Can I give feedback?")
     [message] = await running.seen.wait("message")
     assert isinstance(message.channel, discord.DMChannel) and message.guild is None
@@ -298,7 +306,7 @@ async def test_direct_messages(setup: Setup, connect: Any) -> None:
 
 
 async def test_threads(setup: Setup, connect: Any) -> None:
-    running = await connect(guild_ready_timeout=0.5)
+    running = await connect()
     question = await running.channel(setup.general).send("What would make the bus better?")
     thread = await question.create_thread(name="Buses")
     assert thread.id == question.id and thread.parent_id == setup.general
@@ -308,10 +316,12 @@ async def test_threads(setup: Setup, connect: Any) -> None:
     theirs = setup.sam.start_thread(setup.alex.send(setup.other, "An idea"), "Idea")
     created = (await running.seen.wait("thread_create", 2))[1]
     assert created.id == theirs and created.owner_id == setup.sam.id
+    private = await running.channel(setup.other).create_thread(name="Just us")
+    assert private.type == discord.ChannelType.private_thread and private.parent_id == setup.other
 
 
 async def test_files_are_uploaded(setup: Setup, connect: Any) -> None:
-    running = await connect(guild_ready_timeout=0.5)
+    running = await connect()
     file = discord.File(io.BytesIO(b"name,words\n"), filename="feedback.csv")
     message = await running.channel(setup.general).send("The export", file=file)
     [attachment] = message.attachments
@@ -320,7 +330,7 @@ async def test_files_are_uploaded(setup: Setup, connect: Any) -> None:
 
 async def test_back_fill_reads_history_in_pages(setup: Setup, connect: Any) -> None:
     ids = [setup.alex.send(setup.general, f"Message {n}") for n in range(130)]
-    running = await connect(guild_ready_timeout=0.5)
+    running = await connect()
     channel = running.channel(setup.general)
     after = [m.id async for m in channel.history(after=discord.Object(ids[9]), limit=None)]
     assert after == ids[10:]  # oldest first when reading after a point
@@ -331,7 +341,7 @@ async def test_back_fill_reads_history_in_pages(setup: Setup, connect: Any) -> N
 
 
 async def test_new_channels_and_members_arrive(setup: Setup, connect: Any) -> None:
-    running = await connect(guild_ready_timeout=0.5)
+    running = await connect()
     guild = setup.fake.guild(setup.guild)
     new = guild.add_channel("projects")
     [channel] = await running.seen.wait("guild_channel_create")
@@ -342,7 +352,7 @@ async def test_new_channels_and_members_arrive(setup: Setup, connect: Any) -> No
 
 
 async def test_native_polls_votes_voters_and_the_close(setup: Setup, connect: Any) -> None:
-    running = await connect(guild_ready_timeout=0.5)
+    running = await connect()
     poll = discord.Poll(question="Which day suits you?", duration=timedelta(hours=1))
     for day in ("Monday", "Tuesday", "Friday"):
         poll.add_answer(text=day)
@@ -372,6 +382,40 @@ async def test_native_polls_votes_voters_and_the_close(setup: Setup, connect: An
     assert seen[-1].type == discord.MessageType.poll_result
 
 
+async def test_scheduled_events_and_who_is_interested(setup: Setup, connect: Any) -> None:
+    running = await connect()
+    guild = running.client.get_guild(setup.guild)
+    start = discord.utils.utcnow() + timedelta(days=2)
+    event = await guild.create_scheduled_event(
+        name="Workshop: the buses",
+        start_time=start,
+        end_time=start + timedelta(hours=2),
+        entity_type=discord.EntityType.external,
+        location="Town Hall",
+        privacy_level=discord.PrivacyLevel.guild_only,
+    )
+    await running.seen.wait("scheduled_event_create")
+    setup.alex.interested(event.id)
+    setup.sam.interested(event.id)
+    setup.sam.interested(event.id, yes=False)
+    added = await running.seen.wait("scheduled_event_user_add", 2)
+    [(_, gone)] = await running.seen.wait("scheduled_event_user_remove")
+    assert [user.id for _, user in added] == [setup.alex.id, setup.sam.id]
+    assert gone.id == setup.sam.id
+    assert [u.id async for u in event.users()] == [setup.alex.id]
+    await (await event.start()).end()
+    assert setup.fake.world.scheduled.all[event.id].status == 3  # completed
+    with pytest.raises(discord.HTTPException):  # Discord refuses a start in the past
+        await guild.create_scheduled_event(
+            name="Too late",
+            start_time=start - timedelta(days=3),
+            end_time=start,
+            entity_type=discord.EntityType.external,
+            location="Town Hall",
+            privacy_level=discord.PrivacyLevel.guild_only,
+        )
+
+
 class Consent(discord.ui.View):
     """Buttons as the bot would send them: text labels; "No" asks for words in a modal."""
 
@@ -396,7 +440,7 @@ class Words(discord.ui.Modal, title="In your own words"):
 
 
 async def test_buttons_modals_and_ephemeral_answers(setup: Setup, connect: Any) -> None:
-    running = await connect(guild_ready_timeout=0.5)
+    running = await connect()
     fake = setup.fake
     asked = await running.channel(setup.general).send("May we keep this?", view=Consent())
     pressed = setup.alex.press(asked.id, "consent:yes")
@@ -418,7 +462,7 @@ async def test_buttons_modals_and_ephemeral_answers(setup: Setup, connect: Any) 
 
 
 async def test_slash_commands_are_registered_then_run(setup: Setup, connect: Any) -> None:
-    running = await connect(guild_ready_timeout=0.5)
+    running = await connect()
     tree = discord.app_commands.CommandTree(running.client)
 
     @tree.command(name="going", description="Say you are going to a workshop")
@@ -441,7 +485,7 @@ async def test_slash_commands_are_registered_then_run(setup: Setup, connect: Any
 
 
 async def test_a_dropped_connection_resumes_and_replays(setup: Setup, connect: Any) -> None:
-    running = await connect(guild_ready_timeout=0.5)
+    running = await connect()
     fake = setup.fake
     await fake.drop()  # as a network failure
     missed = [setup.alex.send(setup.general, f"While away {n}") for n in range(3)]
@@ -458,7 +502,7 @@ async def test_a_dropped_connection_resumes_and_replays(setup: Setup, connect: A
 
 
 async def test_an_invalid_session_means_a_fresh_identify(setup: Setup, connect: Any) -> None:
-    running = await connect(guild_ready_timeout=0.5)
+    running = await connect()
     fake = setup.fake
     fake.invalidate_session()
     gap = setup.alex.send(setup.general, "Said while the bot had no session")
@@ -534,6 +578,8 @@ GATEWAY_SHAPES = {
     "MESSAGE_POLL_VOTE_ADD": ("gateway", "PollVoteActionEvent"),
     "MESSAGE_POLL_VOTE_REMOVE": ("gateway", "PollVoteActionEvent"),
     "INTERACTION_CREATE": ("interactions", "Interaction"),
+    "GUILD_SCHEDULED_EVENT_CREATE": ("scheduled_event", "GuildScheduledEvent"),
+    "GUILD_SCHEDULED_EVENT_USER_ADD": ("gateway", "_GuildScheduledEventUsersEvent"),
 }
 REST_SHAPES = {
     "GET /users/@me": ("user", "User"),
@@ -558,6 +604,11 @@ REST_SHAPES = {
         "InteractionCallback",
     ),
     FOLLOW_UP: ("message", "Message"),
+    "POST /guilds/{guild_id}/scheduled-events": ("scheduled_event", "GuildScheduledEvent"),
+    "GET /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users": (
+        "scheduled_event",
+        "ScheduledEventUser",
+    ),
     "PUT /applications/{application_id}/guilds/{guild_id}/commands": (
         "command",
         "ApplicationCommand",
@@ -572,7 +623,7 @@ KNOWN_DIFFERENCES = re.compile(
 
 async def test_every_payload_has_discord_py_s_shape(setup: Setup, connect: Any) -> None:
     """Every gateway event and REST answer of a busy session, against discord.py's types."""
-    running = await connect(guild_ready_timeout=0.5)
+    running = await connect()
     fake, client = setup.fake, running.client
     said = setup.alex.send(setup.general, "Hello")
     setup.sam.reply(said, f"Hello <@{setup.alex.id}>")
@@ -617,6 +668,17 @@ async def test_every_payload_has_discord_py_s_shape(setup: Setup, connect: Any) 
     await fake.wait_for(lambda: any(i.modal for i in fake.world.interactions.all.values()))
     setup.sam.submit("feedback", words="Fine")
     await fake.wait_for(lambda: len(fake.calls_to(FOLLOW_UP)) == 1, 10, "the follow-up")
+    start = discord.utils.utcnow() + timedelta(days=1)
+    event = await client.get_guild(setup.guild).create_scheduled_event(
+        name="Workshop",
+        start_time=start,
+        end_time=start + timedelta(hours=1),
+        entity_type=discord.EntityType.external,
+        location="Library",
+        privacy_level=discord.PrivacyLevel.guild_only,
+    )
+    setup.alex.interested(event.id)
+    [_ async for _ in event.users()]
     async with aiohttp.ClientSession() as http:
         headers = {"Authorization": f"Bot {setup.bot.token}"}
         async with http.get(f"{fake.api_url}/gateway/bot", headers=headers) as response:

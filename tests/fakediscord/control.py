@@ -12,8 +12,8 @@ as in Discord's JSON. Errors answer 400 ``{"error": ...}``; a wait that runs out
                           delete | react | unreact {message_id, emoji?} | thread {message_id,
                           name} | vote {message_id, answers: [1, 2]} | press {message_id,
                           custom_id, values?} | submit {custom_id, fields: {id: text}} |
-                          command {channel_id, name, options: {}} -> {"id"} (the message,
-                          thread or interaction)
+                          command {channel_id, name, options: {}} | interested {event_id,
+                          yes?} -> {"id"} (the message, thread, interaction or event)
     GET  /interactions/{id}  how the bot answered it (callback type, in how long)
     POST /act            [{"user_id", "action", ...}, ...] -> [{"id"}, ...] (many at once)
     GET  /posted?channel_id=&bot_id=   GET /channels/{id}/messages   GET /calls?route=
@@ -50,6 +50,7 @@ ACTIONS = (
     "press",
     "submit",
     "command",
+    "interested",
 )
 
 
@@ -80,6 +81,8 @@ def act(fake: FakeDiscord, user_id: int, action: str, body: dict[str, Any]) -> i
         return person.press(message_id, str(body["custom_id"]), body.get("values"))
     if action == "submit":
         return person.submit(str(body["custom_id"]), **body.get("fields", {}))
+    if action == "interested":
+        return person.interested(int(body["event_id"]), bool(body.get("yes", True)))
     if action == "command":
         return person.command(int(body["channel_id"]), str(body["name"]), **body.get("options", {}))
     raise ValueError(f"no such action: {action} (one of {', '.join(ACTIONS)})")

@@ -6,8 +6,6 @@ A session outlives its connection for ``session_ttl`` seconds (Discord: a few mi
 events that happen meanwhile wait in its log and a RESUME replays them. A connection
 that stops heartbeating is closed (4009), as Discord does with a frozen client. Frames are
 sent as JSON text even when the client asks for zlib-stream (discord.py accepts both).
-
-Events for later (not dispatched yet): GUILD_SCHEDULED_EVENT_*.
 """
 
 from __future__ import annotations
@@ -61,8 +59,11 @@ class Connection:
         self.queue.put_nowait(json.dumps(frame))
 
     async def write(self) -> None:
-        while True:
-            await self.ws.send_str(await self.queue.get())
+        try:
+            while True:
+                await self.ws.send_str(await self.queue.get())
+        except (ConnectionError, RuntimeError):
+            return  # the connection went; the session's log still has what was not sent
 
 
 class Session:
@@ -105,6 +106,7 @@ class Gateway:
         self.logins: list[Login] = []
         self.sessions: dict[str, Session] = {}
         self.connections: list[Connection] = []
+        self._closing: set[asyncio.Task[bool]] = set()
         self.on_change: Callable[[], None] = lambda: None
 
     # -- what tests read ------------------------------------------------------------
@@ -325,7 +327,9 @@ class Gateway:
             return True  # the client closes and identifies afresh
         if session.conn is not None:  # a zombie connection: this one takes over
             old, old.session = session.conn, None
-            asyncio.create_task(old.ws.close(code=4000))
+            closing = asyncio.create_task(old.ws.close(code=4000))
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
         login.ok = True
         session.conn, session.lost_at, conn.session = conn, None, session
         for number, text in session.log:

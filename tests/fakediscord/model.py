@@ -27,6 +27,7 @@ GUILD_MESSAGES, GUILD_MESSAGE_REACTIONS = 1 << 9, 1 << 10
 DIRECT_MESSAGES, DIRECT_MESSAGE_REACTIONS = 1 << 12, 1 << 13
 MESSAGE_CONTENT = 1 << 15
 GUILD_MESSAGE_POLLS, DIRECT_MESSAGE_POLLS = 1 << 24, 1 << 25
+GUILD_SCHEDULED_EVENTS = 1 << 16
 PRIVILEGED = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
 ALL_INTENTS = (1 << 26) - 1
 
@@ -174,3 +175,21 @@ class Interaction:
     answered_at: float | None = None
     original_id: int | None = None  # the message the callback (or its follow-up) made
     modal: JSON | None = None  # the modal the bot opened
+
+
+@dataclass(eq=False)
+class ScheduledEvent:
+    """A guild's scheduled event (the server's Events list); ``users`` said "Interested"."""
+
+    id: int
+    guild_id: int
+    creator: User
+    name: str
+    start: str  # ISO 8601, as given
+    end: str | None
+    entity_type: int  # 1 stage, 2 voice, 3 somewhere else (entity_metadata.location)
+    channel_id: int | None = None
+    location: str | None = None
+    description: str | None = None
+    status: int = 1  # 1 scheduled, 2 active, 3 completed, 4 canceled
+    users: list[int] = field(default_factory=list)

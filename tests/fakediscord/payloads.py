@@ -27,6 +27,7 @@ from .model import (
     Member,
     Message,
     Poll,
+    ScheduledEvent,
     User,
 )
 
@@ -232,6 +233,11 @@ def guild_create_payload(world: World, guild: Guild, viewer: User, intents: int)
         "channels": listed,
         "threads": [thread_payload(c, viewer) for c in channels if c.type in THREADS],
         "presences": [],
+        "guild_scheduled_events": [
+            scheduled_event_payload(e)
+            for e in world.scheduled.all.values()
+            if e.guild_id == guild.id
+        ],
         "soundboard_sounds": [],
     }
 
@@ -480,6 +486,30 @@ def interaction_metadata(world: World, interaction: Interaction) -> JSON:
 def _owners(world: World, interaction: Interaction) -> JSON:
     channel = world.channels[interaction.channel_id]
     return {"0": str(channel.guild_id or 0)}
+
+
+def scheduled_event_payload(event: ScheduledEvent, *, user_count: bool = False) -> JSON:
+    body: JSON = {
+        "id": str(event.id),
+        "guild_id": str(event.guild_id),
+        "channel_id": _id(event.channel_id),
+        "creator_id": str(event.creator.id),
+        "creator": user_payload(event.creator),
+        "name": event.name,
+        "description": event.description,
+        "scheduled_start_time": event.start,
+        "scheduled_end_time": event.end,
+        "privacy_level": 2,
+        "status": event.status,
+        "entity_type": event.entity_type,
+        "entity_id": None,
+        "entity_metadata": None if event.location is None else {"location": event.location},
+        "image": None,
+        "recurrence_rule": None,
+    }
+    if user_count:
+        body["user_count"] = len(event.users)
+    return body
 
 
 def _id(value: int | None) -> str | None:

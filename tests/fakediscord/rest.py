@@ -6,8 +6,8 @@ Buckets are real: a client that ignores them gets a 429 (``Via`` header, ``retry
 in the body). Tests can queue a 429 or a 5xx for the next call to a route, before or
 after the call takes effect (``Rest.fail_next``). Every call is recorded in ``calls``.
 
-Interactions, their webhooks and slash-command registration are in ``interactions.py``.
-Routes for later (not here yet): guild scheduled events.
+Interactions, their webhooks and slash-command registration are in ``interactions.py``,
+guild scheduled events in ``scheduled.py``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from .model import (
     DM,
     GUILD_MEMBERS,
     JSON,
+    PRIVATE_THREAD,
     THREADS,
     Attachment,
     Channel,
@@ -299,6 +300,7 @@ class Rest:
             f"GET {c}/polls/{{message_id}}/answers/{{answer_id}}": self.poll_voters,
             f"POST {c}/polls/{{message_id}}/expire": self.end_poll,
             **self.world.interactions.routes(),
+            **self.world.scheduled.routes(),
             f"GET {c}/thread-members": self.thread_members,
         }
 
@@ -492,7 +494,8 @@ class Rest:
         return 201, thread_payload(thread, r.bot)
 
     async def thread_without_message(self, r: Request) -> Result:
-        thread = self.world.start_thread(r.bot, self._channel(r), str(_field(r.body, "name")))
+        name, kind = str(_field(r.body, "name")), int(r.body.get("type") or PRIVATE_THREAD)
+        thread = self.world.start_thread(r.bot, self._channel(r), name, kind=kind)
         return 201, thread_payload(thread, r.bot)
 
     async def join_thread(self, r: Request) -> Result:

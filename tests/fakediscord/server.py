@@ -92,6 +92,11 @@ class Person:
         """Run a registered slash command in a channel: ``command(general, "going", n=2)``."""
         return self.world.interactions.run(self.user, channel_id, name, options)
 
+    def interested(self, event_id: int, yes: bool = True) -> int:
+        """Say "Interested" in a scheduled event (``yes=False``: take it back)."""
+        self.world.scheduled.interested(self.user, event_id, yes)
+        return event_id
+
     def start_thread(self, message_id: int, name: str) -> int:
         message = self.world.find_message(message_id)
         parent = self.world.channel(message.channel_id)

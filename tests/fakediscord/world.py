@@ -51,6 +51,7 @@ from .payloads import (
     message_payload,
     thread_payload,
 )
+from .scheduled import ScheduledEvents
 
 
 class Dispatcher(Protocol):
@@ -84,6 +85,7 @@ class World:
         self.cdn_url = ""  # where attachments are served (the REST server, once started)
         self.on_change: Callable[[], None] = lambda: None
         self.interactions = Interactions(self)
+        self.scheduled = ScheduledEvents(self)
         self.owner = self.add_user("owner")  # the application's owner, a person
 
     # -- set-up -----------------------------------------------------------------
@@ -351,14 +353,23 @@ class World:
         return result
 
     def start_thread(
-        self, owner: User, parent: Channel, name: str, message: Message | None = None
+        self,
+        owner: User,
+        parent: Channel,
+        name: str,
+        message: Message | None = None,
+        kind: int = PUBLIC_THREAD,
     ) -> Channel:
+        """A thread from a message (public, with the message's ID) or on its own (public or
+        private; who may see a private one is not enforced)."""
         if parent.type != GUILD_TEXT:
             raise FakeError(400, 50024, "Cannot execute action on this channel type")
         if message is not None and message.thread_id is not None:
             raise FakeError(400, 160004, "A thread has already been created for this message")
         thread_id = message.id if message is not None else self.ids.next()
-        thread = Channel(thread_id, PUBLIC_THREAD, name, parent.guild_id, parent.id)
+        if kind not in THREADS or (message is not None and kind != PUBLIC_THREAD):
+            raise FakeError(400, 50035, "Invalid Form Body")
+        thread = Channel(thread_id, kind, name, parent.guild_id, parent.id)
         thread.owner_id = owner.id
         thread.created_ms = int(time.time() * 1000)
         thread.thread_members[owner.id] = thread.created_ms
