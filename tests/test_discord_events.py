@@ -3,11 +3,12 @@ neutral terms, on payloads shaped as discord.py's ``discord/types`` say."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from bot.config import load_config
-from bot.context import Edit, Message, Reaction, Removal
+from bot.context import Edit, Message, PollLayout, Reaction, Removal
 from bot.discord import DiscordAdapter
 from bot.discord.base import snowflake_ms
 from bot.discord.events import emoji_key, stored_event, to_incoming
@@ -196,5 +197,16 @@ def test_people_are_typed_shown_and_linked_in_discords_forms(tmp_path: Path) -> 
         )
         assert adapter.owns(SAM) and not adapter.owns("@sam:council.org")
         assert adapter.server_of(SAM) == ""
+        # Polls are their plain text for now, answered by numbered replies.
+        room, poll_message = f"discord:{CHANNEL}", "discord:600000000000000009"
+        layout = PollLayout("Which day?", (("a1", "Monday"),), 1, True, "Which day?\n1. Monday")
+        with store.write() as db:
+            adapter.queue_poll(db, room, layout)
+            adapter.queue_poll_end(db, room, poll_message, {"a1": 2}, "Monday won")
+        rows = store.db.execute("SELECT action, content, platform FROM outbox ORDER BY id")
+        poll, result = [(a, json.loads(c), p) for a, c, p in rows.fetchall()]
+        assert poll[0] == result[0] == "send" and poll[2] == result[2] == "discord"
+        assert poll[1]["content"] == "Which day?\n1. Monday"
+        assert result[1]["message_reference"]["message_id"] == "600000000000000009"
     finally:
         store.close()
