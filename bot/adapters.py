@@ -34,7 +34,7 @@ def build_adapters(
     if config.matrix is not None:
         adapters.append(MatrixAdapter(config, store, fill_gaps=fill_gaps, signals=signals.part()))
     if config.discord is not None:
-        adapters.append(_discord_adapter(config, store, signals.part()))
+        adapters.append(_discord_adapter(config, store, signals.part(), fill_gaps=fill_gaps))
     return adapters
 
 
@@ -46,7 +46,9 @@ def build_platforms(
     return Platforms(build_adapters(config, store, signals, fill_gaps=fill_gaps)), signals
 
 
-def _discord_adapter(config: Config, store: Store, signals: Signals) -> Adapter:
+def _discord_adapter(
+    config: Config, store: Store, signals: Signals, *, fill_gaps: bool = True
+) -> Adapter:
     """Discord's adapter: imported only now, so a Matrix-only bot never loads discord.py."""
     try:
         module = importlib.import_module("bot.discord")
@@ -57,5 +59,5 @@ def _discord_adapter(config: Config, store: Store, signals: Signals) -> Adapter:
             "the config file has a [discord] section, but this copy of copro-bot "
             "cannot run on Discord (it has no bot.discord package)"
         ) from None
-    adapter: Adapter = module.DiscordAdapter(config, store, signals)
+    adapter: Adapter = module.DiscordAdapter(config, store, signals, fill_gaps=fill_gaps)
     return adapter

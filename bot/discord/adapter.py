@@ -1,0 +1,177 @@
+"""The Discord adapter, made of its parts, and what it offers the core (the
+``Platform`` seam): people and links in Discord's forms, and queueing what the
+bot says or does (written to the outbox with ``platform = 'discord'``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.context import PollLayout, UserId
+from bot.discord.base import PLATFORM, PREFIX, snowflake
+from bot.discord.events import Events
+from bot.discord.ingest import Ingest
+from bot.discord.sending import Sending
+from bot.discord.session import Session
+from storage import outbox, rooms
+
+# A person as typed in a command: "discord:123", or a mention, "<@123>" / "<@!123>".
+TYPED_PERSON = re.compile(r"^(?:discord:|<@!?)(\d{1,20})>?$")
+EXAMPLE_PEOPLE = ("discord:123456789012345678", "discord:876543210987654321")  # made up
+
+
+class DiscordAdapter(Session, Ingest, Events, Sending):
+    """The core's ``Platform`` for Discord: log in and stay connected
+    (``Session``), store the gateway's dispatches and catch up (``Ingest``),
+    understand them (``Events``) and send from the outbox (``Sending``)."""
+
+    name = PLATFORM
+
+    def owns(self, some_id: str) -> bool:
+        return some_id.startswith(PREFIX)
+
+    def loops(self) -> list[Coroutine[Any, Any, None]]:
+        return [self.gateway_loop(), self.ingest_loop(), self.sender_loop()]
+
+    # ----- people and links ---------------------------------------------------
+
+    def person(self, text: str) -> UserId | None:
+        found = TYPED_PERSON.match(text)
+        if found is None or (text.startswith("<") != text.endswith(">")):
+            return None
+        return UserId(PREFIX + found.group(1))
+
+    def meant_as_person(self, word: str) -> bool:
+        return word.startswith((PREFIX, "<@"))
+
+    def mention(self, user_id: str) -> str:
+        person = snowflake(user_id)
+        return f"<@{person}>" if person else user_id  # shown as their name; pings only if asked
+
+    @property
+    def example_people(self) -> tuple[str, str]:
+        return EXAMPLE_PEOPLE
+
+    def link(self, room_id: str, event_id: str) -> str:
+        room = rooms.get(self.store.db, room_id)
+        guild = "@me" if room is not None and room.is_direct else str(self.settings.guild_id)
+        return f"https://discord.com/channels/{guild}/{snowflake(room_id)}/{snowflake(event_id)}"
+
+    @property
+    def uid_domain(self) -> str:
+        return f"discord-{self.settings.guild_id}.copro-bot"
+
+    # ----- queueing (written to the outbox; the sender sends) ---------------
+
+    def _queue(
+        self,
+        db: Database,
+        action: str,
+        room_id: str,
+        content: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> str:
+        return outbox.enqueue(db, action, room_id, content=content, platform=PLATFORM, **kw)
+
+    def queue_text(
+        self,
+        db: Database,
+        room_id: str,
+        text: str,
+        *,
+        reply_to: str | None = None,
+        mentions: Sequence[str] = (),
+        thread: str | None = None,
+    ) -> str:
+        """Plain words (sent with markdown escaped); only the people in ``mentions``
+        are pinged, never the person replied to. In a thread: posted in the thread."""
+        body: dict[str, Any] = {
+            "content": text,
+            "allowed_mentions": {
+                "parse": [],
+                "users": [snowflake(m) for m in mentions if snowflake(m)],
+                "replied_user": False,
+            },
+        }
+        if reply_to:
+            body["message_reference"] = {
+                "message_id": snowflake(reply_to),
+                "fail_if_not_exists": False,
+            }
+        return self._queue(db, "send", thread or room_id, body)
+
+    def queue_reaction(self, db: Database, room_id: str, target: str, key: str) -> str:
+        return self._queue(db, "react", room_id, {"message_id": target, "emoji": key})
+
+    def direct_room(self, db: Database, user_id: str) -> str:
+        """The person's direct-message channel; until it is opened, the outbox files
+        things under the person's ID, and sends them in order once it is."""
+        room_id = rooms.find_direct(db, user_id)
+        if room_id is not None:
+            return room_id
+        if not outbox.has_pending(db, "create_dm", user_id):
+            self._queue(db, "create_dm", user_id, opens=outbox.PERSON)
+        return user_id
+
+    def queue_direct(self, db: Database, user_id: str, text: str) -> str:
+        return self.queue_text(db, self.direct_room(db, user_id), text)
+
+    def queue_poll(self, db: Database, room_id: str, poll: PollLayout) -> str:
+        """For now a poll is its plain text (numbered answers, answered by a numbered
+        reply or reaction, as in apps that cannot show Matrix polls)."""
+        return self.queue_text(db, room_id, poll.fallback)
+
+    def queue_poll_end(
+        self, db: Database, room_id: str, poll_event: str, results: dict[str, int], text: str
+    ) -> str:
+        return self.queue_text(db, room_id, text, reply_to=poll_event)
+
+    def queue_removal(self, db: Database, room_id: str, event_id: str) -> str:
+        return self._queue(db, "redact", room_id, {"event_id": event_id})
+
+    @property
+    def files_dir(self) -> Path:
+        return self.config.storage.data_dir / "outgoing"
+
+    def queue_file(
+        self, db: Database, room_id: str, file: Path, filename: str, mimetype: str
+    ) -> str:
+        content = {
+            "path": str(file),
+            "filename": filename,
+            "mimetype": mimetype,
+            "size": file.stat().st_size,
+        }
+        return self._queue(db, "file", room_id, content)
+
+    def queue_create_room(
+        self, db: Database, key: str, name: str, topic: str, invite: Sequence[str] = ()
+    ) -> str:
+        """A private text channel in the server, open to the bot and ``invite``."""
+        content = {"name": name, "topic": topic, "invite": list(invite)}
+        return self._queue(db, "create_room", key, content, opens=outbox.NEW_ROOM)
+
+    def queue_topic(self, db: Database, room_id: str, topic: str) -> str:
+        return self._queue(db, "topic", room_id, {"topic": topic})
+
+    def queue_invite(self, db: Database, room_id: str, user_id: str) -> str:
+        return self._queue(db, "invite", room_id, {"user_id": user_id})
+
+    def queue_kick(self, db: Database, room_id: str, user_id: str, reason: str) -> str:
+        return self._queue(db, "kick", room_id, {"user_id": user_id, "reason": reason})
+
+    def queue_join(self, db: Database, room_id: str) -> str:
+        return self._queue(db, "join", room_id)
+
+    def queue_leave(self, db: Database, room_id: str) -> str:
+        return self._queue(db, "leave", room_id)
+
+    def sent_event(self, db: Database, txn_id: str) -> str | None:
+        return outbox.result_of(db, txn_id)
+
+    def sent_txn(self, db: Database, event_id: str) -> str | None:
+        return outbox.txn_of(db, event_id)

@@ -1,0 +1,363 @@
+"""Sending: the outbox's Discord rows (``platform = 'discord'``), one channel at
+a time in order, each through discord.py's low-level ``http.request(Route)``.
+
+Nothing is posted twice: a message's ``nonce`` comes from its outbox row (its
+transaction ID, so the same after a crash) with ``enforce_nonce``, and Discord
+answers a repeat with the message it already made. discord.py does part of the
+rest: it keeps each route's bucket and the global limit from the
+``X-RateLimit-*`` headers, waits out a 429's ``retry_after`` when it is short
+(``max_ratelimit_timeout``), and tries a 500/502/504 up to five times; it keeps
+none of that across a restart and gives up after five tries. What it gives up
+on comes back here: a longer 429 waits its ``retry_after`` in the outbox
+(``retry_later``), 5xx and network errors back off there, a refusal (4xx) is
+failed, and anything unexpected is tried ``SEND_TRIES`` times (the Matrix
+sender's rules) and then parked with a reference number."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import discord
+from discord.http import Route
+from sqlite_utils import Database
+
+from bot.discord.base import PLATFORM, DiscordBase, snowflake, stored
+from bot.matrix.base import Backoff
+from bot.matrix.sending import SEND_TRIES, Crashes
+from bot.signals import woken
+from storage import deadletters, outbox, rooms
+from storage.outbox import OutboxItem
+
+log = logging.getLogger(__name__)
+
+MAX_CHARS = 2000  # the most a Discord message may say
+REACTION = (
+    ":reaction:"  # in the ID of a reaction the bot made: "discord:<message>:reaction:<emoji>"
+)
+MEMBER_ALLOWS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    read_message_history=True,
+    add_reactions=True,
+).value
+
+
+@dataclass(frozen=True)
+class Call:
+    """One REST request: ``path`` is a ``Route`` template filled from ``values``."""
+
+    method: str
+    path: str
+    values: dict[str, str]
+    body: dict[str, Any] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+
+
+def nonce(txn_id: str, part: int = 0) -> str:
+    """A message's nonce, from its outbox row (at most 25 characters)."""
+    base = txn_id.removeprefix("copro-")[:20]
+    return f"{base}-{part}" if part else base
+
+
+def pieces(text: str, limit: int = MAX_CHARS) -> list[str]:
+    """Text cut into messages Discord takes, at line ends where it can."""
+    out: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > 0 else limit
+        out.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    return [*out, text] if text or not out else out
+
+
+def message_bodies(txn_id: str, content: dict[str, Any]) -> list[dict[str, Any]]:
+    """The message-create bodies for a queued text: its words shown as written
+    (markdown escaped), cut to size; each with a nonce; the reply on the first."""
+    text = discord.utils.escape_markdown(str(content.get("content", "")))
+    bodies = []
+    for part, words in enumerate(pieces(text)):
+        body = {**content, "content": words, "nonce": nonce(txn_id, part), "enforce_nonce": True}
+        if part:
+            body.pop("message_reference", None)
+        bodies.append(body)
+    return bodies
+
+
+def calls_for(item: OutboxItem, channel_kind: str, bot: str, guild: str) -> list[Call]:
+    """The REST requests an outbox row makes (``channel_kind``: "thread", "direct"
+    or "channel"; ``bot`` and ``guild``: snowflakes). Files are sent apart."""
+    content = item.content or {}
+    channel = {"channel_id": snowflake(item.room_id)}
+    messages = "/channels/{channel_id}/messages"
+    if item.action == "send":
+        return [
+            Call("POST", messages, channel, body) for body in message_bodies(item.txn_id, content)
+        ]
+    if item.action == "react":
+        reaction = {
+            **channel,
+            "message_id": snowflake(content["message_id"]),
+            "emoji": content["emoji"],
+        }
+        return [Call("PUT", messages + "/{message_id}/reactions/{emoji}/@me", reaction)]
+    if item.action == "redact":
+        target = str(content["event_id"])
+        if REACTION in target:
+            message, emoji = target.split(REACTION, 1)
+            values = {**channel, "message_id": snowflake(message), "emoji": emoji}
+            return [Call("DELETE", messages + "/{message_id}/reactions/{emoji}/@me", values)]
+        return [
+            Call("DELETE", messages + "/{message_id}", {**channel, "message_id": snowflake(target)})
+        ]
+    if item.action == "topic":
+        return [Call("PATCH", "/channels/{channel_id}", channel, {"topic": content["topic"]})]
+    if item.action in ("invite", "kick"):
+        values = {**channel, "user_id": snowflake(content["user_id"])}
+        method = "PUT" if item.action == "invite" else "DELETE"
+        if channel_kind == "thread":
+            return [Call(method, "/channels/{channel_id}/thread-members/{user_id}", values)]
+        body = {"type": 1, "allow": str(MEMBER_ALLOWS), "deny": "0"} if method == "PUT" else None
+        reason = content.get("reason") or None
+        return [
+            Call(
+                method, "/channels/{channel_id}/permissions/{user_id}", values, body, reason=reason
+            )
+        ]
+    if item.action in ("join", "leave"):
+        method = "PUT" if item.action == "join" else "DELETE"
+        if channel_kind == "thread":
+            return [Call(method, "/channels/{channel_id}/thread-members/@me", channel)]
+        if channel_kind == "direct" and method == "DELETE":
+            return [Call("DELETE", "/channels/{channel_id}", channel)]
+        return []  # a bot is in every channel of its server it may see
+    if item.action == "create_dm":
+        body = {"recipient_id": snowflake(item.room_id)}
+        return [Call("POST", "/users/@me/channels", {}, body)]
+    if item.action == "create_room":
+        return [
+            Call(
+                "POST",
+                "/guilds/{guild_id}/channels",
+                {"guild_id": guild},
+                new_channel(content, bot, guild),
+            )
+        ]
+    raise ValueError(f"no Discord request for {item.action!r}")
+
+
+def new_channel(content: dict[str, Any], bot: str, guild: str) -> dict[str, Any]:
+    """A private text channel: hidden from everyone (the server's @everyone role has
+    the server's ID), open to the bot and the people invited."""
+    allow = {"allow": str(MEMBER_ALLOWS), "deny": "0", "type": 1}
+    people = [snowflake(p) for p in content.get("invite", [])]
+    return {
+        "name": content.get("name", ""),
+        "type": 0,
+        "topic": content.get("topic", ""),
+        "permission_overwrites": [
+            {
+                "id": guild,
+                "type": 0,
+                "allow": "0",
+                "deny": str(discord.Permissions(view_channel=True).value),
+            },
+            *({**allow, "id": person} for person in [bot, *people] if person),
+        ],
+    }
+
+
+def _retry_after(err: BaseException) -> float | None:
+    """How long Discord asked the bot to wait, if it did."""
+    if isinstance(err, discord.RateLimited):
+        return err.retry_after
+    if not isinstance(err, discord.HTTPException) or err.response is None:
+        return None
+    header = err.response.headers.get("Retry-After")
+    try:
+        return float(header) if header else None
+    except ValueError:
+        return None
+
+
+def transient(err: BaseException) -> bool:
+    """Worth trying again later: rate limits, Discord's own troubles, the network,
+    a token being sorted out (401)."""
+    if isinstance(err, discord.RateLimited):
+        return True
+    if isinstance(err, discord.HTTPException):
+        return err.status in (401, 408, 429) or err.status >= 500
+    return isinstance(err, OSError | aiohttp.ClientError | TimeoutError)
+
+
+class Sending(DiscordBase):
+    async def sender_loop(self) -> None:
+        """Start one task per channel that has something to send."""
+        while True:
+            async with self.store.writing() as db:
+                heads = outbox.heads(db, platform=PLATFORM)
+            for item in heads:
+                task = self._room_tasks.get(item.room_id)
+                if task is not None and task.done() and not task.cancelled() and task.exception():
+                    log.error("The sender for %s stopped", item.room_id, exc_info=task.exception())
+                if task is None or task.done():
+                    self._room_tasks[item.room_id] = asyncio.create_task(self._drain(item.room_id))
+            await woken(self.signals.to_send, timeout=5)
+
+    async def _drain(self, room_id: str) -> None:
+        backoff = Backoff()
+        crashes = Crashes(Backoff(first=self.crash_delay))
+        while True:
+            async with self.store.writing() as db:
+                item = outbox.next_in_room(db, room_id, platform=PLATFORM)
+            if item is None:
+                return
+            if (wait := item.not_before - time.time()) > 0:
+                await asyncio.sleep(wait)
+            try:
+                result = await self._perform(item)
+            except asyncio.CancelledError:
+                raise
+            except (discord.DiscordException, OSError, aiohttp.ClientError, TimeoutError) as err:
+                await self._refused(item, err, backoff)
+                continue
+            except Exception as err:  # a bug or a surprise: never kill the channel's sender
+                await self._after_crash(item, crashes, err)
+                continue
+            backoff.reset()
+            async with self.store.writing() as db:
+                self._sent(db, item, result)
+
+    async def _refused(self, item: OutboxItem, err: BaseException, backoff: Backoff) -> None:
+        """Discord said no, or could not be reached: later, or never (see above)."""
+        if not transient(err):
+            log.error("Gave up on %s in %s: %s", item.action, item.room_id, err)
+            async with self.store.writing() as db:
+                self._give_up(db, item, str(err))
+            return
+        asked = _retry_after(err)
+        delay = asked if asked is not None else backoff.next_delay()
+        log.log(
+            logging.INFO if asked is not None else logging.WARNING,
+            "Sending to %s failed (%s); trying again in %.1f s",
+            item.room_id,
+            err,
+            delay,
+        )
+        async with self.store.writing() as db:
+            outbox.retry_later(db, item.id, time.time() + delay)
+
+    def _sent(self, db: Database, item: OutboxItem, result: str | None) -> None:
+        # What went to a person's own direct chat is theirs (!mydata shows it) until
+        # they are forgotten; elsewhere it may quote people: not kept.
+        private = rooms.private_with(db, item.room_id)
+        scrub = item.action in ("send", "react", "file") and not private
+        outbox.mark_sent(db, item.id, result, scrub=scrub)
+        if item.action == "leave":
+            rooms.mark_left(db, item.room_id)
+        if item.action in ("create_dm", "create_room") and result:
+            direct = item.action == "create_dm"
+            dm_with = item.room_id if direct else None
+            rooms.upsert(db, result, state="joined", is_direct=direct, dm_with=dm_with)
+            if direct:
+                rooms.set_member(db, result, item.room_id, "join")
+            outbox.move_room(db, item.room_id, result)  # what waited for the channel
+            self.signals.to_send.set()
+
+    def _give_up(self, db: Database, item: OutboxItem, error: str) -> None:
+        outbox.mark_failed(db, item.id, error)
+        if item.action in ("create_dm", "create_room"):  # what waited for it
+            outbox.fail_pending(db, item.room_id, f"the channel was not made: {error}")
+
+    async def _after_crash(self, item: OutboxItem, crashes: Crashes, err: Exception) -> None:
+        """Something unexpected: tried again later, and after SEND_TRIES failures
+        parked as failed in the outbox and in the dead letters (one reference)."""
+        ref, tries = crashes.failed(item.id)
+        if tries < SEND_TRIES:
+            delay = crashes.backoff.next_delay()
+            log.exception(
+                "Sending %s to %s failed (ref %s, try %d of %d); trying again in %.1f s",
+                item.action,
+                item.room_id,
+                ref,
+                tries,
+                SEND_TRIES,
+                delay,
+            )
+            async with self.store.writing() as db:
+                outbox.retry_later(db, item.id, time.time() + delay)
+            return
+        log.exception(
+            "Gave up on %s in %s after %d tries (ref %s)", item.action, item.room_id, tries, ref
+        )
+        async with self.store.writing() as db:
+            self._give_up(db, item, f"ref {ref}: {type(err).__name__}: {err}")
+            record = dataclasses.asdict(item)
+            deadletters.add(
+                db, ref, item.txn_id, item.room_id, self.user_id, record, traceback.format_exc()
+            )
+
+    def _channel_kind(self, room_id: str) -> str:
+        room = rooms.get(self.store.db, room_id)
+        if room is not None and room.is_direct:
+            return "direct"
+        return "thread" if self.is_thread(self.store.db, room_id) else "channel"
+
+    async def _perform(self, item: OutboxItem) -> str | None:
+        """Do one outbox row. Returns what came of it (a message or channel ID)."""
+        if item.action == "file":
+            return await self._send_file(item)
+        kind = self._channel_kind(item.room_id)
+        calls = calls_for(item, kind, snowflake(self.user_id), str(self.settings.guild_id))
+        first: Any = None
+        for n, call in enumerate(calls):
+            answer = await self.request(call)
+            first = answer if n == 0 else first
+        if item.action == "react":
+            content = item.content or {}
+            return f"{content['message_id']}{REACTION}{content['emoji']}"
+        return stored(first["id"]) if isinstance(first, dict) and "id" in first else None
+
+    async def request(self, call: Call) -> Any:
+        """One REST request through discord.py (its rate limits; a body only if any)."""
+        options: dict[str, Any] = {"reason": call.reason}
+        if call.body is not None:
+            options["json"] = call.body
+        if call.params:
+            options["params"] = call.params
+        return await self.http.request(Route(call.method, call.path, **call.values), **options)
+
+    async def _send_file(self, item: OutboxItem) -> str:
+        """A file, with the same nonce rule; it is deleted once sent."""
+        content = item.content or {}
+        source = Path(content["path"])
+        payload = {
+            "nonce": nonce(item.txn_id),
+            "enforce_nonce": True,
+            "allowed_mentions": {"parse": []},
+        }
+        payload["attachments"] = [{"id": 0, "filename": content["filename"]}]
+        data = await asyncio.to_thread(source.read_bytes)  # bytes: discord.py may send it again
+        form = [
+            {"name": "payload_json", "value": json.dumps(payload)},
+            {
+                "name": "files[0]",
+                "value": data,
+                "filename": content["filename"],
+                "content_type": content["mimetype"],
+            },
+        ]
+        route = Route("POST", "/channels/{channel_id}/messages", channel_id=snowflake(item.room_id))
+        answer = await self.http.request(route, form=form)
+        await asyncio.to_thread(source.unlink, missing_ok=True)
+        return stored(answer["id"])
