@@ -117,3 +117,68 @@ async def test_ask_opens_a_thread_and_every_answer_in_it_is_saved_and_ticked(
     assert len(server.feedback()) == 2
     assert len(fake.calls_to(THREADS)) == 1
     assert len(fake.posted(server.general)) == 1  # nothing else said in the channel
+
+
+CHANNELS = "POST /guilds/{guild_id}/channels"
+OVERWRITE = "PUT /channels/{channel_id}/permissions/{overwrite_id}"
+REMOVE = "DELETE /channels/{channel_id}/permissions/{overwrite_id}"
+VIEW = 1 << 10
+
+
+def let_in(server: Server, channel_id: int) -> set[int]:
+    """Who a channel's permission overwrites let see it (the fake keeps them as given)."""
+    overwrites = server.fake.channel(channel_id).overwrites
+    return {int(o["id"]) for o in overwrites if o["type"] == 1 and int(o["allow"]) & VIEW}
+
+
+async def test_a_project_room_is_a_private_channel_for_the_people_who_said_yes(
+    server: Server,
+) -> None:
+    fake, bot = server.fake, server.bot
+    adapter = bot.adapter
+    assert adapter is not None
+    me = int(adapter.user_id.removeprefix("discord:"))
+    tia, (sam, ana, _) = server.tia, server.people
+    tia.send(server.general, "!project new Better buses | Making buses fit day centre times | open")
+    [made] = await bot.until(lambda: fake.calls_to(CHANNELS), "the project's channel")
+    room = await bot.until(
+        lambda: next((c for c in fake.world.channels.values() if c.name == "Better buses"), None),
+        "the channel",
+    )
+    # Hidden from the server (@everyone has the server's ID), open to the bot and Tia.
+    everyone = next(o for o in room.overwrites if int(o["id"]) == server.guild_id)
+    assert everyone["type"] == 0 and int(everyone["deny"]) & VIEW
+    assert let_in(server, room.id) == {me, tia.id}
+    assert room.topic == "Making buses fit day centre times"
+    [welcome] = await fake.wait_posted(1, room.id)
+    assert "Better buses" in welcome.content
+    assert await adapter.joined_members(f"discord:{room.id}") == {
+        adapter.user_id,
+        f"discord:{tia.id}",
+    }
+
+    # Sam asks to join: the terms come by direct message, and only a yes lets Sam in.
+    sam.send(server.general, "!join Better buses")
+    dm = sam.dm_channel()
+    await fake.wait_posted(1, dm)
+    assert not fake.calls_to(OVERWRITE)
+    sam.dm("yes")
+    await bot.until(lambda: fake.calls_to(OVERWRITE), "Sam let in")
+    assert let_in(server, room.id) == {me, tia.id, sam.id}
+    assert ana.id not in let_in(server, room.id)
+    members = await adapter.joined_members(f"discord:{room.id}")
+    assert members == {adapter.user_id, f"discord:{tia.id}", f"discord:{sam.id}"}
+
+    # What the project is about is the channel's topic.
+    tia.send(server.general, "!project set Better buses | about Buses that fit our times")
+    await bot.until(lambda: fake.channel(room.id).topic == "Buses that fit our times", "topic")
+
+    # Leaving is easy: Sam's overwrite goes, and the channel is hidden from Sam again.
+    sam.send(server.general, "!leave Better buses")
+    await bot.until(lambda: fake.calls_to(REMOVE), "Sam's overwrite removed")
+    assert let_in(server, room.id) == {me, tia.id}
+    members = await adapter.joined_members(f"discord:{room.id}")
+    assert members == {adapter.user_id, f"discord:{tia.id}"}
+    await bot.settled()
+    assert made.json["type"] == 0
+    assert [c.status for c in fake.calls if "permissions" in c.route] == [204, 204]
