@@ -8,6 +8,7 @@ the people who said yes can see."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,9 @@ class Server:
         return f"discord:{reacted[0]}" == bot.user_id if reacted else False
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[Server]:
+@asynccontextmanager
+async def running_server(tmp_path: Path) -> AsyncIterator[Server]:
+    """A server with a general channel, Tia on the team, Sam, Ana and Ben; the bot in it."""
     async with FakeDiscord() as fake:
         bot_user = fake.add_bot("copro-bot")
         guild = fake.add_guild("Council")
@@ -61,6 +63,12 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
             yield Server(fake, running, guild.id, general, tia, people)
         finally:
             await running.stop()
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[Server]:
+    async with running_server(tmp_path) as running:
+        yield running
 
 
 async def test_ask_opens_a_thread_and_every_answer_in_it_is_saved_and_ticked(
