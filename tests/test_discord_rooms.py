@@ -7,15 +7,19 @@ the people who said yes can see."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest
 from test_discord_adapter import Running, content, write_config
 
+from bot.discord.rooms import INVITE_PERMISSIONS
+from bot.discord.sending import MEMBER_ALLOWS
 from bot.messages import Messages
 from fakediscord import FakeDiscord, Person
 from fakediscord.model import PUBLIC_THREAD
@@ -190,3 +194,16 @@ async def test_a_project_room_is_a_private_channel_for_the_people_who_said_yes(
     await bot.settled()
     assert made.json["type"] == 0
     assert [c.status for c in fake.calls if "permissions" in c.route] == [204, 204]
+
+
+def test_the_readme_invite_link_asks_for_exactly_what_the_adapter_uses() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("### Setting up the Discord bot", 1)[1].split("\n## ", 1)[0]
+    [asked] = re.findall(r"scope=bot\+applications\.commands&permissions=(\d+)", section)
+    assert int(asked) == INVITE_PERMISSIONS.value
+    table = dict(re.findall(r"^\s*\| `(\w+)` \| (\d+) \|", section, re.MULTILINE))
+    for name, bit in table.items():  # each by discord.py's name, with its own bit
+        assert discord.Permissions.VALID_FLAGS[name] == 1 << int(bit)
+    assert sum(1 << int(bit) for bit in table.values()) == INVITE_PERMISSIONS.value
+    # The bot can only let people into a private channel with what it has itself.
+    assert discord.Permissions(MEMBER_ALLOWS) <= INVITE_PERMISSIONS

@@ -32,6 +32,25 @@ THREAD_NAME_MAX = 100  # the longest name Discord gives a thread
 ARCHIVE_AFTER_MINUTES = 10080  # a quiet thread is tidied away after a week (a reply reopens it)
 MEMBER_OVERWRITE = 1  # a permission overwrite for one person (0 is for a role)
 VIEW = discord.Permissions(view_channel=True).value
+# What the bot's invite link asks for (README, "Setting up the Discord bot"): what
+# the adapter does, and no more. It can only let people into a private channel
+# with permissions it has itself.
+INVITE_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    create_public_threads=True,
+    manage_threads=True,
+    manage_channels=True,
+    manage_roles=True,
+    add_reactions=True,
+    read_message_history=True,
+    attach_files=True,
+    embed_links=True,
+    manage_events=True,
+    use_application_commands=True,
+    send_polls=True,
+)
 
 
 def thread_name(question: str) -> str:
