@@ -7,6 +7,7 @@ the people who said yes can see."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,11 +19,20 @@ import discord
 import pytest
 from test_discord_adapter import Running, content, write_config
 
+from bot.config import load_config
+from bot.discord import DiscordAdapter
 from bot.discord.rooms import INVITE_PERMISSIONS
 from bot.discord.sending import MEMBER_ALLOWS
+from bot.dispatch import Dispatcher
 from bot.messages import Messages
+from bot.platforms import Platforms
+from bot.scheduler import Scheduler
+from bot.signals import Signals
+from bot.worker import Worker
+from commands import build_registry
 from fakediscord import FakeDiscord, Person
 from fakediscord.model import PUBLIC_THREAD
+from storage.db import Store
 
 SAY = Messages.load()
 THREADS = "POST /channels/{channel_id}/messages/{message_id}/threads"
@@ -32,7 +42,7 @@ QUESTION = "What would make the café better?"
 @dataclass
 class Server:
     fake: FakeDiscord
-    bot: Running
+    bot: RunningWithJobs
     guild_id: int
     general: int
     tia: Person  # on the team
@@ -48,6 +58,37 @@ class Server:
         return f"discord:{reacted[0]}" == bot.user_id if reacted else False
 
 
+@dataclass
+class RunningWithJobs(Running):
+    """The bot as ``Running`` runs it, with its scheduler too (invitations are jobs)."""
+
+    scheduler: Scheduler | None = None
+
+    async def start(self) -> DiscordAdapter:
+        config = load_config(self.config_path)
+        self.store = Store.open(config.storage.database)
+        signals = Signals()
+        adapter = DiscordAdapter(config, self.store, signals.part(), fill_gaps=self.fill_gaps)
+        self.adapter = adapter
+        await adapter.login()
+        platforms, messages, registry = Platforms([adapter]), Messages.load(), build_registry()
+        dispatcher = Dispatcher(config, messages, registry, platforms)
+        worker = Worker(self.store, dispatcher, platforms, signals=signals)
+        self.scheduler = Scheduler(
+            self.store, registry, platforms, config, messages, signals=signals
+        )
+        loops = [*adapter.loops(), worker.run(), self.scheduler.follow()]
+        self.tasks = [asyncio.create_task(loop) for loop in loops]
+        await asyncio.wait_for(adapter.signals.synced.wait(), 10)
+        self.scheduler.start()
+        return adapter
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        await super().stop()
+
+
 @asynccontextmanager
 async def running_server(tmp_path: Path) -> AsyncIterator[Server]:
     """A server with a general channel, Tia on the team, Sam, Ana and Ben; the bot in it."""
@@ -61,7 +102,7 @@ async def running_server(tmp_path: Path) -> AsyncIterator[Server]:
         path = write_config(tmp_path, fake, guild.id, token)
         with path.open("a") as config:
             config.write(f'[people]\nteam = ["discord:{tia.id}"]\n')
-        running = Running(fake, path)
+        running = RunningWithJobs(fake, path)
         await running.start()
         try:
             yield Server(fake, running, guild.id, general, tia, people)
@@ -191,9 +232,17 @@ async def test_a_project_room_is_a_private_channel_for_the_people_who_said_yes(
     assert let_in(server, room.id) == {me, tia.id}
     members = await adapter.joined_members(f"discord:{room.id}")
     assert members == {adapter.user_id, f"discord:{tia.id}"}
+
+    # Ana is invited: the invitation and its terms come by direct message; her yes lets her in.
+    tia.send(server.general, f"!invite Better buses discord:{ana.id}")
+    await fake.wait_posted(1, ana.dm_channel())
+    assert ana.id not in let_in(server, room.id)
+    ana.dm("yes")
+    await bot.until(lambda: ana.id in let_in(server, room.id), "Ana let in")
+    assert let_in(server, room.id) == {me, tia.id, ana.id}
     await bot.settled()
     assert made.json["type"] == 0
-    assert [c.status for c in fake.calls if "permissions" in c.route] == [204, 204]
+    assert [c.status for c in fake.calls if "permissions" in c.route] == [204, 204, 204]
 
 
 def test_the_readme_invite_link_asks_for_exactly_what_the_adapter_uses() -> None:
