@@ -256,3 +256,16 @@ def test_the_readme_invite_link_asks_for_exactly_what_the_adapter_uses() -> None
     assert sum(1 << int(bit) for bit in table.values()) == INVITE_PERMISSIONS.value
     # The bot can only let people into a private channel with what it has itself.
     assert discord.Permissions(MEMBER_ALLOWS) <= INVITE_PERMISSIONS
+
+
+async def test_a_question_asked_in_a_thread_opens_no_thread_in_it(server: Server) -> None:
+    fake, bot = server.fake, server.bot
+    started = server.tia.send(server.general, "About the café")
+    thread = server.tia.start_thread(started, "Café")
+    await bot.until(lambda: bot.adapter and bot.adapter.is_thread(bot.db, f"discord:{thread}"), "t")
+    server.tia.send(thread, f"!ask {QUESTION}")
+    [root] = await fake.wait_posted(1, thread)
+    await bot.settled()
+    assert root.content == content(SAY.get("feedback.ask_root", question=QUESTION, number=1))
+    assert not fake.calls_to(THREADS)
+    assert bot.db.execute("SELECT count(*) FROM outbox WHERE state = 'failed'").fetchone()[0] == 0

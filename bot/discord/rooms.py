@@ -22,7 +22,7 @@ from sqlite_utils import Database
 from bot.discord.base import PLATFORM, snowflake, stored
 from bot.discord.ingest import Ingest
 from bot.discord.sending import Sending
-from storage import inbox, outbox
+from storage import inbox, outbox, rooms
 from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,11 @@ def who_may_see(channel: dict[str, Any], guild: str) -> set[str] | None:
 class Rooms(Ingest, Sending):
     def queue_thread(self, db: Database, room_id: str, root_txn: str, name: str) -> str | None:
         """Open a thread on a message the bot queued in a channel (``root_txn``); it
-        goes out after the message, in the same channel's order."""
+        goes out after the message, in the same channel's order. Discord has no
+        threads in threads or in direct messages: there, nothing is opened."""
+        room = rooms.get(db, room_id)
+        if (room is not None and room.is_direct) or self.is_thread(db, room_id):
+            return None
         content = {"message_txn": root_txn, "name": thread_name(name)}
         return outbox.enqueue(db, THREAD, room_id, content=content, platform=PLATFORM)
 
