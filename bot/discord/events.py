@@ -72,14 +72,8 @@ def stored_event(
         event_id, ts = f"discord:channel:{d['id']}", snowflake_ms(d["id"])
     else:
         return None
-    kept = {key: value for key, value in d.items() if key not in NOT_KEPT}
-    event = {
-        "event_id": event_id,
-        "sender": sender,
-        "type": name,
-        "origin_server_ts": ts,
-        "d": kept,
-    }
+    d = {key: value for key, value in d.items() if key not in NOT_KEPT}
+    event = {"event_id": event_id, "sender": sender, "type": name, "origin_server_ts": ts, "d": d}
     return stored(channel), event
 
 
