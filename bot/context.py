@@ -267,6 +267,12 @@ class Platform(Protocol):
 
     def queue_leave(self, db: Database, room_id: str) -> str: ...
 
+    def queue_thread(self, db: Database, room_id: str, root_txn: str, name: str) -> str | None:
+        """Make a thread on a message the bot queued (``root_txn``) ready for answers,
+        named ``name``. Its ``thread`` is then the message's event ID. Returns the
+        transaction ID, or None where any reply can start a thread (Matrix)."""
+        ...
+
     def server_of(self, user_id: str) -> str:
         """The server a person's ID belongs to ("" if the platform's IDs have none):
         ``rooms.allow_invites_from`` may name a whole server."""

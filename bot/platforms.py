@@ -212,6 +212,9 @@ class Platforms:
     def queue_leave(self, db: Database, room_id: str) -> str:
         return self._room(db, room_id).queue_leave(db, room_id)
 
+    def queue_thread(self, db: Database, room_id: str, root_txn: str, name: str) -> str | None:
+        return self._room(db, room_id).queue_thread(db, room_id, root_txn, name)
+
     def message_text(self, db: Database, event_id: str) -> str | None:
         return self.owner(event_id).message_text(db, event_id)
 

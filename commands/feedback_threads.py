@@ -36,6 +36,7 @@ async def ask_question(ctx: Context) -> None:
         ctx.db, ctx.room_id, ctx.text("feedback.ask_root", question=text, number=question_id)
     )
     store.set_root(ctx.db, question_id, root)
+    ctx.platform.queue_thread(ctx.db, ctx.room_id, root, text)
 
 
 @commands.command(

@@ -45,11 +45,16 @@ def mention(user_id: str) -> re.Pattern[str]:
 
 
 def naming(
-    db: Database, table: str, columns: Sequence[str], user_id: str
+    db: Database,
+    table: str,
+    columns: Sequence[str],
+    user_id: str,
+    pattern: re.Pattern[str] | None = None,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """(rowid, row) for rows of ``table`` where one of the columns names the person
-    exactly (for the table's owner, when it forgets someone)."""
-    pattern = mention(user_id)
+    exactly (for the table's owner, when it forgets someone). ``pattern``: how
+    ``user_id`` is told from longer text, if not as ``mention`` tells it."""
+    pattern = pattern or mention(user_id)
     where = " OR ".join(f"instr([{c}], ?) > 0" for c in columns)
     sql = f"SELECT rowid AS _rowid, * FROM [{table}] WHERE {where}"
     for row in db.query(sql, [user_id] * len(columns)):

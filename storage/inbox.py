@@ -16,6 +16,7 @@ away, the claimed time is trusted within the time away, in the room's order.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -211,6 +212,15 @@ def set_position(db: Database, platform: str, key: str, value: str) -> None:
         "ON CONFLICT(platform, key) DO UPDATE SET value = excluded.value",
         [platform, key, value],
     )
+
+
+def forget_positions(db: Database, needle: str, pattern: re.Pattern[str]) -> None:
+    """Drop the positions that name a person (a reaction they added is kept under
+    their ID, to match its taking back); a channel's or a session's never do."""
+    for _, row in list(naming(db, "positions", ["key", "value"], needle, pattern)):
+        db.execute(
+            "DELETE FROM positions WHERE platform = ? AND key = ?", [row["platform"], row["key"]]
+        )
 
 
 def count_by_state(db: Database) -> dict[str, int]:

@@ -11,6 +11,7 @@ owner forgot to handle, and no table added later, can keep a trace.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -92,10 +93,41 @@ def forget(
     for forget_owned in forgetters:
         forget_owned(db, user_id)
     outbox.erase_quoting(db, quotes)
-    # Last, anything anywhere that still names them.
-    pattern = mention(user_id)
+    number = discord_number(user_id)
+    if number is not None:
+        # Discord's own payloads name them by the bare number: as the author, in
+        # "<@number>" mentions, as who reacted or was replied to. Every stored
+        # event that does is forgotten as theirs are, and so are the positions.
+        pattern = number_pattern(number)
+        for _, row in list(naming(db, "inbox", ["event"], number, pattern)):
+            inbox.scrub(db, row["event_id"], forget_sender=True)
+        inbox.forget_positions(db, number, pattern)
+    # Last, anything anywhere that still names them, in any form.
+    for needle, pattern in _forms(user_id):
+        _erase_everywhere(db, needle, pattern)
+
+
+def discord_number(user_id: str) -> str | None:
+    """The number a Discord person (``discord:<number>``) is known by on Discord."""
+    platform, _, number = user_id.partition(":")
+    return number if platform == "discord" and number.isdigit() else None
+
+
+def number_pattern(number: str) -> re.Pattern[str]:
+    """A number on its own, not part of a longer one."""
+    return re.compile(rf"(?<![0-9]){re.escape(number)}(?![0-9])")
+
+
+def _forms(user_id: str) -> list[tuple[str, re.Pattern[str]]]:
+    """How a person is written in what is stored: their ID, and on Discord their number."""
+    number = discord_number(user_id)
+    bare = [(number, number_pattern(number))] if number is not None else []
+    return [(user_id, mention(user_id)), *bare]
+
+
+def _erase_everywhere(db: Database, needle: str, pattern: re.Pattern[str]) -> None:
     for table, columns in _text_columns(db):
-        for rowid, row in list(naming(db, table, columns, user_id)):
+        for rowid, row in list(naming(db, table, columns, needle, pattern)):
             for column in columns:
                 value = row[column]
                 if isinstance(value, str) and pattern.search(value):

@@ -191,6 +191,9 @@ class Tiny:
     def queue_leave(self, db: Database, room_id: str) -> str:
         return self._queue(db, "leave", room_id)
 
+    def queue_thread(self, db: Database, room_id: str, root_txn: str, name: str) -> str | None:
+        return None
+
     def message_text(self, db: Database, event_id: str) -> str | None:
         found = inbox.get(db, event_id)
         return str(found.event["d"].get("content", "")) if found else None

@@ -14,8 +14,7 @@ from sqlite_utils import Database
 from bot.context import PollLayout, UserId
 from bot.discord.base import PLATFORM, PREFIX, snowflake
 from bot.discord.events import Events
-from bot.discord.ingest import Ingest
-from bot.discord.sending import Sending
+from bot.discord.rooms import Rooms
 from bot.discord.session import Session
 from storage import outbox, rooms
 
@@ -24,10 +23,12 @@ TYPED_PERSON = re.compile(r"^(?:discord:|<@!?)(\d{1,20})>?$")
 EXAMPLE_PEOPLE = ("discord:123456789012345678", "discord:876543210987654321")  # made up
 
 
-class DiscordAdapter(Session, Ingest, Events, Sending):
+class DiscordAdapter(Rooms, Session, Events):
     """The core's ``Platform`` for Discord: log in and stay connected
     (``Session``), store the gateway's dispatches and catch up (``Ingest``),
-    understand them (``Events``) and send from the outbox (``Sending``)."""
+    understand them (``Events``), send from the outbox (``Sending``), and open
+    threads and read who is in a private channel (``Rooms``, over the ingest and
+    the sending)."""
 
     name = PLATFORM
 

@@ -26,6 +26,9 @@ from storage.inbox import InboxEvent
 
 PLAIN_MESSAGES = (0, 19)  # message types a person writes: default and reply
 REACTIONS = ("MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE")
+# Not kept with a stored message: a whole copy of the message it answers (its author
+# and words; ``message_reference`` names it), which would outlive that author's !forget me.
+NOT_KEPT = ("referenced_message",)
 
 
 def part(d: dict[str, Any], key: str) -> dict[str, Any]:
@@ -69,6 +72,7 @@ def stored_event(
         event_id, ts = f"discord:channel:{d['id']}", snowflake_ms(d["id"])
     else:
         return None
+    d = {key: value for key, value in d.items() if key not in NOT_KEPT}
     event = {"event_id": event_id, "sender": sender, "type": name, "origin_server_ts": ts, "d": d}
     return stored(channel), event
 

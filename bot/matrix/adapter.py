@@ -196,6 +196,9 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
     def queue_leave(self, db: Database, room_id: str) -> str:
         return outbox.enqueue(db, "leave", room_id, platform=self.name)
 
+    def queue_thread(self, db: Database, room_id: str, root_txn: str, name: str) -> str | None:
+        return None  # a Matrix thread starts with its first reply
+
     def queue_state(
         self,
         db: Database,

@@ -91,6 +91,7 @@ class Channel:
     removed: int = 0  # of those, deleted since
     created_ms: int = 0
     last_message_id: int | None = None
+    overwrites: list[JSON] = field(default_factory=list)  # permission overwrites, as given
 
 
 @dataclass(eq=False)

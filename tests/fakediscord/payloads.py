@@ -104,7 +104,7 @@ def channel_payload(world: World, channel: Channel, viewer: User) -> JSON:
         "guild_id": str(channel.guild_id),
         "name": channel.name,
         "position": channel.position,
-        "permission_overwrites": [],
+        "permission_overwrites": [dict(o) for o in channel.overwrites],
         "nsfw": False,
         "parent_id": _id(channel.parent_id),
         "topic": channel.topic,

@@ -301,6 +301,7 @@ class Rest:
             f"POST {c}/polls/{{message_id}}/expire": self.end_poll,
             **self.world.interactions.routes(),
             **self.world.scheduled.routes(),
+            **self.world.channel_changes.routes(),
             f"GET {c}/thread-members": self.thread_members,
         }
 

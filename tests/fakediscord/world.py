@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from .channels import Channels
 from .ids import Snowflakes
 from .interactions import Interactions
 from .model import (
@@ -86,6 +87,7 @@ class World:
         self.on_change: Callable[[], None] = lambda: None
         self.interactions = Interactions(self)
         self.scheduled = ScheduledEvents(self)
+        self.channel_changes = Channels(self)
         self.owner = self.add_user("owner")  # the application's owner, a person
 
     # -- set-up -----------------------------------------------------------------
@@ -129,8 +131,15 @@ class World:
         self._emit_guild("GUILD_MEMBER_ADD", build, guild.id, GUILD_MEMBERS)
         return member
 
-    def add_channel(self, guild: Guild, name: str, topic: str | None = None) -> Channel:
+    def add_channel(
+        self,
+        guild: Guild,
+        name: str,
+        topic: str | None = None,
+        overwrites: list[JSON] | None = None,
+    ) -> Channel:
         channel = Channel(self.ids.next(), GUILD_TEXT, name, guild.id, topic=topic)
+        channel.overwrites = overwrites or []
         channel.position = len(guild.channels)
         self.channels[channel.id] = channel
         guild.channels.append(channel.id)
@@ -480,6 +489,7 @@ _P = {
 }
 EVERYONE_PERMISSIONS = sum(1 << bit for bit in _P.values())
 BOT_PERMISSIONS = EVERYONE_PERMISSIONS | (1 << 13) | (1 << 34)  # + MANAGE_MESSAGES, _THREADS
+BOT_PERMISSIONS |= (1 << 4) | (1 << 28)  # + MANAGE_CHANNELS, _ROLES: private project channels
 
 
 def _poll_result_embed(poll: Poll) -> JSON:
