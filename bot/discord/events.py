@@ -21,6 +21,7 @@ from sqlite_utils import Database
 
 from bot.context import Edit, EventId, Incoming, Message, Reaction, Removal, RoomId, UserId
 from bot.discord.base import DiscordBase, iso_ms, snowflake_ms, stored
+from bot.discord.interactions import INTERACTION, stored_interaction, to_message
 from storage import inbox, rooms
 from storage.inbox import InboxEvent
 
@@ -47,6 +48,8 @@ def stored_event(
 ) -> tuple[str, dict[str, Any]] | None:
     """A gateway dispatch (or a message read over REST, as ``MESSAGE_CREATE``) as the
     inbox keeps it: (the channel's ID, the event); None if it is nothing to keep."""
+    if name == INTERACTION:
+        return stored_interaction(d)
     channel = d.get("channel_id") or (
         d.get("id") if name in ("CHANNEL_CREATE", "THREAD_CREATE") else None
     )
@@ -124,6 +127,13 @@ class Events(DiscordBase):
         """What a stored dispatch means, in neutral terms. A direct message counts as
         direct only while the chat is private (nobody but the person and the bot)."""
         removed_by = ""
+        if event.type == INTERACTION:
+            return to_message(
+                event,
+                prefix=self.config.bot.prefix,
+                is_direct=rooms.is_private(db, event.room_id, event.sender),
+                thread=self.is_thread(db, event.room_id),
+            )
         if event.type == "MESSAGE_DELETE":
             # Discord does not say who deleted it: it is taken as the author's doing.
             original = inbox.get(db, event.event_id.removesuffix(":delete"))

@@ -86,10 +86,13 @@ def message_bodies(txn_id: str, content: dict[str, Any]) -> list[dict[str, Any]]
     (markdown escaped), cut to size; each with a nonce; the reply on the first."""
     text = discord.utils.escape_markdown(str(content.get("content", "")))
     bodies = []
-    for part, words in enumerate(pieces(text)):
+    words_list = pieces(text)
+    for part, words in enumerate(words_list):
         body = {**content, "content": words, "nonce": nonce(txn_id, part), "enforce_nonce": True}
         if part:
             body.pop("message_reference", None)
+        if part < len(words_list) - 1:
+            body.pop("components", None)  # buttons go under the last piece
         bodies.append(body)
     return bodies
 
@@ -317,6 +320,8 @@ class Sending(DiscordBase):
         """Do one outbox row. Returns what came of it (a message or channel ID)."""
         if item.action == "file":
             return await self._send_file(item)
+        if item.action == "send" and "interaction" in (item.content or {}):
+            return await self.answer_interaction(item)  # a reply to a slash command
         kind = self._channel_kind(item.room_id)
         calls = calls_for(item, kind, snowflake(self.user_id), str(self.settings.guild_id))
         first: Any = None
