@@ -172,6 +172,9 @@ class Choices:
 
     options: tuple[Choice, ...]
     from_list: bool = False
+    # A button with these words opens a box to write a longer answer in, where
+    # the platform has one; what is written there arrives as the person's message.
+    write: str | None = None
 
 
 class Platform(Protocol):

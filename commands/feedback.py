@@ -79,7 +79,8 @@ def _hold(ctx: Context, event_id: str, key: str | None = None) -> None:
             key = "feedback.consent_intro" if ctx.is_direct else "feedback.consent_command"
     wording = waiting.data.get("wording", key) if waiting else key
     data = {**(waiting.data if waiting else {}), "events": [*events, event_id], "wording": wording}
-    ctx.ask(ctx.sender, CONSENT, "", ctx.text(key), data, choices=ctx.yes_no())
+    choices = dataclasses.replace(ctx.yes_no(), write=ctx.text("feedback.write_here"))
+    ctx.ask(ctx.sender, CONSENT, "", ctx.text(key), data, choices=choices)
 
 
 def _held(ctx: Context, waiting: Pending | None) -> Pending | None:

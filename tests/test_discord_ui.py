@@ -172,7 +172,11 @@ async def test_consent_by_button(world: World) -> None:
     world.sam.dm("The bus to the day centre is always late")
     dm = world.sam.dm_channel()
     asked = await question(world, dm)
-    assert set(buttons(asked)) == {say("choices.yes"), say("choices.no")}
+    assert list(buttons(asked)) == [
+        say("choices.yes"),
+        say("choices.no"),
+        say("feedback.write_here"),
+    ]
     press = world.sam.press(asked.id, buttons(asked)[say("choices.yes")])
     name = await question(world, dm, 2)
     assert name.content == content(say("feedback.ask_name"))
@@ -272,3 +276,29 @@ async def test_which_project_is_a_menu_with_a_typed_fallback(world: World) -> No
     await world.bot.settled()
     chosen = world.bot.db.execute("SELECT project_id FROM feedback").fetchone()[0]
     assert projects.get(world.bot.db, chosen).name == "Better buses"  # type: ignore[union-attr]
+
+
+async def test_a_longer_piece_can_be_written_in_a_box(world: World) -> None:
+    world.sam.dm("The bins were not emptied")
+    dm = world.sam.dm_channel()
+    asked = await question(world, dm)
+    write = buttons(asked)[say("feedback.write_here")]
+    pressed = world.sam.press(asked.id, write)
+    await world.fake.wait_for(lambda: world.fake.interaction(pressed).response == 9)
+    opened = world.fake.interaction(pressed).modal or {}
+    assert opened["title"] == say("feedback.write_here")
+    world.sam.submit(write, words="They have not been emptied for three weeks.")
+    posted = await world.fake.wait_for(
+        lambda: [m for m in world.fake.posted(dm) if buttons(m) and m.id != asked.id]
+    )
+    again = posted[-1]  # still waiting for a yes, with the words kept for it
+    world.sam.press(again.id, buttons(again)[say("choices.yes")])
+    name = await world.fake.wait_for(
+        lambda: [m for m in world.fake.posted(dm) if m.content == content(say("feedback.ask_name"))]
+    )
+    world.sam.press(name[0].id, buttons(name[0])[say("choices.yes")])
+    await world.bot.until(lambda: words(world.sam, world), "the feedback saved")
+    await world.bot.settled()
+    assert words(world.sam, world) == [
+        "The bins were not emptied\n\nThey have not been emptied for three weeks."
+    ]

@@ -21,7 +21,7 @@ from sqlite_utils import Database
 
 from bot.context import Edit, EventId, Incoming, Message, Reaction, Removal, RoomId, UserId
 from bot.discord.base import DiscordBase, iso_ms, snowflake_ms, stored
-from bot.discord.interactions import INTERACTION, stored_interaction, to_message
+from bot.discord.interactions import INTERACTION, stored_interaction, to_message, words_of
 from storage import inbox, rooms
 from storage.inbox import InboxEvent
 
@@ -148,6 +148,8 @@ class Events(DiscordBase):
 
     def message_text(self, db: Database, event_id: str) -> str | None:
         found = inbox.get(db, event_id)
+        if found is not None and found.type == INTERACTION:
+            return words_of(found)  # what was written in a box
         d = found.event.get("d") if found and found.type == "MESSAGE_CREATE" else None
         content = d.get("content") if isinstance(d, dict) else None
         return content if isinstance(content, str) else None

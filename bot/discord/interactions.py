@@ -57,6 +57,9 @@ SECONDARY = 2  # a grey button
 MESSAGE, DEFERRED_MESSAGE, DEFERRED_UPDATE = 4, 5, 6  # callback types
 EPHEMERAL = 1 << 6  # seen only by the person who pressed
 ANSWER = "answer"
+WRITE = "write"  # custom_id: "write:<the person asked>", a button that opens a box
+WORDS_FIELD, PARAGRAPH, MOST_WORDS, MOST_TITLE = "words", 2, 4000, 45
+MODAL = 9  # callback type: open a box to write in
 MOST_ID, MOST_LABEL, MOST_BUTTONS, PER_ROW, MOST_OPTIONS = 100, 80, 25, 5, 25
 TOKEN_LASTS_MS = 14 * 60 * 1000  # an interaction's token lasts 15 minutes: a minute spare
 
@@ -99,6 +102,9 @@ def components(user_id: str, choices: Choices) -> list[dict[str, Any]]:
         {"type": BUTTON, "style": SECONDARY, "label": _label(c.label), "custom_id": key + c.answer}
         for c in options
     ]
+    if choices.write and len(buttons) < MOST_BUTTONS:
+        write = {"type": BUTTON, "style": SECONDARY, "label": _label(choices.write)}
+        buttons.append({**write, "custom_id": f"{WRITE}:{person}"})
     rows = [buttons[n : n + PER_ROW] for n in range(0, len(buttons), PER_ROW)]
     return [{"type": ACTION_ROW, "components": row} for row in rows]
 
@@ -116,9 +122,39 @@ def asked(d: dict[str, Any]) -> str | None:
     """The person a pressed question was for (a snowflake), if it was one of ours."""
     custom_id = str(_obj(d, "data").get("custom_id") or "")
     parts = custom_id.split(":", 2)
-    return (
-        parts[1] if d.get("type") == COMPONENT and len(parts) == 3 and parts[0] == ANSWER else None
-    )
+    if d.get("type") != COMPONENT or len(parts) < 2:
+        return None
+    ours = (parts[0] == ANSWER and len(parts) == 3) or (parts[0] == WRITE and len(parts) == 2)
+    return parts[1] if ours else None
+
+
+def opens_box(d: dict[str, Any]) -> bool:
+    """A press of a "write it here" button: answered with a box, nothing to store."""
+    custom_id = str(_obj(d, "data").get("custom_id") or "")
+    return d.get("type") == COMPONENT and custom_id.startswith(f"{WRITE}:")
+
+
+def box(d: dict[str, Any]) -> dict[str, Any]:
+    """The box a "write it here" button opens, titled with the button's words."""
+    custom_id = str(_obj(d, "data").get("custom_id"))
+    rows = _obj(d, "message").get("components") or []
+    pressed = [
+        b for r in rows for b in r.get("components") or [] if b.get("custom_id") == custom_id
+    ]
+    title = str(pressed[0].get("label") or "") if pressed else ""
+    field = {
+        "type": TEXT_INPUT,
+        "custom_id": WORDS_FIELD,
+        "style": PARAGRAPH,
+        "label": _label(catalogue().get("discord.write_label"), MOST_TITLE),
+        "max_length": MOST_WORDS,
+        "required": True,
+    }
+    return {
+        "custom_id": custom_id,
+        "title": _label(title or catalogue().get("discord.write_label"), MOST_TITLE),
+        "components": [{"type": ACTION_ROW, "components": [field]}],
+    }
 
 
 def for_someone_else(d: dict[str, Any]) -> bool:
@@ -133,7 +169,7 @@ def stored_interaction(d: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     user = presser(d)
     if d.get("type") not in (COMMAND, COMPONENT, MODAL_SUBMIT) or not channel or not user:
         return None
-    if for_someone_else(d):
+    if for_someone_else(d) or opens_box(d):
         return None
     event = {
         "event_id": f"{PREFIX}{d['id']}",
@@ -164,6 +200,14 @@ def modal_words(data: dict[str, Any]) -> str:
             if isinstance(field, dict) and field.get("type") == TEXT_INPUT:
                 found.append(str(field.get("value") or ""))
     return "\n\n".join(w for w in found if w.strip())
+
+
+def words_of(event: InboxEvent) -> str | None:
+    """The words a person wrote in a box (None for other interactions)."""
+    d = event.event.get("d")
+    if not isinstance(d, dict) or d.get("type") != MODAL_SUBMIT:
+        return None
+    return modal_words(_obj(d, "data"))
 
 
 def to_message(event: InboxEvent, *, prefix: str, is_direct: bool, thread: bool) -> Message | None:
@@ -240,6 +284,8 @@ class Interactions(Sending, SlashCommands):
             words = catalogue().get("discord.not_yours")
             data = {"content": words, "flags": EPHEMERAL, "allowed_mentions": {"parse": []}}
             body: dict[str, Any] = {"type": MESSAGE, "data": data}
+        elif opens_box(d):
+            body = {"type": MODAL, "data": box(d)}
         else:
             body = {"type": DEFERRED_MESSAGE if d.get("type") == COMMAND else DEFERRED_UPDATE}
         route = Route(
@@ -253,7 +299,7 @@ class Interactions(Sending, SlashCommands):
         except (discord.HTTPException, OSError, aiohttp.ClientError) as err:
             log.warning("Could not answer Discord's interaction %s in time (%s)", d["id"], err)
             return
-        if not someone_else:
+        if not someone_else and not opens_box(d):
             async with self.store.writing() as db:
                 inbox.set_position(db, PLATFORM, f"acked:{d['id']}", "1")
 
