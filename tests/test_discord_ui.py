@@ -302,3 +302,17 @@ async def test_a_longer_piece_can_be_written_in_a_box(world: World) -> None:
     assert words(world.sam, world) == [
         "The bins were not emptied\n\nThey have not been emptied for three weeks."
     ]
+
+
+async def test_a_press_replayed_by_a_resume_is_handled_once(world: World) -> None:
+    world.sam.dm("The crossing needs a longer green light")
+    dm = world.sam.dm_channel()
+    asked = await question(world, dm)
+    await world.fake.drop()
+    pressed = world.sam.press(asked.id, buttons(asked)[say("choices.yes")])  # comes on RESUME
+    await world.fake.wait_posted(2, dm)
+    await world.bot.settled()
+    assert len(world.fake.resumes()) == 1
+    assert world.fake.interaction(pressed).response == 6
+    assert len(world.fake.posted(dm)) == 2
+    assert words(world.sam, world) == ["The crossing needs a longer green light"]

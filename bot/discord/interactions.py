@@ -265,11 +265,12 @@ class Interactions(Sending, SlashCommands):
     of the sending and of setting the slash commands up."""
 
     def acknowledge(self, arrivals: list[tuple[str, dict[str, Any], str, int]]) -> None:
-        """Answer each interaction just stored (see above), each on its own."""
+        """Answer each interaction just stored (see above), each on its own, once."""
         for name, d, _, _ in arrivals:
             if name == INTERACTION and d.get("type") in (COMMAND, COMPONENT, MODAL_SUBMIT):
                 key = str(d["id"])
-                if key not in self._acks:
+                done = inbox.get_position(self.store.db, PLATFORM, f"acked:{key}")
+                if key not in self._acks and done is None:  # a RESUME's replay: answered
                     self._acks[key] = asyncio.create_task(self._acknowledge(d))
 
     async def _acknowledge(self, d: dict[str, Any]) -> None:
