@@ -316,3 +316,15 @@ async def test_a_press_replayed_by_a_resume_is_handled_once(world: World) -> Non
     assert world.fake.interaction(pressed).response == 6
     assert len(world.fake.posted(dm)) == 2
     assert words(world.sam, world) == ["The crossing needs a longer green light"]
+
+
+async def test_forget_me_offers_its_three_ways_as_buttons(world: World) -> None:
+    world.sam.dm("!forget me")
+    dm = world.sam.dm_channel()
+    asked = await question(world, dm)
+    ways = [say(f"privacy.forget_choice_{k}") for k in ("all", "keep_words", "keep")]
+    assert list(buttons(asked)) == ways
+    world.sam.press(asked.id, buttons(asked)[say("privacy.forget_choice_keep")])
+    answer = await question(world, dm, 2)
+    assert answer.content == content(say("privacy.forget_cancelled"))
+    assert answer.reply_to == asked.id
