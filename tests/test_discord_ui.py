@@ -328,3 +328,19 @@ async def test_forget_me_offers_its_three_ways_as_buttons(world: World) -> None:
     answer = await question(world, dm, 2)
     assert answer.content == content(say("privacy.forget_cancelled"))
     assert answer.reply_to == asked.id
+
+
+async def test_a_press_on_a_question_already_answered_is_not_taken(world: World) -> None:
+    world.sam.dm("!forget me")
+    dm = world.sam.dm_channel()
+    asked = await question(world, dm)
+    world.sam.dm("0")  # typed: keep everything
+    await question(world, dm, 2)
+    pressed = world.sam.press(asked.id, buttons(asked)[say("privacy.forget_choice_all")])
+    told = await world.fake.wait_for(
+        lambda: [m for m in world.fake.posted() if m.interaction_id == pressed]
+    )
+    assert told[0].content == say("discord.not_waiting") and told[0].flags & 64
+    await world.bot.settled()
+    assert inbox.get(world.bot.db, f"discord:interaction:{pressed}") is None
+    assert len([m for m in world.fake.posted(dm) if m.ephemeral_for is None]) == 2

@@ -82,6 +82,7 @@ class DiscordBase:
         self._closing = False  # close() was called: the gateway's end is no failure
         self.crash_delay = 0.5  # the first wait after an unexpected sending failure
         self._acks: dict[str, asyncio.Task[None]] = {}  # interactions being answered, by ID
+        self._refusals: dict[str, str] = {}  # presses not taken, by ID: what to tell the person
 
     @property
     def http(self) -> discord.http.HTTPClient:
@@ -95,6 +96,10 @@ class DiscordBase:
 
     def _watch_gateway(self) -> None:
         """ingest: see each gateway dispatch before discord.py does (it answers this)."""
+
+    def keeps(self, db: Database, d: dict[str, Any]) -> bool:
+        """interactions: whether a press is for the core (else the person is told why)."""
+        return True
 
     def acknowledge(self, arrivals: list[tuple[str, dict[str, Any], str, int]]) -> None:
         """interactions: answer the interactions just stored, in time."""

@@ -156,6 +156,8 @@ class Ingest(DiscordBase):
             return 0
         room_id, event = row
         channel = snowflake(room_id)
+        if name == "INTERACTION_CREATE" and not self.keeps(db, d):
+            return 0  # a press on someone else's question, or on one that is over
         if name == "INTERACTION_CREATE" and not d.get("guild_id"):
             self._note_direct(db, room_id, event["sender"])  # a direct message's
         if name == "MESSAGE_CREATE":

@@ -43,7 +43,7 @@ from bot.context import Choices, EventId, Message, RoomId, UserId
 from bot.discord.base import PLATFORM, snowflake, snowflake_ms, stored
 from bot.discord.sending import Sending, message_bodies
 from bot.discord.slash import SlashCommands, catalogue, typed_command
-from storage import inbox
+from storage import conversations, inbox, outbox
 from storage.inbox import InboxEvent
 from storage.outbox import OutboxItem
 
@@ -162,6 +162,17 @@ def for_someone_else(d: dict[str, Any]) -> bool:
     return person is not None and person != presser(d)
 
 
+def still_asked(db: Database, d: dict[str, Any], person: str) -> bool:
+    """Is the question pressed the one waiting for the person's answer? (If it was
+    sent just now, the outbox may not have its ID yet: then it is.)"""
+    channel = str(d.get("channel_id") or _obj(d, "channel").get("id"))
+    waiting = conversations.pending(db, stored(person), stored(channel))
+    if waiting is None or not waiting.txn:
+        return False
+    sent = outbox.result_of(db, waiting.txn)
+    return sent is None or sent == stored(_obj(d, "message").get("id"))
+
+
 def stored_interaction(d: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """An interaction as the inbox keeps it: (its channel's ID, the event); None for
     what the bot does not read (pings, autocomplete) or a press not for the presser."""
@@ -264,6 +275,19 @@ class Interactions(Sending, SlashCommands):
     """Answering interactions (and sending the replies to slash commands), on top
     of the sending and of setting the slash commands up."""
 
+    def keeps(self, db: Database, d: dict[str, Any]) -> bool:
+        """A press counts only for the person asked, and only while the question it
+        is on is the one still waiting for them (a question's expiry is the core's)."""
+        person = asked(d)
+        if person is None:
+            return True
+        why = "discord.not_yours" if person != presser(d) else None
+        if why is None and not still_asked(db, d, person):
+            why = "discord.not_waiting"
+        if why is not None:
+            self._refusals[str(d["id"])] = why
+        return why is None
+
     def acknowledge(self, arrivals: list[tuple[str, dict[str, Any], str, int]]) -> None:
         """Answer each interaction just stored (see above), each on its own, once."""
         for name, d, _, _ in arrivals:
@@ -280,9 +304,11 @@ class Interactions(Sending, SlashCommands):
             self._acks.pop(str(d["id"]), None)
 
     async def _answer_in_time(self, d: dict[str, Any]) -> None:
-        someone_else = for_someone_else(d)
-        if someone_else:
-            words = catalogue().get("discord.not_yours")
+        why = self._refusals.pop(str(d["id"]), None)
+        if why is None and for_someone_else(d):
+            why = "discord.not_yours"
+        if why is not None:
+            words = catalogue().get(why)
             data = {"content": words, "flags": EPHEMERAL, "allowed_mentions": {"parse": []}}
             body: dict[str, Any] = {"type": MESSAGE, "data": data}
         elif opens_box(d):
@@ -300,7 +326,7 @@ class Interactions(Sending, SlashCommands):
         except (discord.HTTPException, OSError, aiohttp.ClientError) as err:
             log.warning("Could not answer Discord's interaction %s in time (%s)", d["id"], err)
             return
-        if not someone_else and not opens_box(d):
+        if why is None and not opens_box(d):
             async with self.store.writing() as db:
                 inbox.set_position(db, PLATFORM, f"acked:{d['id']}", "1")
 
