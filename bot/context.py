@@ -172,6 +172,7 @@ class Choices:
 
     options: tuple[Choice, ...]
     from_list: bool = False
+    many: bool = False  # from a list, any number of them: typed as "1, 3"
     # A button with these words opens a box to write a longer answer in, where
     # the platform has one; what is written there arrives as the person's message.
     write: str | None = None

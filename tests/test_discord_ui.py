@@ -20,7 +20,7 @@ from bot.messages import Messages
 from commands import build_registry
 from fakediscord import FakeDiscord, Person
 from fakediscord.model import Message as FakeMessage
-from storage import feedback, inbox, projects
+from storage import feedback, inbox, profiles, projects
 
 MESSAGES = Messages.load()
 
@@ -344,3 +344,17 @@ async def test_a_press_on_a_question_already_answered_is_not_taken(world: World)
     await world.bot.settled()
     assert inbox.get(world.bot.db, f"discord:interaction:{pressed}") is None
     assert len([m for m in world.fake.posted(dm) if m.ephemeral_for is None]) == 2
+
+
+async def test_about_me_offers_a_menu_to_choose_several_from(world: World) -> None:
+    world.sam.dm("!aboutme")
+    dm = world.sam.dm_channel()
+    asked = await question(world, dm)
+    [row] = asked.components
+    [menu] = row["components"]
+    assert menu["type"] == 3 and menu["max_values"] == len(menu["options"]) > 2
+    world.sam.press(asked.id, menu["custom_id"], ["1", "2"])
+    await question(world, dm, 2)
+    await world.bot.settled()
+    profile = profiles.get(world.bot.db, f"discord:{world.sam.user.id}")
+    assert profile is not None and len(profile.relationships) == 2

@@ -92,7 +92,7 @@ def components(user_id: str, choices: Choices) -> list[dict[str, Any]]:
             "custom_id": key,
             "placeholder": _label(catalogue().get("choices.menu"), 150),
             "min_values": 1,
-            "max_values": 1,
+            "max_values": len(options) if choices.many else 1,
             "options": [{"label": _label(c.label, 100), "value": c.answer} for c in options],
         }
         return [{"type": ACTION_ROW, "components": [menu]}]
@@ -198,8 +198,8 @@ def typed_answer(data: dict[str, Any]) -> str | None:
     if not custom_id.startswith(f"{ANSWER}:"):
         return None
     values = data.get("values")
-    if isinstance(values, list):
-        return str(values[0]) if values else None
+    if isinstance(values, list):  # from a menu: as typed, "2" or "1, 3"
+        return ", ".join(str(v) for v in values) or None
     return custom_id.split(":", 2)[2] if custom_id.count(":") >= 2 else None
 
 
