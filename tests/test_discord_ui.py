@@ -20,7 +20,7 @@ from bot.messages import Messages
 from commands import build_registry
 from fakediscord import FakeDiscord, Person
 from fakediscord.model import Message as FakeMessage
-from storage import feedback, inbox, profiles, projects
+from storage import feedback, inbox, profiles, projects, workshops
 
 MESSAGES = Messages.load()
 
@@ -358,3 +358,19 @@ async def test_about_me_offers_a_menu_to_choose_several_from(world: World) -> No
     await world.bot.settled()
     profile = profiles.get(world.bot.db, f"discord:{world.sam.user.id}")
     assert profile is not None and len(profile.relationships) == 2
+
+
+async def test_access_needs_can_be_chosen_from_a_menu(world: World) -> None:
+    world.team.send(world.general, "!workshop new Planning | in 3 days | Town Hall")
+    await question(world, world.general)
+    world.sam.send(world.general, "!going 1")
+    dm = world.sam.dm_channel()
+    asked = await question(world, dm)
+    [row] = asked.components
+    [menu] = row["components"]
+    assert menu["options"][-1] == {"label": say("workshop.need_nothing"), "value": "0"}
+    world.sam.press(asked.id, menu["custom_id"], ["1", "3"])
+    await question(world, dm, 2)
+    await world.bot.settled()
+    needs = workshops.needs(world.bot.db, 1, f"discord:{world.sam.user.id}")
+    assert needs is not None and needs.codes == ("bsl", "step_free")
