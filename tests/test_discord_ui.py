@@ -15,6 +15,7 @@ from test_discord_adapter import Running, content, write_config
 
 from bot.context import Choice, Choices
 from bot.discord.interactions import components, typed_answer
+from bot.discord.sending import message_bodies
 from bot.discord.slash import NAME, WORDS, slash_commands, typed_command
 from bot.messages import Messages
 from commands import build_registry
@@ -374,3 +375,10 @@ async def test_access_needs_can_be_chosen_from_a_menu(world: World) -> None:
     await world.bot.settled()
     needs = workshops.needs(world.bot.db, 1, f"discord:{world.sam.user.id}")
     assert needs is not None and needs.codes == ("bsl", "step_free")
+
+
+def test_a_long_question_has_its_buttons_on_its_first_message() -> None:
+    row = {"type": 1, "components": [{"type": 2, "label": "Yes", "custom_id": "answer:1:yes"}]}
+    bodies = message_bodies("copro-abc", {"content": "word " * 900, "components": [row]})
+    assert len(bodies) == 3
+    assert [("components" in b) for b in bodies] == [True, False, False]

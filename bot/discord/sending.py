@@ -86,13 +86,11 @@ def message_bodies(txn_id: str, content: dict[str, Any]) -> list[dict[str, Any]]
     (markdown escaped), cut to size; each with a nonce; the reply on the first."""
     text = discord.utils.escape_markdown(str(content.get("content", "")))
     bodies = []
-    words_list = pieces(text)
-    for part, words in enumerate(words_list):
+    for part, words in enumerate(pieces(text)):
         body = {**content, "content": words, "nonce": nonce(txn_id, part), "enforce_nonce": True}
-        if part:
+        if part:  # buttons too: only on the first, whose ID is the row's (answers reply to it)
             body.pop("message_reference", None)
-        if part < len(words_list) - 1:
-            body.pop("components", None)  # buttons go under the last piece
+            body.pop("components", None)
         bodies.append(body)
     return bodies
 
