@@ -155,6 +155,29 @@ class PollLayout:
     fallback: str  # the whole poll as plain text, for apps that cannot show polls
 
 
+@dataclass(frozen=True)
+class Choice:
+    """One answer to a question: ``answer`` is what typing it says ("yes", "2"),
+    ``label`` the words a button or a menu shows for it."""
+
+    answer: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The answers a question offers, for platforms that can show them as buttons
+    (or, ``from_list``, as a menu to choose one thing from). The question's text
+    always says how to answer by typing: the choices only add a quicker way."""
+
+    options: tuple[Choice, ...]
+    from_list: bool = False
+    many: bool = False  # from a list, any number of them: typed as "1, 3"
+    # A button with these words opens a box to write a longer answer in, where
+    # the platform has one; what is written there arrives as the person's message.
+    write: str | None = None
+
+
 class Platform(Protocol):
     """Implemented by each chat platform adapter (Matrix, Discord), and by the
     router over them (``bot.platforms.Platforms``) that handlers are given.
@@ -224,6 +247,13 @@ class Platform(Protocol):
     ) -> str: ...
 
     def queue_reaction(self, db: Database, room_id: str, target: str, key: str) -> str: ...
+
+    def queue_question(
+        self, db: Database, room_id: str, user_id: str, text: str, choices: Choices
+    ) -> str:
+        """A question for ``user_id``: its text, with its answers as buttons or a menu
+        where the platform can show them (only that person's press counts)."""
+        ...
 
     def queue_direct(self, db: Database, user_id: str, text: str) -> str: ...
 
@@ -339,6 +369,12 @@ class Speaking:
         someone, someone_else = self.platform.example_people
         return {"prefix": self.config.bot.prefix, "someone": someone, "someone_else": someone_else}
 
+    def yes_no(self) -> Choices:
+        """Yes and no, as a question's choices."""
+        return Choices(
+            (Choice("yes", self.text("choices.yes")), Choice("no", self.text("choices.no")))
+        )
+
 
 @dataclass
 class Context(Speaking):
@@ -388,20 +424,31 @@ class Context(Speaking):
         return self.platform.direct_room(self.db, user_id)
 
     def ask(
-        self, user_id: str, kind: str, ref: str, text: str, data: dict[str, Any] | None = None
+        self,
+        user_id: str,
+        kind: str,
+        ref: str,
+        text: str,
+        data: dict[str, Any] | None = None,
+        *,
+        choices: Choices | None = None,
     ) -> str:
         """Ask someone a question: where the person is talking, if that is their own
         direct chat with the bot, else by direct message. Their next reply in that
         chat goes to the handler registered with ``@commands.answer(kind)``, until
         the question expires (``bot.questions_expire_minutes``). Returns the
-        question's transaction ID (``platform.sent_event`` gives its event ID)."""
+        question's transaction ID (``platform.sent_event`` gives its event ID).
+        ``choices``: its answers, shown as buttons or a menu where the platform can."""
         room = self.private_room(user_id)
         replaced = conversations.pending(self.db, user_id, room)
         if replaced is not None:
             if replaced.kind in self.registry.abandoned:
                 self.registry.abandoned[replaced.kind](self, replaced, kind)
             conversations.finish(self.db, user_id, room_id=replaced.room_id)
-        txn = self.platform.queue_text(self.db, room, text)
+        if choices is None:
+            txn = self.platform.queue_text(self.db, room, text)
+        else:
+            txn = self.platform.queue_question(self.db, room, user_id, text, choices)
         conversations.ask(self.db, user_id, kind, ref, data, room_id=room, txn=txn, at=self.now)
         return txn
 

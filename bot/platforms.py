@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from sqlite_utils import Database
 
-from bot.context import Incoming, Platform, PollAnswer, PollLayout, RoomChange, UserId
+from bot.context import Choices, Incoming, Platform, PollAnswer, PollLayout, RoomChange, UserId
 from storage import outbox
 from storage.inbox import InboxEvent
 
@@ -180,6 +180,11 @@ class Platforms:
 
     def queue_reaction(self, db: Database, room_id: str, target: str, key: str) -> str:
         return self._room(db, room_id).queue_reaction(db, room_id, target, key)
+
+    def queue_question(
+        self, db: Database, room_id: str, user_id: str, text: str, choices: Choices
+    ) -> str:
+        return self._room(db, room_id).queue_question(db, room_id, user_id, text, choices)
 
     def queue_poll(self, db: Database, room_id: str, poll: PollLayout) -> str:
         return self._room(db, room_id).queue_poll(db, room_id, poll)

@@ -9,7 +9,7 @@ these questions is asked next.
 from __future__ import annotations
 
 from bot.answers import choice_number, number_list
-from bot.context import Context
+from bot.context import Choice, Choices, Context
 from bot.registry import CommandSet
 from commands.project_steps import ask_next, message_text
 from storage import conversations, profiles
@@ -36,11 +36,14 @@ async def about_me(ctx: Context) -> None:
         paragraphs.append(ctx.text("aboutme.current", said=said))
     if ctx.config.projects.areas:
         paragraphs.append(_area_question(ctx))
-        ctx.ask(ctx.sender, ABOUT_AREA, "profile", "\n\n".join(paragraphs))
+        choices = _menu(_area_labels(ctx))
+        ctx.ask(ctx.sender, ABOUT_AREA, "profile", "\n\n".join(paragraphs), choices=choices)
     else:  # no areas to choose from: keep the one they gave, if any
         paragraphs.append(_relationship_question(ctx))
         data = {"area": current.area if current else None}
-        ctx.ask(ctx.sender, ABOUT_RELATIONSHIP, "profile", "\n\n".join(paragraphs), data)
+        question = "\n\n".join(paragraphs)
+        choices = _menu(_relationship_labels(ctx), many=True)
+        ctx.ask(ctx.sender, ABOUT_RELATIONSHIP, "profile", question, data, choices=choices)
     if not ctx.is_direct:
         ctx.reply("aboutme.sent_you_a_message")
 
@@ -60,8 +63,18 @@ def _options(ctx: Context, labels: list[str]) -> list[str]:
     return [ctx.text("aboutme.option", number=i, label=label) for i, label in enumerate(labels, 1)]
 
 
+def _menu(labels: list[str], *, many: bool = False) -> Choices:
+    """The numbered options as a menu, for platforms that show one."""
+    options = tuple(Choice(str(n), label) for n, label in enumerate(labels, 1))
+    return Choices(options, from_list=True, many=many)
+
+
+def _area_labels(ctx: Context) -> list[str]:
+    return [*ctx.config.projects.areas, ctx.text("aboutme.rather_not_say")]
+
+
 def _area_question(ctx: Context) -> str:
-    labels = [*ctx.config.projects.areas, ctx.text("aboutme.rather_not_say")]
+    labels = _area_labels(ctx)
     lines = [ctx.text("aboutme.area_question"), *_options(ctx, labels)]
     return "\n".join([*lines, "", ctx.text("aboutme.how_to_stop")])
 
@@ -111,7 +124,8 @@ async def area_answer(ctx: Context, pending: Pending) -> bool:
         ctx.reply("aboutme.not_understood", most=len(areas) + 1)
         return True
     area = areas[number - 1] if number <= len(areas) else None
-    ctx.ask(ctx.sender, ABOUT_RELATIONSHIP, "profile", _relationship_question(ctx), {"area": area})
+    question, choices = _relationship_question(ctx), _menu(_relationship_labels(ctx), many=True)
+    ctx.ask(ctx.sender, ABOUT_RELATIONSHIP, "profile", question, {"area": area}, choices=choices)
     return True
 
 

@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 
 from bot.answers import choice_number, yes_or_no
-from bot.context import Context, Message, UserError
+from bot.context import Choice, Choices, Context, Message, UserError
 from bot.registry import CommandSet
 from storage import conversations, inbox
 from storage import feedback as store
@@ -79,7 +79,8 @@ def _hold(ctx: Context, event_id: str, key: str | None = None) -> None:
             key = "feedback.consent_intro" if ctx.is_direct else "feedback.consent_command"
     wording = waiting.data.get("wording", key) if waiting else key
     data = {**(waiting.data if waiting else {}), "events": [*events, event_id], "wording": wording}
-    ctx.ask(ctx.sender, CONSENT, "", ctx.text(key), data)
+    choices = dataclasses.replace(ctx.yes_no(), write=ctx.text("feedback.write_here"))
+    ctx.ask(ctx.sender, CONSENT, "", ctx.text(key), data, choices=choices)
 
 
 def _held(ctx: Context, waiting: Pending | None) -> Pending | None:
@@ -207,7 +208,9 @@ def _start(
         lines.append(ctx.text("feedback.ask_project_how"))
         ids = [project_id for project_id, _ in projects]
         data = {"projects": ids, "events": events, "others": list(others)}
-        ctx.ask(ctx.sender, PROJECT, str(feedback_id), "\n".join(lines), data)
+        options = [Choice(str(n), name) for n, (_, name) in enumerate(projects, 1)]
+        choices = Choices((*options, Choice("0", ctx.text("feedback.choice_none"))), from_list=True)
+        ctx.ask(ctx.sender, PROJECT, str(feedback_id), "\n".join(lines), data, choices=choices)
     else:
         if projects:
             store.update(ctx.db, feedback_id, project_id=projects[0][0])
@@ -217,7 +220,8 @@ def _start(
 def _ask_name(ctx: Context, drafts: Sequence[int], events: Sequence[str]) -> None:
     """May we keep their name with these drafts? Asked privately."""
     data = {"events": list(events), "others": list(drafts[1:])}
-    ctx.ask(ctx.sender, NAME, str(drafts[0]), ctx.text("feedback.ask_name"), data)
+    question = ctx.text("feedback.ask_name")
+    ctx.ask(ctx.sender, NAME, str(drafts[0]), question, data, choices=ctx.yes_no())
 
 
 @commands.answer(PROJECT)

@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 from bot.answers import choice_number, yes_or_no
-from bot.context import Context, Message
+from bot.context import Choice, Choices, Context, Message
 from bot.registry import CommandSet
 from bot.scheduler import Job
 from storage import conversations, jobs, privacy
@@ -83,7 +83,14 @@ def _kept(ctx: Context, data: dict[str, list[dict[str, Any]]]) -> list[str]:
 
 @commands.command("forget me", summary="privacy.forget_summary")
 async def forget_me(ctx: Context) -> None:
-    ctx.ask(ctx.sender, FORGET, "", ctx.text("privacy.forget_ask"))
+    choices = Choices(
+        (
+            Choice("1", ctx.text("privacy.forget_choice_all")),
+            Choice("2", ctx.text("privacy.forget_choice_keep_words")),
+            Choice("0", ctx.text("privacy.forget_choice_keep")),
+        )
+    )
+    ctx.ask(ctx.sender, FORGET, "", ctx.text("privacy.forget_ask"), choices=choices)
     if not ctx.is_direct:
         ctx.reply("privacy.forget_asked")
 

@@ -154,7 +154,14 @@ async def send_invitation(job: Job) -> None:
         else:
             text, terms = invitation_words(job, project, intro)
             txn = ask_in_job(
-                db, job.platform, invitation.user_id, CONSENT, job.ref, text, at=job.now
+                db,
+                job.platform,
+                invitation.user_id,
+                CONSENT,
+                job.ref,
+                text,
+                at=job.now,
+                choices=job.yes_no(),
             )
         asked(db, invitation, txn, terms, job.now)
         days = timedelta(days=job.config.projects.reminder_after_days)
@@ -224,5 +231,15 @@ async def remind(job: Job) -> None:
             job.platform.queue_direct(db, invitation.user_id, text)
         else:
             text = job.text("project.reminder", project=project.name, summary=project.summary)
-            ask_in_job(db, job.platform, invitation.user_id, CONSENT, job.ref, text, at=job.now)
+            choices = job.yes_no()
+            ask_in_job(
+                db,
+                job.platform,
+                invitation.user_id,
+                CONSENT,
+                job.ref,
+                text,
+                at=job.now,
+                choices=choices,
+            )
         store.mark_reminded(db, invitation.id, job.now)

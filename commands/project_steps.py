@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.context import Context, Message, Platform, UserError
+from bot.context import Choices, Context, Message, Platform, UserError
 from commands import common
 from commands.project_rules import NAME_MOST, clean_name, may_change
 from commands.project_words import TERMS
@@ -113,12 +113,16 @@ def ask_in_job(
     data: dict[str, Any] | None = None,
     *,
     at: datetime,
+    choices: Choices | None = None,
 ) -> str:
     """``Context.ask`` for jobs (they have no context): only when the person is not
     answering another feature's question, so nothing is taken from it. An invitation
     waits for its answer however late it comes."""
     room = platform.direct_room(db, user_id)
-    txn = platform.queue_text(db, room, text)
+    if choices is None:
+        txn = platform.queue_text(db, room, text)
+    else:
+        txn = platform.queue_question(db, room, user_id, text, choices)
     never = conversations.NEVER
     conversations.ask(db, user_id, kind, ref, data, room_id=room, txn=txn, at=at, expires_at=never)
     return txn
@@ -139,7 +143,7 @@ def asked(db: Database, invitation: Invitation, txn: str, terms: str, at: dateti
 def ask_consent(ctx: Context, project: Project, invitation: Invitation, intro: str) -> None:
     """Ask the person who is talking to us now, showing the invitation and its terms."""
     text, terms = invitation_words(ctx, project, intro)
-    txn = ctx.ask(ctx.sender, CONSENT, str(invitation.id), text)
+    txn = ctx.ask(ctx.sender, CONSENT, str(invitation.id), text, choices=ctx.yes_no())
     asked(ctx.db, invitation, txn, terms, ctx.now)
 
 
@@ -168,5 +172,5 @@ def ask_next(ctx: Context) -> None:
         if project is None or project.finished or project.state != "ready":
             continue
         text = ctx.text("project.next_invitation", project=project.name, summary=project.summary)
-        ctx.ask(ctx.sender, CONSENT, str(invitation.id), text)
+        ctx.ask(ctx.sender, CONSENT, str(invitation.id), text, choices=ctx.yes_no())
         return

@@ -28,7 +28,7 @@ from commands.workshop_rules import (
     reaction_answer,
     read_needs,
 )
-from commands.workshop_words import needs_question, needs_saved, say_at
+from commands.workshop_words import needs_choices, needs_question, needs_saved, say_at
 from commands.workshops import find, split_number
 from storage import conversations
 from storage import workshops as store
@@ -210,7 +210,8 @@ def _ask_needs(ctx: Context, w: Workshop, person: str, now: datetime) -> None:
     if waiting is not None and (waiting.kind, waiting.ref) != (NEEDS_ASK, str(w.id)):
         ctx.tell(person, "workshop.needs_later", number=w.id)
         return
-    ctx.ask(person, NEEDS_ASK, str(w.id), needs_question(ctx, w, now))
+    question = needs_question(ctx, w, now)
+    ctx.ask(person, NEEDS_ASK, str(w.id), question, choices=needs_choices(ctx))
 
 
 @commands.command("needs", summary="workshop.myneeds_summary", usage="needs 2")
@@ -220,7 +221,8 @@ async def tell_needs(ctx: Context) -> None:
     mine = store.rsvp(ctx.db, w.id, ctx.sender)
     if mine is None or mine.answer != "going":
         raise UserError("workshop.needs_only_going", number=w.id)
-    ctx.ask(ctx.sender, NEEDS_ASK, str(w.id), needs_question(ctx, w, now))
+    question = needs_question(ctx, w, now)
+    ctx.ask(ctx.sender, NEEDS_ASK, str(w.id), question, choices=needs_choices(ctx))
     if not ctx.is_direct:
         ctx.reply("workshop.asked_privately")
 

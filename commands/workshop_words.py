@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from bot.config import Config
-from bot.context import Platform
+from bot.context import Choice, Choices, Platform
 from bot.when import say_when
 from commands.workshop_rules import NEEDS
 from storage.workshops import Needs, Workshop
@@ -130,6 +130,13 @@ def needs_question(speaker: Speaker, w: Workshop, now: datetime) -> str:
     lines.append(speaker.text("workshop.needs_words"))
     lines.append(speaker.text("workshop.needs_private"))
     return "\n".join(lines)
+
+
+def needs_choices(speaker: Speaker) -> Choices:
+    """The needs as a menu to choose any of, and "nothing", for platforms with menus."""
+    options = [Choice(str(n), need_label(speaker, code)) for n, code in enumerate(NEEDS, 1)]
+    nothing = Choice("0", speaker.text("workshop.need_nothing"))
+    return Choices((*options, nothing), from_list=True, many=True)
 
 
 def checklist(

@@ -21,7 +21,7 @@ import pytest
 
 import harness
 from bot.config import Config, load_config
-from bot.context import Incoming, Invitation, Message, RoomChange, RoomReplaced
+from bot.context import Choice, Choices, Incoming, Invitation, Message, RoomChange, RoomReplaced
 from bot.dispatch import Dispatcher
 from bot.matrix import INVITE_TYPE, Backoff, MatrixAdapter, notice, strip_reply_fallback
 from bot.matrix.http import DEFAULT_RATE_LIMIT_WAIT, parse_retry_after
@@ -214,6 +214,14 @@ def test_queue_text_writes_a_notice_to_the_outbox(adapter: MatrixAdapter, store:
     action, room_id, event_type, content, state = row
     assert (action, room_id, event_type, state) == ("send", ROOM, "m.room.message", "pending")
     assert json.loads(content) == notice("pong", "$abc", ())
+
+
+def test_a_question_on_matrix_is_its_words_only(adapter: MatrixAdapter, store: Store) -> None:
+    yes_no = Choices((Choice("yes", "Yes"), Choice("no", "No")), write="Write it here")
+    with store.write() as db:
+        adapter.queue_question(db, ROOM, SAM, "Can I save it? Reply yes or no.", yes_no)
+    (content,) = store.db.execute("SELECT content FROM outbox").fetchone()
+    assert json.loads(content) == notice("Can I save it? Reply yes or no.", None, ())
 
 
 # ----- parse_retry_after -------------------------------------------------------------

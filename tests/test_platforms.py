@@ -31,6 +31,7 @@ from bot.adapters import build_adapters, config_secrets
 from bot.app import RedactSecrets
 from bot.config import DISCORD_TOKEN_ENV, ConfigError, config_warnings, load_config
 from bot.context import (
+    Choices,
     EventId,
     Incoming,
     Message,
@@ -140,6 +141,11 @@ class Tiny:
 
     def queue_reaction(self, db: Database, room_id: str, target: str, key: str) -> str:
         return self._queue(db, "react", room_id, target=target, key=key)
+
+    def queue_question(
+        self, db: Database, room_id: str, user_id: str, text: str, choices: Choices
+    ) -> str:
+        return self.queue_text(db, room_id, text)
 
     def direct_room(self, db: Database, user_id: str) -> str:
         found = rooms.find_direct(db, user_id)

@@ -11,9 +11,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.context import PollLayout, UserId
+from bot.context import Choices, PollLayout, UserId
 from bot.discord.base import PLATFORM, PREFIX, snowflake
 from bot.discord.events import Events
+from bot.discord.interactions import Interactions, components, reply_parts
 from bot.discord.rooms import Rooms
 from bot.discord.session import Session
 from storage import outbox, rooms
@@ -23,12 +24,13 @@ TYPED_PERSON = re.compile(r"^(?:discord:|<@!?)(\d{1,20})>?$")
 EXAMPLE_PEOPLE = ("discord:123456789012345678", "discord:876543210987654321")  # made up
 
 
-class DiscordAdapter(Rooms, Session, Events):
+class DiscordAdapter(Rooms, Session, Events, Interactions):
     """The core's ``Platform`` for Discord: log in and stay connected
     (``Session``), store the gateway's dispatches and catch up (``Ingest``),
-    understand them (``Events``), send from the outbox (``Sending``), and open
+    understand them (``Events``), send from the outbox (``Sending``), open
     threads and read who is in a private channel (``Rooms``, over the ingest and
-    the sending)."""
+    the sending), and answer buttons and slash commands (``Interactions``, which
+    sets those up)."""
 
     name = PLATFORM
 
@@ -36,7 +38,7 @@ class DiscordAdapter(Rooms, Session, Events):
         return some_id.startswith(PREFIX)
 
     def loops(self) -> list[Coroutine[Any, Any, None]]:
-        return [self.gateway_loop(), self.ingest_loop(), self.sender_loop()]
+        return [self.gateway_loop(), self.ingest_loop(), self.sender_loop(), self.slash_setup()]
 
     # ----- people and links ---------------------------------------------------
 
@@ -90,6 +92,12 @@ class DiscordAdapter(Rooms, Session, Events):
     ) -> str:
         """Plain words (sent with markdown escaped); only the people in ``mentions``
         are pinged, never the person replied to. In a thread: posted in the thread."""
+        body = self._text_body(db, text, reply_to, mentions)
+        return self._queue(db, "send", thread or room_id, body)
+
+    def _text_body(
+        self, db: Database, text: str, reply_to: str | None, mentions: Sequence[str]
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "content": text,
             "allowed_mentions": {
@@ -99,11 +107,18 @@ class DiscordAdapter(Rooms, Session, Events):
             },
         }
         if reply_to:
-            body["message_reference"] = {
-                "message_id": snowflake(reply_to),
-                "fail_if_not_exists": False,
-            }
-        return self._queue(db, "send", thread or room_id, body)
+            body.update(reply_parts(db, reply_to))  # a message, or a slash command
+        return body
+
+    def queue_question(
+        self, db: Database, room_id: str, user_id: str, text: str, choices: Choices
+    ) -> str:
+        """The question's words, with its answers as buttons (or a menu) under them."""
+        body = self._text_body(db, text, None, ())
+        buttons = components(user_id, choices)
+        return self._queue(
+            db, "send", room_id, {**body, **({"components": buttons} if buttons else {})}
+        )
 
     def queue_reaction(self, db: Database, room_id: str, target: str, key: str) -> str:
         return self._queue(db, "react", room_id, {"message_id": target, "emoji": key})

@@ -15,6 +15,7 @@ from bot.config import Config
 from bot.signals import Signals
 from storage import inbox
 from storage.db import Store
+from storage.outbox import OutboxItem
 
 if TYPE_CHECKING:
     from bot.config import DiscordConfig
@@ -80,6 +81,8 @@ class DiscordBase:
         self._room_tasks: dict[str, asyncio.Task[None]] = {}
         self._closing = False  # close() was called: the gateway's end is no failure
         self.crash_delay = 0.5  # the first wait after an unexpected sending failure
+        self._acks: dict[str, asyncio.Task[None]] = {}  # interactions being answered, by ID
+        self._refusals: dict[str, str] = {}  # presses not taken, by ID: what to tell the person
 
     @property
     def http(self) -> discord.http.HTTPClient:
@@ -93,3 +96,14 @@ class DiscordBase:
 
     def _watch_gateway(self) -> None:
         """ingest: see each gateway dispatch before discord.py does (it answers this)."""
+
+    def keeps(self, db: Database, d: dict[str, Any]) -> bool:
+        """interactions: whether a press is for the core (else the person is told why)."""
+        return True
+
+    def acknowledge(self, arrivals: list[tuple[str, dict[str, Any], str, int]]) -> None:
+        """interactions: answer the interactions just stored, in time."""
+
+    async def answer_interaction(self, item: OutboxItem) -> str | None:
+        """interactions: send the bot's reply to a slash command."""
+        raise NotImplementedError

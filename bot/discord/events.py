@@ -21,6 +21,7 @@ from sqlite_utils import Database
 
 from bot.context import Edit, EventId, Incoming, Message, Reaction, Removal, RoomId, UserId
 from bot.discord.base import DiscordBase, iso_ms, snowflake_ms, stored
+from bot.discord.interactions import INTERACTION, stored_interaction, to_message, words_of
 from storage import inbox, rooms
 from storage.inbox import InboxEvent
 
@@ -50,6 +51,8 @@ def stored_event(
 ) -> tuple[str, dict[str, Any]] | None:
     """A gateway dispatch (or a message read over REST, as ``MESSAGE_CREATE``) as the
     inbox keeps it: (the channel's ID, the event); None if it is nothing to keep."""
+    if name == INTERACTION:
+        return stored_interaction(d)
     channel = d.get("channel_id") or (
         d.get("id") if name in ("CHANNEL_CREATE", "THREAD_CREATE") else None
     )
@@ -128,6 +131,13 @@ class Events(DiscordBase):
         """What a stored dispatch means, in neutral terms. A direct message counts as
         direct only while the chat is private (nobody but the person and the bot)."""
         removed_by = ""
+        if event.type == INTERACTION:
+            return to_message(
+                event,
+                prefix=self.config.bot.prefix,
+                is_direct=rooms.is_private(db, event.room_id, event.sender),
+                thread=self.is_thread(db, event.room_id),
+            )
         if event.type == "MESSAGE_DELETE":
             # Discord does not say who deleted it: it is taken as the author's doing.
             original = inbox.get(db, event.event_id.removesuffix(":delete"))
@@ -142,6 +152,8 @@ class Events(DiscordBase):
 
     def message_text(self, db: Database, event_id: str) -> str | None:
         found = inbox.get(db, event_id)
+        if found is not None and found.type == INTERACTION:
+            return words_of(found)  # what was written in a box
         d = found.event.get("d") if found and found.type == "MESSAGE_CREATE" else None
         content = d.get("content") if isinstance(d, dict) else None
         return content if isinstance(content, str) else None

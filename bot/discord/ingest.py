@@ -45,6 +45,7 @@ WATCHED = (
     "MESSAGE_DELETE",
     "MESSAGE_REACTION_ADD",
     "MESSAGE_REACTION_REMOVE",
+    "INTERACTION_CREATE",
 )
 GUILDS_WAIT = 10.0  # s: how long the servers READY names may take to come
 PAGE = 100  # messages per back-fill request (Discord's most)
@@ -127,6 +128,7 @@ class Ingest(DiscordBase):
             if live:
                 inbox.set_position(db, PLATFORM, "session", f"{session}:{seq}")
                 inbox.set_position(db, PLATFORM, inbox.SYNCED_AT, str(now_ms))
+        self.acknowledge(arrivals)  # interactions: once they are safely stored
         if added:
             self.signals.received.set()
 
@@ -154,6 +156,10 @@ class Ingest(DiscordBase):
             return 0
         room_id, event = row
         channel = snowflake(room_id)
+        if name == "INTERACTION_CREATE" and not self.keeps(db, d):
+            return 0  # a press on someone else's question, or on one that is over
+        if name == "INTERACTION_CREATE" and not d.get("guild_id"):
+            self._note_direct(db, room_id, event["sender"])  # a direct message's
         if name == "MESSAGE_CREATE":
             known.setdefault(channel, str(d.get("guild_id") or ""))
             if not d.get("guild_id"):

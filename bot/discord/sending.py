@@ -88,8 +88,9 @@ def message_bodies(txn_id: str, content: dict[str, Any]) -> list[dict[str, Any]]
     bodies = []
     for part, words in enumerate(pieces(text)):
         body = {**content, "content": words, "nonce": nonce(txn_id, part), "enforce_nonce": True}
-        if part:
+        if part:  # buttons too: only on the first, whose ID is the row's (answers reply to it)
             body.pop("message_reference", None)
+            body.pop("components", None)
         bodies.append(body)
     return bodies
 
@@ -317,6 +318,8 @@ class Sending(DiscordBase):
         """Do one outbox row. Returns what came of it (a message or channel ID)."""
         if item.action == "file":
             return await self._send_file(item)
+        if item.action == "send" and "interaction" in (item.content or {}):
+            return await self.answer_interaction(item)  # a reply to a slash command
         kind = self._channel_kind(item.room_id)
         calls = calls_for(item, kind, snowflake(self.user_id), str(self.settings.guild_id))
         first: Any = None

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.context import PollLayout, UserId
+from bot.context import Choices, PollLayout, UserId
 from bot.matrix.crypto import Crypto
 from bot.matrix.events import POLL_END, POLL_START, Events, notice
 from bot.matrix.ingest import Ingest
@@ -89,6 +89,12 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
         return outbox.enqueue(
             db, "react", room_id, "m.reaction", {"m.relates_to": relation}, platform=self.name
         )
+
+    def queue_question(
+        self, db: Database, room_id: str, user_id: str, text: str, choices: Choices
+    ) -> str:
+        """The question as words only: its text says how to answer."""
+        return self.queue_text(db, room_id, text)
 
     def direct_room(self, db: Database, user_id: str) -> str:
         """The person's private direct chat (nobody else in it, as the sync last
