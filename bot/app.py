@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Iterable
 
 from bot.adapters import build_platforms, config_secrets
@@ -36,13 +37,20 @@ class RedactSecrets(logging.Filter):
         self.secrets.update(s for s in secrets if s and len(s) >= 4)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            text = record.getMessage()
-            if any(s in text for s in self.secrets):
-                for secret in self.secrets:
-                    text = text.replace(secret, "[hidden]")
-                record.msg, record.args = text, None
+        text = record.getMessage()
+        hidden = TOKEN_IN_PATH.sub(r"\1[hidden]", text)
+        if self.secrets and any(s in hidden for s in self.secrets):
+            for secret in self.secrets:
+                hidden = hidden.replace(secret, "[hidden]")
+        if hidden != text:
+            record.msg, record.args = hidden, None
         return True
+
+
+# Short-lived tokens that travel in URL paths: Discord's answer to a button or
+# slash command (/interactions/<id>/<token>/...) and its follow-ups
+# (/webhooks/<application>/<token>/...). discord.py logs these URLs at DEBUG.
+TOKEN_IN_PATH = re.compile(r"(/(?:interactions|webhooks)/\d+/)[^/\s?#]+")
 
 
 # Libraries that log at INFO for every event or wake-up (nio per event, APScheduler
