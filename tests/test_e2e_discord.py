@@ -97,6 +97,7 @@ async def test_crash_mid_burst_every_message_handled_and_answered_once(tmp_path:
                 sent += await fake.act_many(pings(world.people, world.general, 30, first))
             return sent
 
+        await fake.fail_next(MESSAGES, 500, after=True)  # a post made, its answer lost
         sending = asyncio.create_task(burst(0))
         await fake.wait_posted(40, world.general, timeout=60)
         bot.kill()  # SIGKILL, mid-burst: no chance to tidy up
@@ -111,6 +112,8 @@ async def test_crash_mid_burst_every_message_handled_and_answered_once(tmp_path:
         assert len(posts) == 300
         assert bot.handled(f"discord:{world.general}") == [("done", 300, 300)]
         assert bot.query("SELECT count(*), count(DISTINCT txn_id) FROM outbox") == [(300, 300)]
+        nonces = [c["json"]["nonce"] for c in await fake.calls(MESSAGES)]
+        assert len(nonces) > len(set(nonces)), "no post was tried twice: nonces were not tested"
 
 
 async def test_gateway_drop_resumes_with_replay_and_invalid_session_identifies(
