@@ -81,15 +81,19 @@ async def test_burst_while_frozen_past_the_session_is_handled_exactly_once(
             await assert_each_answered_once(fake, world.general, [first, *sent])
             assert bot.handled(f"discord:{world.general}") == [("done", 301, 301)]
             assert await fake.calls(HISTORY), "no back-fill was asked for"
+            assert f"Caught up on channel {world.general}" in bot.log()
         else:
             with pytest.raises(AssertionError, match="never answered"):
                 await assert_each_answered_once(fake, world.general, sent)
+            assert "Caught up on channel" not in bot.log()
 
 
 async def test_crash_mid_burst_every_message_handled_and_answered_once(tmp_path: Path) -> None:
     with discord_world(people=30) as world:
-        fake = world.fake
+        fake, kai = world.fake, world.people[-1]
         bot = await DiscordBot(tmp_path / "bot", world).run()
+        in_dm = [await fake.act(kai, "dm", content="!ping")]
+        dm = (await fake.wait_posted(1))[0]["channel_id"]
 
         async def burst(start: int) -> list[str]:
             sent: list[str] = []
@@ -103,6 +107,7 @@ async def test_crash_mid_burst_every_message_handled_and_answered_once(tmp_path:
         bot.kill()  # SIGKILL, mid-burst: no chance to tidy up
         sent = await sending
         sent += await burst(150)  # and more while it is down
+        in_dm += [await fake.act(kai, "dm", content=f"!ping {i}") for i in range(3)]
         bot.start()
         await bot.wait_running()
         await fake.wait_posted(300, world.general, timeout=120)
@@ -110,8 +115,9 @@ async def test_crash_mid_burst_every_message_handled_and_answered_once(tmp_path:
 
         posts = await assert_each_answered_once(fake, world.general, sent)
         assert len(posts) == 300
+        assert len(await assert_each_answered_once(fake, dm, in_dm)) == 4
         assert bot.handled(f"discord:{world.general}") == [("done", 300, 300)]
-        assert bot.query("SELECT count(*), count(DISTINCT txn_id) FROM outbox") == [(300, 300)]
+        assert bot.query("SELECT count(*), count(DISTINCT txn_id) FROM outbox") == [(304, 304)]
         nonces = [c["json"]["nonce"] for c in await fake.calls(MESSAGES)]
         assert len(nonces) > len(set(nonces)), "no post was tried twice: nonces were not tested"
 
