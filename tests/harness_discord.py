@@ -179,6 +179,14 @@ async def settle(bot: BotProcess, seconds: float = 2.0, timeout: float = 120.0) 
             last, since = now, time.monotonic()
 
 
+async def wait_logins(fake: FakeDiscordProcess, op: str, count: int, timeout: float = 30) -> None:
+    """Wait for ``count`` successful logins of kind ``op`` ("identify", "resume")."""
+    deadline = time.monotonic() + timeout
+    while len([x for x in await fake.logins() if x["op"] == op and x["ok"]]) < count:
+        assert time.monotonic() < deadline, f"no {op} within {timeout} s"
+        await asyncio.sleep(0.1)
+
+
 def pings(people: list[str], channel: str, count: int, start: int = 0) -> list[dict[str, Any]]:
     """``count`` pings into ``channel``, the people taking turns (for ``act_many``)."""
     return [

@@ -19,7 +19,9 @@ from harness_discord import (
     pings,
     settle,
     wait_db,
+    wait_logins,
 )
+from test_e2e_feedback import converse
 
 from harness import PONG, copro, wait_until
 
@@ -137,7 +139,7 @@ async def test_gateway_drop_resumes_with_replay_and_invalid_session_identifies(
         await fake.drop()  # a network failure, no close frame
         sent += await fake.act_many(pings(world.people, world.general, 20))
         bot.signal(signal.SIGCONT)
-        await wait_until_logged_in(fake, "resume", 1)
+        await wait_logins(fake, "resume", 1)
         await fake.wait_posted(21, world.general, timeout=30)
         assert len(await fake.calls(HISTORY)) == fills, "a RESUME needs no back-fill"
 
@@ -149,19 +151,18 @@ async def test_gateway_drop_resumes_with_replay_and_invalid_session_identifies(
         bot.signal(signal.SIGCONT)
         await fake.wait_identifies(2, timeout=30)
         await fake.wait_posted(41, world.general, timeout=30)
+
+        # Discord asks the bot to reconnect (op 7): it RESUMEs, nothing lost meanwhile
+        await fake.request_reconnect()
+        sent += await fake.act_many(pings(world.people, world.general, 10, start=40))
+        await wait_logins(fake, "resume", 2)
+        await fake.wait_posted(51, world.general, timeout=30)
         await settle(bot)
 
         await assert_each_answered_once(fake, world.general, sent)
-        assert len(await fake.posted(world.general)) == 41
-        assert bot.handled(f"discord:{world.general}") == [("done", 41, 41)]
-
-
-async def wait_until_logged_in(fake, op: str, count: int, timeout: float = 30) -> None:
-    """Wait for ``count`` successful logins of kind ``op`` ("identify", "resume")."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while len([x for x in await fake.logins() if x["op"] == op and x["ok"]]) < count:
-        assert asyncio.get_running_loop().time() < deadline, f"no {op} within {timeout} s"
-        await asyncio.sleep(0.1)
+        assert len(await fake.posted(world.general)) == 51
+        assert bot.handled(f"discord:{world.general}") == [("done", 51, 51)]
+        assert len([x for x in await fake.logins() if x["op"] == "identify" and x["ok"]]) == 2
 
 
 async def test_rate_limited_sends_are_delivered_once_in_order(tmp_path: Path) -> None:
@@ -190,13 +191,11 @@ async def test_rate_limited_sends_are_delivered_once_in_order(tmp_path: Path) ->
 
 
 async def test_matrix_and_discord_at_once_feedback_in_one_export(
-    tmp_path: Path, synapse, make_person
+    tmp_path: Path, synapse, register, make_person
 ) -> None:
-    from test_e2e_feedback import converse
-
     with discord_world(people=1) as world:
         fake, [kai] = world.fake, world.people
-        account = synapse.register(f"copro-both{id(world)}")
+        account = register("copro-both")
         bot = DiscordBot(tmp_path / "bot", world, synapse=synapse, account=account)
         await bot.run()
         await wait_until(lambda: bot.log().count("copro-bot is running") >= 2, 30, "both")
