@@ -165,13 +165,35 @@ async def test_gateway_drop_resumes_with_replay_and_invalid_session_identifies(
         assert len([x for x in await fake.logins() if x["op"] == "identify" and x["ok"]]) == 2
 
 
+async def test_a_crash_loop_waits_longer_before_each_identify(tmp_path: Path) -> None:
+    """Discord resets the token of a bot that IDENTIFYs too often: a bot that keeps
+    crashing just after it connects waits twice as long each time (1, 2, 4 s)."""
+    with discord_world(people=1) as world:
+        fake, [sam] = world.fake, world.people
+        bot = await DiscordBot(tmp_path / "bot", world).run()
+        for count in (2, 3, 4):
+            bot.kill()
+            bot.start()
+            await fake.wait_identifies(count, timeout=30)
+        at = [x["at"] for x in await fake.logins() if x["op"] == "identify" and x["ok"]]
+        gaps = [b - a for a, b in zip(at, at[1:], strict=False)]
+        # a restart alone takes about 1.5 s here; the third wait is 4 s
+        assert gaps[2] >= 3.5, f"IDENTIFYs too close together: {gaps}"
+        assert "Logged in to Discord just now; waiting" in bot.log()
+
+        ping = await fake.act(sam, "send", channel_id=world.general, content="!ping")
+        [pong] = await fake.wait_posted(1, world.general, timeout=30)
+        assert pong["reply_to"] == ping
+
+
 async def test_rate_limited_sends_are_delivered_once_in_order(tmp_path: Path) -> None:
     with discord_world(people=2) as world:
         fake, [sam, kai] = world.fake, world.people
         bot = await DiscordBot(tmp_path / "bot", world).run()
         dm_ping = await fake.act(kai, "dm", content="!ping")
         dm = (await fake.wait_posted(1))[0]["channel_id"]
-        await fake.fail_next(MESSAGES, 429, retry_after=0.5, times=4)
+        await fake.fail_next(MESSAGES, 429, retry_after=0.5, times=3)
+        await fake.fail_next(MESSAGES, 429, retry_after=0.5, is_global=True, scope="global")
 
         in_general, in_dm = [], [dm_ping]
         for i in range(15):
