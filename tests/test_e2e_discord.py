@@ -80,7 +80,8 @@ async def test_burst_while_frozen_past_the_session_is_handled_exactly_once(
         await settle(bot)
 
         if fill_gaps:
-            await assert_each_answered_once(fake, world.general, [first, *sent])
+            posts = await assert_each_answered_once(fake, world.general, [first, *sent])
+            assert [p["reply_to"] for p in posts] == [first, *sent], "replies out of order"
             assert bot.handled(f"discord:{world.general}") == [("done", 301, 301)]
             assert await fake.calls(HISTORY), "no back-fill was asked for"
             assert f"Caught up on channel {world.general}" in bot.log()
@@ -116,7 +117,7 @@ async def test_crash_mid_burst_every_message_handled_and_answered_once(tmp_path:
         await settle(bot)
 
         posts = await assert_each_answered_once(fake, world.general, sent)
-        assert len(posts) == 300
+        assert [p["reply_to"] for p in posts] == sent, "replies out of order"
         assert len(await assert_each_answered_once(fake, dm, in_dm)) == 4
         assert bot.handled(f"discord:{world.general}") == [("done", 300, 300)]
         assert bot.query("SELECT count(*), count(DISTINCT txn_id) FROM outbox") == [(304, 304)]
