@@ -35,6 +35,7 @@ lint: setup
 bench: setup
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/discord.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .ruff_cache *.egg-info

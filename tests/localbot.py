@@ -64,6 +64,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from sqlite_utils import Database
+
+import harness
+from bot.config import load_config
+from bot.context import Edit, Incoming, Message, PollAnswer, PollLayout, Reaction, Removal
+from bot.dispatch import Dispatcher
+from bot.matrix import MatrixAdapter
+from bot.messages import Messages
+from bot.registry import CommandSet, Registry
+from bot.scheduler import Scheduler
+from bot.worker import Worker
+from commands import MODULES
 from matrix_driver import (  # the platform the tests run on: its people, rooms and events
     ALICE,
     BOT,
@@ -82,18 +94,6 @@ from matrix_driver import (  # the platform the tests run on: its people, rooms 
     room_named,
 )
 from matrix_driver import MatrixDriver as Driver
-from sqlite_utils import Database
-
-import harness
-from bot.config import load_config
-from bot.context import Edit, Incoming, Message, PollAnswer, PollLayout, Reaction, Removal
-from bot.dispatch import Dispatcher
-from bot.matrix import MatrixAdapter
-from bot.messages import Messages
-from bot.registry import CommandSet, Registry
-from bot.scheduler import Scheduler
-from bot.worker import Worker
-from commands import MODULES
 from storage import inbox, outbox, rooms
 from storage.db import Store
 

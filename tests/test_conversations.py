@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from localbot import ALICE, DM, GROUP, SAM, LocalBot, make_bots, say
 
 from bot.answers import choice_number, yes_or_no
 from bot.context import Context
 from bot.registry import CommandSet
+from localbot import ALICE, DM, GROUP, SAM, LocalBot, make_bots, say
 from storage import conversations
 from storage.conversations import Pending
 

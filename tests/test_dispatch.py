@@ -16,6 +16,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from test_messages import not_for_people
+
+from bot.context import Context, UserError
+from bot.messages import Entry, Messages
+from bot.registry import Command, CommandSet
+from bot.roles import Role, role_of
+from bot.signals import Signals
+from bot.worker import Worker
+from commands import build_registry
 from localbot import (
     ALICE,
     CHRIS,
@@ -31,15 +40,6 @@ from localbot import (
     person_named,
     say,
 )
-from test_messages import not_for_people
-
-from bot.context import Context, UserError
-from bot.messages import Entry, Messages
-from bot.registry import Command, CommandSet
-from bot.roles import Role, role_of
-from bot.signals import Signals
-from bot.worker import Worker
-from commands import build_registry
 from storage import roles as role_store
 
 JO = person_named("jo")  # neither team nor champion, until a test makes them one

@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+
 from localbot import say
 
 pytestmark = pytest.mark.e2e

@@ -7,7 +7,6 @@ import json
 from uuid import uuid4
 
 import pytest
-from localbot import say
 from nio import DownloadResponse
 from nio.crypto.attachments import decrypt_attachment
 from test_e2e_feedback import converse
@@ -18,6 +17,7 @@ from bot.config import load_config
 from bot.matrix import MatrixAdapter
 from bot.matrix.http import MatrixError
 from harness import EncryptedPerson, call, wait_until
+from localbot import say
 from storage import outbox
 from storage.db import Store
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from localbot import say
 from nio import DownloadResponse
 from test_e2e_feedback import converse
 from test_e2e_polls import start_poll
 
 from harness import PONG, wait_until
+from localbot import say
 
 pytestmark = pytest.mark.e2e
 

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from localbot import CHRIS, GROUP, LocalBot, make_bots
 
 from bot.messages import ELLIPSIS, VALUE_LIMIT, Entry, Messages
+from localbot import CHRIS, GROUP, LocalBot, make_bots
 
 # The setting the issue found: a poll's second "closes", 64,000 characters long.
 HUGE_CLOSES = (

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localbot import ALICE, GROUP, SAM, LocalBot, make_bots, person_named, room_named, say
 
 from bot.answers import everyday_word
 from bot.config import load_config
+from localbot import ALICE, GROUP, SAM, LocalBot, make_bots, person_named, room_named, say
 from storage import conversations, rooms
 from storage import feedback as store
 

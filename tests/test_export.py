@@ -21,19 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localbot import (
-    ALICE,
-    BOT,
-    CHRIS,
-    GROUP,
-    MESSAGES,
-    PAT,
-    SAM,
-    LocalBot,
-    make_bots,
-    room_named,
-    say,
-)
 from sqlite_utils import Database
 
 import harness
@@ -47,6 +34,19 @@ from bot.export import (
     write_md,
 )
 from bot.messages import Messages
+from localbot import (
+    ALICE,
+    BOT,
+    CHRIS,
+    GROUP,
+    MESSAGES,
+    PAT,
+    SAM,
+    LocalBot,
+    make_bots,
+    room_named,
+    say,
+)
 from storage.db import open_database
 from storage.export import ExportRow, feedback_rows, find_project, pseudonym, pseudonym_secret
 

@@ -20,6 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlite_utils import Database
+
+import harness
+from bot.registry import CommandSet
+from commands.feedback_threads import THUMBS
+from commands.safeguarding import is_concerning
 from localbot import (
     ALICE,
     CHRIS,
@@ -34,12 +40,6 @@ from localbot import (
     room_named,
     say,
 )
-from sqlite_utils import Database
-
-import harness
-from bot.registry import CommandSet
-from commands.feedback_threads import THUMBS
-from commands.safeguarding import is_concerning
 from storage import conversations
 from storage import feedback as store
 from storage.db import Store

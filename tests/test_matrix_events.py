@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localbot import ALICE, BOT, CHRIS, DM, GROUP, SAM, LocalBot, make_bots, say
-from matrix_driver import MatrixDriver
 from test_echo_limit import HUGE_CLOSES
 
 from bot.context import Edit, Incoming, Message, PollAnswer, PollLayout, Reaction, Removal
 from bot.matrix import MAX_CONTENT_BYTES, POLL_END, POLL_START, notice, to_incoming
 from bot.messages import ELLIPSIS
+from localbot import ALICE, BOT, CHRIS, DM, GROUP, SAM, LocalBot, make_bots, say
+from matrix_driver import MatrixDriver
 from storage import inbox
 
 

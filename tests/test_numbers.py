@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from localbot import ALICE, DM, GROUP, SAM, LocalBot, make_bots, say
 
 from bot.answers import LARGEST, number_list, parse_number
+from localbot import ALICE, DM, GROUP, SAM, LocalBot, make_bots, say
 
 HOSTILE = ["²", "٣", "9" * 30, "-1", "0", "1e5", "#" + "9" * 25, "1" * 5000]
 

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localbot import ALICE, CHRIS, GROUP, MESSAGES, SAM, LocalBot, deliver, make_bots, say
 from sqlite_utils import Database
 
 import harness
@@ -48,6 +47,7 @@ from bot.roles import Role, role_of
 from bot.scheduler import Scheduler, schedule
 from bot.signals import Signals, woken
 from bot.worker import Worker
+from localbot import ALICE, CHRIS, GROUP, MESSAGES, SAM, LocalBot, deliver, make_bots, say
 from storage import inbox, jobs, outbox, rooms
 from storage import polls as poll_store
 from storage.db import Store

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from bot.context import PollAnswer, PollLayout
 from localbot import (
     ALICE,
     BOT,
@@ -35,8 +37,6 @@ from localbot import (
     person_named,
     say,
 )
-
-from bot.context import PollAnswer, PollLayout
 from storage import polls as poll_store
 from storage import rooms
 

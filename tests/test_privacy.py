@@ -9,6 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+import harness
+from bot.config import load_config
+from bot.context import Message
+from bot.messages import Messages
+from bot.registry import CommandSet
+from bot.scheduler import Scheduler
+from commands import build_registry
 from localbot import (
     DM,
     GROUP,
@@ -21,14 +29,6 @@ from localbot import (
     room_named,
     say,
 )
-
-import harness
-from bot.config import load_config
-from bot.context import Message
-from bot.messages import Messages
-from bot.registry import CommandSet
-from bot.scheduler import Scheduler
-from commands import build_registry
 from storage import feedback, inbox, jobs, outbox, privacy, rooms
 from storage.db import Store
 

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from bot.messages import Entry, Messages
 from localbot import (
     ALICE,
     BOT,
@@ -35,8 +37,6 @@ from localbot import (
     person_named,
     say,
 )
-
-from bot.messages import Entry, Messages
 from storage import conversations, profiles, rooms
 from storage import projects as store
 from storage import workshops as workshop_store

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from localbot import CHRIS, GROUP, MESSAGES, SAM, LocalBot, make_bots, room_named, say
 from test_workshops import NEW
 
 from bot.context import Context, Message
@@ -20,6 +19,7 @@ from bot.messages import Messages
 from bot.registry import CommandSet, Registry
 from bot.worker import Worker
 from commands import MODULES
+from localbot import CHRIS, GROUP, MESSAGES, SAM, LocalBot, make_bots, room_named, say
 from storage import conversations
 from storage import feedback as feedback_store
 from storage import workshops as workshop_store

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from localbot import ALICE, CannedAdapter, LocalBot, make_bots, say
 from sqlite_utils import Database
 
 import harness
@@ -25,6 +24,7 @@ from bot.matrix import MatrixAdapter
 from bot.matrix.adapter import EXAMPLE_PEOPLE
 from commands.common import read_people
 from commands.project_rules import parse_invite
+from localbot import ALICE, CannedAdapter, LocalBot, make_bots, say
 from storage import inbox, outbox, rooms
 from storage import roles as role_store
 from storage.db import Store

@@ -13,10 +13,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from localbot import DM, GROUP, PAT, SAM, LocalBot, make_bots, say
 
 from bot.when import say_when
 from commands.unreadable import UNREADABLE_AFTER, UNREADABLE_JOB
+from localbot import DM, GROUP, PAT, SAM, LocalBot, make_bots, say
 from storage import jobs
 
 

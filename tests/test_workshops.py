@@ -21,6 +21,16 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+
+from commands import build_registry
+from commands.workshop_rules import (
+    LONGEST,
+    NEEDS,
+    joins_waiting_list,
+    read_needs,
+    reminder_time,
+    superseded,
+)
 from localbot import (
     ALICE,
     CHRIS,
@@ -36,16 +46,6 @@ from localbot import (
     person_named,
     room_named,
     say,
-)
-
-from commands import build_registry
-from commands.workshop_rules import (
-    LONGEST,
-    NEEDS,
-    joins_waiting_list,
-    read_needs,
-    reminder_time,
-    superseded,
 )
 from storage import conversations, profiles, rooms
 from storage import workshops as store

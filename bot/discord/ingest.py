@@ -222,6 +222,7 @@ class Ingest(DiscordBase):
                 log.warning("Could not catch up on channel %s (%s)", channel, err)
 
     async def _fill_channel(self, channel: str, guild: str, after: str) -> None:
+        found = 0
         while True:
             route = Route("GET", "/channels/{channel_id}/messages", channel_id=channel)
             page = await self.http.request(route, params={"after": after, "limit": PAGE})
@@ -229,9 +230,12 @@ class Ingest(DiscordBase):
             if guild:
                 messages = [{**m, "guild_id": guild} for m in messages]
             await self._store([("MESSAGE_CREATE", m, "", 0) for m in messages], live=False)
+            found += len(messages)
             if len(messages) < PAGE:
-                return
+                break
             after = str(messages[-1]["id"])
+        if found:
+            log.info("Caught up on channel %s: %d messages read over REST", channel, found)
 
     # ----- reading (for scheduled jobs; never inside a transaction) ---------
 

@@ -23,6 +23,7 @@ as in Discord's JSON. Errors answer 400 ``{"error": ...}``; a wait that runs out
     POST /polls/{message_id}/end   close a poll now (as at its expiry)
     POST /wait/posted    {"count", "channel_id"?, "timeout"?} -> the bot's messages
     POST /wait/identifies {"count", "timeout"?}
+    POST /wait/session-lost {"timeout"?}  until no session could be RESUMEd (a frozen bot's)
 """
 
 from __future__ import annotations
@@ -276,6 +277,13 @@ def control_app(fake: FakeDiscord) -> web.Application:
             lambda: len(fake.identifies()) >= count, float(body.get("timeout", 10)), "IDENTIFYs"
         )
         return {"identifies": len(fake.identifies())}
+
+    @route("POST /wait/session-lost")
+    async def _wait_session_lost(request: web.Request, body: Any) -> Any:
+        timeout = float((body or {}).get("timeout", 30))
+        await fake.wait_for(lambda: not fake.gateway.live_sessions(), timeout, "no connection")
+        await fake.wait_session_lost(timeout)
+        return {}
 
     app = web.Application()
     for spec, handler in routes.items():

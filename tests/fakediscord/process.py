@@ -141,6 +141,10 @@ class FakeDiscordProcess:
         found: dict[str, Any] = await self.request("POST", f"/polls/{message_id}/end", {})
         return found
 
+    async def wait_session_lost(self, timeout: float = 30.0) -> None:
+        """Wait until the bot's connection is gone and its session can no longer resume."""
+        await self.request("POST", "/wait/session-lost", {"timeout": timeout})
+
     async def drop(self, code: int | None = None) -> None:
         await self.request("POST", "/gateway/drop", {"code": code})
 

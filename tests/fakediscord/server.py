@@ -4,6 +4,7 @@ control API tests use (set up a guild, act as people, read what the bot did, wai
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -296,6 +297,20 @@ class FakeDiscord:
     async def wait_connected(self, bot: User | None = None, timeout: float = 10.0) -> None:
         """Wait until ``bot`` (any bot) has a gateway session with a live connection."""
         await self.wait_for(lambda: self.gateway.live_sessions(bot), timeout, "a gateway session")
+
+    async def wait_session_lost(self, timeout: float = 30.0) -> None:
+        """Wait until no session could be RESUMEd any more (``session_ttl`` after its
+        connection went); the sessions it ends, as Discord forgets them."""
+        gateway, loop = self.gateway, asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while kept := [s for s in gateway.sessions.values() if gateway._resumable(s)]:
+            lost = [s.lost_at for s in kept if s.lost_at is not None]
+            if len(lost) < len(kept) or loop.time() > deadline:
+                raise AssertionError("a session is still connected, or kept past the wait")
+            await asyncio.sleep(max(lost) + gateway.session_ttl - time.monotonic() + 0.01)
+        for session in list(gateway.sessions.values()):
+            gateway._end(session)
+        self._changed()
 
     async def _attachment(self, request: web.Request) -> web.Response:
         attachment = self.world.files.get(int(request.match_info["id"]))
