@@ -90,6 +90,9 @@ class PollAnswer:
     poll: EventId  # the event ID of the poll
     answers: tuple[str, ...]
     ts: int
+    # The platform vouches that the answer was given by ``ts`` (read from a closed
+    # poll's final results), rather than only that the bot has seen it now.
+    vouched: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,8 @@ class PollLayout:
     max_selections: int
     disclosed: bool
     fallback: str  # the whole poll as plain text, for apps that cannot show polls
+    closes_at: float | None = None  # when it closes (s since 1970); None: when closed
+    secret: bool = False  # a secret ballot: nobody may see who chose what
 
 
 class Platform(Protocol):
@@ -228,6 +233,12 @@ class Platform(Protocol):
     def queue_direct(self, db: Database, user_id: str, text: str) -> str: ...
 
     def queue_poll(self, db: Database, room_id: str, poll: PollLayout) -> str: ...
+
+    def poll_not_native(self, room_id: str, poll: PollLayout) -> str | None:
+        """Why ``queue_poll`` will show this poll as plain numbered text rather than
+        as the platform's own poll (a word: the catalogue says it as
+        ``poll.plain_<word>``), or None if it shows it as its own poll."""
+        ...
 
     def queue_poll_end(
         self, db: Database, room_id: str, poll_event: str, results: dict[str, int], text: str

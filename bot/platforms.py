@@ -184,6 +184,9 @@ class Platforms:
     def queue_poll(self, db: Database, room_id: str, poll: PollLayout) -> str:
         return self._room(db, room_id).queue_poll(db, room_id, poll)
 
+    def poll_not_native(self, room_id: str, poll: PollLayout) -> str | None:
+        return self.owner(room_id).poll_not_native(room_id, poll)
+
     def queue_poll_end(
         self, db: Database, room_id: str, poll_event: str, results: dict[str, int], text: str
     ) -> str:

@@ -28,9 +28,10 @@ import discord
 from discord.http import Route
 from sqlite_utils import Database
 
-from bot.context import Incoming, PollAnswer
-from bot.discord.base import DM, PLATFORM, THREADS, DiscordBase, snowflake, stored
+from bot.context import Incoming
+from bot.discord.base import DM, PLATFORM, THREADS, snowflake, stored
 from bot.discord.events import emoji_key, stored_event
+from bot.discord.polls import VOTES, Polls
 from storage import inbox, rooms
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ WATCHED = (
     "MESSAGE_DELETE",
     "MESSAGE_REACTION_ADD",
     "MESSAGE_REACTION_REMOVE",
+    *VOTES,
 )
 GUILDS_WAIT = 10.0  # s: how long the servers READY names may take to come
 PAGE = 100  # messages per back-fill request (Discord's most)
@@ -59,7 +61,7 @@ def newer(a: str | None, b: str) -> str:
     return b if a is None or int(b) > int(a) else a
 
 
-class Ingest(DiscordBase):
+class Ingest(Polls):
     def _watch_gateway(self) -> None:
         assert self.client is not None
         parsers = self.client._connection.parsers
@@ -147,6 +149,8 @@ class Ingest(DiscordBase):
         if name == "GUILD_CREATE":
             self._note_guild(db, known, d)
             return 0
+        if name in VOTES:
+            return self.store_vote(db, name, d, session, seq, now_ms)
         if name in ("CHANNEL_CREATE", "THREAD_CREATE"):
             self._note_channel(db, known, d, str(d.get("guild_id") or ""))
         row = stored_event(name, d, session, seq, now_ms)
@@ -258,9 +262,6 @@ class Ingest(DiscordBase):
         except (discord.HTTPException, OSError):
             return None
         return True
-
-    async def poll_answers(self, room_id: str, poll_event: str) -> list[PollAnswer]:
-        return []  # polls are numbered replies on Discord for now: nothing native to read
 
     async def held_answer(self, room_id: str, event_id: str) -> Incoming | None:
         return None  # no secret-ballot answers are held in memory on Discord yet

@@ -107,6 +107,9 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
     def queue_direct(self, db: Database, user_id: str, text: str) -> str:
         return self.queue_text(db, self.direct_room(db, user_id), text)
 
+    def poll_not_native(self, room_id: str, poll: PollLayout) -> str | None:
+        return None  # Matrix polls can do all a poll here asks (apps without them: the text)
+
     def queue_poll(self, db: Database, room_id: str, poll: PollLayout) -> str:
         kind = (
             "org.matrix.msc3381.poll.disclosed"
