@@ -6,6 +6,7 @@ one line that says why, and secret ballots that leave no link in the database.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -246,3 +247,61 @@ def test_discords_rules_for_its_own_polls() -> None:
         )
         is None
     )
+
+
+async def test_a_secret_ballot_is_by_direct_message_and_nothing_stored_links_a_person_to_a_choice(
+    world: World,
+) -> None:
+    sam = world.people["sam"]
+    voters = [world.people[n] for n in ("alex", "kim", "lee", "pat")]
+    sam.send(world.general, "!poll secret Who should chair the board? | Sam | Jo | closes in 3h")
+    said = await world.fake.wait_posted(2, world.general)
+    assert said[1].content == content(TEXT.get("poll.plain_secret"))
+    [row] = poll_store.open_in_room(world.bot.db, f"discord:{world.general}")
+    assert await world.bot.run_due() == 1  # the ballots go out
+
+    async def ballot(person: Person) -> Posted:
+        dm = await world.fake.wait_for(lambda: person.dm_channel(), what="a direct message")
+        found = await world.fake.wait_posted(2, dm)
+        assert all(m.poll is None for m in found)  # never Discord's own poll
+        return found[1]
+
+    ballots = [await ballot(person) for person in voters]
+    picks = ["1", "2", "1", "2"]
+    answers = [p.reply(b.id, pick) for p, b, pick in zip(voters[:2], ballots, picks, strict=False)]
+    await world.bot.until(
+        lambda: world.bot.db.execute("SELECT sum(voted) FROM poll_ballots").fetchone()[0] == 2,
+        "2 votes",
+    )
+    await world.bot.stop()  # what the bot held in memory is gone: read again at the close
+    answers += [
+        p.reply(b.id, pick) for p, b, pick in zip(voters[2:], ballots[2:], picks[2:], strict=True)
+    ]
+    await world.bot.start()
+    await world.bot.until(
+        lambda: world.bot.db.execute("SELECT sum(voted) FROM poll_ballots").fetchone()[0] == 4,
+        "4 votes",
+    )
+    assert world.bot.clock is not None
+    world.bot.clock.ahead = timedelta(hours=3, minutes=1)
+    assert await world.bot.run_due() == 1
+    closed = poll_store.get(world.bot.db, row.id)
+    assert closed is not None and closed.state == "closed"
+    assert closed.results == {"a1": 2, "a2": 2} and closed.voters == 4
+    await world.bot.settled()
+    assert all(world.fake.world.messages[a].deleted for a in answers)  # counted: deleted
+
+    # No row anywhere holds a person's ID together with what they chose.
+    db = world.bot.db
+    tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in set(tables) - {"polls"}:
+        for found in db.execute(f"SELECT * FROM {table}"):  # noqa: S608 (names from sqlite_master)
+            text = repr(found)
+            for person in voters:
+                if str(person.id) in text:
+                    for pick in ("1", "2"):
+                        assert f'"content": "{pick}"' not in text, (table, found)
+                    assert '"a1"' not in text and '"a2"' not in text, (table, found)
+    stubs = db.execute("SELECT event FROM inbox WHERE json_extract(event, '$.sealed') = 1")
+    kinds = [(json.loads(e)["type"], json.loads(e)["sender"]) for (e,) in stubs.fetchall()]
+    assert sorted(kinds) == [("MESSAGE_CREATE", f"discord:{p.id}") for p in voters]

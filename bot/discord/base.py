@@ -80,6 +80,9 @@ class DiscordBase:
         self._room_tasks: dict[str, asyncio.Task[None]] = {}
         self._closing = False  # close() was called: the gateway's end is no failure
         self.crash_delay = 0.5  # the first wait after an unexpected sending failure
+        # Answers to secret ballots, by event ID: in memory only, never on disk (ballots).
+        self._held: dict[str, dict[str, Any]] = {}
+        self._recall_needed = False
 
     @property
     def http(self) -> discord.http.HTTPClient:

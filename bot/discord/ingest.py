@@ -28,7 +28,7 @@ import discord
 from discord.http import Route
 from sqlite_utils import Database
 
-from bot.context import Incoming
+from bot.discord.ballots import Ballots
 from bot.discord.base import DM, PLATFORM, THREADS, snowflake, stored
 from bot.discord.events import emoji_key, stored_event
 from bot.discord.polls import VOTES, Polls
@@ -61,7 +61,7 @@ def newer(a: str | None, b: str) -> str:
     return b if a is None or int(b) > int(a) else a
 
 
-class Ingest(Polls):
+class Ingest(Polls, Ballots):
     def _watch_gateway(self) -> None:
         assert self.client is not None
         parsers = self.client._connection.parsers
@@ -109,6 +109,7 @@ class Ingest(Polls):
                     await self._store(run)  # up to the last server: channels known
                     run, waiting_guilds = [], None
                     await self._back_fill()
+                    await self.recall_sealed()  # ballot answers not handled before a restart
                     self.signals.synced.set()
             await self._store(run)
 
@@ -157,6 +158,7 @@ class Ingest(Polls):
         if row is None:
             return 0
         room_id, event = row
+        event = self.seal(db, event)  # a secret ballot's answer: only a stub is stored
         channel = snowflake(room_id)
         if name == "MESSAGE_CREATE":
             known.setdefault(channel, str(d.get("guild_id") or ""))
@@ -166,7 +168,7 @@ class Ingest(Polls):
             inbox.set_position(
                 db, PLATFORM, key, newer(inbox.get_position(db, PLATFORM, key), d["id"])
             )
-        elif name.startswith("MESSAGE_REACTION_"):
+        elif name.startswith("MESSAGE_REACTION_") and not inbox.is_sealed(event):
             key = f"reaction:{d['message_id']}:{d['user_id']}:{emoji_key(d.get('emoji'))}"
             if name.endswith("_ADD"):
                 inbox.set_position(db, PLATFORM, key, event["event_id"])
@@ -262,9 +264,3 @@ class Ingest(Polls):
         except (discord.HTTPException, OSError):
             return None
         return True
-
-    async def held_answer(self, room_id: str, event_id: str) -> Incoming | None:
-        return None  # no secret-ballot answers are held in memory on Discord yet
-
-    def forget_held(self, event_id: str) -> None:
-        return None
