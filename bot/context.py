@@ -160,6 +160,22 @@ class PollLayout:
     secret: bool = False  # a secret ballot: nobody may see who chose what
 
 
+@dataclass(frozen=True)
+class Listing:
+    """Something on at a time and place (a workshop), for the platform's own list of
+    events (Discord's server events; Matrix has none). People may say there that
+    they are interested: the bot hears that as a reaction ``interested`` to the
+    message ``answers_to`` (a transaction ID), and its taking back as a removal."""
+
+    title: str
+    details: str
+    place: str
+    starts: datetime
+    ends: datetime
+    answers_to: str | None = None
+    interested: str = ""
+
+
 class Platform(Protocol):
     """Implemented by each chat platform adapter (Matrix, Discord), and by the
     router over them (``bot.platforms.Platforms``) that handlers are given.
@@ -245,6 +261,12 @@ class Platform(Protocol):
     ) -> str: ...
 
     def queue_removal(self, db: Database, room_id: str, event_id: str) -> str: ...
+
+    def queue_listing(self, db: Database, room_id: str, key: str, listing: Listing | None) -> None:
+        """Show in the platform's own list of events what ``key`` names ("workshop:3"),
+        or change it if it is shown; None takes it off (cancelled). A platform with
+        no such list does nothing."""
+        ...
 
     @property
     def files_dir(self) -> Path:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from sqlite_utils import Database
 
-from bot.context import Incoming, Platform, PollAnswer, PollLayout, RoomChange, UserId
+from bot.context import Incoming, Listing, Platform, PollAnswer, PollLayout, RoomChange, UserId
 from storage import outbox
 from storage.inbox import InboxEvent
 
@@ -191,6 +191,9 @@ class Platforms:
         self, db: Database, room_id: str, poll_event: str, results: dict[str, int], text: str
     ) -> str:
         return self._room(db, room_id).queue_poll_end(db, room_id, poll_event, results, text)
+
+    def queue_listing(self, db: Database, room_id: str, key: str, listing: Listing | None) -> None:
+        self.owner(room_id).queue_listing(db, room_id, key, listing)
 
     def queue_removal(self, db: Database, room_id: str, event_id: str) -> str:
         return self._room(db, room_id).queue_removal(db, room_id, event_id)

@@ -28,10 +28,9 @@ import discord
 from discord.http import Route
 from sqlite_utils import Database
 
-from bot.discord.ballots import Ballots
 from bot.discord.base import DM, PLATFORM, THREADS, snowflake, stored
 from bot.discord.events import emoji_key, stored_event
-from bot.discord.polls import VOTES, Polls
+from bot.discord.native import INTERESTED, VOTES, Native
 from storage import inbox, rooms
 
 log = logging.getLogger(__name__)
@@ -47,6 +46,7 @@ WATCHED = (
     "MESSAGE_REACTION_ADD",
     "MESSAGE_REACTION_REMOVE",
     *VOTES,
+    *INTERESTED,
 )
 GUILDS_WAIT = 10.0  # s: how long the servers READY names may take to come
 PAGE = 100  # messages per back-fill request (Discord's most)
@@ -61,7 +61,7 @@ def newer(a: str | None, b: str) -> str:
     return b if a is None or int(b) > int(a) else a
 
 
-class Ingest(Polls, Ballots):
+class Ingest(Native):
     def _watch_gateway(self) -> None:
         assert self.client is not None
         parsers = self.client._connection.parsers
@@ -152,6 +152,8 @@ class Ingest(Polls, Ballots):
             return 0
         if name in VOTES:
             return self.store_vote(db, name, d, session, seq, now_ms)
+        if name in INTERESTED:
+            return self.store_interest(db, name, d, session, seq, now_ms)
         if name in ("CHANNEL_CREATE", "THREAD_CREATE"):
             self._note_channel(db, known, d, str(d.get("guild_id") or ""))
         row = stored_event(name, d, session, seq, now_ms)
@@ -211,6 +213,7 @@ class Ingest(Polls, Ballots):
         """Every channel known, from its last stored message on (see above)."""
         if not self.fill_gaps:
             return
+        await self._store(await self.interest_changes(), live=False)  # scheduled events
         known = self._channels(self.store.db)
         for channel, guild in known.items():
             after = inbox.get_position(self.store.db, PLATFORM, f"last:{channel}")

@@ -30,8 +30,8 @@ import discord
 from discord.http import Route
 from sqlite_utils import Database
 
-from bot.discord.base import PLATFORM, DiscordBase, snowflake, stored
-from bot.discord.polls import expire, poll_request
+from bot.discord.base import PLATFORM, snowflake, stored
+from bot.discord.native import ACTIONS, Native
 from bot.matrix.base import Backoff
 from bot.matrix.sending import SEND_TRIES, Crashes
 from bot.signals import woken
@@ -105,8 +105,6 @@ def calls_for(item: OutboxItem, channel_kind: str, bot: str, guild: str) -> list
         return [
             Call("POST", messages, channel, body) for body in message_bodies(item.txn_id, content)
         ]
-    if item.action == "poll":
-        return [Call("POST", messages, channel, poll_request(item, time.time()))]
     if item.action == "react":
         reaction = {
             **channel,
@@ -203,7 +201,7 @@ def transient(err: BaseException) -> bool:
     return isinstance(err, OSError | aiohttp.ClientError | TimeoutError)
 
 
-class Sending(DiscordBase):
+class Sending(Native):
     async def sender_loop(self) -> None:
         """Start one task per channel that has something to send."""
         while True:
@@ -320,9 +318,8 @@ class Sending(DiscordBase):
         """Do one outbox row. Returns what came of it (a message or channel ID)."""
         if item.action == "file":
             return await self._send_file(item)
-        if item.action == "end_poll":
-            await expire(self.http, item.room_id, str((item.content or {})["message_id"]))
-            return None
+        if item.action in ACTIONS:  # Discord's own polls, scheduled events
+            return await self.perform_native(item)
         kind = self._channel_kind(item.room_id)
         calls = calls_for(item, kind, snowflake(self.user_id), str(self.settings.guild_id))
         first: Any = None
