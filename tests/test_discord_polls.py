@@ -128,6 +128,8 @@ async def test_a_native_poll_is_counted_exactly_and_closed_on_time_while_the_bot
     sam.vote(poll.id, 2)
     await vote_stored(world, row.id, 8)
     assert len(poll_store.votes(world.bot.db, row.id)) == 8
+    sam.reply(companion.id, "1")  # typed after his tap: his latest answer
+    await vote_stored(world, row.id, 9)
 
     await world.bot.stop()  # down: these only Discord knows of
     kim.vote(poll.id, 1)
@@ -140,10 +142,11 @@ async def test_a_native_poll_is_counted_exactly_and_closed_on_time_while_the_bot
     assert await world.bot.run_due() == 1
     await world.bot.settled()
 
-    # An independent count: Discord's own final state of the poll.
-    final = {n: len(users) for n, users in poll.poll.votes.items()}
-    expected = {"a1": final.get(1, 0), "a2": final.get(2, 0), "a3": final.get(3, 0)}
-    assert expected == {"a1": 1, "a2": 1, "a3": 2}
+    # An independent count: Discord's own final state of the poll, with Sam's typed
+    # answer in place of his tap (it came later).
+    chose = {u: n for n, users in poll.poll.votes.items() for u in users} | {sam.id: 1}
+    expected = {f"a{n}": list(chose.values()).count(n) for n in (1, 2, 3)}
+    assert expected == {"a1": 2, "a2": 0, "a3": 2}
     closed = poll_store.get(world.bot.db, row.id)
     assert closed is not None and closed.state == "closed"
     assert closed.results == expected and closed.voters == 4
@@ -167,8 +170,13 @@ async def test_the_close_ends_discords_poll_and_reads_who_chose_what(world: Worl
     poll = native_poll(world)
     assert poll.poll is not None and poll.poll.allow_multiselect
     alex.vote(poll.id, 1, 2)
+    kim = world.people["kim"]
+    kim.vote(poll.id, 2)
     [row] = poll_store.open_in_room(world.bot.db, f"discord:{world.general}")
-    await vote_stored(world, row.id, 2)
+    await vote_stored(world, row.id, 3)
+    companion = world.fake.posted(world.general)[1]
+    kim.reply(companion.id, "1")  # typed after the tap: the latest answer counts
+    await vote_stored(world, row.id, 4)
     sam.send(world.general, "!poll close")
     await world.fake.wait_posted(3, world.general)  # "closing now"
     assert await world.bot.run_due() == 1
@@ -177,7 +185,7 @@ async def test_the_close_ends_discords_poll_and_reads_who_chose_what(world: Worl
         lambda: (p := poll_store.get(world.bot.db, row.id)) and p.state == "closed", "close"
     )
     closed = poll_store.get(world.bot.db, row.id)
-    assert closed is not None and closed.results == {"a1": 1, "a2": 1}
+    assert closed is not None and closed.results == {"a1": 2, "a2": 1}
     assert world.fake.calls_to("POST /channels/{channel_id}/polls/{message_id}/expire")
     await world.bot.settled()
     assert outbox.count_by_state(world.bot.db).get("failed") is None

@@ -22,7 +22,10 @@ kept in the positions (``vote:<message>:<person>``) and moves on only when the
 dispatch is new. At the close, ``poll_answers`` ends the poll if Discord has not,
 and reads each answer's voters: the final choices, which Discord vouches were
 all made by the time it ended (a poll ends at its duration even while the bot is
-down), and an empty choice for anyone who voted and has taken it back since."""
+down). Only a choice that differs from the last the bot saw come is returned (a
+change made while the bot was away), so a typed answer given after a tap still
+counts as the latest; and an empty choice for anyone who voted and took it back
+while the bot was away."""
 
 from __future__ import annotations
 
@@ -256,6 +259,10 @@ class Polls(DiscordBase):
         voted = json.loads(inbox.get_position(self.store.db, PLATFORM, f"voters:{message}") or "[]")
         for person in voted:
             chosen.setdefault(str(person), [])
+        for person, numbers in list(chosen.items()):  # what the bot saw come: counted as it came
+            seen = inbox.get_position(self.store.db, PLATFORM, f"vote:{message}:{person}")
+            if sorted(numbers) == json.loads(seen or "[]"):
+                del chosen[person]
         return [
             PollAnswer(
                 EventId(f"discord:pollvoters:{message}:{person}"),
