@@ -90,6 +90,9 @@ class PollAnswer:
     poll: EventId  # the event ID of the poll
     answers: tuple[str, ...]
     ts: int
+    # The platform vouches that the answer was given by ``ts`` (read from a closed
+    # poll's final results), rather than only that the bot has seen it now.
+    vouched: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,24 @@ class PollLayout:
     max_selections: int
     disclosed: bool
     fallback: str  # the whole poll as plain text, for apps that cannot show polls
+    closes_at: float | None = None  # when it closes (s since 1970); None: when closed
+    secret: bool = False  # a secret ballot: nobody may see who chose what
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Something on at a time and place (a workshop), for the platform's own list of
+    events (Discord's server events; Matrix has none). People may say there that
+    they are interested: the bot hears that as a reaction ``interested`` to the
+    message ``answers_to`` (a transaction ID), and its taking back as a removal."""
+
+    title: str
+    details: str
+    place: str
+    starts: datetime
+    ends: datetime
+    answers_to: str | None = None
+    interested: str = ""
 
 
 @dataclass(frozen=True)
@@ -259,11 +280,23 @@ class Platform(Protocol):
 
     def queue_poll(self, db: Database, room_id: str, poll: PollLayout) -> str: ...
 
+    def poll_not_native(self, room_id: str, poll: PollLayout) -> str | None:
+        """Why ``queue_poll`` will show this poll as plain numbered text rather than
+        as the platform's own poll (a word: the catalogue says it as
+        ``poll.plain_<word>``), or None if it shows it as its own poll."""
+        ...
+
     def queue_poll_end(
         self, db: Database, room_id: str, poll_event: str, results: dict[str, int], text: str
     ) -> str: ...
 
     def queue_removal(self, db: Database, room_id: str, event_id: str) -> str: ...
+
+    def queue_listing(self, db: Database, room_id: str, key: str, listing: Listing | None) -> None:
+        """Show in the platform's own list of events what ``key`` names ("workshop:3"),
+        or change it if it is shown; None takes it off (cancelled). A platform with
+        no such list does nothing."""
+        ...
 
     @property
     def files_dir(self) -> Path:

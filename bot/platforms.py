@@ -17,7 +17,16 @@ from typing import Any, Protocol
 
 from sqlite_utils import Database
 
-from bot.context import Choices, Incoming, Platform, PollAnswer, PollLayout, RoomChange, UserId
+from bot.context import (
+    Choices,
+    Incoming,
+    Listing,
+    Platform,
+    PollAnswer,
+    PollLayout,
+    RoomChange,
+    UserId,
+)
 from storage import outbox
 from storage.inbox import InboxEvent
 
@@ -189,10 +198,16 @@ class Platforms:
     def queue_poll(self, db: Database, room_id: str, poll: PollLayout) -> str:
         return self._room(db, room_id).queue_poll(db, room_id, poll)
 
+    def poll_not_native(self, room_id: str, poll: PollLayout) -> str | None:
+        return self.owner(room_id).poll_not_native(room_id, poll)
+
     def queue_poll_end(
         self, db: Database, room_id: str, poll_event: str, results: dict[str, int], text: str
     ) -> str:
         return self._room(db, room_id).queue_poll_end(db, room_id, poll_event, results, text)
+
+    def queue_listing(self, db: Database, room_id: str, key: str, listing: Listing | None) -> None:
+        self.owner(room_id).queue_listing(db, room_id, key, listing)
 
     def queue_removal(self, db: Database, room_id: str, event_id: str) -> str:
         return self._room(db, room_id).queue_removal(db, room_id, event_id)

@@ -74,7 +74,11 @@ async def close_poll(job: Job) -> None:
             store.counted_secret(db, poll.id)
         else:
             for answer in missed:  # fetched now: their time is only what the bot can vouch for
-                ts = inbox.time_of(db, answer.event_id, answer.ts, job.now, job.platform.name)
+                ts = (  # (or the platform, for a closed poll's final results)
+                    answer.ts
+                    if answer.vouched
+                    else inbox.time_of(db, answer.event_id, answer.ts, job.now, job.platform.name)
+                )
                 if ts <= int(cutoff * 1000):  # (a late one is told so when it is handled)
                     vote = Vote(answer.sender, ts, answer.event_id, "response", answer.answers)
                     store.add_vote(db, poll.id, vote)

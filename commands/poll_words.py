@@ -89,7 +89,15 @@ def results(
 
 def layout(ctx: Context | Job, poll: Poll) -> PollLayout:
     fallback = "\n".join([poll.question, *choices(ctx, poll)])
-    return PollLayout(poll.question, poll.answers, poll.max_selections, poll.disclosed, fallback)
+    return PollLayout(
+        poll.question,
+        poll.answers,
+        poll.max_selections,
+        poll.disclosed,
+        fallback,
+        closes_at=poll.closes_at,
+        secret=poll.secret,
+    )
 
 
 def how_answered(job: Job, sources: dict[str, int]) -> list[str]:

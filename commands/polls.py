@@ -59,12 +59,15 @@ async def start_poll(ctx: Context) -> None:
     )
     poll = store.get(ctx.db, poll_id)
     assert poll is not None
+    shown = layout(ctx, poll)
     if spec.secret:
         announce(ctx, poll)
     else:
-        start = ctx.platform.queue_poll(ctx.db, ctx.room_id, layout(ctx, poll))
+        start = ctx.platform.queue_poll(ctx.db, ctx.room_id, shown)
         text = ctx.platform.queue_text(ctx.db, ctx.room_id, companion(ctx, poll))
         store.set_messages(ctx.db, poll_id, start, text)
+    if (why := ctx.platform.poll_not_native(ctx.room_id, shown)) is not None:
+        ctx.say(f"poll.plain_{why}")  # where the platform's own poll cannot do it
     if closes_at is not None:
         close_at(ctx.db, poll_id, closes_at, platform=ctx.platform.name)
 

@@ -16,12 +16,13 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from bot.config import Config
-from bot.context import Choice, Choices, Platform
+from bot.context import Choice, Choices, Listing, Platform
 from bot.when import say_when
-from commands.workshop_rules import NEEDS
+from commands.workshop_rules import NEEDS, REACTIONS
 from storage.workshops import Needs, Workshop
 
 DEFAULT_MINUTES = 120  # for the calendar file, when the organiser did not say
+MAYBE = next(key for key, answer in REACTIONS.items() if answer == "maybe")
 _URL = re.compile(r"https?://\S+")
 
 
@@ -248,3 +249,13 @@ def calendar_file(speaker: Speaker, w: Workshop, *, stamp: datetime, domain: str
     event.add("status", "CANCELLED" if w.state == "cancelled" else "CONFIRMED")
     cal.add_component(event)
     return bytes(cal.to_ical())
+
+
+def listing(w: Workshop, announce_txn: str | None) -> Listing:
+    """A workshop for the platform's own list of events. Saying "Interested" there
+    is taken as a 🤔 maybe to the announcement, never as going: nobody takes a
+    place without saying so."""
+    ends = w.start + timedelta(minutes=w.minutes or DEFAULT_MINUTES)
+    return Listing(
+        w.title, w.details, w.place, w.start, ends, answers_to=announce_txn, interested=MAYBE
+    )

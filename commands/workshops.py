@@ -33,7 +33,15 @@ from bot.roles import Role
 from commands.common import by_number_or_newest, stop_asking
 from commands.workshop_reminders import cancel_reminders, schedule_reminders
 from commands.workshop_rules import NEEDS_ASK, closed_key, must_be_changeable, start_time
-from commands.workshop_words import announcement, calendar_file, checklist, describe, say_at, tz
+from commands.workshop_words import (
+    announcement,
+    calendar_file,
+    checklist,
+    describe,
+    listing,
+    say_at,
+    tz,
+)
 from storage import workshops as store
 from storage.workshops import Rsvp, Workshop
 
@@ -113,11 +121,13 @@ def send_calendar_file(ctx: Context, w: Workshop, room_id: str, now: datetime) -
 
 
 def announce(ctx: Context, w: Workshop, now: datetime) -> None:
-    """Post a new workshop's announcement and its calendar file; schedule its reminders."""
+    """Post a new workshop's announcement and its calendar file; schedule its reminders;
+    show it in the platform's own list of events, if it has one."""
     txn = ctx.platform.queue_text(ctx.db, ctx.room_id, announcement(ctx, w, now))
     store.set_announcement(ctx.db, w.id, txn)
     schedule_reminders(ctx.db, ctx.config, w, now, platform=ctx.platform.name)
     send_calendar_file(ctx, w, ctx.room_id, now)
+    ctx.platform.queue_listing(ctx.db, w.room_id, f"workshop:{w.id}", listing(w, txn))
 
 
 @commands.command("workshops", summary="workshop.list_summary")
@@ -238,6 +248,7 @@ async def cancel_workshop(ctx: Context) -> None:
         stop_asking(ctx.db, person, NEEDS_ASK, str(w.id))
     room_text = [ctx.text("workshop.cancelled_room", number=w.id, title=w.title, when=when)]
     ctx.platform.queue_text(ctx.db, w.room_id, "\n".join(room_text + because))
+    ctx.platform.queue_listing(ctx.db, w.room_id, f"workshop:{w.id}", None)
     done = "workshop.cancel_done" if people else "workshop.cancel_done_nobody"
     ctx.reply(done, number=w.id, count=len(people))
 
@@ -274,5 +285,8 @@ async def move_workshop(ctx: Context) -> None:
         ctx.text("workshop.moved_room", number=w.id, title=w.title, when=when, before=before),
     )
     send_calendar_file(ctx, moved, w.room_id, now)
+    ctx.platform.queue_listing(
+        ctx.db, w.room_id, f"workshop:{w.id}", listing(moved, moved.announce_txn)
+    )
     done = "workshop.move_done" if people else "workshop.move_done_nobody"
     ctx.reply(done, number=w.id, when=when, count=len(people))

@@ -161,6 +161,12 @@ class Tiny:
     def queue_poll(self, db: Database, room_id: str, poll: PollLayout) -> str:
         return self._queue(db, "send", room_id, content=poll.fallback)
 
+    def poll_not_native(self, room_id: str, poll: PollLayout) -> str | None:
+        return None
+
+    def queue_listing(self, db: Database, room_id: str, key: str, listing: object) -> None:
+        return None
+
     def queue_poll_end(
         self, db: Database, room_id: str, poll_event: str, results: dict[str, int], text: str
     ) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.context import Choices, PollLayout, UserId
+from bot.context import Choices, UserId
 from bot.discord.base import PLATFORM, PREFIX, snowflake
 from bot.discord.events import Events
 from bot.discord.interactions import Interactions, components, reply_parts
@@ -135,16 +135,6 @@ class DiscordAdapter(Rooms, Session, Events, Interactions):
 
     def queue_direct(self, db: Database, user_id: str, text: str) -> str:
         return self.queue_text(db, self.direct_room(db, user_id), text)
-
-    def queue_poll(self, db: Database, room_id: str, poll: PollLayout) -> str:
-        """For now a poll is its plain text (numbered answers, answered by a numbered
-        reply or reaction, as in apps that cannot show Matrix polls)."""
-        return self.queue_text(db, room_id, poll.fallback)
-
-    def queue_poll_end(
-        self, db: Database, room_id: str, poll_event: str, results: dict[str, int], text: str
-    ) -> str:
-        return self.queue_text(db, room_id, text, reply_to=poll_event)
 
     def queue_removal(self, db: Database, room_id: str, event_id: str) -> str:
         return self._queue(db, "redact", room_id, {"event_id": event_id})

@@ -83,6 +83,9 @@ class DiscordBase:
         self.crash_delay = 0.5  # the first wait after an unexpected sending failure
         self._acks: dict[str, asyncio.Task[None]] = {}  # interactions being answered, by ID
         self._refusals: dict[str, str] = {}  # presses not taken, by ID: what to tell the person
+        # Answers to secret ballots, by event ID: in memory only, never on disk (ballots).
+        self._held: dict[str, dict[str, Any]] = {}
+        self._recall_needed = False
 
     @property
     def http(self) -> discord.http.HTTPClient:

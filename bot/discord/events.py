@@ -20,8 +20,9 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.context import Edit, EventId, Incoming, Message, Reaction, Removal, RoomId, UserId
-from bot.discord.base import DiscordBase, iso_ms, snowflake_ms, stored
+from bot.discord.base import iso_ms, snowflake_ms, stored
 from bot.discord.interactions import INTERACTION, stored_interaction, to_message, words_of
+from bot.discord.native import INTERESTED, VOTES, Native
 from storage import inbox, rooms
 from storage.inbox import InboxEvent
 
@@ -126,10 +127,19 @@ def to_incoming(
     return None  # channels and threads made: recorded when they came
 
 
-class Events(DiscordBase):
+class Events(Native):
     def interpret(self, db: Database, event: InboxEvent) -> Incoming | None:
         """What a stored dispatch means, in neutral terms. A direct message counts as
         direct only while the chat is private (nobody but the person and the bot)."""
+        if event.type in VOTES:
+            return self.vote_answer(db, event)
+        if event.type in INTERESTED:
+            return self.interest_answer(db, event)
+        if inbox.is_sealed(event.event):  # a secret ballot's answer: its words are in memory
+            unsealed = self.unseal(event)
+            if unsealed is None:
+                return None
+            event = unsealed
         removed_by = ""
         if event.type == INTERACTION:
             return to_message(

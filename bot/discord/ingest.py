@@ -28,9 +28,9 @@ import discord
 from discord.http import Route
 from sqlite_utils import Database
 
-from bot.context import Incoming, PollAnswer
-from bot.discord.base import DM, PLATFORM, THREADS, DiscordBase, snowflake, stored
+from bot.discord.base import DM, PLATFORM, THREADS, snowflake, stored
 from bot.discord.events import emoji_key, stored_event
+from bot.discord.native import INTERESTED, VOTES, Native
 from storage import inbox, rooms
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,8 @@ WATCHED = (
     "MESSAGE_REACTION_ADD",
     "MESSAGE_REACTION_REMOVE",
     "INTERACTION_CREATE",
+    *VOTES,
+    *INTERESTED,
 )
 GUILDS_WAIT = 10.0  # s: how long the servers READY names may take to come
 PAGE = 100  # messages per back-fill request (Discord's most)
@@ -60,7 +62,7 @@ def newer(a: str | None, b: str) -> str:
     return b if a is None or int(b) > int(a) else a
 
 
-class Ingest(DiscordBase):
+class Ingest(Native):
     def _watch_gateway(self) -> None:
         assert self.client is not None
         parsers = self.client._connection.parsers
@@ -108,6 +110,7 @@ class Ingest(DiscordBase):
                     await self._store(run)  # up to the last server: channels known
                     run, waiting_guilds = [], None
                     await self._back_fill()
+                    await self.recall_sealed()  # ballot answers not handled before a restart
                     self.signals.synced.set()
             await self._store(run)
 
@@ -149,12 +152,17 @@ class Ingest(DiscordBase):
         if name == "GUILD_CREATE":
             self._note_guild(db, known, d)
             return 0
+        if name in VOTES:
+            return self.store_vote(db, name, d, session, seq, now_ms)
+        if name in INTERESTED:
+            return self.store_interest(db, name, d, session, seq, now_ms)
         if name in ("CHANNEL_CREATE", "THREAD_CREATE"):
             self._note_channel(db, known, d, str(d.get("guild_id") or ""))
         row = stored_event(name, d, session, seq, now_ms)
         if row is None:
             return 0
         room_id, event = row
+        event = self.seal(db, event)  # a secret ballot's answer: only a stub is stored
         channel = snowflake(room_id)
         if name == "INTERACTION_CREATE" and not self.keeps(db, d):
             return 0  # a press on someone else's question, or on one that is over
@@ -168,7 +176,7 @@ class Ingest(DiscordBase):
             inbox.set_position(
                 db, PLATFORM, key, newer(inbox.get_position(db, PLATFORM, key), d["id"])
             )
-        elif name.startswith("MESSAGE_REACTION_"):
+        elif name.startswith("MESSAGE_REACTION_") and not inbox.is_sealed(event):
             key = f"reaction:{d['message_id']}:{d['user_id']}:{emoji_key(d.get('emoji'))}"
             if name.endswith("_ADD"):
                 inbox.set_position(db, PLATFORM, key, event["event_id"])
@@ -211,6 +219,7 @@ class Ingest(DiscordBase):
         """Every channel known, from its last stored message on (see above)."""
         if not self.fill_gaps:
             return
+        await self._store(await self.interest_changes(), live=False)  # scheduled events
         known = self._channels(self.store.db)
         for channel, guild in known.items():
             after = inbox.get_position(self.store.db, PLATFORM, f"last:{channel}")
@@ -268,12 +277,3 @@ class Ingest(DiscordBase):
         except (discord.HTTPException, OSError):
             return None
         return True
-
-    async def poll_answers(self, room_id: str, poll_event: str) -> list[PollAnswer]:
-        return []  # polls are numbered replies on Discord for now: nothing native to read
-
-    async def held_answer(self, room_id: str, event_id: str) -> Incoming | None:
-        return None  # no secret-ballot answers are held in memory on Discord yet
-
-    def forget_held(self, event_id: str) -> None:
-        return None

@@ -30,7 +30,8 @@ import discord
 from discord.http import Route
 from sqlite_utils import Database
 
-from bot.discord.base import PLATFORM, DiscordBase, snowflake, stored
+from bot.discord.base import PLATFORM, snowflake, stored
+from bot.discord.native import ACTIONS, Native
 from bot.matrix.base import Backoff
 from bot.matrix.sending import SEND_TRIES, Crashes
 from bot.signals import woken
@@ -201,7 +202,7 @@ def transient(err: BaseException) -> bool:
     return isinstance(err, OSError | aiohttp.ClientError | TimeoutError)
 
 
-class Sending(DiscordBase):
+class Sending(Native):
     async def sender_loop(self) -> None:
         """Start one task per channel that has something to send."""
         while True:
@@ -318,6 +319,8 @@ class Sending(DiscordBase):
         """Do one outbox row. Returns what came of it (a message or channel ID)."""
         if item.action == "file":
             return await self._send_file(item)
+        if item.action in ACTIONS:  # Discord's own polls, scheduled events
+            return await self.perform_native(item)
         if item.action == "send" and "interaction" in (item.content or {}):
             return await self.answer_interaction(item)  # a reply to a slash command
         kind = self._channel_kind(item.room_id)

@@ -40,11 +40,12 @@ def intents() -> discord.Intents:
     """What the bot asks the gateway for: servers and their channels, members
     (to tell people apart and check they exist), messages in servers and direct
     messages with their words (message content: commands and feedback are words),
-    reactions in both (votes, RSVPs) and scheduled events (workshops)."""
+    reactions and poll votes in both (votes, RSVPs) and scheduled events (workshops)."""
     wanted = discord.Intents.none()
     wanted.guilds = wanted.members = True
     wanted.guild_messages = wanted.dm_messages = wanted.message_content = True
     wanted.guild_reactions = wanted.dm_reactions = True
+    wanted.polls = True  # votes in the bot's polls (server and direct messages)
     wanted.guild_scheduled_events = True
     return wanted
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.context import Choices, PollLayout, UserId
+from bot.context import Choices, Listing, PollLayout, UserId
 from bot.matrix.crypto import Crypto
 from bot.matrix.events import POLL_END, POLL_START, Events, notice
 from bot.matrix.ingest import Ingest
@@ -112,6 +112,12 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
 
     def queue_direct(self, db: Database, user_id: str, text: str) -> str:
         return self.queue_text(db, self.direct_room(db, user_id), text)
+
+    def queue_listing(self, db: Database, room_id: str, key: str, listing: Listing | None) -> None:
+        return None  # Matrix has no list of events of its own (the .ics file does it)
+
+    def poll_not_native(self, room_id: str, poll: PollLayout) -> str | None:
+        return None  # Matrix polls can do all a poll here asks (apps without them: the text)
 
     def queue_poll(self, db: Database, room_id: str, poll: PollLayout) -> str:
         kind = (
