@@ -215,12 +215,31 @@ def set_position(db: Database, platform: str, key: str, value: str) -> None:
 
 
 def forget_positions(db: Database, needle: str, pattern: re.Pattern[str]) -> None:
-    """Drop the positions that name a person (a reaction they added is kept under
-    their ID, to match its taking back); a channel's or a session's never do."""
+    """Forget a person in the positions: one kept under their ID (a reaction they
+    added, to match its taking back; their vote) is dropped; in a list of people
+    (who voted, who is interested) only they are taken out, so the others stay
+    counted. A channel's or a session's position never names anyone."""
     for _, row in list(naming(db, "positions", ["key", "value"], needle, pattern)):
-        db.execute(
-            "DELETE FROM positions WHERE platform = ? AND key = ?", [row["platform"], row["key"]]
-        )
+        where = [row["platform"], row["key"]]
+        others = _others_in_list(row["value"], pattern)
+        if pattern.search(row["key"]) or others is None:
+            db.execute("DELETE FROM positions WHERE platform = ? AND key = ?", where)
+        else:
+            db.execute(
+                "UPDATE positions SET value = ? WHERE platform = ? AND key = ?",
+                [json.dumps(others), *where],
+            )
+
+
+def _others_in_list(value: str, pattern: re.Pattern[str]) -> list[str] | None:
+    """A JSON list of IDs without the ones ``pattern`` finds (None if not such a list)."""
+    try:
+        items = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        return None
+    return [i for i in items if not pattern.search(i)]
 
 
 def count_by_state(db: Database) -> dict[str, int]:

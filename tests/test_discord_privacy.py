@@ -17,6 +17,8 @@ from test_discord_rooms import THREADS, Server, running_server
 
 from bot.messages import Messages
 from storage import inbox
+from storage.db import Store
+from storage.privacy import number_pattern
 
 SAY = Messages.load()
 
@@ -117,3 +119,19 @@ def rows_everywhere(server: Server) -> list[tuple[str, dict[str, Any]]]:
     return [
         (table, row) for table in db.table_names() for row in db.query(f"SELECT * FROM [{table}]")
     ]
+
+
+def test_forgetting_takes_the_person_out_of_lists_and_keeps_the_others(store: Store) -> None:
+    """Who voted in a poll, who is interested in a workshop: the others stay counted."""
+    sam, pat = "111111111111111111", "222222222222222222"
+    with store.write() as db:
+        inbox.set_position(db, "discord", f"vote:900:{sam}", "[1]")
+        inbox.set_position(db, "discord", f"vote:900:{pat}", "[2]")
+        inbox.set_position(db, "discord", "voters:900", json.dumps(sorted([sam, pat])))
+        inbox.set_position(db, "discord", "last:800", f"{sam}1")  # a longer number: not Sam
+        inbox.forget_positions(db, sam, number_pattern(sam))
+    with store.write() as db:
+        assert inbox.get_position(db, "discord", f"vote:900:{sam}") is None
+        assert inbox.get_position(db, "discord", f"vote:900:{pat}") == "[2]"
+        assert json.loads(inbox.get_position(db, "discord", "voters:900") or "") == [pat]
+        assert inbox.get_position(db, "discord", "last:800") == f"{sam}1"
