@@ -1,13 +1,15 @@
-"""Buttons for workshop answers on Discord, with the real ``DiscordAdapter``
-against the fake Discord and the real worker and dispatcher: a workshop's
-Going / Maybe / Can't come beside its reactions and ``!going``, answered
-privately."""
+"""Buttons for workshop answers and for secret ballots on Discord, with the real
+``DiscordAdapter`` against the fake Discord and the real worker, dispatcher and
+scheduler: a workshop's Going / Maybe / Can't come beside its reactions and
+``!going``, answered privately; a ballot's choices as buttons, sealed like a
+typed answer, asked again after a restart, counted with no link to a person."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from bot.messages import Messages
 from fakediscord import FakeDiscord, Person
 from fakediscord.model import Message as Posted
 from storage import inbox, workshops
+from storage import polls as poll_store
 
 TEXT = Messages.load()
 EPHEMERAL, DEFERRED_MESSAGE, DEFERRED_UPDATE = 64, 5, 6
@@ -173,3 +176,86 @@ async def test_a_press_on_a_workshop_replayed_by_a_resume_is_handled_once(world:
     assert len([m for m in world.fake.posted() if m.interaction_id == pressed]) == 1
     found = workshops.rsvp(world.bot.db, 1, person_id(sam))
     assert found is not None and found.answer == "maybe"
+
+
+def voted(world: World) -> int:
+    return int(
+        world.bot.db.execute("SELECT coalesce(sum(voted), 0) FROM poll_ballots").fetchone()[0]
+    )
+
+
+async def test_a_secret_ballot_by_buttons_is_asked_again_after_a_restart_and_links_nobody(
+    world: World,
+) -> None:
+    voters = [world.people[n] for n in ("alex", "kim", "lee", "pat")]
+    alex, kim, lee, pat = voters
+    world.people["sam"].send(
+        world.general, "!poll secret Who should chair? | Sam | Jo | closes in 3h"
+    )
+    await world.fake.wait_posted(2, world.general)
+    [row] = poll_store.open_in_room(world.bot.db, f"discord:{world.general}")
+    assert await world.bot.run_due() == 1  # the ballots go out
+
+    async def ballot(person: Person) -> Posted:
+        found = await world.fake.wait_posted(2, person.dm_channel())
+        assert all(m.poll is None for m in found)  # never Discord's own poll
+        return found[1]
+
+    ballots = {p.id: await ballot(p) for p in [alex, kim, lee, pat]}
+    assert list(buttons(ballots[alex.id])) == ["Sam", "Jo"]
+    assert ballots[alex.id].content.endswith(content(say("poll.ballot_how_to_tap")))
+
+    def tap(person: Person, label: str) -> int:
+        return person.press(ballots[person.id].id, buttons(ballots[person.id])[label])
+
+    tapped = [tap(alex, "Sam"), tap(kim, "Jo")]
+    await world.bot.until(lambda: voted(world) == 2, "2 votes")
+
+    def responses() -> list[int | None]:
+        return [world.fake.interaction(t).response for t in tapped]
+
+    await world.fake.wait_for(lambda: all(responses()), what="the taps answered")
+    assert responses() == [DEFERRED_UPDATE] * 2
+    await world.bot.stop()  # the taps held in memory are gone, and Discord can't give them back
+    await world.bot.start()
+    for person in (alex, kim):
+        await world.fake.wait_for(
+            lambda p=person: [
+                m
+                for m in world.fake.posted(p.dm_channel())
+                if m.content == content(say("poll.ballot_tap_again"))
+            ],
+            what="asked to tap again",
+        )
+    assert voted(world) == 0
+    tap(alex, "Sam")
+    tap(kim, "Jo")
+    tap(lee, "Sam")
+    pat.reply(ballots[pat.id].id, "2")  # typed still works
+    await world.bot.until(lambda: voted(world) == 4, "4 votes")
+    assert world.bot.clock is not None
+    world.bot.clock.ahead = timedelta(hours=3, minutes=1)
+    assert await world.bot.run_due() == 1
+    closed = poll_store.get(world.bot.db, row.id)
+    assert closed is not None and closed.state == "closed"
+    assert closed.results == {"a1": 2, "a2": 2} and closed.voters == 4
+    await world.bot.settled()
+
+    # No row anywhere holds a person's ID together with what they chose.
+    db = world.bot.db
+    tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in set(tables) - {"polls"}:
+        for found in db.execute(f"SELECT * FROM {table}"):  # noqa: S608 (names from sqlite_master)
+            text = repr(found)
+            for person in voters:
+                if str(person.id) in text:
+                    assert '"content": "2"' not in text, (table, found)
+                    assert '"a1"' not in text and '"a2"' not in text, (table, found)
+                    one = f"answer:{person.id}:1" in text
+                    assert one == (f"answer:{person.id}:2" in text), (table, found)  # both offered
+    stubs = db.execute("SELECT event FROM inbox WHERE json_extract(event, '$.sealed') = 1")
+    kinds = sorted((json.loads(e)["type"], json.loads(e)["sender"]) for (e,) in stubs.fetchall())
+    pressed = [person_id(p) for p in (alex, alex, kim, kim, lee)]
+    assert kinds == sorted(
+        [("INTERACTION_CREATE", p) for p in pressed] + [("MESSAGE_CREATE", person_id(pat))]
+    )

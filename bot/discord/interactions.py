@@ -19,6 +19,7 @@ press is read as that person typing it in that channel, not as a reply. The
 reply to it is private (ephemeral): the press is deferred as a message only the
 presser sees, and the core's reply fills it in, as for a slash command, so a
 button that anyone may press does not fill the channel with "You are going".
+A press on a secret ballot is sealed like a typed answer (``bot.discord.ballots``).
 
 Discord wants an answer within 3 seconds. It is given just after the
 interaction is stored, not before: an interaction acknowledged but not yet
@@ -308,7 +309,7 @@ class Interactions(Sending, SlashCommands):
         if person is None:
             return True
         why = "discord.not_yours" if person != presser(d) else None
-        if why is None and not still_asked(db, d, person):
+        if why is None and not self.presses_ballot(db, d) and not still_asked(db, d, person):
             why = "discord.not_waiting"
         if why is not None:
             self._refusals[str(d["id"])] = why
