@@ -233,6 +233,15 @@ async def test_a_secret_ballot_by_buttons_is_asked_again_after_a_restart_and_lin
     tap(lee, "Sam")
     pat.reply(ballots[pat.id].id, "2")  # typed still works
     await world.bot.until(lambda: voted(world) == 4, "4 votes")
+    tap(lee, "Jo")  # once only: not a second vote, nor a change
+    await world.fake.wait_for(
+        lambda: [
+            m
+            for m in world.fake.posted(lee.dm_channel())
+            if m.content == content(say("poll.already_voted", number=row.id))
+        ],
+        what="told they have voted",
+    )
     assert world.bot.clock is not None
     world.bot.clock.ahead = timedelta(hours=3, minutes=1)
     assert await world.bot.run_due() == 1
@@ -243,6 +252,8 @@ async def test_a_secret_ballot_by_buttons_is_asked_again_after_a_restart_and_lin
 
     # No row anywhere holds a person's ID together with what they chose.
     db = world.bot.db
+    failed = db.execute("SELECT action, content FROM outbox WHERE state = 'failed'")
+    assert failed.fetchall() == []  # a tap has nothing in the chat to delete
     tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     for table in set(tables) - {"polls"}:
         for found in db.execute(f"SELECT * FROM {table}"):  # noqa: S608 (names from sqlite_master)
@@ -255,7 +266,7 @@ async def test_a_secret_ballot_by_buttons_is_asked_again_after_a_restart_and_lin
                     assert one == (f"answer:{person.id}:2" in text), (table, found)  # both offered
     stubs = db.execute("SELECT event FROM inbox WHERE json_extract(event, '$.sealed') = 1")
     kinds = sorted((json.loads(e)["type"], json.loads(e)["sender"]) for (e,) in stubs.fetchall())
-    pressed = [person_id(p) for p in (alex, alex, kim, kim, lee)]
+    pressed = [person_id(p) for p in (alex, alex, kim, kim, lee)]  # lee's second: scrubbed
     assert kinds == sorted(
         [("INTERACTION_CREATE", p) for p in pressed] + [("MESSAGE_CREATE", person_id(pat))]
     )
