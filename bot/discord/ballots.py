@@ -37,7 +37,14 @@ from discord.http import Route
 from sqlite_utils import Database
 
 from bot.context import Incoming, NotReadableYet
-from bot.discord.base import PLATFORM, DiscordBase, snowflake, snowflake_ms, stored
+from bot.discord.base import (
+    INTERACTION_ID,
+    PLATFORM,
+    DiscordBase,
+    snowflake,
+    snowflake_ms,
+    stored,
+)
 from bot.discord.slash import catalogue
 from storage import inbox, outbox
 from storage import polls as poll_store
@@ -53,7 +60,6 @@ BALLOT_KINDS = (
     "INTERACTION_CREATE",
 )
 PRESS, PRESSED = "INTERACTION_CREATE", 3  # a button or a menu used (its interaction type)
-PRESS_ID = "discord:interaction:"  # a stored press's ID, before Discord's
 
 
 class Ballots(DiscordBase):
@@ -143,7 +149,7 @@ class Ballots(DiscordBase):
         for event in lost:
             inbox.mark(db, event.seq, "ignored")
         for poll_id, voter, room, event_id in poll_store.held_while_open(db):
-            if event_id.startswith(PRESS_ID) and event_id not in self._held:
+            if event_id.startswith(INTERACTION_ID) and event_id not in self._held:
                 poll_store.take_back_secret(db, poll_id, voter)
                 people[voter] = room
         words = catalogue().get("poll.ballot_tap_again")
@@ -172,7 +178,7 @@ class Ballots(DiscordBase):
         from bot.discord.events import to_incoming  # (events builds on this module)
 
         raw = self._held.get(event_id)
-        if raw is None and event_id.startswith(PRESS_ID):
+        if raw is None and event_id.startswith(INTERACTION_ID):
             return None  # a press is not a message: gone (the person was asked again)
         if raw is None:
             d = await self._fetch(room_id, event_id)

@@ -48,7 +48,7 @@ from discord.http import Route
 from sqlite_utils import Database
 
 from bot.context import Choices, EventId, Message, RoomId, UserId
-from bot.discord.base import PLATFORM, snowflake, snowflake_ms, stored
+from bot.discord.base import INTERACTION_ID, PLATFORM, snowflake, snowflake_ms, stored
 from bot.discord.sending import Sending, message_bodies
 from bot.discord.slash import SlashCommands, catalogue, typed_command
 from storage import conversations, inbox, outbox
@@ -58,7 +58,7 @@ from storage.outbox import OutboxItem
 log = logging.getLogger(__name__)
 
 INTERACTION = "INTERACTION_CREATE"
-PREFIX = "discord:interaction:"  # a stored interaction's ID, before Discord's
+PREFIX = INTERACTION_ID
 COMMAND, COMPONENT, MODAL_SUBMIT = 2, 3, 5  # the interaction types the bot reads
 ACTION_ROW, BUTTON, STRING_SELECT, TEXT_INPUT = 1, 2, 3, 4  # component types
 SECONDARY = 2  # a grey button
