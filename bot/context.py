@@ -197,6 +197,9 @@ class Choices:
     # A button with these words opens a box to write a longer answer in, where
     # the platform has one; what is written there arrives as the person's message.
     write: str | None = None
+    # Anyone who sees them may press (a workshop's Going / Maybe / Can't come): a
+    # press is read as that person typing the choice's answer, a command, there.
+    anyone: bool = False
 
 
 class Platform(Protocol):

@@ -16,7 +16,7 @@ from bot.context import Context, Incoming, Message, PollAnswer, Reaction
 from bot.registry import CommandSet
 from bot.scheduler import Job, schedule
 from commands.poll_rules import count
-from commands.poll_words import ballot_text, keycap_number, layout
+from commands.poll_words import ballot_buttons, ballot_text, keycap_number, layout
 from storage import inbox
 from storage import polls as store
 from storage.polls import Poll, Vote
@@ -51,7 +51,12 @@ async def send_ballots(job: Job) -> None:
         for person in sorted(members):
             room = job.platform.direct_room(db, person)
             start = job.platform.queue_poll(db, room, layout(job, poll))
-            companion = job.platform.queue_text(db, room, ballot_text(job, poll))
+            words, buttons = ballot_text(job, poll), ballot_buttons(poll)
+            companion = (
+                job.platform.queue_question(db, room, person, words, buttons)
+                if buttons is not None
+                else job.platform.queue_text(db, room, words)
+            )
             store.add_ballot(db, poll.id, person, start, companion)
 
 

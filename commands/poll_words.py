@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.config import Config
-from bot.context import Context, PollLayout
+from bot.context import Choice, Choices, Context, PollLayout
 from bot.scheduler import Job
 from bot.when import say_when
 from commands.poll_rules import Result, results_text_parts, turnout
@@ -60,10 +60,25 @@ def companion(ctx: Context, poll: Poll) -> str:
     return "\n".join(lines)
 
 
+MOST_BUTTONS = 25  # the most buttons a message can have where polls are buttons (Discord)
+
+
+def ballot_buttons(poll: Poll) -> Choices | None:
+    """A ballot's choices as buttons, one vote a press, for a platform whose own
+    polls cannot be secret (None: too many, or more than one may be chosen)."""
+    if poll.max_selections != 1 or len(poll.answers) > MOST_BUTTONS:
+        return None
+    return Choices(tuple(Choice(str(n), label) for n, label in enumerate(poll.labels, 1)))
+
+
 def ballot_text(job: Job, poll: Poll) -> str:
-    """The companion of a secret ballot, sent to each person by direct message."""
+    """The companion of a secret ballot, sent to each person by direct message:
+    where the platform shows the ballot as words, with buttons under it if it can."""
     lines = [job.text("poll.ballot_intro", number=poll.id), *choices(job, poll)]
-    lines += ["", job.text("poll.ballot_how_to_answer")]
+    how = "poll.ballot_how_to_answer"
+    if job.platform.poll_not_native(poll.room_id, layout(job, poll)) is not None:
+        how = "poll.ballot_how_to_tap" if ballot_buttons(poll) else "poll.ballot_how_to_reply"
+    lines += ["", job.text(how)]
     return "\n".join(lines)
 
 

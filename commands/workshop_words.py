@@ -113,6 +113,19 @@ def announcement(speaker: Speaker, w: Workshop, now: datetime) -> str:
     return "\n".join([*describe(speaker, w, now), "", *_how_to_answer(speaker, w)])
 
 
+def rsvp_choices(speaker: Speaker, w: Workshop) -> Choices:
+    """Going / Maybe / Can't come, for anyone to press where the platform shows
+    buttons: a press is that person typing the command (the words say how)."""
+    prefix = speaker.config.bot.prefix
+    return Choices(
+        tuple(
+            Choice(f"{prefix}{command} {w.id}", speaker.text(f"workshop.button_{command}"))
+            for command in ("going", "maybe", "cantgo")
+        ),
+        anyone=True,
+    )
+
+
 def need_label(speaker: Speaker, code: str) -> str:
     return speaker.text(f"workshop.need.{code}")
 

@@ -39,6 +39,7 @@ from commands.workshop_words import (
     checklist,
     describe,
     listing,
+    rsvp_choices,
     say_at,
     tz,
 )
@@ -123,7 +124,8 @@ def send_calendar_file(ctx: Context, w: Workshop, room_id: str, now: datetime) -
 def announce(ctx: Context, w: Workshop, now: datetime) -> None:
     """Post a new workshop's announcement and its calendar file; schedule its reminders;
     show it in the platform's own list of events, if it has one."""
-    txn = ctx.platform.queue_text(ctx.db, ctx.room_id, announcement(ctx, w, now))
+    text, choices = announcement(ctx, w, now), rsvp_choices(ctx, w)
+    txn = ctx.platform.queue_question(ctx.db, ctx.room_id, ctx.sender, text, choices)
     store.set_announcement(ctx.db, w.id, txn)
     schedule_reminders(ctx.db, ctx.config, w, now, platform=ctx.platform.name)
     send_calendar_file(ctx, w, ctx.room_id, now)

@@ -301,6 +301,16 @@ def held_answers(db: Database, poll_id: int) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in rows.fetchall()]
 
 
+def held_while_open(db: Database) -> list[tuple[int, str, str, str]]:
+    """(poll ID, voter, room ID, event ID) of every answer held for a poll still open."""
+    rows = db.execute(
+        "SELECT b.poll_id, b.voter, b.answer_room, b.answer_event FROM poll_ballots b "
+        "JOIN polls p ON p.id = b.poll_id "
+        "WHERE b.answer_event IS NOT NULL AND p.state = 'open' ORDER BY b.poll_id, b.voter"
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in rows.fetchall()]
+
+
 def answers_waiting_from(db: Database, voter: str) -> list[tuple[str, str]]:
     """(room ID, event ID) of this person's ballot answers not counted yet."""
     rows = db.execute(

@@ -14,7 +14,17 @@ a ballot is stored as a stub too and means nothing (the ballot asks for a typed
 number; a reaction cannot be read again after a restart). After a restart the
 held words are gone: each stub still waiting is read again from Discord
 (``GET /channels/{c}/messages/{m}``) before it is handled, and at the close
-``held_answer`` does the same for answers no longer in memory."""
+``held_answer`` does the same for answers no longer in memory.
+
+A ballot also has a button for each choice (up to 25: ``poll_ballots``); a
+press is answered like a typed number, and sealed the same way: the stub is
+stored, the press (which names the choice) is held in memory. But a press is
+not a message: Discord cannot give it back after a restart. So after one, a
+press still waiting is dropped, and a vote from a press that was held (the
+person was told "I have your vote") is taken back while the poll is open; in
+both cases the person is asked by direct message to tap their choice again,
+rather than their vote being lost without a word. Nothing of the choice is
+ever on disk; the press leaves nothing in the chat to delete at the close."""
 
 from __future__ import annotations
 
@@ -27,7 +37,15 @@ from discord.http import Route
 from sqlite_utils import Database
 
 from bot.context import Incoming, NotReadableYet
-from bot.discord.base import PLATFORM, DiscordBase, snowflake, snowflake_ms, stored
+from bot.discord.base import (
+    INTERACTION_ID,
+    PLATFORM,
+    DiscordBase,
+    snowflake,
+    snowflake_ms,
+    stored,
+)
+from bot.discord.slash import catalogue
 from storage import inbox, outbox
 from storage import polls as poll_store
 from storage.inbox import InboxEvent
@@ -39,7 +57,9 @@ BALLOT_KINDS = (
     "MESSAGE_UPDATE",
     "MESSAGE_REACTION_ADD",
     "MESSAGE_REACTION_REMOVE",
+    "INTERACTION_CREATE",
 )
+PRESS, PRESSED = "INTERACTION_CREATE", 3  # a button or a menu used (its interaction type)
 
 
 class Ballots(DiscordBase):
@@ -56,6 +76,8 @@ class Ballots(DiscordBase):
         d = event.get("d")
         if not isinstance(d, dict) or d.get("guild_id") or event.get("sender") == self.user_id:
             return False  # only what people send in direct messages
+        if event["type"] == PRESS:
+            return self.presses_ballot(db, d)
         if event["type"] == "MESSAGE_UPDATE":
             first = inbox.get(db, stored(d.get("id")))
             return first is not None and inbox.is_sealed(first.event)
@@ -64,6 +86,15 @@ class Ballots(DiscordBase):
             reference.get("message_id") if isinstance(reference, dict) else None
         )
         txn = outbox.txn_of(db, stored(target)) if target else None
+        return txn is not None and poll_store.ballot_by_message(db, txn) is not None
+
+    def presses_ballot(self, db: Database, d: dict[str, Any]) -> bool:
+        """A press of a button on one of the bot's ballots (in a direct message)."""
+        message = d.get("message")
+        target = message.get("id") if isinstance(message, dict) else None
+        if d.get("type") != PRESSED or d.get("guild_id") or not target:
+            return False
+        txn = outbox.txn_of(db, stored(target))
         return txn is not None and poll_store.ballot_by_message(db, txn) is not None
 
     def unseal(self, event: InboxEvent) -> InboxEvent | None:
@@ -89,6 +120,8 @@ class Ballots(DiscordBase):
                 for e in inbox.sealed_waiting(db, PLATFORM)
                 if e.event_id not in self._held and not e.type.startswith("MESSAGE_REACTION_")
             ]
+            self._ask_again(db, [e for e in waiting if e.type == PRESS])
+            waiting = [e for e in waiting if e.type != PRESS]
         found: dict[int, dict[str, Any] | None] = {}
         for event in waiting:
             try:
@@ -108,6 +141,22 @@ class Ballots(DiscordBase):
                 inbox.release(db, event.seq)
         if found:
             self.signals.received.set()
+
+    def _ask_again(self, db: Database, lost: list[InboxEvent]) -> None:
+        """Presses whose choice went with the bot's memory (see above): dropped, or
+        their vote taken back; each person is asked once to tap again."""
+        people = {e.sender: e.room_id for e in lost}
+        for event in lost:
+            inbox.mark(db, event.seq, "ignored")
+        for poll_id, voter, room, event_id in poll_store.held_while_open(db):
+            if event_id.startswith(INTERACTION_ID) and event_id not in self._held:
+                poll_store.take_back_secret(db, poll_id, voter)
+                people[voter] = room
+        words = catalogue().get("poll.ballot_tap_again")
+        for _, room in sorted(people.items()):
+            log.info("A tap on a secret ballot was lost in a restart: asking again")
+            body = {"content": words, "allowed_mentions": {"parse": []}}
+            outbox.enqueue(db, "send", room, content=body, platform=PLATFORM)
 
     async def _fetch(self, room_id: str, event_id: str) -> dict[str, Any] | None:
         """One message from Discord (an edit's stub is read as the message now)."""
@@ -129,6 +178,8 @@ class Ballots(DiscordBase):
         from bot.discord.events import to_incoming  # (events builds on this module)
 
         raw = self._held.get(event_id)
+        if raw is None and event_id.startswith(INTERACTION_ID):
+            return None  # a press is not a message: gone (the person was asked again)
         if raw is None:
             d = await self._fetch(room_id, event_id)
             if d is None:
@@ -140,6 +191,10 @@ class Ballots(DiscordBase):
         event = InboxEvent(
             0, event_id, room_id, str(raw["sender"]), str(raw["type"]), ts, raw, PLATFORM
         )
+        if event.type == PRESS:  # read as the number it stands for
+            from bot.discord.interactions import to_message
+
+            return to_message(event, prefix=self.config.bot.prefix, is_direct=True, thread=False)
         return to_incoming(event, bot_id=self.user_id, is_direct=True, thread=False)
 
     def forget_held(self, event_id: str) -> None:

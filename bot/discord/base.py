@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 PLATFORM = "discord"
 PREFIX = "discord:"
+INTERACTION_ID = "discord:interaction:"  # a stored interaction's ID, before Discord's
 DISCORD_EPOCH_MS = 1_420_070_400_000  # the first moment of 2015, where snowflakes count from
 
 # Channel types (discord-api-docs "Channel Types") the adapter tells apart.

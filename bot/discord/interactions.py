@@ -13,6 +13,14 @@ read as the ``Message`` the person would have typed: a slash command as its
 core's rules for commands and answers apply unchanged. A press by someone
 other than the person asked is not stored; they are told so, privately.
 
+Choices that anyone may press (``Choices.anyone``: a workshop's Going / Maybe /
+Can't come) have ``custom_id`` ``say:<what typing it would say>``, a command: a
+press is read as that person typing it in that channel, not as a reply. The
+reply to it is private (ephemeral): the press is deferred as a message only the
+presser sees, and the core's reply fills it in, as for a slash command, so a
+button that anyone may press does not fill the channel with "You are going".
+A press on a secret ballot is sealed like a typed answer (``bot.discord.ballots``).
+
 Discord wants an answer within 3 seconds. It is given just after the
 interaction is stored, not before: an interaction acknowledged but not yet
 stored would be lost in a crash (Discord never sends it again), while one
@@ -40,7 +48,7 @@ from discord.http import Route
 from sqlite_utils import Database
 
 from bot.context import Choices, EventId, Message, RoomId, UserId
-from bot.discord.base import PLATFORM, snowflake, snowflake_ms, stored
+from bot.discord.base import INTERACTION_ID, PLATFORM, snowflake, snowflake_ms, stored
 from bot.discord.sending import Sending, message_bodies
 from bot.discord.slash import SlashCommands, catalogue, typed_command
 from storage import conversations, inbox, outbox
@@ -50,13 +58,14 @@ from storage.outbox import OutboxItem
 log = logging.getLogger(__name__)
 
 INTERACTION = "INTERACTION_CREATE"
-PREFIX = "discord:interaction:"  # a stored interaction's ID, before Discord's
+PREFIX = INTERACTION_ID
 COMMAND, COMPONENT, MODAL_SUBMIT = 2, 3, 5  # the interaction types the bot reads
 ACTION_ROW, BUTTON, STRING_SELECT, TEXT_INPUT = 1, 2, 3, 4  # component types
 SECONDARY = 2  # a grey button
 MESSAGE, DEFERRED_MESSAGE, DEFERRED_UPDATE = 4, 5, 6  # callback types
 EPHEMERAL = 1 << 6  # seen only by the person who pressed
 ANSWER = "answer"
+SAY = "say"  # custom_id: "say:<a command>", a button anyone may press
 WRITE = "write"  # custom_id: "write:<the person asked>", a button that opens a box
 WORDS_FIELD, PARAGRAPH, MOST_WORDS, MOST_TITLE = "words", 2, 4000, 45
 MODAL = 9  # callback type: open a box to write in
@@ -81,6 +90,8 @@ def components(user_id: str, choices: Choices) -> list[dict[str, Any]]:
     Discord could not show them all (then typing is the way, as the words say)."""
     person = snowflake(user_id)
     options = choices.options
+    if choices.anyone:
+        return _buttons(f"{SAY}:", choices)
     key = f"{ANSWER}:{person}:"
     if not person or not options or any(len(key + c.answer) > MOST_ID for c in options):
         return []
@@ -96,15 +107,23 @@ def components(user_id: str, choices: Choices) -> list[dict[str, Any]]:
             "options": [{"label": _label(c.label, 100), "value": c.answer} for c in options],
         }
         return [{"type": ACTION_ROW, "components": [menu]}]
-    if len(options) > MOST_BUTTONS:
+    write = f"{WRITE}:{person}" if choices.write else None
+    return _buttons(key, choices, write)
+
+
+def _buttons(key: str, choices: Choices, write: str | None = None) -> list[dict[str, Any]]:
+    """One button per choice (``key`` + its answer), in rows of five; none if there
+    are too many for Discord or an answer too long for a ``custom_id``."""
+    options = choices.options
+    if len(options) > MOST_BUTTONS or any(len(key + c.answer) > MOST_ID for c in options):
         return []
     buttons = [
         {"type": BUTTON, "style": SECONDARY, "label": _label(c.label), "custom_id": key + c.answer}
         for c in options
     ]
-    if choices.write and len(buttons) < MOST_BUTTONS:
-        write = {"type": BUTTON, "style": SECONDARY, "label": _label(choices.write)}
-        buttons.append({**write, "custom_id": f"{WRITE}:{person}"})
+    if choices.write and write and len(buttons) < MOST_BUTTONS:
+        opener = {"type": BUTTON, "style": SECONDARY, "label": _label(choices.write)}
+        buttons.append({**opener, "custom_id": write})
     rows = [buttons[n : n + PER_ROW] for n in range(0, len(buttons), PER_ROW)]
     return [{"type": ACTION_ROW, "components": row} for row in rows]
 
@@ -157,6 +176,12 @@ def box(d: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def says(d: dict[str, Any]) -> bool:
+    """A press of a button anyone may press: read as the presser typing a command."""
+    custom_id = str(_obj(d, "data").get("custom_id") or "")
+    return d.get("type") == COMPONENT and custom_id.startswith(f"{SAY}:")
+
+
 def for_someone_else(d: dict[str, Any]) -> bool:
     person = asked(d)
     return person is not None and person != presser(d)
@@ -195,6 +220,8 @@ def stored_interaction(d: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
 def typed_answer(data: dict[str, Any]) -> str | None:
     """What a press or a choice from a menu says, as the person would type it."""
     custom_id = str(data.get("custom_id") or "")
+    if custom_id.startswith(f"{SAY}:"):
+        return custom_id.removeprefix(f"{SAY}:") or None
     if not custom_id.startswith(f"{ANSWER}:"):
         return None
     values = data.get("values")
@@ -233,7 +260,7 @@ def to_message(event: InboxEvent, *, prefix: str, is_direct: bool, thread: bool)
     elif d.get("type") == COMPONENT:
         body = typed_answer(data)
         question = _obj(d, "message").get("id")
-        reply_to = EventId(stored(question)) if question else None
+        reply_to = EventId(stored(question)) if question and not says(d) else None
     else:
         body = modal_words(data)
     if not body:
@@ -259,7 +286,7 @@ def reply_parts(db: Database, reply_to: str) -> dict[str, Any]:
         d = found.event.get("d") if found is not None else None
         if not isinstance(d, dict):
             return {}
-        if d.get("type") == COMMAND:
+        if d.get("type") == COMMAND or says(d):  # filled in, privately for a press
             return {"interaction": reply_to.removeprefix(PREFIX)}
         message = _obj(d, "message").get("id")
         if not message:
@@ -282,7 +309,7 @@ class Interactions(Sending, SlashCommands):
         if person is None:
             return True
         why = "discord.not_yours" if person != presser(d) else None
-        if why is None and not still_asked(db, d, person):
+        if why is None and not self.presses_ballot(db, d) and not still_asked(db, d, person):
             why = "discord.not_waiting"
         if why is not None:
             self._refusals[str(d["id"])] = why
@@ -313,6 +340,8 @@ class Interactions(Sending, SlashCommands):
             body: dict[str, Any] = {"type": MESSAGE, "data": data}
         elif opens_box(d):
             body = {"type": MODAL, "data": box(d)}
+        elif says(d):  # only the presser sees the reply (see above)
+            body = {"type": DEFERRED_MESSAGE, "data": {"flags": EPHEMERAL}}
         else:
             body = {"type": DEFERRED_MESSAGE if d.get("type") == COMMAND else DEFERRED_UPDATE}
         route = Route(

@@ -30,7 +30,7 @@ import discord
 from discord.http import Route
 from sqlite_utils import Database
 
-from bot.discord.base import PLATFORM, snowflake, stored
+from bot.discord.base import INTERACTION_ID, PLATFORM, snowflake, stored
 from bot.discord.native import ACTIONS, Native
 from bot.matrix.base import Backoff
 from bot.matrix.sending import SEND_TRIES, Crashes
@@ -115,6 +115,8 @@ def calls_for(item: OutboxItem, channel_kind: str, bot: str, guild: str) -> list
         return [Call("PUT", messages + "/{message_id}/reactions/{emoji}/@me", reaction)]
     if item.action == "redact":
         target = str(content["event_id"])
+        if target.startswith(INTERACTION_ID):
+            return []  # a press (a ballot's): it left nothing in the chat to delete
         if REACTION in target:
             message, emoji = target.split(REACTION, 1)
             values = {**channel, "message_id": snowflake(message), "emoji": emoji}

@@ -175,6 +175,8 @@ class Interactions:
             target = self.world.messages[interaction.message_id]
             self._edit(target, data)
             resource["message"] = message_payload(self.world, target, interaction.bot)
+        elif kind == DEFERRED_MESSAGE:
+            interaction.deferred_flags = int(data.get("flags") or 0)
         elif kind == MODAL:
             for name in ("custom_id", "title", "components"):
                 _need(data, name)
@@ -203,7 +205,8 @@ class Interactions:
         body = r.body if isinstance(r.body, dict) else {}
         if r.params["message_id"] == "@original" and interaction.original_id is None:
             if interaction.response == DEFERRED_MESSAGE:  # the deferred answer arrives
-                made = self._post(interaction, r, body)
+                flags = int(body.get("flags") or 0) | interaction.deferred_flags
+                made = self._post(interaction, r, {**body, "flags": flags})
                 interaction.original_id = made.id
                 return 200, message_payload(self.world, made, interaction.bot)
         message = self._reply(interaction, r)

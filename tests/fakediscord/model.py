@@ -176,6 +176,7 @@ class Interaction:
     answered_at: float | None = None
     original_id: int | None = None  # the message the callback (or its follow-up) made
     modal: JSON | None = None  # the modal the bot opened
+    deferred_flags: int = 0  # a deferred answer's flags (ephemeral is decided then)
 
 
 @dataclass(eq=False)
