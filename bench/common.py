@@ -5,10 +5,14 @@ each appends to RESULTS.md (command, machine, figures, notes) and printing it.""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import platform
+import shutil
+import statistics
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -64,6 +68,32 @@ def table_lines(rows: Sequence[Sequence[str]]) -> list[str]:
     ]
 
 
+def latency_rows(
+    pings: int, bot: Sequence[float], echo: Sequence[float], target: float, ok: bool
+) -> list[tuple[str, str, str, str, str, str]]:
+    """The reply-latency rows: medians of the bot's and the echo bot's round trips
+    (ms), their ratio against ``target`` (``ok``: met), and the p90s for information."""
+    median_bot, median_echo = statistics.median(bot), statistics.median(echo)
+    return [
+        (
+            f"reply latency, median ({pings} pings)",
+            f"{median_bot:.0f} ms",
+            f"{median_echo:.0f} ms",
+            f"{median_bot / median_echo:.3f}",
+            f"<= {target}",
+            verdict(ok),
+        ),
+        (
+            "reply latency, p90",
+            f"{pct(bot, 90):.0f} ms",
+            f"{pct(echo, 90):.0f} ms",
+            f"{pct(bot, 90) / pct(echo, 90):.3f}",
+            "(info)",
+            "",
+        ),
+    ]
+
+
 def results_block(
     started: datetime,
     what: str,
@@ -88,6 +118,28 @@ def results_block(
         *(f"- {n}" for n in notes),
         "",
     ]
+
+
+def run_kept(
+    workdir: Path, keep: bool, run: Callable[[], None], stop: Callable[[], None] = lambda: None
+) -> bool:
+    """Run the benchmarks (``run``); False if interrupted. Then, always, ``stop`` what
+    they ran on, and remove ``workdir`` unless kept or the run failed (then its
+    path is printed)."""
+    ok = False
+    try:
+        run()
+        ok = True
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("Interrupted; stopping everything.", file=sys.stderr)
+        return False
+    finally:
+        stop()
+        if ok and not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"Logs kept in {workdir}", file=sys.stderr)
+    return True
 
 
 def show(table: list[str], notes: list[str], t_start: float) -> None:

@@ -30,7 +30,6 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import os  # noqa: E402
-import shutil  # noqa: E402
 import signal  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -43,9 +42,10 @@ from typing import Any  # noqa: E402
 from bench.common import (  # noqa: E402
     add_options,
     interrupt,
-    pct,
+    latency_rows,
     record,
     results_block,
+    run_kept,
     show,
     table_lines,
     verdict,
@@ -376,22 +376,7 @@ def table(r: Results) -> list[str]:
     s, checks = r.sizes, r.checks()
     ratio = r.ingest_ratio
     rows = [
-        (
-            f"reply latency, median ({s.pings} pings)",
-            f"{statistics.median(r.bot_rtt):.0f} ms",
-            f"{statistics.median(r.echo_rtt):.0f} ms",
-            f"{r.latency_ratio:.3f}",
-            f"<= {TARGET_LATENCY_RATIO}",
-            verdict(checks["latency"]),
-        ),
-        (
-            "reply latency, p90",
-            f"{pct(r.bot_rtt, 90):.0f} ms",
-            f"{pct(r.echo_rtt, 90):.0f} ms",
-            f"{pct(r.bot_rtt, 90) / pct(r.echo_rtt, 90):.3f}",
-            "(info)",
-            "",
-        ),
+        *latency_rows(s.pings, r.bot_rtt, r.echo_rtt, TARGET_LATENCY_RATIO, checks["latency"]),
         (
             f"ingest, {s.messages} msgs / {s.senders} people",
             f"{r.bot_ingest or 0:.2f} s",
@@ -466,18 +451,8 @@ def main(argv: list[str] | None = None) -> int:
     started, t_start = datetime.now(UTC), time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="copro-bench-discord-"))
     signal.signal(signal.SIGTERM, interrupt)  # so every process is stopped on SIGTERM too
-    ok = False
-    try:
-        asyncio.run(run_all(r, workdir))
-        ok = True
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("Interrupted; stopping everything.", file=sys.stderr)
+    if not run_kept(workdir, args.keep, lambda: asyncio.run(run_all(r, workdir))):
         return 130
-    finally:
-        if ok and not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"Logs kept in {workdir}", file=sys.stderr)
     show(table(r), notes(r), t_start)
     if not args.no_record:
         write_results(args.results, r, command, started)

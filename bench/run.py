@@ -25,7 +25,6 @@ import itertools
 import json
 import os
 import random
-import shutil
 import signal
 import statistics
 import subprocess
@@ -49,9 +48,11 @@ from nio import AsyncClient, RoomSendResponse, SyncResponse  # noqa: E402
 from bench.common import (  # noqa: E402
     add_options,
     interrupt,
+    latency_rows,
     pct,
     record,
     results_block,
+    run_kept,
     show,
     table_lines,
     verdict,
@@ -398,26 +399,8 @@ def table(r: Results) -> list[str]:
     s = r.sizes
     rows: list[tuple[str, str, str, str, str, str]] = []
     if r.bot_rtt and r.echo_rtt:
-        rows.append(
-            (
-                f"reply latency, median ({s.pings} pings)",
-                f"{statistics.median(r.bot_rtt):.0f} ms",
-                f"{statistics.median(r.echo_rtt):.0f} ms",
-                f"{r.latency_ratio:.3f}",
-                f"<= {TARGET_LATENCY_RATIO}",
-                verdict(r.latency_pass),
-            )
-        )
-        rows.append(
-            (
-                "reply latency, p90",
-                f"{pct(r.bot_rtt, 90):.0f} ms",
-                f"{pct(r.echo_rtt, 90):.0f} ms",
-                f"{pct(r.bot_rtt, 90) / pct(r.echo_rtt, 90):.3f}",
-                "(info)",
-                "",
-            )
-        )
+        ok = r.latency_pass
+        rows.extend(latency_rows(s.pings, r.bot_rtt, r.echo_rtt, TARGET_LATENCY_RATIO, ok))
     ratio = r.ingest_ratio
     rows.append(
         (
@@ -1048,25 +1031,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="copro-bench-"))
     synapse = LocalSynapse(workdir / "synapse", default_rate_limits=False)
-    ok = False
     t_start = time.monotonic()
     signal.signal(signal.SIGTERM, interrupt)  # so Synapse is stopped on SIGTERM too
-    try:
+
+    def run() -> None:
         print(f"Starting Synapse in {workdir} ...", flush=True)
         synapse.start()
         asyncio.run(run_all(r, synapse, workdir))
-        ok = True
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("Interrupted; stopping everything.", file=sys.stderr)
-        return 130
-    finally:
+
+    def stop() -> None:
         signal.signal(signal.SIGTERM, interrupt)  # asyncio.run put back the default
         synapse.stop()
-        if ok and not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"Logs kept in {workdir}", file=sys.stderr)
 
+    if not run_kept(workdir, args.keep, run, stop):
+        return 130
     show(table(r), notes(r), t_start)
     if not args.no_record:
         write_results(args.results, r, command, started)
