@@ -5,25 +5,18 @@ cancelled with it), and "Interested" there is a maybe, never a place."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from discordbot import Running, discord_server
+from discordbot import Guild, discord_server
 
-from fakediscord import FakeDiscord, Person
+from fakediscord import Person
 from fakediscord.model import ScheduledEvent
 from storage import outbox
 from storage import workshops as store
 
-
-@dataclass
-class World:
-    fake: FakeDiscord
-    bot: Running
-    general: int
-    people: dict[str, Person]
+World = Guild  # the fake, the bot, "general", and sam, alex and kim by name
 
 
 @pytest.fixture
@@ -32,7 +25,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         return f'[people]\nchampions = ["discord:{people["sam"].id}"]\n'
 
     async with discord_server(tmp_path, ("sam", "alex", "kim"), config=champion) as server:
-        yield World(server.fake, server.bot, server.general, server.people)
+        yield server
 
 
 def the_event(world: World) -> ScheduledEvent | None:
