@@ -30,8 +30,6 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
-import shutil  # noqa: E402
 import signal  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -39,10 +37,19 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
-from importlib.metadata import version  # noqa: E402
 from typing import Any  # noqa: E402
 
-from bench.run import pct, verdict  # noqa: E402
+from bench.common import (  # noqa: E402
+    add_options,
+    interrupt,
+    latency_rows,
+    record,
+    results_block,
+    run_kept,
+    show,
+    table_lines,
+    verdict,
+)
 from fakediscord.process import FakeDiscordProcess  # noqa: E402
 from harness import PONG  # noqa: E402
 from harness_discord import HISTORY, DiscordBot, DiscordWorld, wait_db  # noqa: E402
@@ -369,23 +376,7 @@ def table(r: Results) -> list[str]:
     s, checks = r.sizes, r.checks()
     ratio = r.ingest_ratio
     rows = [
-        ("figure", "copro-bot", "baseline", "ratio", "target", "result"),
-        (
-            f"reply latency, median ({s.pings} pings)",
-            f"{statistics.median(r.bot_rtt):.0f} ms",
-            f"{statistics.median(r.echo_rtt):.0f} ms",
-            f"{r.latency_ratio:.3f}",
-            f"<= {TARGET_LATENCY_RATIO}",
-            verdict(checks["latency"]),
-        ),
-        (
-            "reply latency, p90",
-            f"{pct(r.bot_rtt, 90):.0f} ms",
-            f"{pct(r.echo_rtt, 90):.0f} ms",
-            f"{pct(r.bot_rtt, 90) / pct(r.echo_rtt, 90):.3f}",
-            "(info)",
-            "",
-        ),
+        *latency_rows(s.pings, r.bot_rtt, r.echo_rtt, TARGET_LATENCY_RATIO, checks["latency"]),
         (
             f"ingest, {s.messages} msgs / {s.senders} people",
             f"{r.bot_ingest or 0:.2f} s",
@@ -412,13 +403,7 @@ def table(r: Results) -> list[str]:
         ),
         ("back-fill, handled", f"{r.backfill_handled}/{s.missed}", "", "", "(recorded)", ""),
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(6)]
-    lines = [
-        "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
-        for row in rows
-    ]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return lines
+    return table_lines(rows)
 
 
 def notes(r: Results) -> list[str]:
@@ -449,34 +434,13 @@ def notes(r: Results) -> list[str]:
 
 
 def write_results(path: Path, r: Results, command: str, started: datetime) -> None:
-    versions = ", ".join(f"{n} {version(n)}" for n in ("discord.py", "aiohttp"))
-    block = [
-        f"## {started:%Y-%m-%d %H:%M} UTC, Discord, {r.sizes.name} run: "
-        f"{'all PASS' if r.all_pass else 'some FAIL'}",
-        "",
-        f"- Command: `{command}`",
-        f"- Machine: nproc {os.cpu_count()}, Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()} ({platform.machine()}); {versions}",
-        "",
-        *table(r),
-        "",
-        *(f"- {n}" for n in notes(r)),
-        "",
-    ]
-    with path.open("a", encoding="utf-8") as f:
-        f.write("\n".join(block) + "\n")
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    what, packages = f"Discord, {r.sizes.name}", ("discord.py", "aiohttp")
+    record(path, results_block(started, what, r.all_pass, command, packages, table(r), notes(r)))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
-    parser.add_argument("--results", type=Path, default=BENCH / "RESULTS.md")
-    parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    add_options(parser)
     parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare:
@@ -486,28 +450,12 @@ def main(argv: list[str] | None = None) -> int:
     command = "python bench/discord.py" + (" --quick" if args.quick else "")
     started, t_start = datetime.now(UTC), time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="copro-bench-discord-"))
-    signal.signal(signal.SIGTERM, _interrupt)  # so every process is stopped on SIGTERM too
-    ok = False
-    try:
-        asyncio.run(run_all(r, workdir))
-        ok = True
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("Interrupted; stopping everything.", file=sys.stderr)
+    signal.signal(signal.SIGTERM, interrupt)  # so every process is stopped on SIGTERM too
+    if not run_kept(workdir, args.keep, lambda: asyncio.run(run_all(r, workdir))):
         return 130
-    finally:
-        if ok and not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"Logs kept in {workdir}", file=sys.stderr)
-    print()
-    print("\n".join(table(r)))
-    print()
-    for n in notes(r):
-        print(f"- {n}")
-    print(f"\n(took {time.monotonic() - t_start:.0f} s)")
+    show(table(r), notes(r), t_start)
     if not args.no_record:
         write_results(args.results, r, command, started)
-        print(f"Appended to {args.results}")
     return 0 if r.all_pass else 1
 
 

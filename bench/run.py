@@ -24,9 +24,7 @@ import contextlib
 import itertools
 import json
 import os
-import platform
 import random
-import shutil
 import signal
 import statistics
 import subprocess
@@ -37,7 +35,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +45,18 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from nio import AsyncClient, RoomSendResponse, SyncResponse  # noqa: E402
 
+from bench.common import (  # noqa: E402
+    add_options,
+    interrupt,
+    latency_rows,
+    pct,
+    record,
+    results_block,
+    run_kept,
+    show,
+    table_lines,
+    verdict,
+)
 from bot.localsynapse import Account, LocalSynapse  # noqa: E402
 from harness import BotProcess, Person  # noqa: E402
 
@@ -101,15 +110,6 @@ QUICK = Sizes(
 
 
 # ----- small helpers ---------------------------------------------------------
-
-
-def pct(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0-100), nearest-rank on sorted values."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[k]
 
 
 def iso_to_unix(text: str) -> float:
@@ -391,10 +391,6 @@ class Results:
         return self.latency_pass and self.ingest_pass and self.memory_pass and self.poll_pass
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
 def fmt_s(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f} s"
 
@@ -403,26 +399,8 @@ def table(r: Results) -> list[str]:
     s = r.sizes
     rows: list[tuple[str, str, str, str, str, str]] = []
     if r.bot_rtt and r.echo_rtt:
-        rows.append(
-            (
-                f"reply latency, median ({s.pings} pings)",
-                f"{statistics.median(r.bot_rtt):.0f} ms",
-                f"{statistics.median(r.echo_rtt):.0f} ms",
-                f"{r.latency_ratio:.3f}",
-                f"<= {TARGET_LATENCY_RATIO}",
-                verdict(r.latency_pass),
-            )
-        )
-        rows.append(
-            (
-                "reply latency, p90",
-                f"{pct(r.bot_rtt, 90):.0f} ms",
-                f"{pct(r.echo_rtt, 90):.0f} ms",
-                f"{pct(r.bot_rtt, 90) / pct(r.echo_rtt, 90):.3f}",
-                "(info)",
-                "",
-            )
-        )
+        ok = r.latency_pass
+        rows.extend(latency_rows(s.pings, r.bot_rtt, r.echo_rtt, TARGET_LATENCY_RATIO, ok))
     ratio = r.ingest_ratio
     rows.append(
         (
@@ -485,17 +463,7 @@ def table(r: Results) -> list[str]:
             verdict(r.poll_results_ok),
         )
     )
-    header = ("figure", "copro-bot", "baseline", "ratio", "target", "result")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(row: Sequence[str]) -> str:
-        return "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
-
-    return [
-        line(header),
-        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
-        *(line(row) for row in rows),
-    ]
+    return table_lines(rows)
 
 
 def notes(r: Results) -> list[str]:
@@ -540,28 +508,9 @@ def notes(r: Results) -> list[str]:
 
 
 def write_results(path: Path, r: Results, command: str, started: datetime) -> None:
-    versions = ", ".join(
-        f"{name} {version(name)}" for name in ("matrix-synapse", "matrix-nio", "aiohttp")
-    )
-    passed = r.all_pass
-    block = [
-        f"## {started:%Y-%m-%d %H:%M} UTC, {r.sizes.name} run: "
-        f"{'all PASS' if passed else 'some FAIL'}",
-        "",
-        f"- Command: `{command}`",
-        f"- Machine: nproc {os.cpu_count()}, Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()} ({platform.machine()}); {versions}",
-        "",
-        *table(r),
-        "",
-        *(f"- {n}" for n in notes(r)),
-        "",
-    ]
-    new = not path.exists()
-    with path.open("a", encoding="utf-8") as f:
-        if new:
-            f.write("# Benchmark results\n\nAppended by `bench/run.py`, newest last.\n\n")
-        f.write("\n".join(block) + "\n")
+    packages = ("matrix-synapse", "matrix-nio", "aiohttp")
+    block = results_block(started, r.sizes.name, r.all_pass, command, packages, table(r), notes(r))
+    record(path, block, "# Benchmark results\n\nAppended by `bench/run.py`, newest last.\n\n")
 
 
 # ----- the benchmarks --------------------------------------------------------------
@@ -1063,27 +1012,15 @@ async def run_all(r: Results, synapse: LocalSynapse, workdir: Path) -> None:
         await children.stop_all()
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
-    parser.add_argument(
-        "--results",
-        type=Path,
-        default=BENCH / "RESULTS.md",
-        help="markdown file to append to (default: bench/RESULTS.md)",
-    )
-    parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
+    add_options(parser)
     parser.add_argument(
         "--settle",
         type=float,
         default=SETTLE_S,
         help=f"seconds to pause before each ping (default {SETTLE_S})",
     )
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
     sizes = replace(QUICK if args.quick else FULL, settle=args.settle)
     command = "python bench/run.py" + (" --quick" if args.quick else "")
@@ -1094,34 +1031,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="copro-bench-"))
     synapse = LocalSynapse(workdir / "synapse", default_rate_limits=False)
-    ok = False
     t_start = time.monotonic()
-    signal.signal(signal.SIGTERM, _interrupt)  # so Synapse is stopped on SIGTERM too
-    try:
+    signal.signal(signal.SIGTERM, interrupt)  # so Synapse is stopped on SIGTERM too
+
+    def run() -> None:
         print(f"Starting Synapse in {workdir} ...", flush=True)
         synapse.start()
         asyncio.run(run_all(r, synapse, workdir))
-        ok = True
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("Interrupted; stopping everything.", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGTERM, _interrupt)  # asyncio.run put back the default
-        synapse.stop()
-        if ok and not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"Logs kept in {workdir}", file=sys.stderr)
 
-    print()
-    print("\n".join(table(r)))
-    print()
-    for n in notes(r):
-        print(f"- {n}")
-    print(f"\n(took {time.monotonic() - t_start:.0f} s)")
+    def stop() -> None:
+        signal.signal(signal.SIGTERM, interrupt)  # asyncio.run put back the default
+        synapse.stop()
+
+    if not run_kept(workdir, args.keep, run, stop):
+        return 130
+    show(table(r), notes(r), t_start)
     if not args.no_record:
         write_results(args.results, r, command, started)
-        print(f"Appended to {args.results}")
     return 0 if r.all_pass else 1
 
 

@@ -4,113 +4,27 @@ people do reaches the core once, and what it says is posted once."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import discord
 import pytest
+from discordbot import Running, content, discord_server, write_config
 
 from bot.config import load_config
 from bot.context import Edit, Message, Reaction, Removal
 from bot.discord import DiscordAdapter
-from bot.dispatch import Dispatcher
 from bot.messages import Messages
-from bot.platforms import Platforms, StartupError
+from bot.platforms import StartupError
 from bot.signals import Signals
-from bot.worker import Worker
-from commands import build_registry
 from fakediscord import FakeDiscord, Person
 from storage import inbox, outbox, rooms
 from storage.db import Store
 
-T = TypeVar("T")
 MESSAGES = "POST /channels/{channel_id}/messages"
 PONG = Messages.load().get("ping.pong", prefix="!")
-
-
-def write_config(folder: Path, fake: FakeDiscord, guild_id: int, token: str) -> Path:
-    path = folder / "config.toml"
-    path.write_text(
-        "[discord]\n"
-        f"token = {json.dumps(token)}\n"
-        f"guild_id = {guild_id}\n"
-        f"api_url = {json.dumps(fake.api_url)}\n"
-        "[storage]\n"
-        'database = "copro.db"\n'
-        'data_dir = "data"\n'
-        "[bot]\n"
-        'log_level = "INFO"\n'
-    )
-    (folder / "data").mkdir(exist_ok=True)
-    return path
-
-
-@dataclass
-class Running:
-    """The bot on Discord: the adapter's loops, the worker; ``stop`` is a crash
-    (nothing is kept but the database), ``start`` a restart."""
-
-    fake: FakeDiscord
-    config_path: Path
-    fill_gaps: bool = True
-    store: Store | None = None
-    adapter: DiscordAdapter | None = None
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-
-    async def start(self) -> DiscordAdapter:
-        config = load_config(self.config_path)
-        self.store = Store.open(config.storage.database)
-        signals = Signals()
-        adapter = DiscordAdapter(config, self.store, signals.part(), fill_gaps=self.fill_gaps)
-        self.adapter = adapter
-        await adapter.login()
-        platforms = Platforms([adapter])
-        dispatcher = Dispatcher(config, Messages.load(), build_registry(), platforms)
-        worker = Worker(self.store, dispatcher, platforms, signals=signals)
-        self.tasks = [asyncio.create_task(loop) for loop in [*adapter.loops(), worker.run()]]
-        await asyncio.wait_for(adapter.signals.synced.wait(), 10)
-        return adapter
-
-    async def stop(self) -> None:
-        for task in self.tasks:
-            # Python 3.11's wait_for can swallow a cancel that comes just as what it
-            # waits for happens (the sender's wake-up): cancel until it is done.
-            while not task.done():
-                task.cancel()
-                await asyncio.wait([task], timeout=0.1)
-        if self.adapter is not None:
-            await self.adapter.close()
-        if self.store is not None:
-            self.store.close()
-
-    @property
-    def db(self) -> Any:
-        assert self.store is not None
-        return self.store.db
-
-    async def until(self, check: Callable[[], T], what: str, timeout: float = 10.0) -> T:
-        """Wait until ``check()`` (what the bot stored or did) is truthy; return it.
-        The bot's database has no wake-up of its own, so it is looked at often."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not (found := check()):
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            await asyncio.sleep(0.02)
-        return found
-
-    async def settled(self) -> None:
-        """Wait until nothing waits in the inbox or the outbox."""
-
-        def idle() -> bool:
-            states = {**inbox.count_by_state(self.db), **outbox.count_by_state(self.db)}
-            return not states.get("pending")
-
-        await self.until(idle, "the bot to finish")
 
 
 @dataclass
@@ -124,23 +38,8 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with FakeDiscord() as fake:
-        bot_user = fake.add_bot("copro-bot")
-        guild = fake.add_guild("Council")
-        general = guild.add_channel("general")
-        sam = guild.add_person("sam")
-        token = next(t for t, u in fake.world.bots.items() if u is bot_user)
-        running = Running(fake, write_config(tmp_path, fake, guild.id, token))
-        await running.start()
-        try:
-            yield World(fake, running, general, sam, guild.id)
-        finally:
-            await running.stop()
-
-
-def content(text: str) -> str:
-    """What the bot posts for a catalogue text: markdown escaped."""
-    return discord.utils.escape_markdown(text)
+    async with discord_server(tmp_path, ("sam",)) as server:
+        yield World(server.fake, server.bot, server.general, server.people["sam"], server.guild_id)
 
 
 async def test_ping_in_a_channel_is_answered_once_as_a_reply(world: World) -> None:

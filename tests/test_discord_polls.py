@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_discord_adapter import Running, content, write_config
+from discordbot import Running, content, discord_server
 
 from bot.context import PollLayout
 from bot.discord.polls import not_native, poll_body
@@ -70,21 +70,17 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with FakeDiscord() as fake:
-        bot_user = fake.add_bot("copro-bot")
-        guild = fake.add_guild("Council")
-        general = guild.add_channel("general")
-        people = {name: guild.add_person(name) for name in ("sam", "alex", "kim", "lee", "pat")}
-        token = next(t for t, u in fake.world.bots.items() if u is bot_user)
-        path = write_config(tmp_path, fake, guild.id, token)
-        champion = f'[people]\nchampions = ["discord:{people["sam"].id}"]\n'
-        path.write_text(path.read_text() + "[polls]\nmembers_can_start = true\n" + champion)
-        running = PollBot(fake, path, clock=Later())
-        await running.start()
-        try:
-            yield World(fake, running, general, people)
-        finally:
-            await running.stop()
+    def champion(people: dict[str, Person]) -> str:
+        champions = f'[people]\nchampions = ["discord:{people["sam"].id}"]\n'
+        return "[polls]\nmembers_can_start = true\n" + champions
+
+    async with discord_server(
+        tmp_path,
+        ("sam", "alex", "kim", "lee", "pat"),
+        config=champion,
+        bot=lambda fake, path: PollBot(fake, path, clock=Later()),
+    ) as server:
+        yield World(server.fake, server.bot, server.general, server.people)
 
 
 def native_poll(world: World) -> Posted:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_discord_adapter import content
+from discordbot import content
 from test_discord_rooms import THREADS, Server, running_server
 
 from bot.messages import Messages

@@ -7,7 +7,6 @@ the people who said yes can see."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,22 +16,13 @@ from typing import Any
 
 import discord
 import pytest
-from test_discord_adapter import Running, content, write_config
+from discordbot import Running, content, discord_server
 
-from bot.config import load_config
-from bot.discord import DiscordAdapter
 from bot.discord.rooms import INVITE_PERMISSIONS
 from bot.discord.sending import MEMBER_ALLOWS
-from bot.dispatch import Dispatcher
 from bot.messages import Messages
-from bot.platforms import Platforms
-from bot.scheduler import Scheduler
-from bot.signals import Signals
-from bot.worker import Worker
-from commands import build_registry
 from fakediscord import FakeDiscord, Person
 from fakediscord.model import PUBLIC_THREAD
-from storage.db import Store
 
 SAY = Messages.load()
 THREADS = "POST /channels/{channel_id}/messages/{message_id}/threads"
@@ -42,7 +32,7 @@ QUESTION = "What would make the café better?"
 @dataclass
 class Server:
     fake: FakeDiscord
-    bot: RunningWithJobs
+    bot: Running
     guild_id: int
     general: int
     tia: Person  # on the team
@@ -58,56 +48,22 @@ class Server:
         return f"discord:{reacted[0]}" == bot.user_id if reacted else False
 
 
-@dataclass
-class RunningWithJobs(Running):
-    """The bot as ``Running`` runs it, with its scheduler too (invitations are jobs)."""
-
-    scheduler: Scheduler | None = None
-
-    async def start(self) -> DiscordAdapter:
-        config = load_config(self.config_path)
-        self.store = Store.open(config.storage.database)
-        signals = Signals()
-        adapter = DiscordAdapter(config, self.store, signals.part(), fill_gaps=self.fill_gaps)
-        self.adapter = adapter
-        await adapter.login()
-        platforms, messages, registry = Platforms([adapter]), Messages.load(), build_registry()
-        dispatcher = Dispatcher(config, messages, registry, platforms)
-        worker = Worker(self.store, dispatcher, platforms, signals=signals)
-        self.scheduler = Scheduler(
-            self.store, registry, platforms, config, messages, signals=signals
-        )
-        loops = [*adapter.loops(), worker.run(), self.scheduler.follow()]
-        self.tasks = [asyncio.create_task(loop) for loop in loops]
-        await asyncio.wait_for(adapter.signals.synced.wait(), 10)
-        self.scheduler.start()
-        return adapter
-
-    async def stop(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.stop()
-        await super().stop()
-
-
 @asynccontextmanager
 async def running_server(tmp_path: Path) -> AsyncIterator[Server]:
-    """A server with a general channel, Tia on the team, Sam, Ana and Ben; the bot in it."""
-    async with FakeDiscord() as fake:
-        bot_user = fake.add_bot("copro-bot")
-        guild = fake.add_guild("Council")
-        general = guild.add_channel("general")
-        tia = guild.add_person("tia")
-        people = [guild.add_person(name) for name in ("sam", "ana", "ben")]
-        token = next(t for t, u in fake.world.bots.items() if u is bot_user)
-        path = write_config(tmp_path, fake, guild.id, token)
-        with path.open("a") as config:
-            config.write(f'[people]\nteam = ["discord:{tia.id}"]\n')
-        running = RunningWithJobs(fake, path)
-        await running.start()
-        try:
-            yield Server(fake, running, guild.id, general, tia, people)
-        finally:
-            await running.stop()
+    """A server with a general channel, Tia on the team, Sam, Ana and Ben; the bot in it,
+    with its scheduler (invitations are jobs)."""
+
+    def team(people: dict[str, Person]) -> str:
+        return f'[people]\nteam = ["discord:{people["tia"].id}"]\n'
+
+    async with discord_server(
+        tmp_path,
+        ("tia", "sam", "ana", "ben"),
+        config=team,
+        bot=lambda fake, path: Running(fake, path, jobs=True),
+    ) as guild:
+        tia, *people = guild.people.values()
+        yield Server(guild.fake, guild.bot, guild.guild_id, guild.general, tia, people)
 
 
 @pytest.fixture

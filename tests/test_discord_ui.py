@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_discord_adapter import Running, content, write_config
+from discordbot import Running, content, discord_server
 
 from bot.context import Choice, Choices
 from bot.discord.interactions import components, typed_answer
@@ -88,22 +88,15 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with FakeDiscord() as fake:
-        bot_user = fake.add_bot("copro-bot")
-        guild = fake.add_guild("Council")
-        general = guild.add_channel("general")
-        sam, alex, team = (guild.add_person(n) for n in ("sam", "alex", "tess"))
-        token = next(t for t, u in fake.world.bots.items() if u is bot_user)
-        path = write_config(tmp_path, fake, guild.id, token)
-        with path.open("a") as config:
-            config.write(f"[people]\nteam = {json.dumps([f'discord:{team.user.id}'])}\n")
-        running = Running(fake, path)
-        await running.start()
+    def team(people: dict[str, Person]) -> str:
+        tess = f"discord:{people['tess'].id}"
+        return f"[people]\nteam = {json.dumps([tess])}\n"
+
+    async with discord_server(tmp_path, ("sam", "alex", "tess"), config=team) as server:
+        fake, running = server.fake, server.bot
         await running.until(lambda: fake.world.interactions.commands, "the slash commands")
-        try:
-            yield World(fake, running, general, sam, alex, team)
-        finally:
-            await running.stop()
+        sam, alex, tess = (server.people[n] for n in ("sam", "alex", "tess"))
+        yield World(fake, running, server.general, sam, alex, tess)
 
 
 def buttons(message: FakeMessage) -> dict[str, str]:

@@ -5,45 +5,27 @@ cancelled with it), and "Interested" there is a maybe, never a place."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_discord_adapter import Running, write_config
+from discordbot import Guild, discord_server
 
-from fakediscord import FakeDiscord, Person
+from fakediscord import Person
 from fakediscord.model import ScheduledEvent
 from storage import outbox
 from storage import workshops as store
 
-
-@dataclass
-class World:
-    fake: FakeDiscord
-    bot: Running
-    general: int
-    people: dict[str, Person]
+World = Guild  # the fake, the bot, "general", and sam, alex and kim by name
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with FakeDiscord() as fake:
-        bot_user = fake.add_bot("copro-bot")
-        guild = fake.add_guild("Council")
-        general = guild.add_channel("general")
-        people = {name: guild.add_person(name) for name in ("sam", "alex", "kim")}
-        token = next(t for t, u in fake.world.bots.items() if u is bot_user)
-        path = write_config(tmp_path, fake, guild.id, token)
-        path.write_text(
-            path.read_text() + f'[people]\nchampions = ["discord:{people["sam"].id}"]\n'
-        )
-        running = Running(fake, path)
-        await running.start()
-        try:
-            yield World(fake, running, general, people)
-        finally:
-            await running.stop()
+    def champion(people: dict[str, Person]) -> str:
+        return f'[people]\nchampions = ["discord:{people["sam"].id}"]\n'
+
+    async with discord_server(tmp_path, ("sam", "alex", "kim"), config=champion) as server:
+        yield server
 
 
 def the_event(world: World) -> ScheduledEvent | None:

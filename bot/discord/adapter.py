@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Coroutine, Sequence
-from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
@@ -17,20 +16,21 @@ from bot.discord.events import Events
 from bot.discord.interactions import Interactions, components, reply_parts
 from bot.discord.rooms import Rooms
 from bot.discord.session import Session
-from storage import outbox, rooms
+from bot.sending import Queueing
+from storage import rooms
 
 # A person as typed in a command: "discord:123", or a mention, "<@123>" / "<@!123>".
 TYPED_PERSON = re.compile(r"^(?:discord:|<@!?)(\d{1,20})>?$")
 EXAMPLE_PEOPLE = ("discord:123456789012345678", "discord:876543210987654321")  # made up
 
 
-class DiscordAdapter(Rooms, Session, Events, Interactions):
+class DiscordAdapter(Queueing, Rooms, Session, Events, Interactions):
     """The core's ``Platform`` for Discord: log in and stay connected
     (``Session``), store the gateway's dispatches and catch up (``Ingest``),
     understand them (``Events``), send from the outbox (``Sending``), open
     threads and read who is in a private channel (``Rooms``, over the ingest and
     the sending), and answer buttons and slash commands (``Interactions``, which
-    sets those up)."""
+    sets those up); the outbox rows queued as on every platform are ``Queueing``'s."""
 
     name = PLATFORM
 
@@ -69,16 +69,6 @@ class DiscordAdapter(Rooms, Session, Events, Interactions):
         return f"discord-{self.settings.guild_id}.copro-bot"
 
     # ----- queueing (written to the outbox; the sender sends) ---------------
-
-    def _queue(
-        self,
-        db: Database,
-        action: str,
-        room_id: str,
-        content: dict[str, Any] | None = None,
-        **kw: Any,
-    ) -> str:
-        return outbox.enqueue(db, action, room_id, content=content, platform=PLATFORM, **kw)
 
     def queue_text(
         self,
@@ -123,61 +113,15 @@ class DiscordAdapter(Rooms, Session, Events, Interactions):
     def queue_reaction(self, db: Database, room_id: str, target: str, key: str) -> str:
         return self._queue(db, "react", room_id, {"message_id": target, "emoji": key})
 
-    def direct_room(self, db: Database, user_id: str) -> str:
-        """The person's direct-message channel; until it is opened, the outbox files
-        things under the person's ID, and sends them in order once it is."""
-        room_id = rooms.find_direct(db, user_id)
-        if room_id is not None:
-            return room_id
-        if not outbox.has_pending(db, "create_dm", user_id):
-            self._queue(db, "create_dm", user_id, opens=outbox.PERSON)
-        return user_id
-
     def queue_direct(self, db: Database, user_id: str, text: str) -> str:
         return self.queue_text(db, self.direct_room(db, user_id), text)
-
-    def queue_removal(self, db: Database, room_id: str, event_id: str) -> str:
-        return self._queue(db, "redact", room_id, {"event_id": event_id})
-
-    @property
-    def files_dir(self) -> Path:
-        return self.config.storage.data_dir / "outgoing"
-
-    def queue_file(
-        self, db: Database, room_id: str, file: Path, filename: str, mimetype: str
-    ) -> str:
-        content = {
-            "path": str(file),
-            "filename": filename,
-            "mimetype": mimetype,
-            "size": file.stat().st_size,
-        }
-        return self._queue(db, "file", room_id, content)
 
     def queue_create_room(
         self, db: Database, key: str, name: str, topic: str, invite: Sequence[str] = ()
     ) -> str:
         """A private text channel in the server, open to the bot and ``invite``."""
         content = {"name": name, "topic": topic, "invite": list(invite)}
-        return self._queue(db, "create_room", key, content, opens=outbox.NEW_ROOM)
+        return self._queue_new_room(db, key, content)
 
     def queue_topic(self, db: Database, room_id: str, topic: str) -> str:
         return self._queue(db, "topic", room_id, {"topic": topic})
-
-    def queue_invite(self, db: Database, room_id: str, user_id: str) -> str:
-        return self._queue(db, "invite", room_id, {"user_id": user_id})
-
-    def queue_kick(self, db: Database, room_id: str, user_id: str, reason: str) -> str:
-        return self._queue(db, "kick", room_id, {"user_id": user_id, "reason": reason})
-
-    def queue_join(self, db: Database, room_id: str) -> str:
-        return self._queue(db, "join", room_id)
-
-    def queue_leave(self, db: Database, room_id: str) -> str:
-        return self._queue(db, "leave", room_id)
-
-    def sent_event(self, db: Database, txn_id: str) -> str | None:
-        return outbox.result_of(db, txn_id)
-
-    def sent_txn(self, db: Database, event_id: str) -> str | None:
-        return outbox.txn_of(db, event_id)

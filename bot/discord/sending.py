@@ -10,17 +10,14 @@ rest: it keeps each route's bucket and the global limit from the
 none of that across a restart and gives up after five tries. What it gives up
 on comes back here: a longer 429 waits its ``retry_after`` in the outbox
 (``retry_later``), 5xx and network errors back off there, a refusal (4xx) is
-failed, and anything unexpected is tried ``SEND_TRIES`` times (the Matrix
-sender's rules) and then parked with a reference number."""
+failed, and anything unexpected is tried ``SEND_TRIES`` times and then parked
+with a reference number (``bot.sending``: every platform's sender's rules)."""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
-import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +27,10 @@ import discord
 from discord.http import Route
 from sqlite_utils import Database
 
-from bot.discord.base import INTERACTION_ID, PLATFORM, snowflake, stored
+from bot.discord.base import INTERACTION_ID, snowflake, stored
 from bot.discord.native import ACTIONS, Native
-from bot.matrix.base import Backoff
-from bot.matrix.sending import SEND_TRIES, Crashes
-from bot.signals import woken
-from storage import deadletters, outbox, rooms
+from bot.sending import Backoff, Retry, Sender
+from storage import rooms
 from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -204,112 +199,24 @@ def transient(err: BaseException) -> bool:
     return isinstance(err, OSError | aiohttp.ClientError | TimeoutError)
 
 
-class Sending(Native):
-    async def sender_loop(self) -> None:
-        """Start one task per channel that has something to send."""
-        while True:
-            async with self.store.writing() as db:
-                heads = outbox.heads(db, platform=PLATFORM)
-            for item in heads:
-                task = self._room_tasks.get(item.room_id)
-                if task is not None and task.done() and not task.cancelled() and task.exception():
-                    log.error("The sender for %s stopped", item.room_id, exc_info=task.exception())
-                if task is None or task.done():
-                    self._room_tasks[item.room_id] = asyncio.create_task(self._drain(item.room_id))
-            await woken(self.signals.to_send, timeout=5)
+class Sending(Native, Sender):
+    """The outbox's Discord rows, by the rules of ``bot.sending.Sender``."""
 
-    async def _drain(self, room_id: str) -> None:
-        backoff = Backoff()
-        crashes = Crashes(Backoff(first=self.crash_delay))
-        while True:
-            async with self.store.writing() as db:
-                item = outbox.next_in_room(db, room_id, platform=PLATFORM)
-            if item is None:
-                return
-            if (wait := item.not_before - time.time()) > 0:
-                await asyncio.sleep(wait)
-            try:
-                result = await self._perform(item)
-            except asyncio.CancelledError:
-                raise
-            except (discord.DiscordException, OSError, aiohttp.ClientError, TimeoutError) as err:
-                await self._refused(item, err, backoff)
-                continue
-            except Exception as err:  # a bug or a surprise: never kill the channel's sender
-                await self._after_crash(item, crashes, err)
-                continue
-            backoff.reset()
-            async with self.store.writing() as db:
-                self._sent(db, item, result)
+    refusals = (discord.DiscordException, OSError, aiohttp.ClientError, TimeoutError)
+    room_word = "channel"
+    sender_log = log
 
-    async def _refused(self, item: OutboxItem, err: BaseException, backoff: Backoff) -> None:
+    def _retry_in(self, err: Exception, backoff: Backoff) -> Retry | None:
         """Discord said no, or could not be reached: later, or never (see above)."""
         if not transient(err):
-            log.error("Gave up on %s in %s: %s", item.action, item.room_id, err)
-            async with self.store.writing() as db:
-                self._give_up(db, item, str(err))
-            return
+            return None
         asked = _retry_after(err)
-        delay = asked if asked is not None else backoff.next_delay()
-        log.log(
-            logging.INFO if asked is not None else logging.WARNING,
-            "Sending to %s failed (%s); trying again in %.1f s",
-            item.room_id,
-            err,
-            delay,
-        )
-        async with self.store.writing() as db:
-            outbox.retry_later(db, item.id, time.time() + delay)
+        return Retry(backoff.next_delay(), False) if asked is None else Retry(asked, True)
 
     def _sent(self, db: Database, item: OutboxItem, result: str | None) -> None:
-        # What went to a person's own direct chat is theirs (!mydata shows it) until
-        # they are forgotten; elsewhere it may quote people: not kept.
-        private = rooms.private_with(db, item.room_id)
-        scrub = item.action in ("send", "react", "file") and not private
-        outbox.mark_sent(db, item.id, result, scrub=scrub)
-        if item.action == "leave":
-            rooms.mark_left(db, item.room_id)
-        if item.action in ("create_dm", "create_room") and result:
-            direct = item.action == "create_dm"
-            dm_with = item.room_id if direct else None
-            rooms.upsert(db, result, state="joined", is_direct=direct, dm_with=dm_with)
-            if direct:
-                rooms.set_member(db, result, item.room_id, "join")
-            outbox.move_room(db, item.room_id, result)  # what waited for the channel
-            self.signals.to_send.set()
-
-    def _give_up(self, db: Database, item: OutboxItem, error: str) -> None:
-        outbox.mark_failed(db, item.id, error)
-        if item.action in ("create_dm", "create_room"):  # what waited for it
-            outbox.fail_pending(db, item.room_id, f"the channel was not made: {error}")
-
-    async def _after_crash(self, item: OutboxItem, crashes: Crashes, err: Exception) -> None:
-        """Something unexpected: tried again later, and after SEND_TRIES failures
-        parked as failed in the outbox and in the dead letters (one reference)."""
-        ref, tries = crashes.failed(item.id)
-        if tries < SEND_TRIES:
-            delay = crashes.backoff.next_delay()
-            log.exception(
-                "Sending %s to %s failed (ref %s, try %d of %d); trying again in %.1f s",
-                item.action,
-                item.room_id,
-                ref,
-                tries,
-                SEND_TRIES,
-                delay,
-            )
-            async with self.store.writing() as db:
-                outbox.retry_later(db, item.id, time.time() + delay)
-            return
-        log.exception(
-            "Gave up on %s in %s after %d tries (ref %s)", item.action, item.room_id, tries, ref
-        )
-        async with self.store.writing() as db:
-            self._give_up(db, item, f"ref {ref}: {type(err).__name__}: {err}")
-            record = dataclasses.asdict(item)
-            deadletters.add(
-                db, ref, item.txn_id, item.room_id, self.user_id, record, traceback.format_exc()
-            )
+        super()._sent(db, item, result)
+        if item.action == "create_dm" and result:  # the person is in it from the start
+            rooms.set_member(db, result, item.room_id, "join")
 
     def _channel_kind(self, room_id: str) -> str:
         room = rooms.get(self.store.db, room_id)

@@ -22,8 +22,8 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.discord.base import PLATFORM, DiscordBase, stored
-from bot.matrix.base import Backoff
 from bot.platforms import StartupError
+from bot.sending import Backoff
 from storage import inbox
 
 log = logging.getLogger(__name__)

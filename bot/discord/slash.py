@@ -25,9 +25,9 @@ import discord
 from discord.http import Route
 
 from bot.discord.base import DiscordBase
-from bot.matrix.base import Backoff
 from bot.messages import Messages
 from bot.registry import Command, Registry
+from bot.sending import Backoff
 from commands import build_registry
 
 log = logging.getLogger(__name__)

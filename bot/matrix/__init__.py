@@ -32,7 +32,8 @@ from bot.matrix.events import (
     within_limit,
 )
 from bot.matrix.ingest import GAP_PAGE, SYNC_FILTER, SYNC_TIMEOUT_MS
-from bot.matrix.sending import ENCRYPTION_STATE, SEND_TRIES, Crashes
+from bot.matrix.sending import ENCRYPTION_STATE
+from bot.sending import SEND_TRIES, Crashes
 
 __all__ = [
     "ENCRYPTION_STATE",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Coroutine, Sequence
-from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
@@ -21,7 +20,7 @@ from bot.matrix.events import POLL_END, POLL_START, Events, notice
 from bot.matrix.ingest import Ingest
 from bot.matrix.sending import Sending
 from bot.matrix.session import Session
-from storage import outbox, rooms
+from bot.sending import Queueing
 
 # A person's Matrix ID as the bot accepts it in commands: "@sam:council.org". The
 # name has the characters the spec allows in one (a-z 0-9 . _ = - / +), then a
@@ -35,10 +34,11 @@ EXAMPLE_PEOPLE = ("@sam:council.org", "@pat:council.org")  # made up, for exampl
 OTHER_PLATFORMS = ("discord:",)
 
 
-class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
+class MatrixAdapter(Queueing, Session, Ingest, Crypto, Events, Sending):
     """The core's ``Platform`` for Matrix: log in (``Session``), sync into the inbox
     and read rooms (``Ingest``), read and write encrypted rooms (``Crypto``),
-    understand stored events (``Events``) and send from the outbox (``Sending``)."""
+    understand stored events (``Events``) and send from the outbox (``Sending``);
+    the outbox rows queued as on every platform are ``Queueing``'s."""
 
     def owns(self, id: str) -> bool:
         return not id.startswith(OTHER_PLATFORMS)
@@ -82,12 +82,12 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
         thread: str | None = None,
     ) -> str:
         content = notice(text, reply_to, mentions, thread)
-        return outbox.enqueue(db, "send", room_id, "m.room.message", content, platform=self.name)
+        return self._queue(db, "send", room_id, content, event_type="m.room.message")
 
     def queue_reaction(self, db: Database, room_id: str, target: str, key: str) -> str:
         relation = {"rel_type": "m.annotation", "event_id": target, "key": key}
-        return outbox.enqueue(
-            db, "react", room_id, "m.reaction", {"m.relates_to": relation}, platform=self.name
+        return self._queue(
+            db, "react", room_id, {"m.relates_to": relation}, event_type="m.reaction"
         )
 
     def queue_question(
@@ -95,20 +95,6 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
     ) -> str:
         """The question as words only: its text says how to answer."""
         return self.queue_text(db, room_id, text)
-
-    def direct_room(self, db: Database, user_id: str) -> str:
-        """The person's private direct chat (nobody else in it, as the sync last
-        showed); if there is none, a new one is opened first.
-
-        Until it exists, the outbox files things under the person's ID, so they
-        go out in order once the chat is open.
-        """
-        room_id = rooms.find_direct(db, user_id)
-        if room_id is not None:
-            return room_id
-        if not outbox.has_pending(db, "create_dm", user_id):
-            outbox.enqueue(db, "create_dm", user_id, opens=outbox.PERSON, platform=self.name)
-        return user_id
 
     def queue_direct(self, db: Database, user_id: str, text: str) -> str:
         return self.queue_text(db, self.direct_room(db, user_id), text)
@@ -142,7 +128,7 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
             "org.matrix.msc1767.text": poll.fallback,
             "m.mentions": {},
         }
-        return outbox.enqueue(db, "send", room_id, POLL_START, content, platform=self.name)
+        return self._queue(db, "send", room_id, content, event_type=POLL_START)
 
     def queue_poll_end(
         self, db: Database, room_id: str, poll_event: str, results: dict[str, int], text: str
@@ -156,22 +142,7 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
             "msgtype": "m.text",
             "m.mentions": {},
         }
-        return outbox.enqueue(db, "send", room_id, POLL_END, content, platform=self.name)
-
-    @property
-    def files_dir(self) -> Path:
-        return self.config.storage.data_dir / "outgoing"
-
-    def queue_file(
-        self, db: Database, room_id: str, file: Path, filename: str, mimetype: str
-    ) -> str:
-        content = {
-            "path": str(file),
-            "filename": filename,
-            "mimetype": mimetype,
-            "size": file.stat().st_size,
-        }
-        return outbox.enqueue(db, "file", room_id, content=content, platform=self.name)
+        return self._queue(db, "send", room_id, content, event_type=POLL_END)
 
     def queue_create_room(
         self, db: Database, key: str, name: str, topic: str, invite: Sequence[str] = ()
@@ -185,28 +156,10 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
             # later, creators may not even be listed). People in it may invite.
             "power_level_content_override": {"invite": 0},
         }
-        return outbox.enqueue(
-            db, "create_room", key, content=content, opens=outbox.NEW_ROOM, platform=self.name
-        )
+        return self._queue_new_room(db, key, content)
 
     def queue_topic(self, db: Database, room_id: str, topic: str) -> str:
         return self.queue_state(db, room_id, "m.room.topic", {"topic": topic})
-
-    def queue_invite(self, db: Database, room_id: str, user_id: str) -> str:
-        return outbox.enqueue(
-            db, "invite", room_id, content={"user_id": user_id}, platform=self.name
-        )
-
-    def queue_kick(self, db: Database, room_id: str, user_id: str, reason: str) -> str:
-        return outbox.enqueue(
-            db, "kick", room_id, content={"user_id": user_id, "reason": reason}, platform=self.name
-        )
-
-    def queue_join(self, db: Database, room_id: str) -> str:
-        return outbox.enqueue(db, "join", room_id, platform=self.name)
-
-    def queue_leave(self, db: Database, room_id: str) -> str:
-        return outbox.enqueue(db, "leave", room_id, platform=self.name)
 
     def queue_thread(self, db: Database, room_id: str, root_txn: str, name: str) -> str | None:
         return None  # a Matrix thread starts with its first reply
@@ -220,15 +173,4 @@ class MatrixAdapter(Session, Ingest, Crypto, Events, Sending):
         state_key: str = "",
     ) -> str:
         body = {"state_key": state_key, "content": content}
-        return outbox.enqueue(db, "state", room_id, event_type, body, platform=self.name)
-
-    def queue_removal(self, db: Database, room_id: str, event_id: str) -> str:
-        return outbox.enqueue(
-            db, "redact", room_id, content={"event_id": event_id}, platform=self.name
-        )
-
-    def sent_event(self, db: Database, txn_id: str) -> str | None:
-        return outbox.result_of(db, txn_id)
-
-    def sent_txn(self, db: Database, event_id: str) -> str | None:
-        return outbox.txn_of(db, event_id)
+        return self._queue(db, "state", room_id, body, event_type=event_type)

@@ -1,10 +1,9 @@
 """The state every part of the Matrix adapter shares, what the parts ask of
-each other (``Parts``), and back-off."""
+each other (``Parts``); back-off is ``bot.sending``'s."""
 
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -14,23 +13,9 @@ from sqlite_utils import Database
 from bot.config import Config, MatrixConfig
 from bot.matrix.http import MatrixHTTP
 from bot.platforms import StartupError as StartupError
+from bot.sending import Backoff as Backoff
 from bot.signals import Signals
 from storage.db import Store
-
-
-class Backoff:
-    """Exponential back-off with jitter, for errors that may go away."""
-
-    def __init__(self, first: float = 0.5, most: float = 30.0) -> None:
-        self.first, self.most, self.failures = first, most, 0
-
-    def next_delay(self) -> float:
-        self.failures += 1
-        delay = self.first * 2.0 ** min(self.failures - 1, 30)
-        return min(self.most, delay * random.uniform(0.8, 1.2))
-
-    def reset(self) -> None:
-        self.failures = 0
 
 
 class Parts(Protocol):

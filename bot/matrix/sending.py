@@ -8,28 +8,20 @@ is set (by whoever wrote to the outbox), and every few seconds in any case."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-import time
-import traceback
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
-from bot.matrix.base import AdapterBase, Backoff
+from bot.matrix.base import AdapterBase
 from bot.matrix.crypto import seal_file
 from bot.matrix.http import MatrixError, path
-from bot.signals import woken
-from storage import deadletters, outbox, rooms
+from bot.sending import Backoff, Retry, Sender
+from storage import outbox, rooms
 from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
-
-
-# How often an outbox item that raises something other than a Matrix error is
-# tried before it is parked as failed (Matrix errors have their own rules).
-SEND_TRIES = 5
 
 # What makes a new room encrypted from its first event (rooms.encrypt_new_rooms).
 ENCRYPTION_STATE = {
@@ -39,134 +31,26 @@ ENCRYPTION_STATE = {
 }
 
 
-class Crashes:
-    """The unexpected failures of the item a room's sender is on: one reference
-    number for all of them, counted, with their own back-off."""
+class Sending(Sender, AdapterBase):
+    """The outbox's Matrix rows, by the rules of ``bot.sending.Sender``."""
 
-    def __init__(self, backoff: Backoff) -> None:
-        self.item_id: int | None = None
-        self.ref, self.count, self.backoff = "", 0, backoff
+    refusals = (MatrixError,)
+    sender_log = log
 
-    def failed(self, item_id: int) -> tuple[str, int]:
-        """Count one more failure of this item: its reference number and how many so far."""
-        if item_id != self.item_id:
-            self.item_id, self.ref, self.count = item_id, deadletters.new_ref(), 0
-            self.backoff.reset()
-        self.count += 1
-        return self.ref, self.count
-
-
-class Sending(AdapterBase):
-    async def sender_loop(self) -> None:
-        """Start one task per room that has something to send."""
-        while True:
-            async with self.store.writing() as db:
-                heads = outbox.heads(db, platform=self.name)
-            for item in heads:
-                task = self._room_tasks.get(item.room_id)
-                if task is not None and task.done() and not task.cancelled() and task.exception():
-                    log.error("The sender for %s stopped", item.room_id, exc_info=task.exception())
-                if task is None or task.done():
-                    self._room_tasks[item.room_id] = asyncio.create_task(
-                        self._drain_room(item.room_id)
-                    )
-            await woken(self.signals.to_send, timeout=5)
-
-    async def _drain_room(self, room_id: str) -> None:
-        backoff = Backoff()
-        crashes = Crashes(Backoff(first=self.crash_delay))
-        while True:
-            async with self.store.writing() as db:
-                item = outbox.next_in_room(db, room_id, platform=self.name)
-            if item is None:
-                return
-            wait = item.not_before - time.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            try:
-                result = await self._perform(item)
-            except asyncio.CancelledError:
-                raise
-            except MatrixError as err:
-                # A lost session is mended by the sync loop logging in again.
-                if err.transient or err.errcode == "M_UNKNOWN_TOKEN":
-                    delay = max(
-                        err.retry_after or 0.0, 0.0 if err.status == 429 else backoff.next_delay()
-                    )
-                    log.log(
-                        logging.INFO if err.status == 429 else logging.WARNING,
-                        "Sending to %s failed (%s); trying again in %.1f s",
-                        room_id,
-                        err,
-                        delay,
-                    )
-                    async with self.store.writing() as db:
-                        outbox.retry_later(db, item.id, time.time() + delay)
-                    continue
-                log.error("Gave up on %s in %s: %s", item.action, room_id, err)
-                async with self.store.writing() as db:
-                    self._give_up(db, item, str(err))
-                continue
-            except Exception as err:  # a bug or a surprise: never kill the room's sender
-                await self._after_crash(item, crashes, err)
-                continue
-            backoff.reset()
-            async with self.store.writing() as db:
-                # What went to a person's own private chat is theirs (and !mydata shows
-                # it) until they are forgotten; elsewhere it may quote people: not kept.
-                scrub = item.action in ("send", "react", "file") and not rooms.private_with(
-                    db, room_id
-                )
-                outbox.mark_sent(db, item.id, result, scrub=scrub)
-                if item.action == "leave":
-                    rooms.mark_left(db, room_id)
-                if item.action in ("create_dm", "create_room") and result:
-                    direct = item.action == "create_dm"
-                    dm_with = room_id if direct else None
-                    rooms.upsert(db, result, state="joined", is_direct=direct, dm_with=dm_with)
-                    outbox.move_room(db, room_id, result)  # what waited for the room
-                    self.signals.to_send.set()
+    def _retry_in(self, err: Exception, backoff: Backoff) -> Retry | None:
+        """A Matrix error is waited out if it may pass, or if the session was lost
+        (the sync loop logs in again); a 429 waits what it asked for."""
+        assert isinstance(err, MatrixError)
+        if not (err.transient or err.errcode == "M_UNKNOWN_TOKEN"):
+            return None
+        limited = err.status == 429
+        delay = max(err.retry_after or 0.0, 0.0 if limited else backoff.next_delay())
+        return Retry(delay, asked=limited)
 
     def _give_up(self, db: Database, item: OutboxItem, error: str) -> None:
-        outbox.mark_failed(db, item.id, error)
+        super()._give_up(db, item, error)
         if item.action == "join":
             rooms.upsert(db, item.room_id, state="failed")
-        if item.action in ("create_dm", "create_room"):  # what waited for it
-            outbox.fail_pending(db, item.room_id, f"the room was not made: {error}")
-
-    async def _after_crash(self, item: OutboxItem, crashes: Crashes, err: Exception) -> None:
-        """An outbox item raised something unexpected: log it with a reference number,
-        try again later, and after SEND_TRIES failures park it as failed in the outbox
-        and in the dead letters (with the same reference), so the room goes on."""
-        ref, tries = crashes.failed(item.id)
-        if tries < SEND_TRIES:
-            delay = crashes.backoff.next_delay()
-            log.exception(
-                "Sending %s to %s failed (ref %s, try %d of %d); trying again in %.1f s",
-                item.action,
-                item.room_id,
-                ref,
-                tries,
-                SEND_TRIES,
-                delay,
-            )
-            async with self.store.writing() as db:
-                outbox.retry_later(db, item.id, time.time() + delay)
-            return
-        log.exception(
-            "Gave up on %s in %s after %d tries (ref %s)", item.action, item.room_id, tries, ref
-        )
-        async with self.store.writing() as db:
-            self._give_up(db, item, f"ref {ref}: {type(err).__name__}: {err}")
-            deadletters.add(
-                db,
-                ref,
-                item.txn_id,
-                item.room_id,
-                self.user_id,
-                dataclasses.asdict(item),
-                traceback.format_exc(),
-            )
 
     async def _perform(self, item: OutboxItem) -> str | None:
         """Do one outbox action. Returns what came of it (an event or room ID)."""

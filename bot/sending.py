@@ -1,0 +1,282 @@
+"""The outbox's two ends as every platform's adapter has them: the rows queued
+alike on each platform (``Queueing``), and the sender (``Sender``): one task per
+room, each sending its room's rows in order, trying again later what the
+platform could not take yet, giving up on what it refused, and parking as
+failed, with a dead letter, a row that kept raising something unexpected.
+
+Each adapter's own ``sending`` module says how it performs a row and which of
+its platform's errors are worth waiting out (``Sender._perform``,
+``Sender._retry_in``). ``Backoff`` serves their logins and syncs too."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+import time
+import traceback
+from pathlib import Path
+from typing import Any, ClassVar, NamedTuple
+
+from sqlite_utils import Database
+
+from bot.config import Config
+from bot.signals import Signals, woken
+from storage import deadletters, outbox, rooms
+from storage.db import Store
+from storage.outbox import OutboxItem
+
+# How often an outbox item that raises something unexpected (not one of its
+# platform's errors, which have their own rules) is tried before it is parked.
+SEND_TRIES = 5
+
+
+class Backoff:
+    """Exponential back-off with jitter, for errors that may go away."""
+
+    def __init__(self, first: float = 0.5, most: float = 30.0) -> None:
+        self.first, self.most, self.failures = first, most, 0
+
+    def next_delay(self) -> float:
+        self.failures += 1
+        delay = self.first * 2.0 ** min(self.failures - 1, 30)
+        return min(self.most, delay * random.uniform(0.8, 1.2))
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+class Crashes:
+    """The unexpected failures of the item a room's sender is on: one reference
+    number for all of them, counted, with their own back-off."""
+
+    def __init__(self, backoff: Backoff) -> None:
+        self.item_id: int | None = None
+        self.ref, self.count, self.backoff = "", 0, backoff
+
+    def failed(self, item_id: int) -> tuple[str, int]:
+        """Count one more failure of this item: its reference number and how many so far."""
+        if item_id != self.item_id:
+            self.item_id, self.ref, self.count = item_id, deadletters.new_ref(), 0
+            self.backoff.reset()
+        self.count += 1
+        return self.ref, self.count
+
+
+class Retry(NamedTuple):
+    """When to try a refused row again: in ``delay`` seconds; ``asked``: the
+    platform said how long to wait (a rate limit), so it is no warning."""
+
+    delay: float
+    asked: bool
+
+
+class Sender:
+    """Sending from the outbox, one task per room (a mixin of each adapter)."""
+
+    name: str
+    store: Store
+    signals: Signals
+    user_id: str
+    crash_delay: float  # the first wait after an unexpected sending failure
+    _room_tasks: dict[str, asyncio.Task[None]]
+    # The platform's own errors: each goes to _retry_in, anything else is a crash.
+    refusals: ClassVar[tuple[type[Exception], ...]] = ()
+    room_word: ClassVar[str] = "room"  # what the platform calls a room, in stored errors
+    sender_log: ClassVar[logging.Logger] = logging.getLogger(__name__)  # the adapter's own
+
+    async def _perform(self, item: OutboxItem) -> str | None:
+        """Do one outbox row. Returns what came of it (an event or room ID)."""
+        raise NotImplementedError
+
+    def _retry_in(self, err: Exception, backoff: Backoff) -> Retry | None:
+        """When to try again a row the platform refused with ``err`` (None: never)."""
+        raise NotImplementedError
+
+    async def sender_loop(self) -> None:
+        """Start one task per room that has something to send."""
+        while True:
+            async with self.store.writing() as db:
+                heads = outbox.heads(db, platform=self.name)
+            for item in heads:
+                task = self._room_tasks.get(item.room_id)
+                if task is not None and task.done() and not task.cancelled() and task.exception():
+                    self.sender_log.error(
+                        "The sender for %s stopped", item.room_id, exc_info=task.exception()
+                    )
+                if task is None or task.done():
+                    self._room_tasks[item.room_id] = asyncio.create_task(
+                        self._drain_room(item.room_id)
+                    )
+            await woken(self.signals.to_send, timeout=5)
+
+    async def _drain_room(self, room_id: str) -> None:
+        backoff = Backoff()
+        crashes = Crashes(Backoff(first=self.crash_delay))
+        while True:
+            async with self.store.writing() as db:
+                item = outbox.next_in_room(db, room_id, platform=self.name)
+            if item is None:
+                return
+            if (wait := item.not_before - time.time()) > 0:
+                await asyncio.sleep(wait)
+            try:
+                result = await self._perform(item)
+            except asyncio.CancelledError:
+                raise
+            except self.refusals as err:
+                await self._refused(item, err, backoff)
+                continue
+            except Exception as err:  # a bug or a surprise: never kill the room's sender
+                await self._after_crash(item, crashes, err)
+                continue
+            backoff.reset()
+            async with self.store.writing() as db:
+                self._sent(db, item, result)
+
+    async def _refused(self, item: OutboxItem, err: Exception, backoff: Backoff) -> None:
+        """The platform said no, or could not be reached: later, or never."""
+        retry = self._retry_in(err, backoff)
+        if retry is None:
+            self.sender_log.error("Gave up on %s in %s: %s", item.action, item.room_id, err)
+            async with self.store.writing() as db:
+                self._give_up(db, item, str(err))
+            return
+        self.sender_log.log(
+            logging.INFO if retry.asked else logging.WARNING,
+            "Sending to %s failed (%s); trying again in %.1f s",
+            item.room_id,
+            err,
+            retry.delay,
+        )
+        async with self.store.writing() as db:
+            outbox.retry_later(db, item.id, time.time() + retry.delay)
+
+    def _sent(self, db: Database, item: OutboxItem, result: str | None) -> None:
+        # What went to a person's own private chat is theirs (and !mydata shows it)
+        # until they are forgotten; elsewhere it may quote people: not kept.
+        scrub = item.action in ("send", "react", "file") and not rooms.private_with(
+            db, item.room_id
+        )
+        outbox.mark_sent(db, item.id, result, scrub=scrub)
+        if item.action == "leave":
+            rooms.mark_left(db, item.room_id)
+        if item.action in ("create_dm", "create_room") and result:
+            direct = item.action == "create_dm"
+            dm_with = item.room_id if direct else None
+            rooms.upsert(db, result, state="joined", is_direct=direct, dm_with=dm_with)
+            outbox.move_room(db, item.room_id, result)  # what waited for the room
+            self.signals.to_send.set()
+
+    def _give_up(self, db: Database, item: OutboxItem, error: str) -> None:
+        outbox.mark_failed(db, item.id, error)
+        if item.action in ("create_dm", "create_room"):  # what waited for it
+            outbox.fail_pending(db, item.room_id, f"the {self.room_word} was not made: {error}")
+
+    async def _after_crash(self, item: OutboxItem, crashes: Crashes, err: Exception) -> None:
+        """An outbox item raised something unexpected: log it with a reference number,
+        try again later, and after SEND_TRIES failures park it as failed in the outbox
+        and in the dead letters (with the same reference), so the room goes on."""
+        ref, tries = crashes.failed(item.id)
+        if tries < SEND_TRIES:
+            delay = crashes.backoff.next_delay()
+            self.sender_log.exception(
+                "Sending %s to %s failed (ref %s, try %d of %d); trying again in %.1f s",
+                item.action,
+                item.room_id,
+                ref,
+                tries,
+                SEND_TRIES,
+                delay,
+            )
+            async with self.store.writing() as db:
+                outbox.retry_later(db, item.id, time.time() + delay)
+            return
+        self.sender_log.exception(
+            "Gave up on %s in %s after %d tries (ref %s)", item.action, item.room_id, tries, ref
+        )
+        async with self.store.writing() as db:
+            self._give_up(db, item, f"ref {ref}: {type(err).__name__}: {err}")
+            record = dataclasses.asdict(item)
+            deadletters.add(
+                db, ref, item.txn_id, item.room_id, self.user_id, record, traceback.format_exc()
+            )
+
+
+class Queueing:
+    """The outbox rows every platform queues alike (a mixin of each adapter, first
+    among its bases); each adapter queues its own kinds of message itself."""
+
+    name: str
+    config: Config
+
+    def _queue(
+        self,
+        db: Database,
+        action: str,
+        room_id: str,
+        content: dict[str, Any] | None = None,
+        *,
+        event_type: str | None = None,
+        opens: str | None = None,
+    ) -> str:
+        """One row for this platform's sender; returns its transaction ID."""
+        return outbox.enqueue(
+            db, action, room_id, event_type, content, opens=opens, platform=self.name
+        )
+
+    def _queue_new_room(self, db: Database, key: str, content: dict[str, Any]) -> str:
+        """The row that makes a room (``content``: the platform's); what is queued
+        under ``key`` meanwhile waits for it, and goes there once it is made."""
+        return self._queue(db, "create_room", key, content, opens=outbox.NEW_ROOM)
+
+    def direct_room(self, db: Database, user_id: str) -> str:
+        """The person's private direct chat (nobody else in it, as the platform last
+        showed); if there is none, a new one is opened first.
+
+        Until it exists, the outbox files things under the person's ID, so they
+        go out in order once the chat is open.
+        """
+        room_id = rooms.find_direct(db, user_id)
+        if room_id is not None:
+            return room_id
+        if not outbox.has_pending(db, "create_dm", user_id):
+            self._queue(db, "create_dm", user_id, opens=outbox.PERSON)
+        return user_id
+
+    def queue_removal(self, db: Database, room_id: str, event_id: str) -> str:
+        return self._queue(db, "redact", room_id, {"event_id": event_id})
+
+    @property
+    def files_dir(self) -> Path:
+        return self.config.storage.data_dir / "outgoing"
+
+    def queue_file(
+        self, db: Database, room_id: str, file: Path, filename: str, mimetype: str
+    ) -> str:
+        content = {
+            "path": str(file),
+            "filename": filename,
+            "mimetype": mimetype,
+            "size": file.stat().st_size,
+        }
+        return self._queue(db, "file", room_id, content)
+
+    def queue_invite(self, db: Database, room_id: str, user_id: str) -> str:
+        return self._queue(db, "invite", room_id, {"user_id": user_id})
+
+    def queue_kick(self, db: Database, room_id: str, user_id: str, reason: str) -> str:
+        return self._queue(db, "kick", room_id, {"user_id": user_id, "reason": reason})
+
+    def queue_join(self, db: Database, room_id: str) -> str:
+        return self._queue(db, "join", room_id)
+
+    def queue_leave(self, db: Database, room_id: str) -> str:
+        return self._queue(db, "leave", room_id)
+
+    def sent_event(self, db: Database, txn_id: str) -> str | None:
+        return outbox.result_of(db, txn_id)
+
+    def sent_txn(self, db: Database, event_id: str) -> str | None:
+        return outbox.txn_of(db, event_id)
