@@ -1,6 +1,7 @@
 """Receiving: every gateway dispatch the bot cares about is seen before
-discord.py's own parser (so nothing depends on its cache), queued in the order
-it came, and written to the inbox (unique by its Discord ID, see
+discord.py's own parser (so nothing depends on its cache; only what keeps its
+record of servers and channels reaches it at all), queued in the order it
+came, and written to the inbox (unique by its Discord ID, see
 ``bot.discord.events``) in one transaction with the positions it moves on: the
 last message ID of its channel, the session and sequence. Then the worker is
 woken through ``signals.received``.
@@ -49,6 +50,9 @@ WATCHED = (
     *VOTES,
     *INTERESTED,
 )
+# What discord.py itself is handed too, to keep its record of the bot, its servers
+# and channels; the rest (messages, reactions, votes, presses) only the inbox needs.
+KEPT_BY_DISCORD_PY = ("READY", "GUILD_CREATE", "CHANNEL_CREATE", "THREAD_CREATE")
 GUILDS_WAIT = 10.0  # s: how long the servers READY names may take to come
 PAGE = 100  # messages per back-fill request (Discord's most)
 CHANNELS = "channels"  # position: every channel known, {snowflake: guild snowflake or ""}
@@ -74,7 +78,11 @@ class Ingest(Native):
         def seen(data: Any) -> None:
             ws = self.client.ws if self.client is not None else None
             session, seq = (ws.session_id or "", ws.sequence or 0) if ws is not None else ("", 0)
-            if isinstance(data, dict):
+            if name not in KEPT_BY_DISCORD_PY:  # not parsed twice, nor copied
+                if isinstance(data, dict):
+                    self._arrived.put_nowait((name, data, session, seq))
+                return
+            if isinstance(data, dict):  # a copy: discord.py changes what it reads
                 self._arrived.put_nowait((name, copy.deepcopy(data), session, seq))
             try:
                 parse(data)
@@ -123,10 +131,12 @@ class Ingest(Native):
         now_ms = int(time.time() * 1000)
         async with self.store.writing() as db:
             known = self._channels(db)
+            before = len(known)  # channels are only ever added to it
             added = 0
             for name, d, session, seq in arrivals:
                 added += self._store_one(db, known, name, d, session, seq, now_ms)
-            inbox.set_position(db, PLATFORM, CHANNELS, json.dumps(known))
+            if len(known) != before:
+                inbox.set_position(db, PLATFORM, CHANNELS, json.dumps(known))
             session, seq = arrivals[-1][2], arrivals[-1][3]
             if live:
                 inbox.set_position(db, PLATFORM, "session", f"{session}:{seq}")
