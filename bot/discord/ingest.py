@@ -10,8 +10,9 @@ After a fresh IDENTIFY (a start, or a session Discord would not resume), each
 channel the bot knows is back-filled over REST (``GET /channels/{id}/messages?
 after=<last stored>``, page by page) before anything newer is stored, so the
 inbox keeps the channel's order and nothing sent while the bot was away is
-lost; a message both back-filled and dispatched is stored once. ``fill_gaps``
-switches the back-fill off (tests show what it is for).
+lost; a message both back-filled and dispatched is stored once. Then the
+reactions on the bot's recent messages are caught up on (``bot.discord.reactions``).
+``fill_gaps`` switches the back-fill off (tests show what it is for).
 
 Also here: the reads jobs make (who is in a channel, whether a person exists)."""
 
@@ -32,6 +33,7 @@ from sqlite_utils import Database
 from bot.discord.base import DM, PLATFORM, THREADS, snowflake, stored
 from bot.discord.events import emoji_key, stored_event
 from bot.discord.native import INTERESTED, VOTES, Native
+from bot.discord.reactions import Reactions
 from storage import inbox, rooms
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,7 @@ def newer(a: str | None, b: str) -> str:
     return b if a is None or int(b) > int(a) else a
 
 
-class Ingest(Native):
+class Ingest(Native, Reactions):
     def _watch_gateway(self) -> None:
         assert self.client is not None
         parsers = self.client._connection.parsers
@@ -188,10 +190,13 @@ class Ingest(Native):
             )
         elif name.startswith("MESSAGE_REACTION_") and not inbox.is_sealed(event):
             key = f"reaction:{d['message_id']}:{d['user_id']}:{emoji_key(d.get('emoji'))}"
+            held = inbox.get_position(db, PLATFORM, key)
+            if name.endswith("_ADD") and held and held != event["event_id"]:
+                return 0  # it is on already (caught up on, then dispatched): once
             if name.endswith("_ADD"):
                 inbox.set_position(db, PLATFORM, key, event["event_id"])
             else:
-                event["target"] = inbox.get_position(db, PLATFORM, key) or None
+                event["target"] = held or None
                 inbox.set_position(db, PLATFORM, key, "")
         return inbox.add_events(db, room_id, [event], platform=PLATFORM)
 
@@ -239,6 +244,8 @@ class Ingest(Native):
                 await self._fill_channel(channel, guild, after)
             except (discord.HTTPException, OSError) as err:
                 log.warning("Could not catch up on channel %s (%s)", channel, err)
+        session = self.client.ws.session_id if self.client and self.client.ws else ""
+        await self._store(await self.reaction_changes(known, session or ""), live=False)
 
     async def _fill_channel(self, channel: str, guild: str, after: str) -> None:
         found = 0
