@@ -3,10 +3,11 @@ recent messages (its announcements, polls and questions: what the features count
 reactions on) are read over REST and compared with what the inbox holds, and each
 difference becomes a reaction added or taken back, for the ingest to store.
 
-Which messages: the bot's own, sent in the last ``RECENT_DAYS`` days, the newest
-``MOST_MESSAGES`` of them (a bound on the requests a restart makes: one for each
-message and one for each of its emoji). Reactions on people's own messages count
-for no feature, so they are not read.
+Which messages: the bot's own in the server's channels and threads, sent in the
+last ``RECENT_DAYS`` days, the newest ``MOST_MESSAGES`` of them (a bound on the
+requests a restart makes: one for each message and one for each of its emoji).
+Reactions on people's own messages count for no feature, nor do reactions in
+direct messages (a reaction to a secret ballot is no vote), so they are not read.
 
 What the inbox holds: the ingest keeps, for each reaction a person has on a
 message, the ID its adding was stored under (``reaction:<message>:<person>:<emoji>``
@@ -51,8 +52,8 @@ class Reactions(DiscordBase):
         arrivals: list[Arrival] = []
         for room, event_id in inbox.latest_from(db, PLATFORM, self.user_id, since, MOST_MESSAGES):
             channel, message = snowflake(room), snowflake(event_id)
-            if not channel or not message:
-                continue
+            if not message or not channels.get(channel):
+                continue  # a direct message: no feature counts reactions there
             try:
                 now = await self._reactions_now(channel, message)
             except discord.NotFound:
@@ -67,9 +68,7 @@ class Reactions(DiscordBase):
                 ).items()
                 if not key.startswith(f"reaction:{message}:{snowflake(self.user_id)}:")
             }  # the bot's own reactions are not people's
-            base = {"channel_id": channel, "message_id": message}
-            if channels.get(channel):
-                base["guild_id"] = channels[channel]
+            base = {"channel_id": channel, "message_id": message, "guild_id": channels[channel]}
             for name, person, emoji in _differences(message, now, held):
                 d = {**base, "user_id": person, "emoji": emoji}
                 arrivals.append((name, d, numbered, len(arrivals) + 1))
