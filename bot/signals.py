@@ -6,9 +6,10 @@ event. The adapter's sync sets ``received`` when the inbox has something new
 (the worker wakes). The worker and the scheduler set ``to_send`` when they may
 have written to the outbox (the adapter's sender wakes). The worker sets
 ``scheduled`` after a batch, which may have added jobs (the scheduler sets its
-wake-up again). ``synced`` is set once, when the first sync is stored: the
-scheduler starts only then, so that what fell due while the bot was down runs
-with everything it must count.
+wake-up again; it gives way, so the sender woken with it sends first).
+``synced`` is set once, when the first sync is stored: the scheduler starts
+only then, so that what fell due while the bot was down runs with everything
+it must count.
 
 With several platforms at once, each adapter is handed ``part()``: the same
 ``received`` and ``scheduled``, and a ``to_send`` and a ``synced`` of its own.
@@ -35,11 +36,16 @@ class FanOut(asyncio.Event):
             part.set()
 
 
+class GivesWay(asyncio.Event):
+    """An event whose loop, when woken, lets the loops woken with it go first (the
+    scheduler's looking again at its jobs waits for the sender's first request)."""
+
+
 class Signals:
     def __init__(self) -> None:
         self.received = asyncio.Event()  # the inbox has something new: the worker
         self.to_send = FanOut()  # the outbox has something new: the sender(s)
-        self.scheduled = asyncio.Event()  # jobs may have changed: the scheduler
+        self.scheduled = GivesWay()  # jobs may have changed: the scheduler
         self.synced = asyncio.Event()  # the first sync is stored (never cleared)
         self._synced_parts: list[asyncio.Event] = []
 
@@ -61,9 +67,15 @@ class Signals:
 
 async def woken(event: asyncio.Event, timeout: float | None = None) -> None:
     """Sleep until ``event`` is set (or ``timeout`` seconds pass), then clear it for
-    the next wake-up: whatever set it is then looked at, and what is set after is not lost."""
+    the next wake-up: whatever set it is then looked at, and what is set after is not lost.
+
+    The loop waits on the event itself (``asyncio.timeout``, not ``wait_for``, which
+    waits through a task of its own): woken in one turn of the event loop, not three."""
     try:
-        await asyncio.wait_for(event.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await event.wait()
     except TimeoutError:
         pass
     event.clear()
+    if isinstance(event, GivesWay):
+        await asyncio.sleep(0)  # one turn: what was woken at the same time runs first

@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Adapter", "Happened", "Worker"]
 
+BATCH = 50  # events handled per transaction, at most
+
 
 class Worker:
     """Handles pending inbox events, in order, one batch per transaction."""
@@ -70,11 +72,11 @@ class Worker:
         """Handle what is in the inbox (what was left from before a crash, first),
         then whatever the sync brings, each time it says so."""
         while True:
-            while await self.run_batch():
-                pass
+            while await self.run_batch() == BATCH:
+                pass  # a full batch: there may be more (a shorter one took all there was)
             await woken(self.signals.received)
 
-    async def run_batch(self, size: int = 50) -> int:
+    async def run_batch(self, size: int = BATCH) -> int:
         """Handle up to ``size`` pending events. Returns how many were handled."""
         async with self.store.writing() as db:
             batch = inbox.pending(db, size, self.platforms.names)

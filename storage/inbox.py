@@ -214,6 +214,29 @@ def set_position(db: Database, platform: str, key: str, value: str) -> None:
     )
 
 
+def positions_under(db: Database, platform: str, prefix: str) -> dict[str, str]:
+    """A platform's positions whose keys start with ``prefix`` (by key)."""
+    end = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the first key past them all
+    rows = db.execute(
+        "SELECT key, value FROM positions WHERE platform = ? AND key >= ? AND key < ?",
+        [platform, prefix, end],
+    ).fetchall()
+    return {str(key): str(value) for key, value in rows}
+
+
+def latest_from(
+    db: Database, platform: str, sender: str, since_ms: int, limit: int
+) -> list[tuple[str, str]]:
+    """(room, event ID) of the newest messages ``sender`` sent on a platform since
+    ``since_ms``, at most ``limit`` of them, newest first."""
+    rows = db.execute(
+        "SELECT room_id, event_id FROM inbox WHERE platform = ? AND sender = ? "
+        "AND type = 'MESSAGE_CREATE' AND origin_server_ts >= ? ORDER BY seq DESC LIMIT ?",
+        [platform, sender, since_ms, limit],
+    ).fetchall()
+    return [(str(room), str(event)) for room, event in rows]
+
+
 def forget_positions(db: Database, needle: str, pattern: re.Pattern[str]) -> None:
     """Forget a person in the positions: one kept under their ID (a reaction they
     added, to match its taking back; their vote) is dropped; in a list of people

@@ -322,3 +322,49 @@ async def test_the_bot_reacts_takes_it_back_and_sends_a_file(world: World) -> No
     routes = [c.route.rsplit("/", 2)[-2:] for c in world.fake.calls if "reactions" in c.route]
     assert [c.method for c in world.fake.calls if "reactions" in c.route] == ["PUT", "DELETE"]
     assert routes == [["{emoji}", "@me"], ["{emoji}", "@me"]]
+
+
+async def test_reactions_added_and_taken_back_while_the_bot_was_down_count_once(
+    world: World,
+) -> None:
+    asked = world.sam.send(world.general, "!ping")
+    [pong] = await world.fake.wait_posted(1, world.general)
+    world.sam.react(pong.id, "👍")  # seen live
+    world.sam.react(asked, "👀")  # on a person's own message: no feature counts it
+
+    def reactions() -> list[Any]:
+        rows = world.bot.db.execute(
+            "SELECT event_id FROM inbox WHERE type LIKE 'MESSAGE_REACTION_%' ORDER BY seq"
+        ).fetchall()
+        return [inbox.get(world.bot.db, r[0]) for r in rows]
+
+    await world.bot.until(lambda: len(reactions()) == 2, "the live reactions")
+    await world.bot.settled()
+    await world.bot.stop()
+    world.sam.unreact(pong.id, "👍")  # while the bot is down: taken back,
+    world.sam.react(pong.id, "🎉")  # one added,
+    world.sam.react(pong.id, "🙂")  # and one added and taken back again
+    world.sam.unreact(pong.id, "🙂")
+    await world.bot.start()
+    await world.bot.until(lambda: len(reactions()) == 4, "the reactions caught up on")
+    await world.bot.settled()
+    adapter = world.bot.adapter
+    assert adapter is not None
+    live, _, *caught_up = [adapter.interpret(world.bot.db, e) for e in reactions()]
+    [taken] = [r for r in caught_up if isinstance(r, Removal)]
+    [added] = [r for r in caught_up if isinstance(r, Reaction)]
+    assert isinstance(live, Reaction) and live.key == "👍"
+    assert taken.target == live.event_id and added.key == "🎉"
+    assert added.target == f"discord:{pong.id}" and added.sender == f"discord:{world.sam.id}"
+
+    await world.bot.stop()  # caught up again, and live: nothing counts twice
+    await world.bot.start()
+    world.sam.react(pong.id, "🎉")  # already on: Discord sends nothing
+    world.sam.unreact(pong.id, "🎉")
+    await world.bot.until(lambda: len(reactions()) == 5, "the live removal")
+    await world.bot.settled()
+    assert len(reactions()) == 5
+    last = adapter.interpret(world.bot.db, reactions()[-1])
+    assert isinstance(last, Removal) and last.target == added.event_id
+    reads = [c for c in world.fake.calls if c.route.endswith("/reactions/{emoji}")]
+    assert reads and all(c.params["message_id"] == str(pong.id) for c in reads)

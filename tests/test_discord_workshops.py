@@ -90,3 +90,30 @@ async def test_interested_is_a_maybe_never_a_place_also_when_said_while_the_bot_
     assert world.fake.calls_to(
         "GET /guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}/users"
     )
+
+
+async def test_rsvps_by_reaction_while_the_bot_was_down_count_once(world: World) -> None:
+    sam, alex, kim = (world.people[n] for n in ("sam", "alex", "kim"))
+    sam.send(world.general, "!workshop new Planning day | tomorrow 2pm | Town Hall | capacity 1")
+    await world.fake.wait_for(lambda: the_event(world), what="a scheduled event")
+    await world.bot.settled()
+    [announcement] = [m for m in world.fake.posted(world.general) if "Planning day" in m.content]
+
+    await world.bot.stop()
+    alex.react(announcement.id, "✅")  # going, while the bot is down
+    kim.react(announcement.id, "✅")
+    await world.bot.start()
+    await world.bot.settled()
+    await world.bot.until(lambda: len(store.waiting_list(world.bot.db, 1)) == 1, "a waiting list")
+    await world.bot.settled()
+    [first] = store.going(world.bot.db, 1)  # one place, one waiting: each counted once
+    [second] = store.waiting_list(world.bot.db, 1)
+    assert {first, second} == {f"discord:{alex.id}", f"discord:{kim.id}"}
+
+    await world.bot.stop()
+    goer = alex if first == f"discord:{alex.id}" else kim
+    goer.unreact(announcement.id, "✅")  # taken back while the bot is down: the place moves on
+    await world.bot.start()
+    await world.bot.until(lambda: store.going(world.bot.db, 1) == [second], "the place moved on")
+    await world.bot.settled()
+    assert store.waiting_list(world.bot.db, 1) == [] and answer(world, goer) is None

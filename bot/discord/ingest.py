@@ -1,6 +1,7 @@
 """Receiving: every gateway dispatch the bot cares about is seen before
-discord.py's own parser (so nothing depends on its cache), queued in the order
-it came, and written to the inbox (unique by its Discord ID, see
+discord.py's own parser (so nothing depends on its cache; only what keeps its
+record of servers and channels reaches it at all), queued in the order it
+came, and written to the inbox (unique by its Discord ID, see
 ``bot.discord.events``) in one transaction with the positions it moves on: the
 last message ID of its channel, the session and sequence. Then the worker is
 woken through ``signals.received``.
@@ -9,8 +10,9 @@ After a fresh IDENTIFY (a start, or a session Discord would not resume), each
 channel the bot knows is back-filled over REST (``GET /channels/{id}/messages?
 after=<last stored>``, page by page) before anything newer is stored, so the
 inbox keeps the channel's order and nothing sent while the bot was away is
-lost; a message both back-filled and dispatched is stored once. ``fill_gaps``
-switches the back-fill off (tests show what it is for).
+lost; a message both back-filled and dispatched is stored once. Then the
+reactions on the bot's recent messages are caught up on (``bot.discord.reactions``).
+``fill_gaps`` switches the back-fill off (tests show what it is for).
 
 Also here: the reads jobs make (who is in a channel, whether a person exists)."""
 
@@ -31,6 +33,7 @@ from sqlite_utils import Database
 from bot.discord.base import DM, PLATFORM, THREADS, snowflake, stored
 from bot.discord.events import emoji_key, stored_event
 from bot.discord.native import INTERESTED, VOTES, Native
+from bot.discord.reactions import Reactions
 from storage import inbox, rooms
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,9 @@ WATCHED = (
     *VOTES,
     *INTERESTED,
 )
+# What discord.py itself is handed too, to keep its record of the bot, its servers
+# and channels; the rest (messages, reactions, votes, presses) only the inbox needs.
+KEPT_BY_DISCORD_PY = ("READY", "GUILD_CREATE", "CHANNEL_CREATE", "THREAD_CREATE")
 GUILDS_WAIT = 10.0  # s: how long the servers READY names may take to come
 PAGE = 100  # messages per back-fill request (Discord's most)
 CHANNELS = "channels"  # position: every channel known, {snowflake: guild snowflake or ""}
@@ -62,7 +68,7 @@ def newer(a: str | None, b: str) -> str:
     return b if a is None or int(b) > int(a) else a
 
 
-class Ingest(Native):
+class Ingest(Native, Reactions):
     def _watch_gateway(self) -> None:
         assert self.client is not None
         parsers = self.client._connection.parsers
@@ -74,7 +80,11 @@ class Ingest(Native):
         def seen(data: Any) -> None:
             ws = self.client.ws if self.client is not None else None
             session, seq = (ws.session_id or "", ws.sequence or 0) if ws is not None else ("", 0)
-            if isinstance(data, dict):
+            if name not in KEPT_BY_DISCORD_PY:  # not parsed twice, nor copied
+                if isinstance(data, dict):
+                    self._arrived.put_nowait((name, data, session, seq))
+                return
+            if isinstance(data, dict):  # a copy: discord.py changes what it reads
                 self._arrived.put_nowait((name, copy.deepcopy(data), session, seq))
             try:
                 parse(data)
@@ -123,10 +133,12 @@ class Ingest(Native):
         now_ms = int(time.time() * 1000)
         async with self.store.writing() as db:
             known = self._channels(db)
+            before = len(known)  # channels are only ever added to it
             added = 0
             for name, d, session, seq in arrivals:
                 added += self._store_one(db, known, name, d, session, seq, now_ms)
-            inbox.set_position(db, PLATFORM, CHANNELS, json.dumps(known))
+            if len(known) != before:
+                inbox.set_position(db, PLATFORM, CHANNELS, json.dumps(known))
             session, seq = arrivals[-1][2], arrivals[-1][3]
             if live:
                 inbox.set_position(db, PLATFORM, "session", f"{session}:{seq}")
@@ -178,10 +190,13 @@ class Ingest(Native):
             )
         elif name.startswith("MESSAGE_REACTION_") and not inbox.is_sealed(event):
             key = f"reaction:{d['message_id']}:{d['user_id']}:{emoji_key(d.get('emoji'))}"
+            held = inbox.get_position(db, PLATFORM, key)
+            if name.endswith("_ADD") and held and held != event["event_id"]:
+                return 0  # it is on already (caught up on, then dispatched): once
             if name.endswith("_ADD"):
                 inbox.set_position(db, PLATFORM, key, event["event_id"])
             else:
-                event["target"] = inbox.get_position(db, PLATFORM, key) or None
+                event["target"] = held or None
                 inbox.set_position(db, PLATFORM, key, "")
         return inbox.add_events(db, room_id, [event], platform=PLATFORM)
 
@@ -229,6 +244,8 @@ class Ingest(Native):
                 await self._fill_channel(channel, guild, after)
             except (discord.HTTPException, OSError) as err:
                 log.warning("Could not catch up on channel %s (%s)", channel, err)
+        session = self.client.ws.session_id if self.client and self.client.ws else ""
+        await self._store(await self.reaction_changes(known, session or ""), live=False)
 
     async def _fill_channel(self, channel: str, guild: str, after: str) -> None:
         found = 0

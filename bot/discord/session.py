@@ -83,6 +83,7 @@ class Session(DiscordBase):
                 self,
                 intents=intents(),
                 max_messages=None,  # the inbox keeps what matters, not discord.py's cache
+                member_cache_flags=discord.MemberCacheFlags.none(),  # nor its members
                 chunk_guilds_at_startup=False,
                 max_ratelimit_timeout=30.0,  # longer waits come back to the outbox
             )
