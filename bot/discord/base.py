@@ -5,6 +5,7 @@ bot's stored IDs (``discord:<snowflake>``, so they never meet a Matrix ID)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 PLATFORM = "discord"
 PREFIX = "discord:"
 INTERACTION_ID = "discord:interaction:"  # a stored interaction's ID, before Discord's
+PEOPLE_PAGE = 100  # people per request in Discord's lists (its most)
 DISCORD_EPOCH_MS = 1_420_070_400_000  # the first moment of 2015, where snowflakes count from
 
 # Channel types (discord-api-docs "Channel Types") the adapter tells apart.
@@ -93,6 +95,22 @@ class DiscordBase:
         """discord.py's HTTP client (rate limits per route and global are its job)."""
         assert self.client is not None, "not logged in"
         return self.client.http
+
+    async def people_listed(
+        self, route: discord.http.Route, ids_in: Callable[[Any], list[str]]
+    ) -> list[str]:
+        """Everyone a Discord list names (who chose a poll's answer, who reacted,
+        who is interested), page by page: PEOPLE_PAGE at a time, each page after the
+        last person of the one before. ``ids_in`` reads the IDs from a page."""
+        people: list[str] = []
+        after = "0"
+        while True:
+            page = await self.http.request(route, params={"limit": PEOPLE_PAGE, "after": after})
+            found = ids_in(page)
+            people += found
+            if len(found) < PEOPLE_PAGE:
+                return people
+            after = max(found, key=int)
 
     def is_thread(self, db: Database, channel: str) -> bool:
         """Whether a channel is a thread (the ingest keeps each thread's parent)."""

@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 INTERESTED = ("GUILD_SCHEDULED_EVENT_USER_ADD", "GUILD_SCHEDULED_EVENT_USER_REMOVE")
 LISTINGS = "listings"  # position: every key shown, in the order they were made
 EXTERNAL, GUILD_ONLY, CANCELED = 3, 2, 4
-USERS_PAGE = 100
 
 
 def iso(when: datetime) -> str:
@@ -193,18 +192,13 @@ class Listings(DiscordBase):
         return arrivals
 
     async def _interested(self, event: str) -> set[str]:
-        people: set[str] = set()
-        after = "0"
-        while True:
-            route = Route(
-                "GET",
-                "/guilds/{guild_id}/scheduled-events/{event_id}/users",
-                guild_id=str(self.settings.guild_id),
-                event_id=event,
-            )
-            page = await self.http.request(route, params={"limit": USERS_PAGE, "after": after})
-            found = [str(item["user"]["id"]) for item in page or []]
-            people |= set(found)
-            if len(found) < USERS_PAGE:
-                return people
-            after = max(found, key=int)
+        route = Route(
+            "GET",
+            "/guilds/{guild_id}/scheduled-events/{event_id}/users",
+            guild_id=str(self.settings.guild_id),
+            event_id=event,
+        )
+        found = await self.people_listed(
+            route, lambda page: [str(item["user"]["id"]) for item in page or []]
+        )
+        return set(found)

@@ -51,7 +51,6 @@ VOTES = ("MESSAGE_POLL_VOTE_ADD", "MESSAGE_POLL_VOTE_REMOVE")
 MOST_ANSWERS, MOST_HOURS = 10, 768
 QUESTION_CHARS, ANSWER_CHARS = 300, 55
 ENDED_ALREADY = (520001, 520006)  # "Poll expired", "not a poll" (it went as text)
-VOTERS_PAGE = 100
 
 
 def whole_hours(closes_at: float, now: float) -> int:
@@ -277,20 +276,14 @@ class Polls(DiscordBase):
         ]
 
     async def _voters(self, channel: str, message: str, answer: int) -> list[str]:
-        """Who chose one answer (Discord's answer-voters list, page by page)."""
-        people: list[str] = []
-        after = "0"
-        while True:
-            route = Route(
-                "GET",
-                "/channels/{channel_id}/polls/{message_id}/answers/{answer_id}",
-                channel_id=channel,
-                message_id=message,
-                answer_id=answer,
-            )
-            page = await self.http.request(route, params={"limit": VOTERS_PAGE, "after": after})
-            users = [str(u["id"]) for u in (page or {}).get("users") or []]
-            people += users
-            if len(users) < VOTERS_PAGE:
-                return people
-            after = users[-1]
+        """Who chose one answer (Discord's answer-voters list)."""
+        route = Route(
+            "GET",
+            "/channels/{channel_id}/polls/{message_id}/answers/{answer_id}",
+            channel_id=channel,
+            message_id=message,
+            answer_id=answer,
+        )
+        return await self.people_listed(
+            route, lambda page: [str(u["id"]) for u in (page or {}).get("users") or []]
+        )

@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 RECENT_DAYS = 14  # the bot's messages older than this are not looked at again
 MOST_MESSAGES = 50  # and at most this many of them, the newest
-USERS_PAGE = 100  # people per request (Discord's most)
 
 Arrival = tuple[str, dict[str, Any], str, int]  # (dispatch name, payload, session, sequence)
 
@@ -94,23 +93,16 @@ class Reactions(DiscordBase):
         return now
 
     async def _reacted(self, channel: str, message: str, key: str) -> list[str]:
-        """Everyone with one reaction on a message (page by page)."""
-        people: list[str] = []
-        after = "0"
-        while True:
-            route = Route(
-                "GET",
-                "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}",
-                channel_id=channel,
-                message_id=message,
-                emoji=key,
-            )
-            page = await self.http.request(route, params={"limit": USERS_PAGE, "after": after})
-            found = [str(user["id"]) for user in page or []]
-            people += [p for p in found if p != snowflake(self.user_id)]
-            if len(found) < USERS_PAGE:
-                return people
-            after = max(found, key=int)
+        """Everyone but the bot with one reaction on a message."""
+        route = Route(
+            "GET",
+            "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}",
+            channel_id=channel,
+            message_id=message,
+            emoji=key,
+        )
+        people = await self.people_listed(route, lambda page: [str(u["id"]) for u in page or []])
+        return [p for p in people if p != snowflake(self.user_id)]
 
 
 def _differences(
