@@ -1,0 +1,83 @@
+"""People on Discord with the bot as a real process (the fake Discord a process of its
+own, reached only through ``[discord] api_url``): slash commands, consent by button
+and by typed answer, and anonymous feedback. The database is only read."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.messages import Messages
+from fakediscord.process import FakeDiscordProcess
+from harness_discord import DiscordBot, discord_world, settle
+
+pytestmark = pytest.mark.e2e
+
+SAY = Messages.load()
+COMMANDS = "PUT /applications/{application_id}/guilds/{guild_id}/commands"
+
+
+def say(key: str, **values: object) -> str:
+    return SAY.get(key, prefix="!", **values)
+
+
+async def slash_ready(fake: FakeDiscordProcess, timeout: float = 30) -> None:
+    """Wait until the bot has made the server's slash commands."""
+    deadline = time.monotonic() + timeout
+    while not [c for c in await fake.calls(COMMANDS) if c["status"] == 200]:
+        assert time.monotonic() < deadline, "the slash commands were never made"
+        await asyncio.sleep(0.1)
+
+
+def buttons(message: dict[str, Any]) -> dict[str, str]:
+    """A posted message's buttons: {label: custom_id}."""
+    return {
+        b["label"]: b["custom_id"]
+        for row in message["components"]
+        for b in row["components"]
+        if b["type"] == 2
+    }
+
+
+def rows_everywhere(bot: DiscordBot) -> list[tuple[str, str]]:
+    """Every row of every table, as (table, the row as JSON text)."""
+    tables = [t for (t,) in bot.query("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return [
+        (table, json.dumps(row, default=str))
+        for table in tables
+        for row in bot.query(f"SELECT * FROM [{table}]")
+    ]
+
+
+async def test_slash_ping_and_help_show_what_the_asker_may_do(tmp_path: Path) -> None:
+    with discord_world(people=2) as world:
+        fake, [sam, tess] = world.fake, world.people
+        bot = DiscordBot(tmp_path / "bot", world, team=[f"discord:{tess}"])
+        await bot.run()
+        await slash_ready(fake)
+
+        used = await fake.act(sam, "command", channel_id=world.general, name="ping")
+        [pong] = await fake.wait_posted(1, world.general)
+        assert pong["content"] == say("ping.pong") and pong["interaction_id"] == used
+        answered = await fake.interaction(used)
+        assert answered["response"] == 5 and answered["answered_after"] < 3
+
+        await fake.act(sam, "command", channel_id=world.general, name="help")
+        await fake.act(tess, "command", channel_id=world.general, name="help")
+        await fake.act(sam, "send", channel_id=world.general, content="!help")
+        [_, for_sam, for_tess, typed] = await fake.wait_posted(4, world.general)
+        assert for_sam["content"] == typed["content"]
+        assert say("help.staff_heading") not in for_sam["content"]
+        assert for_tess["content"] != for_sam["content"]  # the team may do more
+
+        await settle(bot)
+        assert len(await fake.posted(world.general)) == 4
+        stored = bot.query(
+            "SELECT platform FROM inbox WHERE event_id = ?", [f"discord:interaction:{used}"]
+        )
+        assert stored == [("discord",)]
