@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from discordbot import content
 
 from bot.messages import Messages
 from fakediscord.process import FakeDiscordProcess
@@ -23,7 +24,8 @@ COMMANDS = "PUT /applications/{application_id}/guilds/{guild_id}/commands"
 
 
 def say(key: str, **values: object) -> str:
-    return SAY.get(key, prefix="!", **values)
+    """A catalogue text as the bot posts it (markdown escaped)."""
+    return content(SAY.get(key, prefix="!", **values))
 
 
 async def slash_ready(fake: FakeDiscordProcess, timeout: float = 30) -> None:
@@ -81,3 +83,57 @@ async def test_slash_ping_and_help_show_what_the_asker_may_do(tmp_path: Path) ->
             "SELECT platform FROM inbox WHERE event_id = ?", [f"discord:interaction:{used}"]
         )
         assert stored == [("discord",)]
+
+
+async def test_consent_by_button_and_by_typed_yes_anonymous_keeps_no_link(tmp_path: Path) -> None:
+    with discord_world(people=2) as world:
+        fake, [sam, kai] = world.fake, world.people
+        bot = await DiscordBot(tmp_path / "bot", world).run()
+
+        # Sam answers by pressing buttons, and gives a name.
+        await fake.act(sam, "dm", content="The bus to the day centre is always late")
+        [asked] = await fake.wait_posted(1)
+        dm = asked["channel_id"]
+        assert list(buttons(asked)) == [
+            SAY.get("choices.yes"),
+            SAY.get("choices.no"),
+            SAY.get("feedback.write_here"),
+        ]
+        pressed = await fake.act(
+            sam, "press", message_id=asked["id"], custom_id=buttons(asked)[SAY.get("choices.yes")]
+        )
+        [_, name] = await fake.wait_posted(2, dm)
+        assert name["content"] == say("feedback.ask_name")
+        assert (await fake.interaction(pressed))["response"] == 6  # acknowledged
+        await fake.act(
+            sam, "press", message_id=name["id"], custom_id=buttons(name)[SAY.get("choices.yes")]
+        )
+        [*_, named] = await fake.wait_posted(3, dm)
+        assert named["content"] == say("feedback.saved")
+
+        # Kai types the answers, and gives no name: nothing links the words to Kai.
+        words = "The library needs longer hours on Saturdays"
+        sent = [await fake.act(kai, "dm", content=words)]
+        kai_dm = next(m["channel_id"] for m in await fake.wait_posted(4) if m["channel_id"] != dm)
+        sent.append(await fake.act(kai, "dm", content="yes"))
+        [_, kai_name] = await fake.wait_posted(2, kai_dm)
+        assert kai_name["content"] == say("feedback.ask_name")
+        sent.append(await fake.act(kai, "dm", content="no"))
+        [*_, saved] = await fake.wait_posted(3, kai_dm)
+        assert saved["content"] == say("feedback.saved_anonymous")
+        await settle(bot)
+
+        assert sorted(bot.query("SELECT text, user_id FROM feedback")) == [
+            ("The bus to the day centre is always late", f"discord:{sam}"),
+            (words, None),
+        ]
+        kept = [(t, row) for t, row in rows_everywhere(bot) if words in row]
+        assert [t for t, _ in kept] == ["feedback"], kept
+        [(_, row)] = kept
+        assert kai not in row
+        for message in sent:  # who sent the words and the answers, and when: forgotten
+            [(sender, at, event)] = bot.query(
+                "SELECT sender, origin_server_ts, event FROM inbox WHERE event_id = ?",
+                [f"discord:{message}"],
+            )
+            assert (sender, at) == ("", 0) and kai not in event
