@@ -15,7 +15,7 @@ from discordbot import content
 
 from bot.messages import Messages
 from fakediscord.process import FakeDiscordProcess
-from harness_discord import DiscordBot, discord_world, settle
+from harness_discord import DiscordBot, discord_world, settle, wait_db
 
 pytestmark = pytest.mark.e2e
 
@@ -34,6 +34,17 @@ async def slash_ready(fake: FakeDiscordProcess, timeout: float = 30) -> None:
     while not [c for c in await fake.calls(COMMANDS) if c["status"] == 200]:
         assert time.monotonic() < deadline, "the slash commands were never made"
         await asyncio.sleep(0.1)
+
+
+async def posted_where(
+    fake: FakeDiscordProcess, check: Any, what: str, timeout: float = 30
+) -> list[dict[str, Any]]:
+    """Wait until some of the bot's posts (anywhere) pass ``check``; those posts."""
+    deadline = time.monotonic() + timeout
+    while not (found := [m for m in await fake.posted() if check(m)]):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+    return found
 
 
 def buttons(message: dict[str, Any]) -> dict[str, str]:
@@ -137,3 +148,65 @@ async def test_consent_by_button_and_by_typed_yes_anonymous_keeps_no_link(tmp_pa
                 [f"discord:{message}"],
             )
             assert (sender, at) == ("", 0) and kai not in event
+
+
+def rsvps(bot: DiscordBot, workshop: int) -> tuple[list[str], list[str]]:
+    """(going with a place, the waiting list in order), as the bot stored them."""
+    rows = bot.query(
+        "SELECT user_id, waiting FROM workshop_rsvps WHERE workshop_id = ? AND answer = 'going' "
+        "ORDER BY since, rowid",
+        [workshop],
+    )
+    return [u for u, w in rows if not w], [u for u, w in rows if w]
+
+
+async def test_workshop_going_by_button_reaction_and_typing_with_a_waiting_list(
+    tmp_path: Path,
+) -> None:
+    with discord_world(people=5) as world:
+        fake, [tess, sam, alex, kim, lee] = world.fake, world.people
+        bot = DiscordBot(tmp_path / "bot", world, team=[f"discord:{tess}"])
+        await bot.run()
+        await fake.act(
+            tess,
+            "send",
+            channel_id=world.general,
+            content="!workshop new Planning | in 3 days | Town Hall | 2 places",
+        )
+        [announcement, *_] = await fake.wait_posted(1, world.general)
+        rsvp = buttons(announcement)
+        going = rsvp[SAY.get("workshop.button_going")]
+
+        async def press(person: str, custom_id: str) -> dict[str, Any]:
+            pressed = await fake.act(
+                person, "press", message_id=announcement["id"], custom_id=custom_id
+            )
+            [reply] = await posted_where(
+                fake, lambda m: m["interaction_id"] == pressed and m["content"], "the reply"
+            )
+            assert reply["ephemeral_for"] == person  # only the presser sees it
+            return reply
+
+        reply = await press(sam, going)
+        assert reply["content"] == say("workshop.going_saved", number=1)
+        await fake.act(alex, "react", message_id=announcement["id"], emoji="✅")
+        alex_going = f"discord:{alex}"
+        await wait_db(bot, lambda: alex_going in rsvps(bot, 1)[0], "the reaction counted")
+        kim_says = await fake.act(kim, "send", channel_id=world.general, content="!going 1")
+        [typed] = await posted_where(fake, lambda m: m["reply_to"] == kim_says, "the reply to kim")
+        assert typed["content"] == say("workshop.waiting_saved", number=1, position=1)
+        assert typed["ephemeral_for"] is None  # typed in the channel: answered there
+        reply = await press(lee, going)
+        assert reply["content"] == say("workshop.waiting_saved", number=1, position=2)
+        await settle(bot)
+        assert rsvps(bot, 1) == (
+            [f"discord:{sam}", f"discord:{alex}"],
+            [f"discord:{kim}", f"discord:{lee}"],
+        )
+
+        reply = await press(lee, rsvp[SAY.get("workshop.button_cantgo")])
+        assert reply["content"] == say("workshop.cantgo_saved", number=1)
+        await settle(bot)
+        assert rsvps(bot, 1) == ([f"discord:{sam}", f"discord:{alex}"], [f"discord:{kim}"])
+        public = [m for m in await fake.posted(world.general) if m["ephemeral_for"] is None]
+        assert len(public) == 3  # the announcement, its calendar file, the reply to kim
