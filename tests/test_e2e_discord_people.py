@@ -210,3 +210,46 @@ async def test_workshop_going_by_button_reaction_and_typing_with_a_waiting_list(
         assert rsvps(bot, 1) == ([f"discord:{sam}", f"discord:{alex}"], [f"discord:{kim}"])
         public = [m for m in await fake.posted(world.general) if m["ephemeral_for"] is None]
         assert len(public) == 3  # the announcement, its calendar file, the reply to kim
+
+
+def rows_naming(bot: DiscordBot, number: str) -> list[tuple[str, str]]:
+    """Every row of every table with the snowflake anywhere in it, in any form."""
+    return [(table, row) for table, row in rows_everywhere(bot) if number in row]
+
+
+async def test_forget_me_leaves_no_row_holding_the_persons_snowflake(tmp_path: Path) -> None:
+    with discord_world(people=2) as world:
+        fake, [sam, ana] = world.fake, world.people
+        bot = await DiscordBot(tmp_path / "bot", world).run()
+        # Sam talks, is mentioned, replied to and reacted to; Sam reacts; Sam gives feedback.
+        hello = await fake.act(sam, "send", channel_id=world.general, content="Hello everyone")
+        await fake.act(ana, "send", channel_id=world.general, content=f"Welcome <@{sam}>!")
+        answer = await fake.act(ana, "reply", message_id=hello, content="Hi Sam")
+        await fake.act(ana, "react", message_id=hello, emoji="👋")
+        await fake.act(sam, "react", message_id=answer, emoji="🙂")
+        await fake.act(sam, "dm", content="The café music is too loud")
+        [asked] = await fake.wait_posted(1)
+        dm = asked["channel_id"]
+        for count, text in ((2, "yes"), (3, "yes")):
+            await fake.act(sam, "dm", content=text)
+            await fake.wait_posted(count, dm)
+        await settle(bot)
+        assert bot.query("SELECT user_id FROM feedback") == [(f"discord:{sam}",)]
+        tables = {t for t, _ in rows_naming(bot, sam)}
+        assert {"inbox", "feedback"} <= tables, tables  # there is something to forget
+
+        await fake.act(sam, "dm", content="!forget me")
+        await fake.wait_posted(4, dm)
+        await fake.act(sam, "dm", content="1")
+        [*_, done] = await fake.wait_posted(5, dm)
+        assert done["content"] == say("privacy.forgotten")
+        # the bot's own reply comes back on the gateway, a reply to Sam's message
+        await wait_db(
+            bot,
+            lambda: bot.query("SELECT 1 FROM inbox WHERE event_id = ?", [f"discord:{done['id']}"]),
+            "the reply stored",
+        )
+        await settle(bot)
+        assert rows_naming(bot, sam) == []
+        assert rows_naming(bot, ana)  # nobody else is forgotten
+        assert bot.query("SELECT count(*) FROM feedback") == [(0,)]
