@@ -1,6 +1,7 @@
 """People on Discord with the bot as a real process (the fake Discord a process of its
 own, reached only through ``[discord] api_url``): slash commands, consent by button
-and by typed answer, and anonymous feedback. The database is only read."""
+and by typed answer, anonymous feedback, workshop RSVPs, a native poll counted across
+a crash, and ``!forget me``. The database is only read."""
 
 from __future__ import annotations
 
@@ -253,3 +254,79 @@ async def test_forget_me_leaves_no_row_holding_the_persons_snowflake(tmp_path: P
         assert rows_naming(bot, sam) == []
         assert rows_naming(bot, ana)  # nobody else is forgotten
         assert bot.query("SELECT count(*) FROM feedback") == [(0,)]
+
+
+async def test_a_native_poll_with_changed_taken_back_and_late_votes_is_counted_exactly(
+    tmp_path: Path,
+) -> None:
+    """Votes changed, taken back, and made while the bot is down (SIGKILL), when
+    Discord's own poll ends too; the bot restarts, the poll is closed and the result is
+    what an independent count of what the people did says; a vote typed later is not
+    counted."""
+    with discord_world(people=5) as world:
+        fake, [sam, alex, kim, lee, pat] = world.fake, world.people
+        bot = DiscordBot(tmp_path / "bot", world, team=[f"discord:{sam}"])
+        await bot.run()
+        await fake.act(
+            sam,
+            "send",
+            channel_id=world.general,
+            content="!poll Which day suits you? | Tuesday | Thursday | Friday | closes in 3h",
+        )
+        posts = await fake.wait_posted(2, world.general)
+        [poll] = [m for m in posts if m["poll"] is not None]
+        [companion] = [m for m in posts if m["poll"] is None]
+        assert poll["poll"]["answers"] == ["Tuesday", "Thursday", "Friday"]
+        [(number,)] = bot.query("SELECT id FROM polls WHERE state = 'open'")
+        chose: dict[str, int | None] = {}  # the test's own count: each person's last choice
+
+        async def vote(person: str, *answers: int) -> None:
+            await fake.act(person, "vote", message_id=poll["id"], answers=list(answers))
+            chose[person] = answers[0] if answers else None
+
+        def stored() -> int:
+            return bot.query("SELECT count(*) FROM poll_votes WHERE poll_id = ?", [number])[0][0]
+
+        await vote(alex, 1)
+        await vote(kim, 2)
+        await vote(lee, 1)
+        await vote(lee, 3)  # changed: Discord sends a removal, then an addition
+        await vote(pat, 2)
+        await vote(pat)  # taken back
+        await vote(sam, 2)
+        await wait_db(bot, lambda: stored() >= 8, "the votes stored")
+        await fake.act(sam, "reply", message_id=companion["id"], content="1")  # typed later
+        chose[sam] = 1
+        await wait_db(bot, lambda: stored() >= 9, "the typed vote stored")
+
+        bot.kill()  # down: these only Discord knows of
+        await vote(kim, 1)
+        await vote(alex)
+        await vote(pat, 3)
+        await fake.end_poll(poll["id"])  # Discord's poll ends while the bot is down
+        bot.start()
+        await bot.wait_running()
+        await fake.act(sam, "send", channel_id=world.general, content="!poll close")
+        [result] = await posted_where(fake, lambda m: m["reply_to"] == poll["id"], "the result")
+        await wait_db(
+            bot,
+            lambda: bot.query("SELECT state FROM polls WHERE id = ?", [number]) == [("closed",)],
+            "the poll closed",
+        )
+
+        expected = {f"a{n}": list(chose.values()).count(n) for n in (1, 2, 3)}
+        assert expected == {"a1": 2, "a2": 0, "a3": 2}
+        [(results, voters)] = bot.query("SELECT results, voters FROM polls WHERE id = ?", [number])
+        assert json.loads(results) == expected
+        assert voters == len([c for c in chose.values() if c is not None])
+
+        told = say("poll.closed_told", number=number)
+        late = await fake.act(lee, "reply", message_id=companion["id"], content="2")
+        [answer] = await posted_where(fake, lambda m: m["reply_to"] == late, "the late answer")
+        assert answer["content"] == told
+        await settle(bot)
+        assert bot.query("SELECT results FROM polls WHERE id = ?", [number]) == [(results,)]
+        said = await fake.posted(world.general)
+        assert [m["id"] for m in said if m["reply_to"] == poll["id"]] == [result["id"]]
+        assert [m["content"] for m in said].count(told) == 1
+        assert bot.query("SELECT count(*) FROM outbox WHERE state = 'failed'") == [(0,)]
