@@ -50,6 +50,7 @@ from bench.common import (  # noqa: E402
     table_lines,
     verdict,
 )
+from bot.discord.base import snowflake_ms  # noqa: E402
 from fakediscord.process import FakeDiscordProcess  # noqa: E402
 from harness import PONG  # noqa: E402
 from harness_discord import HISTORY, DiscordBot, DiscordWorld, wait_db  # noqa: E402
@@ -58,7 +59,6 @@ TARGET_LATENCY_RATIO = 1.15
 TARGET_INGEST_RATIO = 1.2
 INGEST_PREFIX = "hello "
 SETTLE_S = 0.1  # pause before each ping, so each meets an idle bot
-DISCORD_EPOCH_MS = 1420070400000  # snowflakes count from 2015
 
 
 @dataclass
@@ -228,7 +228,7 @@ async def bench_latency(r: Results, fake: FakeDiscordProcess, ids: dict[str, Any
 
 def created_ms(snowflake: str) -> float:
     """When the fake made a message: its snowflake's timestamp (ms since 1970)."""
-    return float((int(snowflake.removeprefix("discord:")) >> 22) + DISCORD_EPOCH_MS)
+    return float(snowflake_ms(snowflake.removeprefix("discord:")))
 
 
 def iso_ms(text: str) -> float:

@@ -682,6 +682,25 @@ def test_the_token_never_reaches_the_log(tmp_path: Path, caplog: pytest.LogCaptu
     assert "a real secret" in config_secrets(config)
 
 
+def test_short_lived_tokens_in_url_paths_never_reach_the_log() -> None:
+    """discord.py logs the URLs of answers to presses and slash commands at DEBUG;
+    the token in them lets anyone answer as the bot for 15 minutes."""
+    redact = RedactSecrets()
+    urls = (
+        "POST https://discord.com/api/v10/interactions/1234/aW50ZXJhY3Rpb24.x-y_z/callback",
+        "PATCH https://discord.com/api/v10/webhooks/5678/aW50ZXJhY3Rpb24.x-y_z/messages/@original",
+    )
+    for url in urls:
+        record = logging.LogRecord(
+            "discord.http", logging.DEBUG, __file__, 1, "%s done", (url,), None
+        )
+        assert redact.filter(record)
+        assert "aW50ZXJhY3Rpb24" not in record.getMessage()
+        assert "/[hidden]/" in record.getMessage()
+    plain = logging.LogRecord("discord", logging.INFO, __file__, 1, "channel %s", ("1234",), None)
+    assert redact.filter(plain) and plain.getMessage() == "channel 1234"
+
+
 def test_a_matrix_only_bot_never_loads_discord(tmp_path: Path) -> None:
     path = write(tmp_path, MATRIX + REST)
     script = (
