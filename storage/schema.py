@@ -284,3 +284,34 @@ def discord_platform_columns_and_positions(db: Database) -> None:
         pk=("platform", "key"),
         not_null={"platform", "key", "value"},
     )
+
+
+@migrations()
+def dashboard_sessions_and_sign_in_links(db: Database) -> None:
+    # The team's dashboard: one-time sign-in links sent by direct message, and the
+    # sessions they start. Only a hash of each token is stored, so a copy of the
+    # database cannot be used to sign in.
+    db.table("web_links").create(
+        {
+            "token_hash": str,
+            "user_id": str,
+            "created_at": float,
+            "expires_at": float,
+            "used_at": float,
+        },
+        pk="token_hash",
+        not_null={"user_id", "created_at", "expires_at"},
+    )
+    db.table("web_sessions").create(
+        {
+            "key_hash": str,
+            "user_id": str,
+            "csrf": str,
+            "started_at": float,
+            "expires_at": float,
+            "ended_at": float,
+        },
+        pk="key_hash",
+        not_null={"user_id", "csrf", "started_at", "expires_at"},
+    )
+    db.table("web_sessions").create_index(["user_id"])

@@ -1,0 +1,67 @@
+"""The dashboard's sign-in: one-time links and server-side sessions (tables
+``web_links`` and ``web_sessions``). Only SHA-256 hashes of tokens are kept."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from storage.db import Reader
+
+
+@dataclass(frozen=True)
+class WebSession:
+    key_hash: str
+    user_id: str
+    csrf: str
+    started_at: float
+    expires_at: float
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start(db: Database, user_id: str, now: float, lifetime: float) -> str:
+    """A new session for a signed-in person; returns the key for their cookie."""
+    key = secrets.token_urlsafe(32)
+    db.table("web_sessions").insert(
+        {
+            "key_hash": token_hash(key),
+            "user_id": user_id,
+            "csrf": secrets.token_urlsafe(32),
+            "started_at": now,
+            "expires_at": now + lifetime,
+        }
+    )
+    return key
+
+
+def find(db: Reader, key: str, now: float) -> WebSession | None:
+    """The session a cookie's key opens, if it has not ended or run out."""
+    row = db.execute(
+        "SELECT key_hash, user_id, csrf, started_at, expires_at FROM web_sessions "
+        "WHERE key_hash = ? AND ended_at IS NULL AND expires_at > ?",
+        [token_hash(key), now],
+    ).fetchone()
+    return WebSession(*row) if row else None
+
+
+def end(db: Database, key: str, now: float) -> None:
+    db.execute(
+        "UPDATE web_sessions SET ended_at = ? WHERE key_hash = ? AND ended_at IS NULL",
+        [now, token_hash(key)],
+    )
+
+
+def end_all(db: Database, user_id: str, now: float) -> int:
+    """Sign a person out everywhere; returns how many sessions were open."""
+    cursor = db.execute(
+        "UPDATE web_sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL "
+        "AND expires_at > ?",
+        [now, user_id, now],
+    )
+    return cursor.rowcount

@@ -1,0 +1,9 @@
+"""The dashboard's pages, one module each, each with its own ``routes``."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from web.pages import account, overview
+
+PAGES: list[ModuleType] = [overview, account]
