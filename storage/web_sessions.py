@@ -65,3 +65,38 @@ def end_all(db: Database, user_id: str, now: float) -> int:
         [now, user_id, now],
     )
     return cursor.rowcount
+
+
+def issue_link(db: Database, user_id: str, now: float, lifetime: float = 600) -> str:
+    """A one-time sign-in token for a link (``secrets.token_urlsafe(32)``)."""
+    token = secrets.token_urlsafe(32)
+    db.table("web_links").insert(
+        {
+            "token_hash": token_hash(token),
+            "user_id": user_id,
+            "created_at": now,
+            "expires_at": now + lifetime,
+        }
+    )
+    return token
+
+
+def link_holder(db: Reader, token: str, now: float) -> str | None:
+    """Whose link this is, while it is unused and in time (looking uses nothing up)."""
+    row = db.execute(
+        "SELECT user_id FROM web_links WHERE token_hash = ? AND used_at IS NULL "
+        "AND expires_at > ?",
+        [token_hash(token), now],
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def use_link(db: Database, token: str, now: float) -> str | None:
+    """Use a link up (once only); returns whose it was, or ``None``."""
+    cursor = db.execute(
+        "UPDATE web_links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL "
+        "AND expires_at > ? RETURNING user_id",
+        [now, token_hash(token), now],
+    )
+    row = cursor.fetchone()
+    return str(row[0]) if row else None

@@ -22,6 +22,8 @@ SCHEMA = ("storage/schema.py", "storage/schema_features.py")
 OWNERS = {
     "sync_state": "storage/inbox.py",
     "positions": "storage/inbox.py",
+    "web_links": "storage/web_sessions.py",
+    "web_sessions": "storage/web_sessions.py",
     "inbox": "storage/inbox.py",
     "outbox": "storage/outbox.py",
     "dead_letters": "storage/deadletters.py",

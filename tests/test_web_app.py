@@ -11,6 +11,7 @@ from webclient import Browser, serving
 
 from localbot import ALICE, CHRIS, SAM, LocalBot
 from storage import web_sessions
+from storage.db import Store
 from web.render import words
 from web.sessions import COOKIE
 
@@ -87,3 +88,18 @@ async def test_a_key_the_browser_makes_up_opens_nothing(web: Browser) -> None:
 def test_direction_controls_in_peoples_words_are_shown_as_marks() -> None:
     assert words("abc\u202eevil") == "abc[U+202E]evil"
     assert words("plain") == "plain"
+
+
+def test_a_sign_in_link_is_used_once_in_time_and_looking_uses_nothing(store: Store) -> None:
+    with store.write() as db:
+        token = web_sessions.issue_link(db, ALICE, 1000.0)
+        late = web_sessions.issue_link(db, SAM, 1000.0)
+    db = store.db
+    assert web_sessions.link_holder(db, token, 1001) == ALICE
+    assert web_sessions.link_holder(db, token, 1002) == ALICE  # a preview looked: still there
+    assert web_sessions.use_link(db, token, 1003) == ALICE
+    assert web_sessions.use_link(db, token, 1004) is None
+    assert web_sessions.link_holder(db, token, 1004) is None
+    assert web_sessions.use_link(db, late, 1000 + 601) is None  # ten minutes only
+    stored = {row[0] for row in db.execute("SELECT token_hash FROM web_links")}
+    assert token not in stored and web_sessions.token_hash(token) in stored
