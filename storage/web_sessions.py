@@ -84,8 +84,7 @@ def issue_link(db: Database, user_id: str, now: float, lifetime: float = 600) ->
 def link_holder(db: Reader, token: str, now: float) -> str | None:
     """Whose link this is, while it is unused and in time (looking uses nothing up)."""
     row = db.execute(
-        "SELECT user_id FROM web_links WHERE token_hash = ? AND used_at IS NULL "
-        "AND expires_at > ?",
+        "SELECT user_id FROM web_links WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
         [token_hash(token), now],
     ).fetchone()
     return str(row[0]) if row else None
