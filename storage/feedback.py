@@ -164,6 +164,23 @@ def recent(db: Database, project_id: int | None = None, limit: int = 20) -> list
     return [_feedback(r) for r in rows]
 
 
+def mark_reviewed(db: Database, feedback_id: int, by_user: str, reviewed: bool = True) -> None:
+    """Mark feedback as reviewed by a team member (or, ``reviewed=False``, not yet)."""
+    db.execute(
+        "UPDATE feedback SET reviewed_at = ?, reviewed_by = ? WHERE id = ?",
+        [utcnow(), by_user, feedback_id] if reviewed else [None, None, feedback_id],
+    )
+
+
+def count_waiting_review(db: Reader) -> int:
+    """Saved feedback nobody has marked as reviewed yet (deleted-by-others included:
+    the team must decide on those)."""
+    row = db.execute(
+        "SELECT count(*) FROM feedback WHERE state = 'saved' AND reviewed_at IS NULL"
+    ).fetchone()
+    return int(row[0])
+
+
 def add_theme(db: Database, feedback_id: int, theme: str) -> None:
     db.execute(
         "INSERT OR IGNORE INTO feedback_themes (feedback_id, theme) VALUES (?, ?)",

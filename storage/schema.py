@@ -315,3 +315,12 @@ def dashboard_sessions_and_sign_in_links(db: Database) -> None:
         not_null={"user_id", "csrf", "started_at", "expires_at"},
     )
     db.table("web_sessions").create_index(["user_id"])
+
+
+@migrations()
+def feedback_reviewed_mark(db: Database) -> None:
+    # The dashboard's review queue: when a team member marked a piece of
+    # feedback as read and dealt with, and who (empty: still waiting).
+    db.table("feedback").add_column("reviewed_at", str)
+    db.table("feedback").add_column("reviewed_by", str)
+    db.table("feedback").create_index(["reviewed_at"])

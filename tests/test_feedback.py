@@ -1462,3 +1462,18 @@ async def test_forget_me_leaves_someone_whose_id_starts_the_same_alone(
     await bot.dm("!forget me")
     await bot.dm("1")
     assert [(r["text"], r["user_id"]) for r in bot.feedback()] == [("Twin's words.", TWIN)]
+
+
+async def test_feedback_waits_for_review_until_a_team_member_marks_it(tmp_path: Path) -> None:
+    opened = Store.open(tmp_path / "copro.db")
+    with opened.write() as db:
+        first = store.add(db, "Late bus", user_id=SAM, source="direct", room_id=None, event_id="$a")
+        store.add(db, "More seats", user_id=None, source="direct", room_id=None, event_id="$b")
+    assert store.count_waiting_review(opened.db) == 2
+    with opened.write() as db:
+        store.mark_reviewed(db, first, ALICE)
+    assert store.count_waiting_review(opened.db) == 1
+    with opened.write() as db:
+        store.mark_reviewed(db, first, ALICE, reviewed=False)
+    assert store.count_waiting_review(opened.db) == 2
+    opened.close()
