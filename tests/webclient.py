@@ -88,3 +88,12 @@ async def serving(bot: LocalBot, **settings: object) -> AsyncIterator[Browser]:
     finally:
         await client.close()
         dash.reads.close()
+
+
+# Words people might send that must show as words on every page, never as HTML.
+HOSTILE = (
+    '<script>alert("x")</script>',
+    '"><img src=x onerror=alert(1)>',
+    "abc\u202etxt.exe",
+    '=HYPERLINK("http://evil.example")',
+)
