@@ -59,6 +59,7 @@ async def close_poll(job: Job) -> None:
         if inbox.waiting_since(db, int(cutoff * 1000), job.platform.name):
             raise NotYet("answers sent before the close are still waiting to be handled")
         how: list[str] = []
+        sources: dict[str, int] | None = None  # a secret ballot's answers are not kept
         if poll.secret:
             where = store.held_answers(db, poll.id)
             if {event_id for _, event_id in where} != set(held):
@@ -90,8 +91,8 @@ async def close_poll(job: Job) -> None:
                 eligible=members,
             )
             counts, voters, people = result.counts, result.voters, len(members)
-            how = how_answered(job, result.sources)
-        store.finish(db, poll.id, counts, voters, people)
+            how, sources = how_answered(job, result.sources), result.sources
+        store.finish(db, poll.id, counts, voters, people, sources)
         closed = store.get(db, poll.id)
         assert closed is not None
         ended = "\n".join([end_text(job, closed, counts), *how])

@@ -12,7 +12,7 @@ from bot.registry import CommandSet
 from bot.roles import Role
 from commands.common import by_number_or_newest
 from commands.poll_close import close_now
-from commands.poll_rules import count
+from commands.poll_rules import FINAL, HIDDEN, TURNOUT_ONLY, count_so_far, what_shows
 from commands.poll_words import results
 from storage import polls as store
 from storage.polls import Poll
@@ -23,19 +23,16 @@ commands = CommandSet("polls")  # the same help section as the polls themselves
 @commands.command("poll results", summary="poll.results_summary", usage="poll results 2")
 async def show_results(ctx: Context) -> None:
     poll = _find(ctx, open_only=False)
-    if poll.state == "closed":
+    shows = what_shows(poll)
+    if shows == FINAL:
         ctx.reply_text(results(ctx, poll, poll.results or {}, poll.voters or 0, poll.members))
         return
-    if not poll.disclosed:
+    if shows == HIDDEN:
         raise UserError("poll.results_hidden", number=poll.id)
-    if poll.secret:
-        # Totals that change as each person votes would tell who chose what.
+    if shows == TURNOUT_ONLY:
         voters, _ = store.secret_turnout(ctx.db, poll.id)
         raise UserError("poll.secret_so_far", number=poll.id, count=voters)
-    cutoff = int(poll.cutoff * 1000) if poll.cutoff else None
-    result = count(
-        poll.answer_ids, poll.max_selections, store.votes(ctx.db, poll.id), closed_at=cutoff
-    )
+    result = count_so_far(poll, store.votes(ctx.db, poll.id))
     ctx.reply_text(results(ctx, poll, result.counts, result.voters, None))
 
 

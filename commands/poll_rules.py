@@ -343,6 +343,32 @@ def count(
 
 # ----- showing results ------------------------------------------------------------------------
 
+# What may be shown of a poll's results now (``what_shows``).
+FINAL = "final"  # closed: the totals counted at the close
+HIDDEN = "hidden"  # results at the end: nothing until the close
+TURNOUT_ONLY = "turnout"  # a secret ballot still open: how many have voted, nothing more
+SO_FAR = "so_far"  # the count so far
+
+
+def what_shows(poll: Poll) -> str:
+    """What ``!poll results`` (and the dashboard) may show of ``poll`` now.
+
+    A secret ballot shows no totals before the close: totals that change as each
+    person votes would tell who chose what."""
+    if poll.state == "closed":
+        return FINAL
+    if not poll.disclosed:
+        return HIDDEN
+    if poll.secret:
+        return TURNOUT_ONLY
+    return SO_FAR
+
+
+def count_so_far(poll: Poll, votes: Iterable[Vote]) -> Result:
+    """The count of an open poll, as it stands (nothing after its closing time)."""
+    cutoff = int(poll.cutoff * 1000) if poll.cutoff else None
+    return count(poll.answer_ids, poll.max_selections, votes, closed_at=cutoff)
+
 
 def _percent(part: int, whole: int) -> int:
     """``part`` of ``whole`` as a whole percent, halves rounded up; 0 if ``whole`` is 0."""

@@ -16,7 +16,16 @@ from typing import Protocol
 from bot.context import UserError, UserId
 from bot.roles import Role
 from commands.common import read_people
-from storage.projects import ACCEPTED, ANSWERABLE, DECLINED, LEFT, STAGES, WAITING
+from storage.projects import (
+    ACCEPTED,
+    ANSWERABLE,
+    DECLINED,
+    LEFT,
+    NO_SUCH_PERSON,
+    STAGES,
+    UNDELIVERABLE,
+    WAITING,
+)
 
 NAME_MOST = 60
 SUMMARY_MOST = 300
@@ -254,3 +263,21 @@ def check_again(age: timedelta) -> timedelta:
 def shown_count(count: int) -> int | None:
     """A group's count as reported, or None for "fewer than 5"."""
     return count if count >= SMALLEST_GROUP else None
+
+
+def shown_groups(counts: dict[str, int], known: list[str]) -> list[tuple[str, int | None]]:
+    """Every group: ``known`` ones first (in their order, even with nobody), then any
+    others by name; each with its count, or None if it is smaller than five."""
+    groups = known + sorted(g for g in counts if g not in known)
+    return [(group, shown_count(counts.get(group, 0))) for group in groups]
+
+
+def invitation_summary(counts: dict[str, int]) -> dict[str, int]:
+    """Invitations by state (``projects.invitation_counts``) as ``!project`` tells
+    them: waiting for an answer, yes (even if they left since), no, unreachable."""
+    return {
+        "waiting": sum(counts.get(s, 0) for s in WAITING),
+        "yes": counts.get(ACCEPTED, 0) + counts.get(LEFT, 0),
+        "no": counts.get(DECLINED, 0),
+        "unreachable": counts.get(NO_SUCH_PERSON, 0) + counts.get(UNDELIVERABLE, 0),
+    }

@@ -12,18 +12,9 @@ from dataclasses import dataclass
 
 from bot.context import Context
 from bot.scheduler import Job
-from commands.project_rules import SMALLEST_GROUP, shown_count
+from commands.project_rules import SMALLEST_GROUP, invitation_summary, shown_groups
 from storage.profiles import RELATIONSHIPS
-from storage.projects import (
-    ACCEPTED,
-    DECLINED,
-    LEFT,
-    NO_SUCH_PERSON,
-    STAGES,
-    UNDELIVERABLE,
-    WAITING,
-    Project,
-)
+from storage.projects import STAGES, Project
 
 Words = Context | Job
 TERMS = "project.terms"  # the catalogue key of the terms of engagement
@@ -92,16 +83,8 @@ def card(words: Words, project: Project, seen: Card) -> str:
     if project.budget:
         lines.append(words.text("project.show_budget", budget=project.budget))
     if seen.invitations is not None:
-        counts = seen.invitations
-        lines.append(
-            words.text(
-                "project.show_invitations",
-                waiting=sum(counts.get(s, 0) for s in WAITING),
-                yes=counts.get(ACCEPTED, 0) + counts.get(LEFT, 0),
-                no=counts.get(DECLINED, 0),
-                unreachable=counts.get(NO_SUCH_PERSON, 0) + counts.get(UNDELIVERABLE, 0),
-            )
-        )
+        summary = invitation_summary(seen.invitations)
+        lines.append(words.text("project.show_invitations", **summary))
     return "\n".join(lines)
 
 
@@ -174,10 +157,8 @@ def _groups(words: Words, counts: dict[str, int], known: list[str]) -> list[str]
     """One line per group; a group smaller than five shows as "fewer than 5"."""
     if not counts:
         return [words.text("impact.nobody_said")]
-    groups = known + sorted(g for g in counts if g not in known)
     lines = []
-    for group in groups:
-        n = shown_count(counts.get(group, 0))
+    for group, n in shown_groups(counts, known):
         shown = str(n) if n is not None else words.text("impact.fewer_than", least=SMALLEST_GROUP)
         lines.append(words.text("impact.group_line", group=group, count=shown))
     return lines

@@ -6,8 +6,6 @@ A level is done by coming to a training session (``commands.training``).
 
 from __future__ import annotations
 
-from collections import Counter
-
 from bot.context import Context, UserError
 from bot.registry import CommandSet
 from bot.roles import Role
@@ -41,32 +39,18 @@ async def my_team(ctx: Context) -> None:
 
 @commands.command("training", summary="workshop.training_summary", role=Role.TEAM)
 async def training_report(ctx: Context) -> None:
-    done = store.completions(ctx.db)
-    if not done:
+    report = store.training_report(ctx.db)
+    if not report.by_level:
         ctx.reply("workshop.training_none")
         return
-    by_level = Counter(level for _, level, _ in done)
     lines = [ctx.text("workshop.training_title")]
     lines += [
-        ctx.text("workshop.training_report_level", level=n, count=by_level[n]) for n in LEVELS
+        ctx.text("workshop.training_report_level", level=n, count=report.by_level[n])
+        for n in LEVELS
     ]
-    # Teams in people's own words: "Adult Social Care" and "adult social care" are one.
-    teams: dict[str, Counter[int]] = {}
-    spellings: dict[str, Counter[str]] = {}
-    no_team: set[str] = set()
-    for person, level, _ in done:
-        profile = profiles.get(ctx.db, person)
-        team = " ".join((profile.staff_team or "").split()) if profile else ""
-        if not team:
-            no_team.add(person)
-            continue
-        teams.setdefault(team.casefold(), Counter())[level] += 1
-        spellings.setdefault(team.casefold(), Counter())[team] += 1
-    if teams:
+    if report.teams:
         lines.append(ctx.text("workshop.training_by_team"))
-        for key, levels in sorted(teams.items()):
-            # The commonest spelling; on a tie, the one with capitals.
-            name = min(spellings[key].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        for name, levels in report.teams:
             lines.append(
                 ctx.text(
                     "workshop.training_team_line",
@@ -76,8 +60,8 @@ async def training_report(ctx: Context) -> None:
                     three=levels[3],
                 )
             )
-    if no_team:
-        lines.append(ctx.text("workshop.training_no_team", count=len(no_team)))
+    if report.no_team:
+        lines.append(ctx.text("workshop.training_no_team", count=report.no_team))
     ctx.reply_text("\n".join(lines))
 
 

@@ -24,7 +24,7 @@ from bot.answers import number_list, parse_number, yes_or_no
 from bot.config import Config
 from bot.context import UserError
 from bot.when import WhenError, parse_duration, parse_when
-from storage.workshops import Rsvp, Workshop
+from storage.workshops import Needs, Rsvp, Workshop
 
 NEEDS_ASK = "workshop.needs"  # the kind of question "what do you need to take part?"
 LONGEST = {"title": 200, "place": 300, "details": 2000, "access": 300, "audience": 300}
@@ -275,3 +275,26 @@ def read_needs(text: str) -> NeedsReply:
         return NeedsReply("chosen", tuple(dict.fromkeys(NEEDS[n - 1] for n in numbers)))
     found = tuple(code for code in NEEDS[:-1] if _NEED_WORDS[code].search(plain))
     return NeedsReply("words", found, text.strip()[:WORDS_LONGEST])
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """The organiser's access-needs checklist, sorted from the answers of everyone with a place."""
+
+    by_need: tuple[tuple[str, tuple[str, ...]], ...]  # (need, who asked for it), but "other"
+    worded: tuple[tuple[str, str], ...]  # (person, what they said in their own words)
+    nothing: tuple[str, ...]  # need nothing extra
+    unanswered: tuple[str, ...]  # have not said yet
+
+
+def sort_needs(answers: dict[str, Needs | None]) -> Checklist:
+    """``answers``: each person with a place, and what they asked for (None: not yet)."""
+    return Checklist(
+        by_need=tuple(
+            (code, tuple(p for p, n in answers.items() if n and code in n.codes))
+            for code in NEEDS[:-1]
+        ),
+        worded=tuple((p, n.words) for p, n in answers.items() if n and n.words),
+        nothing=tuple(p for p, n in answers.items() if n and not n.codes and not n.words),
+        unanswered=tuple(p for p, n in answers.items() if n is None),
+    )

@@ -18,7 +18,7 @@ import icalendar
 from bot.config import Config
 from bot.context import Choice, Choices, Listing, Platform
 from bot.when import say_when
-from commands.workshop_rules import NEEDS, REACTIONS
+from commands.workshop_rules import NEEDS, REACTIONS, sort_needs
 from storage.workshops import Needs, Workshop
 
 DEFAULT_MINUTES = 120  # for the calendar file, when the organiser did not say
@@ -175,8 +175,9 @@ def checklist(
             waiting=waiting,
         ),
     ]
-    for code in NEEDS[:-1]:
-        who = [show(p) for p, n in answers.items() if n and code in n.codes]
+    sorted_needs = sort_needs(answers)
+    for code, people in sorted_needs.by_need:
+        who = [show(p) for p in people]
         label = need_label(speaker, code)
         if who:
             lines.append(
@@ -186,16 +187,14 @@ def checklist(
             )
         else:
             lines.append(speaker.text("workshop.checklist_nobody", label=label))
-    worded = [(p, n.words) for p, n in answers.items() if n and n.words]
-    if worded:
+    if sorted_needs.worded:
         lines.append(speaker.text("workshop.checklist_words"))
         lines += [
             speaker.text("workshop.checklist_words_line", person=show(p), words=words)
-            for p, words in worded
+            for p, words in sorted_needs.worded
         ]
-    nothing = [p for p, n in answers.items() if n and not n.codes and not n.words]
-    unanswered = [show(p) for p, n in answers.items() if n is None]
-    lines.append(speaker.text("workshop.checklist_nothing", count=len(nothing)))
+    unanswered = [show(p) for p in sorted_needs.unanswered]
+    lines.append(speaker.text("workshop.checklist_nothing", count=len(sorted_needs.nothing)))
     if unanswered:
         lines.append(
             speaker.text(

@@ -225,7 +225,7 @@ async def send_calendar(ctx: Context) -> None:
 )
 async def needs_checklist(ctx: Context) -> None:
     w, _ = organised(ctx)
-    answers = {p: store.needs(ctx.db, w.id, p) for p in store.going(ctx.db, w.id)}
+    answers = store.needs_of_going(ctx.db, w.id)
     waiting = len(store.waiting_list(ctx.db, w.id))
     tell_privately(ctx, checklist(ctx, w, answers, waiting, ctx.now), "workshop.sent_privately")
 

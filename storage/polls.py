@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import dicts, utcnow
+from storage.db import Reader, dicts, utcnow
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,10 @@ class Poll:
     results: dict[str, int] | None
     voters: int | None
     members: int | None
+    # How the people counted at the close answered ('response' for a tap,
+    # 'reply', 'react' -> people); None for secret ballots (their answers are
+    # not kept) and for polls closed before this was recorded.
+    sources: dict[str, int] | None = None
 
     @property
     def answer_ids(self) -> list[str]:
@@ -62,7 +66,7 @@ class Poll:
 
 _COLUMNS = (
     "id, room_id, creator, question, answers, max_selections, disclosed, secret, state, "
-    "closes_at, cutoff, start_txn, companion_txn, results, voters, members"
+    "closes_at, cutoff, start_txn, companion_txn, results, voters, members, sources"
 )
 
 
@@ -72,6 +76,7 @@ def _poll(row: Sequence[Any]) -> Poll:
     values[4] = tuple(tuple(a) for a in json.loads(str(values[4])))
     values[6], values[7] = bool(values[6]), bool(values[7])
     values[13] = json.loads(str(values[13])) if values[13] else None
+    values[16] = json.loads(str(values[16])) if values[16] else None
     return Poll(*values)
 
 
@@ -106,9 +111,17 @@ def create(
     return int(cur.lastrowid or 0)
 
 
-def get(db: Database, poll_id: int) -> Poll | None:
+def get(db: Reader, poll_id: int) -> Poll | None:
     row = db.execute(f"SELECT {_COLUMNS} FROM polls WHERE id = ?", [poll_id]).fetchone()
     return _poll(row) if row else None
+
+
+def listing(db: Reader, creator: str | None = None) -> list[Poll]:
+    """Every poll, newest first; only those ``creator`` started, if given."""
+    sql, params = f"SELECT {_COLUMNS} FROM polls", []
+    if creator is not None:
+        sql, params = sql + " WHERE creator = ?", [creator]
+    return [_poll(r) for r in db.execute(sql + " ORDER BY id DESC", params).fetchall()]
 
 
 def set_messages(db: Database, poll_id: int, start_txn: str | None, companion_txn: str) -> None:
@@ -152,10 +165,20 @@ def start_closing(db: Database, poll_id: int, cutoff: float) -> None:
     )
 
 
-def finish(db: Database, poll_id: int, results: dict[str, int], voters: int, members: int) -> None:
+def finish(
+    db: Database,
+    poll_id: int,
+    results: dict[str, int],
+    voters: int,
+    members: int,
+    sources: dict[str, int] | None = None,
+) -> None:
+    """The final count; ``sources``: how the people counted answered (not for secret ballots)."""
+    how = json.dumps(sources) if sources is not None else None
     db.execute(
-        "UPDATE polls SET state = 'closed', results = ?, voters = ?, members = ? WHERE id = ?",
-        [json.dumps(results), voters, members, poll_id],
+        "UPDATE polls SET state = 'closed', results = ?, voters = ?, members = ?, sources = ? "
+        "WHERE id = ?",
+        [json.dumps(results), voters, members, how, poll_id],
     )
 
 
@@ -196,7 +219,7 @@ def mark_removed(db: Database, event_id: str) -> None:
     db.execute("UPDATE poll_votes SET removed = 1 WHERE event_id = ?", [event_id])
 
 
-def votes(db: Database, poll_id: int) -> list[Vote]:
+def votes(db: Reader, poll_id: int) -> list[Vote]:
     rows = db.execute(
         "SELECT voter, ts, event_id, kind, answers FROM poll_votes "
         "WHERE poll_id = ? AND removed = 0",
@@ -343,7 +366,7 @@ def tallied_before(db: Database, poll_id: int) -> tuple[dict[str, int], int]:
     return counts, int(voters)
 
 
-def secret_turnout(db: Database, poll_id: int) -> tuple[int, int]:
+def secret_turnout(db: Reader, poll_id: int) -> tuple[int, int]:
     """(how many have voted, how many ballots were sent)."""
     voted, sent = db.execute(
         "SELECT coalesce(sum(voted), 0), count(*) FROM poll_ballots WHERE poll_id = ?", [poll_id]

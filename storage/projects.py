@@ -233,7 +233,7 @@ def member_count(db: Database, project_id: int) -> int:
     return int(row[0])
 
 
-def members(db: Database, project_id: int) -> list[str]:
+def members(db: Reader, project_id: int) -> list[str]:
     rows = db.execute(
         "SELECT user_id FROM project_members WHERE project_id = ? AND left_at IS NULL "
         "ORDER BY joined_at, user_id",
@@ -363,7 +363,7 @@ def waiting_in_project(db: Database, project_id: int) -> list[Invitation]:
     return [Invitation(*r) for r in rows]
 
 
-def invitation_counts(db: Database, project_id: int) -> dict[str, int]:
+def invitation_counts(db: Reader, project_id: int) -> dict[str, int]:
     """How many invitations are in each state (people who asked to join are not counted)."""
     rows = db.execute(
         "SELECT state, count(*) FROM project_invitations "
@@ -439,7 +439,7 @@ def withdraw_consent(db: Database, project_id: int, user_id: str, at: datetime) 
     )
 
 
-def consents(db: Database, project_id: int | None = None) -> list[Consent]:
+def consents(db: Reader, project_id: int | None = None) -> list[Consent]:
     sql = f"SELECT {_CONSENT} FROM project_consents"
     params: list[object] = []
     if project_id is not None:

@@ -324,3 +324,11 @@ def feedback_reviewed_mark(db: Database) -> None:
     db.table("feedback").add_column("reviewed_at", str)
     db.table("feedback").add_column("reviewed_by", str)
     db.table("feedback").create_index(["reviewed_at"])
+
+
+@migrations()
+def polls_how_people_answered(db: Database) -> None:
+    # How the people counted at a poll's close answered (taps, numbered replies,
+    # reactions), as counts by way, for the dashboard. Polls closed before this
+    # have none: the dashboard says "not recorded".
+    db.table("polls").add_column("sources", str)

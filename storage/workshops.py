@@ -13,6 +13,7 @@ per person per workshop.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +21,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import utcnow
+from storage import profiles
+from storage.db import Reader, utcnow
 from storage.privacy import FORGOTTEN
 
 ANSWERS = ("going", "maybe", "cantgo")
@@ -132,7 +134,16 @@ def create(
     return int(cur.lastrowid or 0)
 
 
-def get(db: Database, workshop_id: int) -> Workshop | None:
+def listing(db: Reader, organiser: str | None = None) -> list[Workshop]:
+    """Every workshop, the latest to start first; only ``organiser``'s, if given."""
+    sql, params = f"SELECT {_COLUMNS} FROM workshops", []
+    if organiser is not None:
+        sql, params = sql + " WHERE organiser = ?", [organiser]
+    rows = db.execute(sql + " ORDER BY starts_at DESC, id DESC", params).fetchall()
+    return [_workshop(r) for r in rows]
+
+
+def get(db: Reader, workshop_id: int) -> Workshop | None:
     row = db.execute(f"SELECT {_COLUMNS} FROM workshops WHERE id = ?", [workshop_id]).fetchone()
     return _workshop(row) if row else None
 
@@ -253,7 +264,7 @@ def clear_rsvp(db: Database, workshop_id: int, user_id: str) -> None:
     )
 
 
-def rsvps(db: Database, workshop_id: int) -> list[Rsvp]:
+def rsvps(db: Reader, workshop_id: int) -> list[Rsvp]:
     """Everyone who has an answer now, the waiting list in order."""
     rows = db.execute(
         "SELECT workshop_id, user_id, answer, waiting, since FROM workshop_rsvps "
@@ -263,17 +274,17 @@ def rsvps(db: Database, workshop_id: int) -> list[Rsvp]:
     return [_rsvp(r) for r in rows]
 
 
-def going(db: Database, workshop_id: int) -> list[str]:
+def going(db: Reader, workshop_id: int) -> list[str]:
     """People going who have a place (not the waiting list)."""
     return [r.user_id for r in rsvps(db, workshop_id) if r.answer == "going" and not r.waiting]
 
 
-def waiting_list(db: Database, workshop_id: int) -> list[str]:
+def waiting_list(db: Reader, workshop_id: int) -> list[str]:
     """People waiting for a place, first first."""
     return [r.user_id for r in rsvps(db, workshop_id) if r.answer == "going" and r.waiting]
 
 
-def counts(db: Database, workshop_id: int) -> dict[str, int]:
+def counts(db: Reader, workshop_id: int) -> dict[str, int]:
     """How many are going (with a place), waiting, maybe, and can't come."""
     found = {"going": 0, "waiting": 0, "maybe": 0, "cantgo": 0}
     for r in rsvps(db, workshop_id):
@@ -295,13 +306,18 @@ def save_needs(
     )
 
 
-def needs(db: Database, workshop_id: int, user_id: str) -> Needs | None:
+def needs(db: Reader, workshop_id: int, user_id: str) -> Needs | None:
     row = db.execute(
         "SELECT workshop_id, user_id, needs, words FROM workshop_needs "
         "WHERE workshop_id = ? AND user_id = ?",
         [workshop_id, user_id],
     ).fetchone()
     return Needs(row[0], row[1], tuple(json.loads(row[2])), row[3]) if row else None
+
+
+def needs_of_going(db: Reader, workshop_id: int) -> dict[str, Needs | None]:
+    """What each person with a place asked for (None: not answered yet), for the checklist."""
+    return {person: needs(db, workshop_id, person) for person in going(db, workshop_id)}
 
 
 # ----- who came, and training -------------------------------------------
@@ -317,6 +333,15 @@ def record_attendance(db: Database, workshop_id: int, user_id: str, recorded_by:
     return cur.rowcount > 0
 
 
+def attendance(db: Reader, workshop_id: int) -> list[str]:
+    """Who came to this workshop, in the order they were recorded."""
+    rows = db.execute(
+        "SELECT user_id FROM workshop_attendance WHERE workshop_id = ? ORDER BY recorded_at, rowid",
+        [workshop_id],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def attended(db: Database, user_id: str) -> list[Workshop]:
     """The workshops this person came to, oldest first."""
     rows = db.execute(
@@ -328,7 +353,7 @@ def attended(db: Database, user_id: str) -> list[Workshop]:
     return [_workshop(r) for r in rows]
 
 
-def completions(db: Database) -> list[tuple[str, int, float]]:
+def completions(db: Reader) -> list[tuple[str, int, float]]:
     """(person, level, when first completed) for each level of training each person has done."""
     return [
         (r[0], r[1], r[2])
@@ -339,6 +364,37 @@ def completions(db: Database) -> list[tuple[str, int, float]]:
             "GROUP BY a.user_id, w.level ORDER BY a.user_id, w.level"
         ).fetchall()
     ]
+
+
+@dataclass(frozen=True)
+class TrainingReport:
+    """Who has done each level of training (``!training``)."""
+
+    by_level: Counter[int]  # level -> people who have done it
+    teams: list[tuple[str, Counter[int]]]  # (council team, people by level), by name
+    no_team: int  # people who did training and have not said their team
+
+
+def training_report(db: Reader) -> TrainingReport:
+    """Teams are as people wrote them: "Adult Social Care" and "adult social care"
+    are one, shown in its commonest spelling (on a tie, the one with capitals)."""
+    done = completions(db)
+    teams: dict[str, Counter[int]] = {}
+    spellings: dict[str, Counter[str]] = {}
+    no_team: set[str] = set()
+    for person, level, _ in done:
+        profile = profiles.get(db, person)
+        team = " ".join((profile.staff_team or "").split()) if profile else ""
+        if not team:
+            no_team.add(person)
+            continue
+        teams.setdefault(team.casefold(), Counter())[level] += 1
+        spellings.setdefault(team.casefold(), Counter())[team] += 1
+    named = [
+        (min(spellings[key].items(), key=lambda kv: (-kv[1], kv[0]))[0], levels)
+        for key, levels in sorted(teams.items())
+    ]
+    return TrainingReport(Counter(level for _, level, _ in done), named, len(no_team))
 
 
 def held(db: Database, now: datetime) -> int:
