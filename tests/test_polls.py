@@ -508,6 +508,7 @@ async def test_the_creator_closes_the_poll_and_the_results_follow(bot: PollBot) 
         3,
         4,
     )
+    assert poll.sources == {"response": 1, "reply": 1, "react": 1}  # kept for the dashboard
     assert [job[3] for job in bot.jobs()] == ["done"]
     assert await bot.ask("!poll results", sender=SAM) == [CLOSED_TWO_TO_ONE]
 
@@ -1084,6 +1085,7 @@ async def test_a_ballot_answer_is_not_lost_when_the_bot_stops(bot: PollBot) -> N
     await bot.close()  # the answers are read again from the homeserver
     assert bot.poll().results == {"a1": 1, "a2": 0, "a3": 2}
     assert bot.poll().voters == 3
+    assert bot.poll().sources is None  # a secret ballot keeps nothing of how anyone answered
     assert links(bot) == []
 
 
