@@ -13,11 +13,10 @@ from commands.workshop_words import say_day
 from commands.workshops import tell_privately
 from storage import profiles
 from storage import workshops as store
-from storage.workshops import Workshop
+from storage.workshops import LEVELS, Workshop
 
 commands = CommandSet("workshops")  # the same help section as the workshops themselves
 
-LEVELS = (1, 2, 3)
 TEAM_LONGEST = 100
 
 

@@ -116,12 +116,17 @@ def get(db: Reader, poll_id: int) -> Poll | None:
     return _poll(row) if row else None
 
 
-def listing(db: Reader, creator: str | None = None) -> list[Poll]:
-    """Every poll, newest first; only those ``creator`` started, if given."""
-    sql, params = f"SELECT {_COLUMNS} FROM polls", []
+def listing(
+    db: Reader, creator: str | None = None, *, before: int | None = None, limit: int = 50
+) -> list[Poll]:
+    """Polls, newest first, ``limit`` at a time (those older than ``before``, if
+    given); only those ``creator`` started, if given."""
+    sql = f"SELECT {_COLUMNS} FROM polls WHERE id < ?"
+    params: list[object] = [before or 2**62]
     if creator is not None:
-        sql, params = sql + " WHERE creator = ?", [creator]
-    return [_poll(r) for r in db.execute(sql + " ORDER BY id DESC", params).fetchall()]
+        sql, params = sql + " AND creator = ?", [*params, creator]
+    rows = db.execute(sql + " ORDER BY id DESC LIMIT ?", [*params, limit]).fetchall()
+    return [_poll(r) for r in rows]
 
 
 def set_messages(db: Database, poll_id: int, start_txn: str | None, companion_txn: str) -> None:

@@ -26,6 +26,7 @@ from storage.db import Reader, utcnow
 from storage.privacy import FORGOTTEN
 
 ANSWERS = ("going", "maybe", "cantgo")
+LEVELS = (1, 2, 3)  # the levels of co-production training
 
 
 @dataclass(frozen=True)
@@ -134,12 +135,16 @@ def create(
     return int(cur.lastrowid or 0)
 
 
-def listing(db: Reader, organiser: str | None = None) -> list[Workshop]:
-    """Every workshop, the latest to start first; only ``organiser``'s, if given."""
-    sql, params = f"SELECT {_COLUMNS} FROM workshops", []
+def listing(
+    db: Reader, organiser: str | None = None, *, before: int | None = None, limit: int = 50
+) -> list[Workshop]:
+    """Workshops, the latest announced first, ``limit`` at a time (those before
+    ``before``, if given); only ``organiser``'s, if given."""
+    sql = f"SELECT {_COLUMNS} FROM workshops WHERE id < ?"
+    params: list[object] = [before or 2**62]
     if organiser is not None:
-        sql, params = sql + " WHERE organiser = ?", [organiser]
-    rows = db.execute(sql + " ORDER BY starts_at DESC, id DESC", params).fetchall()
+        sql, params = sql + " AND organiser = ?", [*params, organiser]
+    rows = db.execute(sql + " ORDER BY id DESC LIMIT ?", [*params, limit]).fetchall()
     return [_workshop(r) for r in rows]
 
 

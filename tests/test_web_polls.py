@@ -215,3 +215,19 @@ async def test_looking_changes_nothing(bot: PollBot, web: Browser) -> None:
     for path in ("/polls", f"/polls/{poll.id}", "/polls/999"):
         await web.get(path)
     assert snapshot(bot) == before
+
+
+async def test_the_list_pages_by_keyset(bot: PollBot, web: Browser) -> None:
+    for n in range(1, 53):
+        bot.message(f"!poll Question {n}? | Yes | No", sender=CHRIS)
+    await bot.run()
+    web.sign_in(CHRIS)
+    assert await web.get("/polls") == 200
+    shown = [int(n) for n in re.findall(r'href="/polls/(\d+)"', web.page)]
+    assert shown == list(range(52, 2, -1))  # the newest 50
+    assert 'href="/polls?before=3"' in web.page
+    assert await web.get("/polls?before=3") == 200
+    assert re.findall(r'href="/polls/(\d+)"', web.page) == ["2", "1"]
+    assert "before=" not in web.page
+    assert await web.get("/polls?before=nonsense") == 200  # the first page
+    assert 'href="/polls/52"' in web.page

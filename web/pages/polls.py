@@ -24,6 +24,7 @@ from commands.poll_rules import (
 )
 from storage import polls
 from storage.polls import Poll
+from web import paging
 from web.access import Viewer, check_owner, viewer
 from web.deps import dashboard
 from web.names import namer
@@ -83,9 +84,12 @@ def _starter(request: web.Request, user_id: str) -> str:
 @routes.get("/polls", name="polls")
 async def poll_list(request: web.Request) -> web.Response:
     who = await viewer(request)
-    found = await dashboard(request).reads.run(polls.listing, _own(who))
+    found = await dashboard(request).reads.run(
+        polls.listing, _own(who), before=paging.before(request), limit=paging.PAGE
+    )
     rows = [(poll, _starter(request, poll.creator)) for poll in found]
-    return await render(request, "polls.html", who, title="Polls", polls=rows)
+    more = paging.older([poll.id for poll in found])
+    return await render(request, "polls.html", who, title="Polls", polls=rows, older=more)
 
 
 @routes.get("/polls/{poll_id:[0-9]{1,18}}", name="poll")

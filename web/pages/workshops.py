@@ -11,9 +11,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.roles import Role
-from commands.training_records import LEVELS
 from commands.workshop_rules import sort_needs
 from storage import workshops
+from web import paging
 from web.access import check_owner, viewer
 from web.deps import dashboard
 from web.names import namer
@@ -31,7 +31,10 @@ ANSWERS = (("going", "Going, with a place"), ("waiting", "Going, on the waiting 
 async def workshop_list(request: web.Request) -> web.Response:
     who = await viewer(request)
     reads = dashboard(request).reads
-    found = await reads.run(workshops.listing, None if who.is_team else who.user_id)
+    own = None if who.is_team else who.user_id
+    found = await reads.run(
+        workshops.listing, own, before=paging.before(request), limit=paging.PAGE
+    )
     report = await reads.run(workshops.training_report) if who.is_team else None
     return await render(
         request,
@@ -39,8 +42,9 @@ async def workshop_list(request: web.Request) -> web.Response:
         who,
         title="Workshops",
         workshops=found,
+        older=paging.older([w.id for w in found]),
         report=report,
-        levels=LEVELS,
+        levels=workshops.LEVELS,
     )
 
 
