@@ -387,7 +387,7 @@ def remember_terms(db: Database, key: str, text: str, at: datetime) -> str:
     return version
 
 
-def terms_text(db: Database, version: str) -> str | None:
+def terms_text(db: Reader, version: str) -> str | None:
     row = db.execute("SELECT text FROM project_terms WHERE version = ?", [version]).fetchone()
     return row[0] if row else None
 

@@ -110,6 +110,8 @@ async def test_a_project_shows_what_the_chat_says_and_consents_by_terms(bot: Pro
             [pat.terms_version, "1", "0"],
         ]
         assert "design" in web.page
+        # The words each version said, as the bot kept them.
+        assert new_words in web.page
 
 
 async def test_champions_see_their_own_projects_members_none(bot: ProjectBot, web: Browser) -> None:

@@ -53,6 +53,7 @@ async def project_page(request: web.Request) -> web.Response:
     members = await dash.reads.run(projects.members, project.id)
     invited = invitation_summary(await dash.reads.run(projects.invitation_counts, project.id))
     agreed = by_terms(await dash.reads.run(projects.consents, project.id))
+    terms = {v: await dash.reads.run(projects.terms_text, v) for v, _, _ in agreed}
     return await render(
         request,
         "project.html",
@@ -63,4 +64,5 @@ async def project_page(request: web.Request) -> web.Response:
         members=sorted(name(m) for m in members),
         invitations=[(label, invited[key]) for key, label in INVITATIONS],
         consents=agreed,
+        terms=terms,
     )
