@@ -297,6 +297,17 @@ def counts(db: Reader, workshop_id: int) -> dict[str, int]:
     return found
 
 
+def going_counts(db: Reader, workshop_ids: Sequence[int]) -> dict[int, int]:
+    """How many have a place at each of these workshops (the waiting list not counted)."""
+    marks = ", ".join("?" * len(workshop_ids)) or "NULL"
+    rows = db.execute(
+        "SELECT workshop_id, count(*) FROM workshop_rsvps WHERE answer = 'going' AND waiting = 0 "
+        f"AND workshop_id IN ({marks}) GROUP BY workshop_id",  # noqa: S608
+        list(workshop_ids),
+    ).fetchall()
+    return {int(w): int(n) for w, n in rows}
+
+
 # ----- access needs (private: the organiser and the team only) --------------
 
 

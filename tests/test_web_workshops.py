@@ -124,6 +124,7 @@ async def test_a_workshop_shows_its_answers_needs_and_who_came(
     assert say("workshop.training_report_level", level=1, count=2) in report.split("\n")
     assert say("workshop.training_no_team", count=1) in report.split("\n")
     assert await web.get("/workshops") == 200  # Chris is a champion: no training report
+    assert table(web.page, "workshops")[0][4] == "2 of 2"  # places taken
     assert 'id="training-levels"' not in web.page
     web.sign_in(ALICE)
     assert await web.get("/workshops") == 200

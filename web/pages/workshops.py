@@ -35,13 +35,14 @@ async def workshop_list(request: web.Request) -> web.Response:
     found = await reads.run(
         workshops.listing, own, before=paging.before(request), limit=paging.PAGE
     )
+    going = await reads.run(workshops.going_counts, [w.id for w in found])
     report = await reads.run(workshops.training_report) if who.is_team else None
     return await render(
         request,
         "workshops.html",
         who,
         title="Workshops",
-        workshops=found,
+        workshops=[(w, going.get(w.id, 0)) for w in found],
         older=paging.older([w.id for w in found]),
         report=report,
         levels=workshops.LEVELS,
