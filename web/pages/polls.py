@@ -75,10 +75,14 @@ def shown(poll: Poll, result: Result | None, secret_turnout: tuple[int, int] | N
     return Shown(shows, rows, result.voters, could, ways)
 
 
-def _starter(request: web.Request, user_id: str) -> str:
+def _starters(request: web.Request, found: list[Poll]) -> dict[str, str]:
+    """Who started each poll, by pseudonym and role (each person looked up once)."""
     dash = dashboard(request)
-    role = role_of(dash.config, dash.store.db, user_id)
-    return f"{namer(dash)(user_id)} ({role.name.lower()})"
+    name = namer(dash)
+    return {
+        person: f"{name(person)} ({role_of(dash.config, dash.store.db, person).name.lower()})"
+        for person in {poll.creator for poll in found}
+    }
 
 
 @routes.get("/polls", name="polls")
@@ -87,7 +91,8 @@ async def poll_list(request: web.Request) -> web.Response:
     found = await dashboard(request).reads.run(
         polls.listing, _own(who), before=paging.before(request), limit=paging.PAGE
     )
-    rows = [(poll, _starter(request, poll.creator)) for poll in found]
+    starters = _starters(request, found)
+    rows = [(poll, starters[poll.creator]) for poll in found]
     more = paging.older([poll.id for poll in found])
     return await render(request, "polls.html", who, title="Polls", polls=rows, older=more)
 
@@ -112,7 +117,7 @@ async def poll_page(request: web.Request) -> web.Response:
         poll=poll,
         view=view,
         chart=None,
-        starter=_starter(request, poll.creator),
+        starter=_starters(request, [poll])[poll.creator],
     )
 
 
