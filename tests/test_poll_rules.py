@@ -24,7 +24,9 @@ from commands.poll_rules import (
     results_text_parts,
     top_answers,
     turnout,
+    what_shows,
 )
+from storage.polls import Poll
 
 # ----- parsing: what works ---------------------------------------------------------------------
 
@@ -680,3 +682,28 @@ def test_turnout(voters: int, members: int, expected: int) -> None:
 )
 def test_top_answers(votes: list[Vote], expected: list[str]) -> None:
     assert top_answers(count(IDS, 1, votes)) == expected
+
+
+# ----- what may be shown, by !poll results and the dashboard alike -----------------------------
+
+
+def a_poll(state: str = "open", *, disclosed: bool = True, secret: bool = False) -> Poll:
+    answers = (("a1", "Yes"), ("a2", "No"))
+    return Poll(1, "!room", "@chris", "Q?", answers, 1, disclosed, secret, state,
+                None, None, None, None, None, None, None)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("poll", "shows"),
+    [
+        (a_poll(), "so_far"),
+        (a_poll("closing"), "so_far"),  # still counting: what has come so far
+        (a_poll(disclosed=False), "hidden"),
+        (a_poll(secret=True), "turnout"),
+        (a_poll(disclosed=False, secret=True), "hidden"),
+        (a_poll("closed", disclosed=False, secret=True), "final"),
+        (a_poll("closed"), "final"),
+    ],
+)
+def test_what_a_poll_shows(poll: Poll, shows: str) -> None:
+    assert what_shows(poll) == shows
