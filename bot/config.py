@@ -21,6 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
+from bot.config_ops import BackupConfig, backup_section
 from bot.config_platforms import ACCESS_TOKEN_ENV as ACCESS_TOKEN_ENV
 from bot.config_platforms import DISCORD_TOKEN_ENV as DISCORD_TOKEN_ENV
 from bot.config_platforms import PASSWORD_ENV as PASSWORD_ENV
@@ -145,6 +146,7 @@ class Config:
     workshops: WorkshopsConfig = field(default_factory=lambda: WorkshopsConfig())
     safeguarding: SafeguardingConfig = field(default_factory=lambda: SafeguardingConfig())
     privacy: PrivacyConfig = field(default_factory=lambda: PrivacyConfig())
+    backup: BackupConfig = field(default_factory=lambda: BackupConfig())
 
     def team_rooms(self) -> dict[str, str]:
         """Every room the team reads, by platform ("matrix": the team room,
@@ -186,6 +188,7 @@ SECTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "workshops": ("reminders",),
         "safeguarding": ("phrases", "signposting"),
         "privacy": ("retention_days",),
+        "backup": ("dir", "keep"),
     }
 )
 
@@ -372,9 +375,10 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     on_matrix = "matrix" in data or not on_discord
     # The builders put stand-in values where a problem was recorded; such a
     # Config is never returned.
+    storage = _storage(sections["storage"], base)
     config = Config(
         matrix=matrix_section(sections["matrix"], env) if on_matrix else None,
-        storage=_storage(sections["storage"], base),
+        storage=storage,
         people=_people(sections["people"]),
         rooms=_rooms(sections["rooms"]),
         bot=_bot(sections["bot"]),
@@ -384,7 +388,9 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         workshops=_workshops(sections["workshops"]),
         safeguarding=_safeguarding(sections["safeguarding"]),
         privacy=_privacy(sections["privacy"]),
+        backup=backup_section(sections["backup"], base, storage.data_dir),
     )
+
     for section in sections.values():
         section.report_unknown()
     if config.matrix is None and config.rooms.team_room is not None:

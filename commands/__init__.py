@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.registry import Registry
 from commands import (
     aboutme,
+    backup,
     basics,
     champions,
     core_data,
@@ -43,7 +44,7 @@ MODULES = (
     basics, champions, polls, poll_results, poll_answers, poll_ballots, poll_close,
     projects, project_invites, project_consent, impact, aboutme,
     workshop_new, workshops, workshop_answers, workshop_reminders, training, training_records,
-    export, core_data, privacy,
+    export, core_data, privacy, backup,
     unreadable, typos, safeguarding, feedback, feedback_threads, feedback_edits, feedback_review
 )  # fmt: skip
 
