@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Awaitable
@@ -58,6 +59,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from storage.db import NewerDatabaseError
 
     config = load(args.config)
+    # Everything the bot writes (the database, keys, the encryption store, files
+    # for people) is for its own user only, whatever the shell's umask.
+    os.umask(0o077)
     setup_logging(config.bot.log_level)
     try:
         return run_until_stopped(run_bot(config, fill_gaps=not args.no_gap_filling))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
 
@@ -54,6 +55,17 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """``copro doctor``: checks, in plain words, that the bot can run well here."""
+    from bot.adapters import doctor_findings
+    from bot.doctor import report
+
+    config = load(args.config)
+    text, code = report(asyncio.run(doctor_findings(config)))
+    print(text)
+    return code
+
+
 # What ``copro restore --check`` lists from a backup: table, in words.
 HOLDS = (
     ("feedback", "Pieces of feedback"),
@@ -77,3 +89,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--check", action="store_true", required=True, help="check, change nothing")
     p.add_argument("folder", help="a backup folder (or the folder of backups: the newest)")
     p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("doctor", help="check that the bot can run well here (changes nothing)")
+    p.add_argument("-c", "--config", required=True, help="the config file (TOML)")
+    p.set_defaults(func=cmd_doctor)
