@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable
+from importlib import metadata
 from pathlib import Path
 
 from bot.config import Config, ConfigError, config_warnings, load_config
@@ -99,8 +100,16 @@ def cmd_demo_send(args: argparse.Namespace) -> int:
     return demo_send(Path(args.dir), args.text, as_person=args.as_person)
 
 
+def _version() -> str:
+    try:
+        return metadata.version("copro-bot")
+    except metadata.PackageNotFoundError:  # run from a checkout that is not installed
+        return "(not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="copro", description="copro-bot: co-production in chat.")
+    parser.add_argument("--version", action="version", version=f"copro-bot {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="run the bot")
