@@ -21,7 +21,9 @@ def test_every_command_is_in_the_readme():
 def test_project_structure_names_every_module():
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Project structure", 1)[1]
-    modules = [p for folder in ("bot", "commands", "storage", "web") for p in (ROOT / folder).glob("*.py")]
+    modules = [
+        p for folder in ("bot", "commands", "storage", "web") for p in (ROOT / folder).glob("*.py")
+    ]
     missing = [
         f"{p.parent.name}/{p.name}"
         for p in modules
