@@ -92,7 +92,8 @@ def suggest_themes(responses: Sequence[tuple[int, str]], most: int = 8) -> list[
     if int(has_words.sum()) < MIN_RESPONSES:
         return []
     weights, topics = _best_topics(matrix, has_words, most)
-    strongest = np.where(has_words, weights.argmax(axis=1), -1)
+    placed = has_words & (weights.max(axis=1) > 0)  # NMF may give a response no weight
+    strongest = np.where(placed, weights.argmax(axis=1), -1)
     suggestions = []
     for topic in range(topics.shape[0]):
         members = tuple(ids[i] for i in np.flatnonzero(strongest == topic))
