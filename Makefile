@@ -4,7 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo demo-reset test lint bench clean
+# Debian packages the tests use, installed by `make test` when missing (apt-get, as
+# root or through sudo). libreoffice-calc-nogui: opening XLSX exports headless.
+DEBIAN_PACKAGES := libreoffice-calc-nogui
+
+.PHONY: setup system-packages demo demo-reset test lint bench clean
 
 setup: $(STAMP)
 
@@ -24,7 +28,19 @@ demo: setup
 demo-reset:
 	rm -rf demo
 
-test: setup
+system-packages:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" \
+			|| missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		echo "Installing Debian packages:$$missing"; \
+		$$sudo apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+test: setup system-packages
 	$(BIN)/pytest
 
 lint: setup

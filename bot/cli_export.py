@@ -10,7 +10,7 @@ from bot.cli import EXIT_CONFIG, load
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """``copro export feedback``: saved feedback to a CSV, JSON or Markdown file."""
+    """``copro export feedback``: saved feedback to a CSV, XLSX, JSON or Markdown file."""
     from bot.export import FORMATS, export_feedback, format_for
     from storage import export as rows
     from storage.db import NewerDatabaseError, open_database
@@ -20,8 +20,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     fmt = args.format or format_for(out)
     if fmt not in FORMATS:
         print(
-            f"Which format? {out.name} does not end in .csv, .json or .md: "
-            "add --format csv, json or md.",
+            f"Which format? {out.name} does not end in .csv, .xlsx, .json or .md: "
+            "add --format csv, xlsx, json or md.",
             file=sys.stderr,
         )
         return EXIT_CONFIG
@@ -100,11 +100,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser("export", help="export saved feedback to a file")
     p.add_argument("what", choices=["feedback"], help="what to export")
     p.add_argument("-c", "--config", required=True, help="the config file (TOML)")
-    p.add_argument("-o", "--output", required=True, help="the file to write (.csv, .json or .md)")
+    p.add_argument(
+        "-o", "--output", required=True, help="the file to write (.csv, .xlsx, .json or .md)"
+    )
     p.add_argument("--project", help="only feedback about this project (number or name)")
     p.add_argument("--thread", type=int, help="only the answers to this question (its number)")
     p.add_argument(
-        "--format", choices=["csv", "json", "md"], help="default: from the file's extension"
+        "--format", choices=["csv", "xlsx", "json", "md"], help="default: from the file's extension"
     )
     p.add_argument(
         "--real-ids",
