@@ -3,16 +3,17 @@ forgery check on every POST, and refusals as plain pages."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from webclient import Browser, serving
 
-from localbot import ALICE, CHRIS, SAM, LocalBot
+from localbot import ALICE, CHRIS, MESSAGES, SAM, LocalBot
 from storage import web_sessions
 from storage.db import Store
-from web.render import words
+from web.render import TEMPLATES, words
 from web.sessions import COOKIE
 
 
@@ -103,3 +104,13 @@ def test_a_sign_in_link_is_used_once_in_time_and_looking_uses_nothing(store: Sto
     assert web_sessions.use_link(db, late, 1000 + 601) is None  # ten minutes only
     stored = {row[0] for row in db.execute("SELECT token_hash FROM web_links")}
     assert token not in stored and web_sessions.token_hash(token) in stored
+
+
+def test_every_sentence_a_template_says_is_in_the_catalogue() -> None:
+    keys = {
+        key
+        for template in TEMPLATES.glob("*.html")
+        for key in re.findall(r"""say\(\s*["']([\w.]+)["']""", template.read_text())
+    }
+    assert keys, "the scan found no say() in the templates"
+    assert [key for key in sorted(keys) if key not in MESSAGES] == []
