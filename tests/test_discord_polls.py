@@ -187,6 +187,11 @@ async def test_the_close_ends_discords_poll_and_reads_who_chose_what(world: Worl
     assert world.fake.calls_to("POST /channels/{channel_id}/polls/{message_id}/expire")
     await world.bot.settled()
     assert outbox.count_by_state(world.bot.db).get("failed") is None
+    # One message at the close: the result, as a reply to the poll.
+    [result] = world.fake.posted(world.general)[3:]
+    title = TEXT.get("poll.closed_title", number=row.id, question="Tea or coffee?")
+    assert result.reply_to == poll.id and result.content.startswith(content(title))
+    assert content(TEXT.get("poll.turnout", voters=2, members=6, percent=33)) in result.content
 
 
 async def test_a_vote_typed_while_the_bot_was_down_keeps_its_own_time(world: World) -> None:

@@ -307,10 +307,17 @@ async def test_a_poll_whose_closing_time_passes_while_the_bot_is_down_closes_onc
         await settle(bot)
         [(results, voters)] = bot.query("SELECT results, voters FROM polls WHERE id = ?", [number])
         assert json.loads(results) == {"a1": 2, "a2": 2} and voters == 4
-        said = [
-            m for m in await fake.posted(world.general) if m["id"] not in {p["id"] for p in posts}
-        ]
-        closing = [
-            m for m in said if say("poll.closed_title", number=number, question="") in m["content"]
-        ]
-        assert len(closing) == 1, [m["content"] for m in said]
+        # What the bot said after the poll itself: the late vote is told so, and the
+        # close is one message, the result, as a reply to the poll.
+        after = (await fake.posted(world.general))[3:]
+        assert len(after) == 2, [m["content"] for m in after]
+        [told] = [m for m in after if m["reply_to"] == late]
+        [result] = [m for m in after if m is not told]
+        assert told["reply_to"] == late and told["content"] == say(
+            "poll.closed_told", number=number
+        )
+        assert result["reply_to"] == poll["id"]
+        title = say("poll.closed_title", number=number, question="Lunch on Friday?")
+        assert result["content"].startswith(title)
+        assert say("poll.turnout", voters=4, members=6, percent=67) in result["content"]
+        assert bot.query("SELECT count(*) FROM outbox WHERE state = 'failed'") == [(0,)]
