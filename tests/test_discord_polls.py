@@ -235,6 +235,8 @@ async def test_a_poll_discord_cannot_do_goes_as_numbered_text_and_says_why(
     said = await world.fake.wait_posted(3, world.general)
     assert all(m.poll is None for m in said)
     assert said[2].content == content(TEXT.get(f"poll.plain_{why}"))
+    assert content(TEXT.get("poll.how_to_reply")) in said[1].content  # nothing to tap
+    assert content(TEXT.get("poll.how_to_answer")) not in said[1].content
     alex.reply(said[1].id, "1")  # a typed answer counts
     [row] = poll_store.open_in_room(world.bot.db, f"discord:{world.general}")
     await vote_stored(world, row.id, 1)
