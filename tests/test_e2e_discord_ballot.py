@@ -60,6 +60,15 @@ def backup(bot: DiscordBot, to: Path) -> Path:
     return to
 
 
+def test_the_traces_find_an_answer_as_discord_sends_it() -> None:
+    """The patterns above would catch a press or a typed number if one were stored."""
+    press = {"type": 3, "data": {"custom_id": "answer:1:2", "component_type": 2}}
+    typed = {"type": 0, "content": "2", "message_reference": {"message_id": "1"}}
+    for raw in (press, typed):
+        for text in (json.dumps(raw), json.dumps(raw, separators=(",", ":"))):
+            assert any(p.search(text.encode()) for p in ANSWER_TRACES), text
+
+
 def links(bot: DiscordBot, voters: list[str]) -> list[tuple[str, str]]:
     """Rows of any table that hold a voter's snowflake with something of what they
     chose. A voter's own ballot names them in each of its buttons, all the choices
@@ -190,6 +199,8 @@ async def test_a_secret_ballot_by_direct_message_buttons_survives_a_crash_and_li
         assert {f"copro.db{end}" for end in ("", "-wal", "-shm")} <= {p.name for p in files}
         assert answer_traces(files + copies) == []
         assert links(bot, people) == []
+        stubs = bot.query("SELECT sender FROM inbox WHERE json_extract(event, '$.sealed') = 1")
+        assert {s for (s,) in stubs} == {f"discord:{p}" for p in (alex, kim, pat, tess)}
 
         bot.kill()  # mid-vote: a crash, a power cut
         assert answer_traces(files) == []
@@ -265,7 +276,7 @@ async def test_a_poll_whose_closing_time_passes_while_the_bot_is_down_closes_onc
         fake, [tess, alex, kim, lee, pat] = world.fake, world.people
         bot = DiscordBot(tmp_path / "bot", world, champions=[f"discord:{tess}"])
         await bot.run()
-        closes = datetime.now(ZoneInfo("UTC")).replace(microsecond=0) + timedelta(seconds=15)
+        closes = datetime.now(ZoneInfo("UTC")).replace(microsecond=0) + timedelta(seconds=20)
         if (
             closes.astimezone(ZoneInfo("Europe/London")).date()
             != datetime.now(ZoneInfo("Europe/London")).date()
@@ -293,6 +304,7 @@ async def test_a_poll_whose_closing_time_passes_while_the_bot_is_down_closes_onc
         await wait_db(bot, lambda: stored() >= 3, "the votes stored")
         bot.kill()
         await fake.act(pat, "reply", message_id=poll["id"], content="1")  # before the close
+        assert time.time() < closes.timestamp(), "too slow: pat's vote came after the close"
         await wait_clock(closes.timestamp() + 0.5)
         late = await fake.act(tess, "reply", message_id=poll["id"], content="2")  # too late
         assert time.time() > closes.timestamp()
