@@ -202,9 +202,17 @@ class Platforms:
         return self.owner(room_id).poll_not_native(room_id, poll)
 
     def queue_poll_end(
-        self, db: Database, room_id: str, poll_event: str, results: dict[str, int], text: str
+        self,
+        db: Database,
+        room_id: str,
+        poll_event: str,
+        results: dict[str, int],
+        text: str,
+        *,
+        summary: str | None = None,
     ) -> str:
-        return self._room(db, room_id).queue_poll_end(db, room_id, poll_event, results, text)
+        adapter = self._room(db, room_id)
+        return adapter.queue_poll_end(db, room_id, poll_event, results, text, summary=summary)
 
     def queue_listing(self, db: Database, room_id: str, key: str, listing: Listing | None) -> None:
         self.owner(room_id).queue_listing(db, room_id, key, listing)

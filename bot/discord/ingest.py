@@ -10,7 +10,10 @@ After a fresh IDENTIFY (a start, or a session Discord would not resume), each
 channel the bot knows is back-filled over REST (``GET /channels/{id}/messages?
 after=<last stored>``, page by page) before anything newer is stored, so the
 inbox keeps the channel's order and nothing sent while the bot was away is
-lost; a message both back-filled and dispatched is stored once. Then the
+lost; a message both back-filled and dispatched is stored once. A message
+sent while the bot was away keeps its own time (Discord's, within the time
+away: ``storage.inbox``): the time the bot last saw moves on only once the
+back-fill is stored, never at the READY before it. Then the
 reactions on the bot's recent messages are caught up on (``bot.discord.reactions``).
 ``fill_gaps`` switches the back-fill off (tests show what it is for).
 
@@ -117,17 +120,23 @@ class Ingest(Native, Reactions):
                         waiting_guilds.discard(str(d.get("id")))
                     run.append(arrival)
                 if waiting_guilds is not None and not waiting_guilds:
-                    await self._store(run)  # up to the last server: channels known
+                    began = int(time.time() * 1000)
+                    await self._store(run, moves_time=False)  # up to the last server
                     run, waiting_guilds = [], None
                     await self._back_fill()
+                    async with self.store.writing() as db:  # everything until READY is in
+                        inbox.set_position(db, PLATFORM, inbox.SYNCED_AT, str(began))
                     await self.recall_sealed()  # ballot answers not handled before a restart
                     self.signals.synced.set()
-            await self._store(run)
+            await self._store(run, moves_time=waiting_guilds is None)  # (see above)
 
-    async def _store(self, arrivals: list[Arrival], *, live: bool = True) -> None:
+    async def _store(
+        self, arrivals: list[Arrival], *, live: bool = True, moves_time: bool = True
+    ) -> None:
         """Store dispatches, with the positions they move on. ``live``: they came
         through the gateway just now (their time bounds the next ones, as a sync's
-        does on Matrix: ``storage.inbox``), not from a back-fill."""
+        does on Matrix: ``storage.inbox``, unless ``moves_time`` is off: a back-fill
+        of older messages follows), not from a back-fill."""
         if not arrivals:
             return
         now_ms = int(time.time() * 1000)
@@ -142,6 +151,7 @@ class Ingest(Native, Reactions):
             session, seq = arrivals[-1][2], arrivals[-1][3]
             if live:
                 inbox.set_position(db, PLATFORM, "session", f"{session}:{seq}")
+            if live and moves_time:
                 inbox.set_position(db, PLATFORM, inbox.SYNCED_AT, str(now_ms))
         self.acknowledge(arrivals)  # interactions: once they are safely stored
         if added:
