@@ -119,6 +119,7 @@ class Scheduler:
         self.clock = clock or SystemClock()
         self.signals = signals or Signals()
         self._aps: AsyncIOScheduler | None = None
+        self._armed_for: float | None = None  # the due time the wake-up is set for
 
     def start(self) -> None:
         self._aps = AsyncIOScheduler(timezone=UTC)
@@ -145,10 +146,15 @@ class Scheduler:
             self._aps.shutdown(wait=False)
 
     def refresh(self) -> None:
-        """Set the wake-up for the earliest pending job (call after adding jobs)."""
+        """Set the wake-up for the earliest pending job (call after adding jobs).
+        A wake-up already set for that time is left as it is: most batches add no
+        job, and setting it again costs more than the reply the sender is making."""
         if self._aps is None:
             return
         due = jobs.next_due(self.store.db, self.platforms.names)
+        if due is not None and due == self._armed_for and self._aps.get_job(WAKE_ID):
+            return
+        self._armed_for = due
         if due is None:
             if self._aps.get_job(WAKE_ID):
                 self._aps.remove_job(WAKE_ID)
