@@ -10,9 +10,11 @@ adapters only through the router (``bot.platforms``), built in ``bot.adapters``.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from bot.adapters import build_platforms, config_secrets
 from bot.config import Config
@@ -56,13 +58,38 @@ TOKEN_IN_PATH = re.compile(r"(/(?:interactions|webhooks)/\d+/)[^/\s?#]+")
 # Libraries that log at INFO for every event or wake-up (nio per event, APScheduler
 # per job run). Their lines help only when debugging, so they show at DEBUG only.
 CHATTY_LIBRARIES = ("nio", "apscheduler", "aiohttp.access", "peewee")
+# Library loggers whose DEBUG lines carry whole events, requests or stored keys
+# (nio: each sync response; peewee: the encryption store's SQL, keys included;
+# discord.py: each gateway event and REST call with its body): what people said
+# and secrets never reach the log, even at DEBUG, so these stay at INFO.
+CONTENT_LOGGERS = ("nio.responses", "peewee", "discord.gateway", "discord.http", "discord.state")
 
 
-def setup_logging(level: str) -> RedactSecrets:
+class JsonLines(logging.Formatter):
+    """One JSON object per line (``[bot] log_format = "json"``), for log collectors:
+    time (UTC), level, logger, message, and the error's traceback if any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(level: str, log_format: str = "text") -> RedactSecrets:
     """One line per meaningful action at INFO; library chatter only at DEBUG."""
     redact = RedactSecrets()
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonLines()
+        if log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     handler.addFilter(redact)
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -70,6 +97,8 @@ def setup_logging(level: str) -> RedactSecrets:
     quiet = logging.NOTSET if root.getEffectiveLevel() <= logging.DEBUG else logging.WARNING
     for name in CHATTY_LIBRARIES:
         logging.getLogger(name).setLevel(quiet)
+    for name in CONTENT_LOGGERS:
+        logging.getLogger(name).setLevel(max(quiet, logging.INFO))
     return redact
 
 
@@ -83,7 +112,7 @@ async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
             if isinstance(f, RedactSecrets)
         ),
         None,
-    ) or setup_logging(config.bot.log_level)
+    ) or setup_logging(config.bot.log_level, config.bot.log_format)
     redact.add(config_secrets(config))
     config.storage.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     (config.storage.data_dir / "outgoing").mkdir(mode=0o700, exist_ok=True)

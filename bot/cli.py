@@ -63,7 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Everything the bot writes (the database, keys, the encryption store, files
     # for people) is for its own user only, whatever the shell's umask.
     os.umask(0o077)
-    setup_logging(config.bot.log_level)
+    setup_logging(config.bot.log_level, config.bot.log_format)
     try:
         return run_until_stopped(run_bot(config, fill_gaps=not args.no_gap_filling))
     except (StartupError, NewerDatabaseError) as err:

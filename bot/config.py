@@ -95,6 +95,8 @@ class BotConfig:
     log_level: str
     # Minutes the bot waits for the answer to a question before it stops waiting.
     questions_expire_minutes: int = 30
+    # "text": one readable line per entry; "json": one JSON object per line.
+    log_format: str = "text"
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,7 @@ DEFAULT_PREFIX: Final = "!"
 DEFAULT_TIMEZONE: Final = "Europe/London"
 DEFAULT_LOG_LEVEL: Final = "INFO"
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS: Final = ("text", "json")
 # rooms.accept_direct_chats_from: "same server" (people with an account on the bot's
 # own homeserver), "anyone" (any server), or "listed only" (the team, champions and
 # rooms.allow_invites_from, as for group rooms). Those listed may always.
@@ -182,7 +185,7 @@ SECTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "encrypt_new_rooms",
             "accept_direct_chats_from",
         ),
-        "bot": ("prefix", "timezone", "log_level", "questions_expire_minutes"),
+        "bot": ("prefix", "timezone", "log_level", "log_format", "questions_expire_minutes"),
         "polls": ("members_can_start",),
         "projects": ("reminder_after_days", "areas"),
         "workshops": ("reminders",),
@@ -261,7 +264,16 @@ def _bot(section: Section) -> BotConfig:
         timezone=timezone or DEFAULT_TIMEZONE,
         log_level=_log_level(section),
         questions_expire_minutes=_expire_minutes(section),
+        log_format=_log_format(section),
     )
+
+
+def _log_format(section: Section) -> str:
+    value = section.text("log_format") or "text"
+    if value not in LOG_FORMATS:
+        section.problems.add(section.key("log_format"), 'must be "text" or "json"')
+        return "text"
+    return value
 
 
 def _expire_minutes(section: Section) -> int:

@@ -164,6 +164,14 @@ def test_log_level_is_not_case_sensitive(tmp_path: Path) -> None:
     assert load_config(write(tmp_path, text), env={}).bot.log_level == "WARNING"
 
 
+def test_log_format_is_text_or_json(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, MINIMAL), env={}).bot.log_format == "text"
+    text = MINIMAL + '\n[bot]\nlog_format = "json"\n'
+    assert load_config(write(tmp_path, text), env={}).bot.log_format == "json"
+    problems = problems_for(tmp_path, MINIMAL + '\n[bot]\nlog_format = "xml"\n')
+    assert problems == ['bot.log_format: must be "text" or "json"']
+
+
 # --- each kind of error names its key path -------------------------------------
 
 
