@@ -44,6 +44,8 @@ from bot.config_values import (
     resolve_path,
 )
 from bot.config_values import PLACEHOLDER_MESSAGE as PLACEHOLDER_MESSAGE
+from bot.config_web import WebConfig as WebConfig
+from bot.config_web import web_section, web_warnings
 
 
 class ConfigError(Exception):
@@ -145,6 +147,7 @@ class Config:
     workshops: WorkshopsConfig = field(default_factory=lambda: WorkshopsConfig())
     safeguarding: SafeguardingConfig = field(default_factory=lambda: SafeguardingConfig())
     privacy: PrivacyConfig = field(default_factory=lambda: PrivacyConfig())
+    web: WebConfig = field(default_factory=lambda: WebConfig())
 
     def team_rooms(self) -> dict[str, str]:
         """Every room the team reads, by platform ("matrix": the team room,
@@ -186,6 +189,7 @@ SECTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "workshops": ("reminders",),
         "safeguarding": ("phrases", "signposting"),
         "privacy": ("retention_days",),
+        "web": ("enabled", "listen", "public_url", "session_hours"),
     }
 )
 
@@ -384,6 +388,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         workshops=_workshops(sections["workshops"]),
         safeguarding=_safeguarding(sections["safeguarding"]),
         privacy=_privacy(sections["privacy"]),
+        web=web_section(sections["web"]),
     )
     for section in sections.values():
         section.report_unknown()
@@ -429,4 +434,4 @@ def config_warnings(config: Config) -> list[str]:
             "direct chat with the bot (it tells them so, then leaves); they can still "
             "answer in rooms, or the team can start the chat"
         )
-    return warnings + unencrypted_warnings(config.matrix, config.discord)
+    return warnings + unencrypted_warnings(config.matrix, config.discord) + web_warnings(config.web)
