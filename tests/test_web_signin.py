@@ -143,6 +143,19 @@ async def test_a_sign_in_from_another_site_is_refused(bot: LocalBot, on_https: B
     assert await web.post(f"/sign-in/{token}", csrf=False, headers=headers) == 303
 
 
+async def test_a_browser_s_null_origin_is_judged_by_sec_fetch_site(
+    bot: LocalBot, web: Browser
+) -> None:
+    """Under ``Referrer-Policy: no-referrer`` browsers send ``Origin: null`` with a
+    form; ``Sec-Fetch-Site`` then says whether it came from the dashboard."""
+    token = await ask_for_link(bot)
+    for refused in ({}, {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}):
+        headers = {"Origin": "null", **refused}
+        assert await web.post(f"/sign-in/{token}", csrf=False, headers=headers) == 403
+    headers = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    assert await web.post(f"/sign-in/{token}", csrf=False, headers=headers) == 303
+
+
 async def cookie_of_sign_in(bot: LocalBot, web: Browser) -> str:
     token = await ask_for_link(bot)
     async with web.client.post(f"/sign-in/{token}", allow_redirects=False) as response:
