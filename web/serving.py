@@ -53,5 +53,6 @@ async def start(
     except BaseException:
         reads.close()
         raise
-    log.info("People open the dashboard at %s", config.web.public_url)
+    if config.web.public_url != f"http://{config.web.listen}":
+        log.info("People open the dashboard at %s", config.web.public_url)
     return Serving(runner, reads)
