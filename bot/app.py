@@ -10,11 +10,13 @@ adapters only through the router (``bot.platforms``), built in ``bot.adapters``.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from bot.adapters import build_platforms, config_secrets
 from bot.config import Config
@@ -51,8 +53,9 @@ class RedactSecrets(logging.Filter):
 
 # Short-lived tokens that travel in URL paths: Discord's answer to a button or
 # slash command (/interactions/<id>/<token>/...) and its follow-ups
-# (/webhooks/<application>/<token>/...). discord.py logs these URLs at DEBUG.
-TOKEN_IN_PATH = re.compile(r"(/(?:interactions|webhooks)/\d+/)[^/\s?#]+")
+# (/webhooks/<application>/<token>/...), which discord.py logs at DEBUG; and the
+# dashboard's one-time sign-in links (/sign-in/<token>).
+TOKEN_IN_PATH = re.compile(r"(/(?:interactions/\d+|webhooks/\d+|sign-in)/)[^/\s?#]+")
 
 
 # Libraries that log at INFO for every event or wake-up (nio per event, APScheduler
@@ -102,6 +105,10 @@ def setup_logging(level: str, log_format: str = "text") -> RedactSecrets:
     return redact
 
 
+class Serving(Protocol):
+    async def stop(self) -> None: ...
+
+
 async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
     """Run until cancelled. Everything needed to carry on is in SQLite."""
     redact = next(
@@ -119,6 +126,7 @@ async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
     store = Store.open(config.storage.database)
     platforms, signals = build_platforms(config, store, fill_gaps=fill_gaps)
     scheduler: Scheduler | None = None
+    dashboard: Serving | None = None
     try:
         for adapter in platforms.adapters:
             await adapter.login()
@@ -127,6 +135,10 @@ async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
         scheduler = Scheduler(store, registry, platforms, config, messages, signals=signals)
         dispatcher = Dispatcher(config, messages, registry, platforms)
         worker = Worker(store, dispatcher, platforms, signals=signals)
+        if config.web.enabled:
+            # Imported only now: a bot without the dashboard never loads web/.
+            serving = importlib.import_module("web.serving")
+            dashboard = await serving.start(config, store, messages, platforms, signals)
 
         async def run_scheduler(scheduler: Scheduler) -> None:
             # Only once what arrived while the bot was down is in the inbox (on
@@ -142,6 +154,8 @@ async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
         loops = [loop for adapter in platforms.adapters for loop in adapter.loops()]
         await asyncio.gather(*loops, worker.run(), run_scheduler(scheduler))
     finally:
+        if dashboard is not None:
+            await dashboard.stop()
         if scheduler is not None:
             scheduler.stop()
         for adapter in platforms.adapters:

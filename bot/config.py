@@ -45,6 +45,8 @@ from bot.config_values import (
     resolve_path,
 )
 from bot.config_values import PLACEHOLDER_MESSAGE as PLACEHOLDER_MESSAGE
+from bot.config_web import WebConfig as WebConfig
+from bot.config_web import web_section, web_warnings
 
 
 class ConfigError(Exception):
@@ -149,6 +151,7 @@ class Config:
     safeguarding: SafeguardingConfig = field(default_factory=lambda: SafeguardingConfig())
     privacy: PrivacyConfig = field(default_factory=lambda: PrivacyConfig())
     backup: BackupConfig = field(default_factory=lambda: BackupConfig())
+    web: WebConfig = field(default_factory=lambda: WebConfig())
 
     def team_rooms(self) -> dict[str, str]:
         """Every room the team reads, by platform ("matrix": the team room,
@@ -192,6 +195,7 @@ SECTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "safeguarding": ("phrases", "signposting"),
         "privacy": ("retention_days",),
         "backup": ("dir", "keep"),
+        "web": ("enabled", "listen", "public_url", "session_hours"),
     }
 )
 
@@ -401,6 +405,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         safeguarding=_safeguarding(sections["safeguarding"]),
         privacy=_privacy(sections["privacy"]),
         backup=backup_section(sections["backup"], base, storage.data_dir),
+        web=web_section(sections["web"]),
     )
 
     for section in sections.values():
@@ -447,4 +452,4 @@ def config_warnings(config: Config) -> list[str]:
             "direct chat with the bot (it tells them so, then leaves); they can still "
             "answer in rooms, or the team can start the chat"
         )
-    return warnings + unencrypted_warnings(config.matrix, config.discord)
+    return warnings + unencrypted_warnings(config.matrix, config.discord) + web_warnings(config.web)

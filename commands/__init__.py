@@ -45,7 +45,7 @@ MODULES = (
     basics, champions, polls, poll_results, poll_answers, poll_ballots, poll_close,
     projects, project_invites, project_consent, impact, aboutme,
     workshop_new, workshops, workshop_answers, workshop_reminders, training, training_records,
-    export, core_data, dashboard, privacy, backup,
+    export, dashboard, core_data, privacy, backup,
     unreadable, typos, safeguarding, feedback, feedback_threads, feedback_edits, feedback_review
 )  # fmt: skip
 

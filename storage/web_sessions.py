@@ -103,18 +103,17 @@ def use_link(db: Database, token: str, now: float) -> str | None:
 
 
 def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]:
-    """A person's sign-ins to the dashboard (never the hashes: they open nothing)."""
+    """When they signed in to the dashboard and asked for links (never the hashes)."""
     return {
         "web_sessions": dicts(
             db.execute(
-                "SELECT user_id, started_at, expires_at, ended_at FROM web_sessions "
-                "WHERE user_id = ?",
+                "SELECT started_at, expires_at, ended_at FROM web_sessions WHERE user_id = ?",
                 [user_id],
             )
         ),
         "web_links": dicts(
             db.execute(
-                "SELECT user_id, created_at, expires_at, used_at FROM web_links WHERE user_id = ?",
+                "SELECT created_at, expires_at, used_at FROM web_links WHERE user_id = ?",
                 [user_id],
             )
         ),
@@ -122,6 +121,6 @@ def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]
 
 
 def forget(db: Database, user_id: str) -> None:
-    """Forgetting someone signs them out everywhere and deletes every trace of it."""
+    """Their sessions end and go, with their sign-in links (used or not)."""
     db.execute("DELETE FROM web_sessions WHERE user_id = ?", [user_id])
     db.execute("DELETE FROM web_links WHERE user_id = ?", [user_id])

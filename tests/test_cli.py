@@ -45,6 +45,17 @@ def test_check_config_says_whether_new_rooms_are_encrypted(tmp_path):
     assert "stored readable on the homeserver" in off.stdout
 
 
+def test_check_config_checks_the_dashboard(tmp_path):
+    bad = check(tmp_path, GOOD + '[web]\nlisten = "everywhere"\npublic_url = "ftp://x.test"\n')
+    assert bad.returncode == 2
+    assert "web.listen" in bad.stderr and "web.public_url" in bad.stderr
+    plain = check(
+        tmp_path, GOOD + '[web]\nenabled = true\npublic_url = "http://dash.council.test"\n'
+    )
+    assert plain.returncode == 0, plain.stderr
+    assert "Warning: web.public_url: uses http://" in plain.stdout
+
+
 def test_missing_key(tmp_path):
     result = check(tmp_path, GOOD.replace('user_id = "@copro:council.test"\n', ""))
     assert result.returncode == 2

@@ -290,6 +290,7 @@ NOT_MESSAGES = {
     "bot/config.py": "_Section.text(key) reads a key of the TOML config",
     "bot/config_platforms.py": "Section.text(key) reads a key of the TOML config",
     "bot/config_ops.py": "Section.text(key) reads a key of the TOML config",
+    "bot/config_web.py": "Section.text(key) reads a key of the TOML config",
 }
 
 
