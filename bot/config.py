@@ -21,7 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
-from bot.config_ops import BackupConfig, backup_section
+from bot.config_ops import AlertsConfig, BackupConfig, alerts_section, backup_section
 from bot.config_platforms import ACCESS_TOKEN_ENV as ACCESS_TOKEN_ENV
 from bot.config_platforms import DISCORD_TOKEN_ENV as DISCORD_TOKEN_ENV
 from bot.config_platforms import PASSWORD_ENV as PASSWORD_ENV
@@ -147,6 +147,7 @@ class Config:
     safeguarding: SafeguardingConfig = field(default_factory=lambda: SafeguardingConfig())
     privacy: PrivacyConfig = field(default_factory=lambda: PrivacyConfig())
     backup: BackupConfig = field(default_factory=lambda: BackupConfig())
+    alerts: AlertsConfig = field(default_factory=lambda: AlertsConfig())
 
     def team_rooms(self) -> dict[str, str]:
         """Every room the team reads, by platform ("matrix": the team room,
@@ -189,6 +190,7 @@ SECTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "safeguarding": ("phrases", "signposting"),
         "privacy": ("retention_days",),
         "backup": ("dir", "keep"),
+        "alerts": ("unreachable_minutes", "waiting_minutes", "min_free_mb"),
     }
 )
 
@@ -389,6 +391,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         safeguarding=_safeguarding(sections["safeguarding"]),
         privacy=_privacy(sections["privacy"]),
         backup=backup_section(sections["backup"], base, storage.data_dir),
+        alerts=alerts_section(sections["alerts"]),
     )
 
     for section in sections.values():
