@@ -94,7 +94,7 @@ class Alerts:
             await asyncio.sleep(self.every)
 
     async def check(self) -> int:
-        """Raise and clear what has changed; returns how many messages were queued."""
+        """Raise and clear what has changed; returns how many alerts were told."""
         now = self.now()
         folder = self.config.storage.database.parent
         free = await asyncio.to_thread(self.free_space, folder)

@@ -66,7 +66,7 @@ class AlertBot(LocalBot):
         mark = self.mark()
         told = await self.alerts.check()
         said = self.after(mark)
-        assert told == len(said)
+        assert told == len(said)  # one team room: one message per alert
         assert all(o.room_id == TEAM and o.kind == "text" for o in said)
         with self.store.write() as db:
             for out in said:
@@ -271,3 +271,20 @@ def test_the_loop_looks_often_enough_for_its_shortest_limit(make_bot) -> None:
     assert make_bot().alerts.every == 30
     quick = make_bot(settings="[alerts]\nunreachable_minutes = 0.05\n")
     assert quick.alerts.every == 1
+
+
+async def test_with_discord_too_its_team_channel_hears_that_matrix_is_down(make_bot) -> None:
+    from bot.discord import DiscordAdapter  # only for this test: the bot on both platforms
+
+    settings = '[discord]\ntoken = "a-test-token"\nguild_id = 1\nteam_channel = 2\n'
+    bot = make_bot(settings=settings)
+    discord = DiscordAdapter(bot.config, bot.store)  # never connected: it only queues
+    bot.alerts.platforms = Platforms([bot.adapter, discord])
+    bot.adapter._in_touch(False)
+    bot.later(minutes=6)
+    mark = bot.mark()
+    assert await bot.alerts.check() == 1  # one alert, told in both team rooms
+    rows = bot.db.execute(
+        "SELECT platform, room_id FROM outbox WHERE id > ? ORDER BY id", [mark]
+    ).fetchall()
+    assert rows == [("matrix", TEAM), ("discord", "discord:2")]  # Discord's goes on its own
