@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.adapters import build_platforms, config_secrets
+from bot.alerts import Alerts
 from bot.config import Config
 from bot.dispatch import Dispatcher
 from bot.messages import Messages
@@ -152,7 +153,8 @@ async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
             log.info("copro-bot is running on %s as %s", adapter.name, adapter.user_id)
         # Each loop first does what was left from before a crash, then waits to be woken.
         loops = [loop for adapter in platforms.adapters for loop in adapter.loops()]
-        await asyncio.gather(*loops, worker.run(), run_scheduler(scheduler))
+        alerts = Alerts(store, platforms, config, messages, wake=signals.to_send)
+        await asyncio.gather(*loops, worker.run(), run_scheduler(scheduler), alerts.run())
     finally:
         if dashboard is not None:
             await dashboard.stop()

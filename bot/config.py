@@ -21,7 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
-from bot.config_ops import BackupConfig, backup_section
+from bot.config_ops import AlertsConfig, BackupConfig, alerts_section, backup_section
 from bot.config_platforms import ACCESS_TOKEN_ENV as ACCESS_TOKEN_ENV
 from bot.config_platforms import DISCORD_TOKEN_ENV as DISCORD_TOKEN_ENV
 from bot.config_platforms import PASSWORD_ENV as PASSWORD_ENV
@@ -152,6 +152,7 @@ class Config:
     privacy: PrivacyConfig = field(default_factory=lambda: PrivacyConfig())
     backup: BackupConfig = field(default_factory=lambda: BackupConfig())
     web: WebConfig = field(default_factory=lambda: WebConfig())
+    alerts: AlertsConfig = field(default_factory=lambda: AlertsConfig())
 
     def team_rooms(self) -> dict[str, str]:
         """Every room the team reads, by platform ("matrix": the team room,
@@ -196,6 +197,7 @@ SECTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "privacy": ("retention_days",),
         "backup": ("dir", "keep"),
         "web": ("enabled", "listen", "public_url", "session_hours"),
+        "alerts": ("unreachable_minutes", "waiting_minutes", "min_free_mb"),
     }
 )
 
@@ -406,6 +408,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         privacy=_privacy(sections["privacy"]),
         backup=backup_section(sections["backup"], base, storage.data_dir),
         web=web_section(sections["web"]),
+        alerts=alerts_section(sections["alerts"]),
     )
 
     for section in sections.values():

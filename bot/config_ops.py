@@ -1,4 +1,4 @@
-"""What running the bot for years needs from the config: ``[backup]``."""
+"""What running the bot for years needs from the config: ``[backup]``, ``[alerts]``."""
 
 from __future__ import annotations
 
@@ -30,3 +30,25 @@ def backup_section(section: Section, base: Path, data_dir: Path) -> BackupConfig
         section.problems.add(section.key("keep"), "must be a whole number from 1 to 1000")
         keep = DEFAULT_KEEP
     return BackupConfig(dir=folder, keep=keep)
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    # The team room hears when the homeserver (or Discord) has not answered for
+    # this long, when something has waited this long to be sent, and when the
+    # disk with the database has less free space than this (in megabytes).
+    unreachable_minutes: float = 5
+    waiting_minutes: float = 10
+    min_free_mb: float = 500
+
+
+def alerts_section(section: Section) -> AlertsConfig:
+    defaults = AlertsConfig()
+    found: dict[str, float] = {}
+    for key in ("unreachable_minutes", "waiting_minutes", "min_free_mb"):
+        value = section.table.get(key, getattr(defaults, key))
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            section.problems.add(section.key(key), "must be a number above 0, like 5 or 0.5")
+            value = getattr(defaults, key)
+        found[key] = float(value)
+    return AlertsConfig(**found)

@@ -44,6 +44,14 @@ def get(db: Database, ref: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def refs_since(db: Database, cutoff: str) -> list[str]:
+    """The reference numbers of the letters from ``cutoff`` (an ISO time) on, oldest first."""
+    rows = db.execute(
+        "SELECT ref FROM dead_letters WHERE created_at >= ? ORDER BY created_at, ref", [cutoff]
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
 def delete_older(db: Database, cutoff: str) -> int:
     """Delete the letters from before ``cutoff`` (an ISO time); returns how many."""
     return int(db.execute("DELETE FROM dead_letters WHERE created_at < ?", [cutoff]).rowcount)

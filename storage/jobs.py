@@ -74,10 +74,22 @@ def mark_done(db: Database, job_id: int) -> None:
 
 
 def retry_later(db: Database, job_id: int, due_at: float, error: str, give_up: bool) -> None:
+    """Try again at ``due_at``; or, ``give_up``, it has failed for good (from now)."""
     db.execute(
-        "UPDATE jobs SET attempts = attempts + 1, due_at = ?, error = ?, state = ? WHERE id = ?",
-        [due_at, error, "failed" if give_up else "pending", job_id],
+        "UPDATE jobs SET attempts = attempts + 1, due_at = ?, error = ?, state = ?, "
+        "done_at = CASE WHEN ? THEN ? ELSE done_at END WHERE id = ?",
+        [due_at, error, "failed" if give_up else "pending", give_up, utcnow(), job_id],
     )
+
+
+def failed_since(db: Database, cutoff: str) -> list[tuple[int, str, int]]:
+    """(id, kind, tries) of the jobs that failed for good from ``cutoff`` (an ISO
+    time) on."""
+    rows = db.execute(
+        "SELECT id, kind, attempts FROM jobs WHERE state = 'failed' AND done_at >= ? ORDER BY id",
+        [cutoff],
+    ).fetchall()
+    return [(int(row[0]), str(row[1]), int(row[2])) for row in rows]
 
 
 def postpone(db: Database, job_id: int, due_at: float) -> None:

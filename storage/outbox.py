@@ -170,6 +170,14 @@ def count_by_state(db: Database) -> dict[str, int]:
     return dict(db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
 
 
+def oldest_waiting(db: Database) -> dict[str, str]:
+    """When the oldest item still to be sent was queued (an ISO time), by platform."""
+    rows = db.execute(
+        "SELECT platform, min(created_at) FROM outbox WHERE state = 'pending' GROUP BY platform"
+    ).fetchall()
+    return {str(platform): str(created) for platform, created in rows}
+
+
 def has_pending(db: Database, action: str, room_id: str) -> bool:
     row = db.execute(
         "SELECT 1 FROM outbox WHERE action = ? AND room_id = ? AND state = 'pending' LIMIT 1",

@@ -324,3 +324,14 @@ def feedback_reviewed_mark(db: Database) -> None:
     db.table("feedback").add_column("reviewed_at", str)
     db.table("feedback").add_column("reviewed_by", str)
     db.table("feedback").create_index(["reviewed_at"])
+
+
+@migrations()
+def alerts_to_the_team(db: Database) -> None:
+    # Each problem the team was told about (storage.alerts), by kind and what it
+    # is about: when it was raised, and when it was over (empty: still open).
+    db.table("alerts").create(
+        {"kind": str, "ref": str, "raised_at": float, "over_at": float},
+        pk=("kind", "ref"),
+        not_null={"kind", "ref", "raised_at"},
+    )

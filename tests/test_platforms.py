@@ -18,7 +18,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Coroutine, Iterator, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -255,6 +255,10 @@ class Tiny:
     @property
     def secrets(self) -> list[str]:
         return [TOKEN]
+
+    @property
+    def out_of_touch_since(self) -> datetime | None:
+        return None
 
 
 def send_all(store: Store, platform: str) -> dict[str, str]:

@@ -71,6 +71,17 @@ class _Client(discord.Client):
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         await self._session.before_identify(most=IDENTIFY_IN_HOOK)
 
+    def dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None:
+        """Every message from the gateway (``enable_debug_events``) says Discord is
+        there; a disconnect that it may not be. Neither goes on as an event."""
+        if event in ("socket_raw_receive", "socket_raw_send"):
+            if event == "socket_raw_receive":
+                self._session.in_touch(True)
+            return
+        if event == "disconnect":
+            self._session.in_touch(False)
+        super().dispatch(event, *args, **kwargs)
+
 
 class Session(DiscordBase):
     async def login(self) -> None:
@@ -86,6 +97,7 @@ class Session(DiscordBase):
                 member_cache_flags=discord.MemberCacheFlags.none(),  # nor its members
                 chunk_guilds_at_startup=False,
                 max_ratelimit_timeout=30.0,  # longer waits come back to the outbox
+                enable_debug_events=True,  # each gateway message: Discord is there (dispatch)
             )
             self._watch_gateway()
         backoff = Backoff(first=1.0, most=60.0)

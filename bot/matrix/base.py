@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from nio import AsyncClient
@@ -120,3 +121,17 @@ class AdapterBase(Parts):
         self._recall_needed = False
         self.crash_delay = 0.5  # the first wait after an unexpected sending failure
         self._undecryptable: set[str] = set()  # event IDs whose decryption failure was logged
+        self._answered_at = datetime.now(UTC)  # the homeserver's latest answer to a sync
+        self._lost_since: datetime | None = None  # the sync has failed since this answer
+
+    @property
+    def out_of_touch_since(self) -> datetime | None:
+        """When the homeserver last answered a sync, while the syncs since fail."""
+        return self._lost_since
+
+    def _in_touch(self, answered: bool) -> None:
+        """A sync was answered (or could not reach the homeserver)."""
+        if answered:
+            self._answered_at, self._lost_since = datetime.now(UTC), None
+        elif self._lost_since is None:
+            self._lost_since = self._answered_at

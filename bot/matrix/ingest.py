@@ -59,6 +59,7 @@ class Ingest(AdapterBase):
                     "GET", "v3/sync", params=params, timeout=SYNC_TIMEOUT_MS / 1000 + 30
                 )
                 came = datetime.now(UTC)  # bounds the times of what it brings (storage.inbox)
+                self._in_touch(True)
                 gaps = await self._fetch_gaps(data, token) if token else {}
                 keys_first = _carries_encryption(data)
                 decrypted = await self._crypto_in_order(data) if keys_first else {}
@@ -82,6 +83,8 @@ class Ingest(AdapterBase):
                     log.warning("The homeserver ended the bot's session; logging in again")
                     await self.login()
                     continue
+                if err.status == 0 or err.status >= 500:  # not reached, or not well
+                    self._in_touch(False)
                 delay = backoff.next_delay()
                 if err.retry_after:
                     delay = max(delay, err.retry_after)
