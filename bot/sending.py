@@ -21,6 +21,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from sqlite_utils import Database
 
+from bot import metrics
 from bot.config import Config
 from bot.signals import Signals, woken
 from storage import deadletters, outbox, rooms
@@ -138,6 +139,8 @@ class Sender:
     async def _refused(self, item: OutboxItem, err: Exception, backoff: Backoff) -> None:
         """The platform said no, or could not be reached: later, or never."""
         retry = self._retry_in(err, backoff)
+        if retry is not None and retry.asked:
+            metrics.count(metrics.RATE_LIMITED, self.name)
         if retry is None:
             self.sender_log.error("Gave up on %s in %s: %s", item.action, item.room_id, err)
             async with self.store.writing() as db:

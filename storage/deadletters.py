@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import dicts, naming, utcnow
+from storage.db import Reader, dicts, naming, utcnow
 
 
 def new_ref() -> str:
@@ -67,3 +67,7 @@ def forget(db: Database, user_id: str) -> None:
     """Every letter they sent, or that names them, goes."""
     for rowid, _ in list(naming(db, "dead_letters", ["sender", "event"], user_id)):
         db.execute("DELETE FROM dead_letters WHERE rowid = ?", [rowid])
+
+
+def count(db: Reader) -> int:
+    return int(db.execute("SELECT count(*) FROM dead_letters").fetchone()[0])

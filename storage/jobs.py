@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from storage.db import naming, utcnow
+from storage.db import Reader, naming, utcnow
 
 
 @dataclass(frozen=True)
@@ -112,3 +112,13 @@ def forget(db: Database, user_id: str) -> None:
     for rowid, row in list(naming(db, "jobs", ["ref"], user_id)):
         if row["state"] == "pending":
             db.execute("UPDATE jobs SET state = 'cancelled' WHERE rowid = ?", [rowid])
+
+
+def late_and_failed(db: Reader, now: float, grace: float = 60) -> tuple[int, int]:
+    """Jobs still waiting more than ``grace`` seconds after they fell due, and jobs
+    that failed for good (for the bot's metrics)."""
+    late = db.execute(
+        "SELECT count(*) FROM jobs WHERE state = 'pending' AND due_at < ?", [now - grace]
+    ).fetchone()[0]
+    failed = db.execute("SELECT count(*) FROM jobs WHERE state = 'failed'").fetchone()[0]
+    return int(late), int(failed)

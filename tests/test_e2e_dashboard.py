@@ -56,3 +56,30 @@ async def test_dashboard_link_by_direct_message_signs_in_once(synapse, make_bot,
     assert bot.query("SELECT action FROM audit_log WHERE actor = ?", [alex.user_id]) == [
         ("dashboard sign-in",)
     ]
+
+
+async def test_health_and_metrics_of_the_running_bot(synapse, make_bot, make_person):
+    sam = make_person(synapse, "sam")
+    bot = make_bot(synapse)
+    port = free_port()
+    with bot.config_path.open("a") as config:
+        config.write(f'\n[web]\nenabled = true\nlisten = "127.0.0.1:{port}"\n')
+    await bot.run()
+    await sam.listen()
+    dm = await sam.open_dm(bot.user_id)
+    await sam.ask(dm, "!ping", bot.user_id)
+    base = f"http://127.0.0.1:{port}"
+    async with ClientSession() as http:
+        async with http.get(f"{base}/healthz") as alive:
+            assert alive.status == 200
+        async with http.get(f"{base}/readyz") as ready:
+            said = await ready.text()
+            assert ready.status == 200, said
+            assert "matrix: answering" in said and "database: takes writes" in said
+        async with http.get(f"{base}/metrics") as scraped:
+            text = await scraped.text()
+    assert scraped.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert 'copro_out_of_touch_seconds{platform="matrix"} 0.0' in text
+    assert 'copro_inbox_waiting{platform="matrix"} 0.0' in text
+    for private in (sam.user_id, dm, bot.user_id, "ping"):
+        assert private not in text
