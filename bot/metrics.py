@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 
 RATE_LIMITED = "rate_limited"  # the platform said "too many requests" (429)
-UNDECRYPTABLE = "undecryptable"  # an encrypted message whose keys had not come yet
+UNDECRYPTABLE = "undecryptable"  # an encrypted message whose keys had not come (yet)
 
 COUNTS: Counter[tuple[str, str]] = Counter()
 

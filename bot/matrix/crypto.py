@@ -15,7 +15,6 @@ from nio import AsyncClient, MatrixRoom, MegolmEvent, SyncResponse
 from nio.crypto.attachments import encrypted_attachment_generator
 from sqlite_utils import Database
 
-from bot import metrics
 from bot.context import Incoming
 from bot.matrix.base import AdapterBase
 from bot.matrix.crosssign import cross_sign
@@ -118,7 +117,6 @@ class Crypto(AdapterBase):
         if event_id in self._undecryptable:
             return
         self._undecryptable.add(event_id)
-        metrics.count(metrics.UNDECRYPTABLE, "matrix")
         log.warning("Cannot decrypt %s in %s yet (%r)", event_id, room_id, err)
 
     async def _unlock(self) -> None:
