@@ -25,12 +25,26 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from discordbot import content, discord_server
 from test_feedback import DMS, FeedbackBot
 from test_polls import DAYS
 
-from localbot import CHRIS, GROUP, LEE, PAT, SAM, deliver, make_bots, person_named, say
+from harness import PONG
+from localbot import (
+    CHRIS,
+    GROUP,
+    LEE,
+    PAT,
+    SAM,
+    CannedAdapter,
+    deliver,
+    make_bots,
+    person_named,
+    say,
+)
 from storage import inbox, polls
 from storage.db import Store
+from storage.outbox import OutboxItem
 
 T = TypeVar("T")
 
@@ -309,3 +323,88 @@ async def test_a_job_uses_up_no_try_while_the_database_is_locked(
     short_busy_timeout(bot.store)
     lock = locker(bot.config.storage.database)
     await closes_through(bot, caplog, lock.hold, lock.release)
+
+
+# ----- the sender -------------------------------------------------------------------------------
+
+
+class Performing(CannedAdapter):
+    """The real sender; only its network step is a stand-in, that counts what it
+    sent and may run ``meanwhile`` just after (the database is locked then)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.performed: list[str] = []
+        self.meanwhile: Callable[[], None] | None = None
+
+    async def _perform(self, item: OutboxItem) -> str | None:
+        self.performed.append(item.txn_id)
+        if self.meanwhile is not None:
+            self.meanwhile()
+            self.meanwhile = None
+        return f"$sent{item.id}"
+
+
+class SendingBot(FeedbackBot):
+    adapter_class = Performing
+
+
+async def test_what_was_sent_while_the_database_is_locked_is_marked_sent_once_it_is_free(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, locker: Callable[[Path], Locker]
+) -> None:
+    """Sent, then the database is locked before the bot can note it: it is noted
+    once the lock is gone, and sent only once."""
+    with make_bots(SendingBot, tmp_path) as make:
+        bot = make()
+        adapter = bot.adapter
+        assert isinstance(adapter, Performing)
+        caplog.set_level(logging.INFO)
+        event_id = bot.message("!ping", room_id=GROUP)
+        await bot.run()
+        (out,) = bot.outbox()
+        assert out.reply_to == event_id
+        short_busy_timeout(bot.store)
+        lock = locker(bot.config.storage.database)
+        adapter.meanwhile = lock.hold
+        drain = asyncio.create_task(adapter._drain_room(GROUP))
+        try:
+            await until(lambda: running(drain) and warnings(caplog), "the warning")
+            assert adapter.performed == [out.txn_id]
+            assert [o.state for o in bot.outbox()] == ["pending"]
+            lock.release()
+            await asyncio.wait_for(drain, 30)
+        finally:
+            await stopped(drain)
+        assert adapter.performed == [out.txn_id]  # once
+        assert [o.state for o in bot.outbox()] == ["sent"]
+        assert bot.count("dead_letters") == 0
+        assert_plain_log(caplog)
+
+
+# ----- Discord, whole -------------------------------------------------------------------------
+
+
+async def test_discord_messages_wait_in_discord_while_the_database_is_locked(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, locker: Callable[[Path], Locker]
+) -> None:
+    """The whole bot on the fake Discord: what Sam sends while another program
+    holds the database is neither stored nor answered; once it is free, each
+    message is answered once."""
+    caplog.set_level(logging.INFO)
+    async with discord_server(tmp_path, ("sam",)) as server:
+        running_bot, sam = server.bot, server.people["sam"]
+        assert running_bot.store is not None
+        short_busy_timeout(running_bot.store)
+        lock = locker(tmp_path / "copro.db")
+        lock.hold()
+        asked = [sam.send(server.general, f"!ping {n}") for n in range(3)]
+        await until(lambda: warnings(caplog), "the warning")
+        assert server.fake.posted(server.general) == []
+        assert all(inbox.get(running_bot.db, f"discord:{a}") is None for a in asked)
+        lock.release()
+        replies = await server.fake.wait_posted(3, server.general, timeout=30)
+        await running_bot.settled()
+        assert sorted(r.reply_to or 0 for r in server.fake.posted(server.general)) == asked
+        assert {r.content for r in replies} == {content(PONG)}
+        assert running_bot.db.execute("SELECT count(*) FROM dead_letters").fetchone()[0] == 0
+    assert_plain_log(caplog)
