@@ -158,7 +158,7 @@ class Store:
     def write(self) -> Iterator[Database]:
         """A synchronous write transaction (for the command line and tests).
         Raises ``StorageUnavailable`` if the database cannot take it now."""
-        conn = self.db.conn
+        conn, began = self.db.conn, time.monotonic()
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -172,7 +172,7 @@ class Store:
             reason = unavailable(err)
             if reason is None:
                 raise
-            self._failed(reason)
+            self._failed(reason, began)
             if isinstance(err, StorageUnavailable):
                 raise
             raise StorageUnavailable(reason) from err
@@ -183,10 +183,11 @@ class Store:
             )
             self.failing_since = None
 
-    def _failed(self, reason: str) -> None:
+    def _failed(self, reason: str, began: float) -> None:
+        """A write could not be made (it was tried from ``began`` on)."""
         now = time.monotonic()
         if self.failing_since is None:
-            self.failing_since = now
+            self.failing_since = began
         if self._warned_at is None or now - self._warned_at >= WARN_EVERY:
             self._warned_at = now
             log.warning(
