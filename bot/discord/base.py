@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from bot.config import Config
 from bot.signals import Signals
+from bot.signals import until_written as until_written  # (for the parts)
 from storage import inbox
 from storage.db import Store
 from storage.outbox import OutboxItem

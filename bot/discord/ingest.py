@@ -4,7 +4,11 @@ record of servers and channels reaches it at all), queued in the order it
 came, and written to the inbox (unique by its Discord ID, see
 ``bot.discord.events``) in one transaction with the positions it moves on: the
 last message ID of its channel, the session and sequence. Then the worker is
-woken through ``signals.received``.
+woken through ``signals.received``. If the database cannot take a batch now
+(a full disk, a lock held by another program), the same batch is stored again
+with back-off until it can (``bot.signals.until_written``); what comes
+meanwhile waits in the queue, and an interaction is acknowledged only once it
+is stored.
 
 After a fresh IDENTIFY (a start, or a session Discord would not resume), each
 channel the bot knows is back-filled over REST (``GET /channels/{id}/messages?
@@ -37,6 +41,7 @@ from bot.discord.base import DM, PLATFORM, THREADS, snowflake, stored
 from bot.discord.events import emoji_key, stored_event
 from bot.discord.native import INTERESTED, VOTES, Native
 from bot.discord.reactions import Reactions
+from bot.signals import until_written
 from storage import inbox, rooms
 
 log = logging.getLogger(__name__)
@@ -124,8 +129,9 @@ class Ingest(Native, Reactions):
                     await self._store(run, moves_time=False)  # up to the last server
                     run, waiting_guilds = [], None
                     await self._back_fill()
-                    async with self.store.writing() as db:  # everything until READY is in
-                        inbox.set_position(db, PLATFORM, inbox.SYNCED_AT, str(began))
+                    await until_written(  # everything until READY is in
+                        self.store, inbox.set_position, PLATFORM, inbox.SYNCED_AT, str(began)
+                    )
                     await self.recall_sealed()  # ballot answers not handled before a restart
                     self.signals.synced.set()
             await self._store(run, moves_time=waiting_guilds is None)  # (see above)
@@ -140,7 +146,8 @@ class Ingest(Native, Reactions):
         if not arrivals:
             return
         now_ms = int(time.time() * 1000)
-        async with self.store.writing() as db:
+
+        def store(db: Database) -> int:
             known = self._channels(db)
             before = len(known)  # channels are only ever added to it
             added = 0
@@ -153,6 +160,9 @@ class Ingest(Native, Reactions):
                 inbox.set_position(db, PLATFORM, "session", f"{session}:{seq}")
             if live and moves_time:
                 inbox.set_position(db, PLATFORM, inbox.SYNCED_AT, str(now_ms))
+            return added
+
+        added = await until_written(self.store, store)
         self.acknowledge(arrivals)  # interactions: once they are safely stored
         if added:
             self.signals.received.set()

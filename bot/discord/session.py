@@ -20,10 +20,12 @@ import discord
 import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
+from sqlite_utils import Database
 
 from bot.discord.base import PLATFORM, DiscordBase, stored
 from bot.platforms import StartupError
 from bot.sending import Backoff
+from bot.signals import until_written
 from storage import inbox
 
 log = logging.getLogger(__name__)
@@ -140,9 +142,7 @@ class Session(DiscordBase):
             )
             await asyncio.sleep(min(wait, most))
         if record:
-            async with self.store.writing() as db:
-                inbox.set_position(db, PLATFORM, IDENTIFIED_AT, str(int(time.time() * 1000)))
-                inbox.set_position(db, PLATFORM, IDENTIFY_STREAK, str(streak_now))
+            await until_written(self.store, _record_identify, str(streak_now))
 
     async def gateway_loop(self) -> None:
         """Stay connected: discord.py RESUMEs or IDENTIFYs again as needed; what it
@@ -180,3 +180,8 @@ class Session(DiscordBase):
     def secrets(self) -> list[str]:
         """Strings that must never reach a log."""
         return [s for s in (self.settings.token,) if s]
+
+
+def _record_identify(db: Database, streak: str) -> None:
+    inbox.set_position(db, PLATFORM, IDENTIFIED_AT, str(int(time.time() * 1000)))
+    inbox.set_position(db, PLATFORM, IDENTIFY_STREAK, streak)

@@ -1,5 +1,6 @@
 """The state every part of the Matrix adapter shares, what the parts ask of
-each other (``Parts``); back-off is ``bot.sending``'s."""
+each other (``Parts``); back-off, and writes tried again while the database
+cannot take them, are ``bot.signals``'s."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.matrix.http import MatrixHTTP
 from bot.platforms import StartupError as StartupError
 from bot.sending import Backoff as Backoff
 from bot.signals import Signals
+from bot.signals import until_written as until_written
 from storage.db import Store
 
 
