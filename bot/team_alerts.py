@@ -34,30 +34,37 @@ def raise_alert(
     db: Database, platform: Platform, config: Config, kind: str, ref: str, text: str, now: datetime
 ) -> bool:
     """Tell the team of a problem, unless it was told already. True if told now."""
-    if not alerts.raise_once(db, kind, ref, now.timestamp()):
-        return False
-    tell_team(db, platform, config, text)
-    log.info("Alert raised: %s %s", kind, ref)
-    return True
+    fresh = alerts.raise_once(db, kind, ref, now.timestamp())
+    return _told(db, platform, config, fresh, text, "raised", kind, ref)
 
 
 def clear_alert(
     db: Database, platform: Platform, config: Config, kind: str, ref: str, text: str, now: datetime
 ) -> bool:
     """Tell the team a problem is over, if it was told of it. True if told now."""
-    if not alerts.clear(db, kind, ref, now.timestamp()):
-        return False
-    tell_team(db, platform, config, text)
-    log.info("Alert cleared: %s %s", kind, ref)
-    return True
+    was_open = alerts.clear(db, kind, ref, now.timestamp())
+    return _told(db, platform, config, was_open, text, "cleared", kind, ref)
 
 
 def note_alert(
     db: Database, platform: Platform, config: Config, kind: str, ref: str, text: str, now: datetime
 ) -> bool:
     """Tell the team of something that happened once, the first time only."""
-    if not alerts.note_once(db, kind, ref, now.timestamp()):
-        return False
-    tell_team(db, platform, config, text)
-    log.info("Alert raised: %s %s", kind, ref)
-    return True
+    fresh = alerts.note_once(db, kind, ref, now.timestamp())
+    return _told(db, platform, config, fresh, text, "raised", kind, ref)
+
+
+def _told(
+    db: Database,
+    platform: Platform,
+    config: Config,
+    tell: bool,
+    text: str,
+    what: str,
+    kind: str,
+    ref: str,
+) -> bool:
+    if tell:
+        tell_team(db, platform, config, text)
+        log.info("Alert %s: %s %s", what, kind, ref)
+    return tell

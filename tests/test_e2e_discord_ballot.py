@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sqlite3
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 from test_e2e_discord_people import buttons, posted_where, rows_everywhere, say
 
 from fakediscord.process import FakeDiscordProcess
+from harness import backup_copy, byte_traces
 from harness_discord import DiscordBot, discord_world, settle, wait_db
 
 pytestmark = pytest.mark.e2e
@@ -39,25 +39,12 @@ ANSWER_TRACES = [
 
 def answer_traces(files: list[Path]) -> list[tuple[str, bytes]]:
     """Every ballot answer found in these files, byte by byte."""
-    found = []
-    for file in files:
-        data = file.read_bytes() if file.exists() else b""
-        for pattern in ANSWER_TRACES:
-            for match in pattern.finditer(data):
-                found.append((file.name, data[max(0, match.start() - 200) : match.end() + 200]))
-    return found
+    return byte_traces(files, ANSWER_TRACES)
 
 
 def backup(bot: DiscordBot, to: Path) -> Path:
     """A copy of the database taken while the bot runs (SQLite's backup API)."""
-    source = sqlite3.connect(f"file:{bot.db_path}?mode=ro", uri=True)
-    copy = sqlite3.connect(to)
-    try:
-        source.backup(copy)
-    finally:
-        copy.close()
-        source.close()
-    return to
+    return backup_copy(bot.db_path, to)
 
 
 def test_the_traces_find_an_answer_as_discord_sends_it() -> None:
