@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Awaitable
 from importlib import metadata
@@ -57,7 +58,7 @@ def _where_it_runs(config: Config) -> list[str]:
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import run_bot, setup_logging
     from bot.platforms import StartupError
-    from storage.db import NewerDatabaseError
+    from storage.db import NewerDatabaseError, StorageUnavailable, unavailable
 
     config = load(args.config)
     # Everything the bot writes (the database, keys, the encryption store, files
@@ -68,6 +69,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         return run_until_stopped(run_bot(config, fill_gaps=not args.no_gap_filling))
     except (StartupError, NewerDatabaseError) as err:
         print(f"copro-bot cannot start: {err}", file=sys.stderr)
+        return 1
+    except (sqlite3.Error, StorageUnavailable) as err:
+        why = unavailable(err)
+        if why is None:
+            raise
+        print(
+            f"copro-bot cannot start: it cannot write to its database "
+            f"{config.storage.database} ({why}). Nothing was changed. Free some disk "
+            "space, or stop the program that holds the database, then start it again.",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
-from harness import copro
+from harness import copro, write_config
 
 GOOD = """
 [matrix]
@@ -90,3 +92,23 @@ def test_run_refuses_a_bad_config_before_connecting(tmp_path):
     result = copro("run", "-c", str(path))
     assert result.returncode == 2
     assert "storage.unknown" in result.stderr
+
+
+def test_run_with_its_database_held_by_another_program_says_so_plainly(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "config.toml", user_id="@bot:localhost")
+    holder = sqlite3.connect(tmp_path / "copro.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "run", "-c", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert done.returncode == 1
+    assert "cannot write to its database" in done.stderr
+    assert "another program holds the database locked" in done.stderr
+    assert "Traceback" not in done.stderr
