@@ -6,7 +6,7 @@ page it opens has a "Sign in" button, so a link preview cannot use it up.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
@@ -14,6 +14,7 @@ from bot.config import Config
 from bot.context import Context
 from bot.registry import CommandSet
 from bot.roles import Role
+from bot.scheduler import Job
 from storage import web_sessions
 
 commands = CommandSet("dashboard")
@@ -21,6 +22,7 @@ commands.forgets(web_sessions.forget)  # !forget me
 commands.shares(web_sessions.personal_data)  # !mydata
 
 LINK_MINUTES = 10
+TIDY_AFTER = timedelta(days=1)  # ended sessions and links are deleted after this
 
 
 def sign_in_link(db: Database, config: Config, user_id: str, now: datetime) -> str:
@@ -60,3 +62,10 @@ async def sign_out_everywhere(ctx: Context) -> None:
         ctx.reply("dashboard.signed_out", count=ended)
     else:
         ctx.reply("dashboard.signed_out_none")
+
+
+@commands.daily("dashboard.tidy")
+async def tidy(job: Job) -> None:
+    """Every day: forget sign-ins and links over a day past their end."""
+    async with job.writing() as db:
+        web_sessions.tidy(db, (job.now - TIDY_AFTER).timestamp())

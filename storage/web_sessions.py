@@ -124,3 +124,15 @@ def forget(db: Database, user_id: str) -> None:
     """Their sessions end and go, with their sign-in links (used or not)."""
     db.execute("DELETE FROM web_sessions WHERE user_id = ?", [user_id])
     db.execute("DELETE FROM web_links WHERE user_id = ?", [user_id])
+
+
+def tidy(db: Database, before: float) -> int:
+    """Delete sessions and links that ended or ran out before ``before``; returns
+    how many. Only open sessions open anything, and sign-ins stay in the audit log."""
+    gone = db.execute(
+        "DELETE FROM web_sessions WHERE coalesce(ended_at, expires_at) < ?", [before]
+    ).rowcount
+    gone += db.execute(
+        "DELETE FROM web_links WHERE coalesce(used_at, expires_at) < ?", [before]
+    ).rowcount
+    return int(gone)

@@ -114,3 +114,22 @@ def test_every_sentence_a_template_says_is_in_the_catalogue() -> None:
     }
     assert keys, "the scan found no say() in the templates"
     assert [key for key in sorted(keys) if key not in MESSAGES] == []
+
+
+async def test_ended_sessions_and_old_links_are_tidied_away_daily(tmp_path: Path) -> None:
+    bot = LocalBot(tmp_path / "bot")
+    now = bot.clock.time.timestamp()
+    with bot.store.write() as db:
+        open_key = web_sessions.start(db, ALICE, now, 48 * 3600)
+        ended = web_sessions.start(db, ALICE, now, 8 * 3600)
+        web_sessions.end(db, ended, now)
+        web_sessions.issue_link(db, CHRIS, now)
+    bot.scheduler.ensure_daily()
+    bot.later(hours=2)
+    await bot.tick()
+    assert bot.count("web_sessions") == 2 and bot.count("web_links") == 1  # a day not yet
+    bot.later(days=1)
+    await bot.tick()
+    assert bot.count("web_links") == 0 and bot.count("web_sessions") == 1
+    assert web_sessions.find(bot.db, open_key, bot.clock.time.timestamp()) is not None
+    bot.store.close()
