@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from web.pages import account, overview, people, polls, projects, workshops
+from web.pages import account, health, overview, people, polls, projects, workshops
 
-PAGES: list[ModuleType] = [overview, polls, projects, workshops, people, account]
+PAGES: list[ModuleType] = [overview, polls, projects, workshops, people, account, health]
