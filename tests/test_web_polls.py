@@ -100,6 +100,10 @@ async def test_a_poll_shows_the_numbers_poll_results_gives_and_how_people_answer
     assert await web.get(f"/polls/{poll.id}") == 200
     assert table(web.page, "result") == [[label, str(n), f"{p}%"] for label, n, p in chat]
     assert last == say("poll.answered_so_far", count=3)
+    # The chart beside the table: its own title, and the same numbers as text.
+    svg = web.page.split('<div class="chart">', 1)[1].split("</svg>", 1)[0]
+    assert 'role="img"' in svg and say("web.polls.chart_title", number=poll.id) in svg
+    assert re.findall(r"<title>(.*?)</title>", svg) == ["Tuesday: 1", "Thursday: 2"]
     assert say("web.polls.answered_so_far", count=3) in web.page
     assert table(web.page, "ways") == [
         ["Tapped a choice in the poll", "1"],
@@ -144,6 +148,7 @@ async def test_hidden_results_show_only_after_the_close(bot: PollBot, web: Brows
     assert await web.get(f"/polls/{poll.id}") == 200
     assert say("web.polls.hidden") in web.page
     assert 'id="result"' not in web.page and 'id="turnout"' not in web.page
+    assert "<svg" not in web.page
     await bot.ask(f"!poll close {poll.id}", sender=CHRIS)
     bot.later(seconds=5)
     await bot.tick()
@@ -170,6 +175,7 @@ async def test_an_open_secret_ballot_shows_only_how_many_have_voted(
     assert await web.get("/polls/1") == 200
     assert say("web.polls.secret_open", count=voted, sent=ballots) in web.page
     assert (voted, 'id="result"' in web.page, 'id="ways"' in web.page) == (1, False, False)
+    assert "<svg" not in web.page
 
 
 async def test_champions_see_their_own_polls_members_none(bot: PollBot, web: Browser) -> None:

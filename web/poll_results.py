@@ -19,6 +19,7 @@ from commands.poll_rules import (
 )
 from storage import polls
 from storage.polls import Poll
+from web.charts import bar_chart
 from web.reads import Reads
 
 # How people answered, in the order shown: (how it is stored, label).
@@ -68,3 +69,12 @@ async def result_of(reads: Reads, poll: Poll) -> Shown:
     result = count_so_far(poll, await reads.run(polls.votes, poll.id)) if shows == SO_FAR else None
     secret = await reads.run(polls.secret_turnout, poll.id) if shows == TURNOUT_ONLY else None
     return shown(poll, result, secret)
+
+
+def chart(poll: Poll, view: Shown, title: str, description: str) -> str | None:
+    """The result as a bar chart, the same numbers as its table (None if no result
+    is shown). An SVG that escapes its own text: the one thing pages show ``|safe``."""
+    if not view.rows:
+        return None
+    bars = [(label, number) for label, number, _ in view.rows]
+    return bar_chart(title, description, bars, chart_id=f"poll-{poll.id}")

@@ -16,7 +16,7 @@ from web import paging
 from web.access import Viewer, check_owner, viewer
 from web.deps import dashboard
 from web.names import namer
-from web.poll_results import result_of
+from web.poll_results import chart, result_of
 from web.render import render
 
 routes = web.RouteTableDef()
@@ -54,6 +54,13 @@ async def poll_page(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
     check_owner(who, poll.creator)
     view = await result_of(reads, poll)
+    say = dashboard(request).messages.get
+    drawn = chart(
+        poll,
+        view,
+        say("web.polls.chart_title", number=poll.id),
+        say("web.polls.chart_description"),
+    )
     return await render(
         request,
         "poll.html",
@@ -61,7 +68,7 @@ async def poll_page(request: web.Request) -> web.Response:
         title=f"Poll {poll.id}",
         poll=poll,
         view=view,
-        chart=None,
+        chart=drawn,
         starter=_starters(request, [poll])[poll.creator],
     )
 
