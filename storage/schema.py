@@ -324,3 +324,10 @@ def feedback_reviewed_mark(db: Database) -> None:
     db.table("feedback").add_column("reviewed_at", str)
     db.table("feedback").add_column("reviewed_by", str)
     db.table("feedback").create_index(["reviewed_at"])
+
+
+@migrations()
+def feedback_themes_by_theme(db: Database) -> None:
+    # The dashboard's review list, filtered by a theme: the pieces with that theme
+    # without reading every piece's themes.
+    db.table("feedback_themes").create_index(["theme", "feedback_id"])
