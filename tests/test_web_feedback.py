@@ -15,6 +15,7 @@ import pytest
 from test_feedback import BUS, DMS, FeedbackBot, texts
 from webclient import HOSTILE, Browser, serving
 
+from bot.signals import Signals
 from localbot import ALICE, CHRIS, GROUP, PAT, SAM, make_bots, say
 from storage import feedback as store
 
@@ -449,3 +450,15 @@ async def test_a_filtered_page_of_100_000_answers_fast(both: Setup) -> None:
         start = time.perf_counter()
         assert await web.get("/feedback/queue?theme=food") == 200
         assert time.perf_counter() - start <= 0.150
+
+
+async def test_we_did_wakes_the_sender(make_bot: Callable[..., FeedbackBot]) -> None:
+    bot = make_bot()
+    number = await bot.named()
+    signals = Signals()
+    async with serving(bot, signals=signals) as web:
+        web.sign_in(ALICE)
+        assert await web.get(f"/feedback/{number}") == 200
+        assert not signals.to_send.is_set()
+        assert await web.post(f"/feedback/{number}/wedid", {"outcome": "Fixed."}) == 303
+        assert signals.to_send.is_set()
