@@ -97,7 +97,7 @@ def add(
     return int(cur.lastrowid or 0)
 
 
-def get(db: Database, feedback_id: int) -> Feedback | None:
+def get(db: Reader, feedback_id: int) -> Feedback | None:
     row = db.execute(f"SELECT {_FEEDBACK} FROM feedback WHERE id = ?", [feedback_id]).fetchone()
     return _feedback(row) if row else None
 
