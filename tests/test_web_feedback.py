@@ -46,11 +46,11 @@ def older_link(page: str) -> str | None:
     return found.group(1).replace("&amp;", "&") if found else None
 
 
-def added(bot: FeedbackBot, text: str, **fields: object) -> int:
+def added(bot: FeedbackBot, text: str, project_id: int | None = None) -> int:
     """A piece of saved feedback, stored as the bot stores it."""
     with bot.store.write() as db:
         return store.add(db, text, source="command", user_id=SAM, room_id=GROUP, event_id=None,
-                         **fields)  # type: ignore[arg-type]  # fmt: skip
+                         project_id=project_id)  # fmt: skip
 
 
 def said_at(bot: FeedbackBot, number: int, stamp: str) -> None:
