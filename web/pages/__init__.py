@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from web.pages import account, feedback, overview
+from web.pages import account, feedback, health, overview
 
-PAGES: list[ModuleType] = [overview, feedback, account]
+PAGES: list[ModuleType] = [overview, feedback, account, health]
