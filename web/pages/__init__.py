@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from web.pages import account, feedback, health, overview
+from web.pages import account, feedback, health, overview, themes
 
-PAGES: list[ModuleType] = [overview, feedback, account, health]
+PAGES: list[ModuleType] = [overview, feedback, themes, account, health]
