@@ -25,12 +25,15 @@ from bot.context import Choice, Choices, Context, Message, UserError
 from bot.registry import CommandSet
 from storage import conversations, inbox
 from storage import feedback as store
+from storage import feedback_consents as consents
 from storage import projects as project_store
 from storage.conversations import Pending
 
 commands = CommandSet("feedback")
 commands.forgets(store.forget)  # !forget me
 commands.shares(store.personal_data)  # !mydata
+commands.forgets(consents.forget)
+commands.shares(consents.personal_data)
 
 CONSENT = "feedback.consent"
 PROJECT = "feedback.project"
@@ -48,9 +51,9 @@ async def direct_message(ctx: Context) -> bool:
     assert isinstance(event, Message)
     if not event.is_direct or not event.body.strip():
         return False
-    agreed = store.consent(ctx.db, ctx.sender)
+    agreed = consents.consent(ctx.db, ctx.sender)
     if agreed is False and yes_or_no(event.body) is True:  # changed their mind, as invited
-        store.record_consent(ctx.db, ctx.sender, True, _wording(ctx))
+        consents.record_consent(ctx.db, ctx.sender, True, _wording(ctx))
         conversations.finish(ctx.db, ctx.sender, CONSENT, room_id=ctx.room_id)
         ctx.reply("feedback.consent_yes")
         return True
@@ -101,7 +104,8 @@ async def consent_answer(ctx: Context, waiting: Pending) -> bool:
     said = yes_or_no(ctx.event.body)
     if said is None:
         return False  # a new message: it is added to what waits for a yes
-    store.record_consent(ctx.db, ctx.sender, said, _wording(ctx, waiting.data.get("wording", "")))
+    wording = _wording(ctx, waiting.data.get("wording", ""))
+    consents.record_consent(ctx.db, ctx.sender, said, wording)
     conversations.finish(ctx.db, ctx.sender, CONSENT, room_id=waiting.room_id)
     if not said:
         _scrub_held(ctx, waiting)  # they said no: keep nothing of what they wrote
@@ -301,7 +305,7 @@ def hold_command_words(ctx: Context) -> None:
     if not words:
         raise UserError("feedback.empty")
     event_id = ctx.event.event_id
-    agreed = store.consent(ctx.db, ctx.sender)
+    agreed = consents.consent(ctx.db, ctx.sender)
     if not agreed:
         _hold(ctx, event_id, "feedback.not_saved" if agreed is False else None)
     elif ctx.is_direct:

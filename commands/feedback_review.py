@@ -11,6 +11,8 @@ from __future__ import annotations
 from bot.answers import parse_number
 from bot.context import Context, UserError
 from bot.registry import CommandSet
+from bot.review import one_line, theme_name
+from bot.review import we_did as record_we_did
 from bot.roles import Role
 from storage import feedback as store
 from storage import projects as project_store
@@ -33,11 +35,6 @@ def _numbered(ctx: Context) -> tuple[store.Feedback, str]:
     if saved is None or saved.state != "saved":
         raise UserError("feedback.not_found", number=number)
     return saved, rest.strip()
-
-
-def _one_line(text: str, most: int = 200) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= most else flat[: most - 1] + "…"
 
 
 @commands.command("review", summary="feedback.review_summary", usage="review", role=Role.TEAM)
@@ -64,7 +61,7 @@ def _review_line(ctx: Context, item: store.Feedback, about: str | None) -> str:
         number=item.id,
         date=item.created_at[:10],
         about=about or "",
-        text=_one_line(item.text),
+        text=one_line(item.text),
     )
     if themes:
         line += " " + ctx.text("feedback.review_themes", themes=themes)
@@ -112,7 +109,7 @@ async def review_delete(ctx: Context) -> None:
 async def tag(ctx: Context) -> None:
     _team_place(ctx)
     saved, theme = _numbered(ctx)
-    theme = " ".join(theme.lower().split())[:40]
+    theme = theme_name(theme)
     if not theme:
         raise UserError("feedback.theme_needed")
     store.add_theme(ctx.db, saved.id, theme)
@@ -130,11 +127,5 @@ async def we_did(ctx: Context) -> None:
     saved, outcome = _numbered(ctx)
     if not outcome:
         raise UserError("feedback.outcome_needed")
-    store.add_outcome(ctx.db, saved.id, outcome, ctx.sender)
-    if saved.user_id and saved.contact_ok:
-        ctx.tell(
-            saved.user_id, "feedback.you_said_we_did", said=_one_line(saved.text, 300), did=outcome
-        )
-        ctx.reply("feedback.wedid_told", number=saved.id)
-    else:
-        ctx.reply("feedback.wedid_not_told", number=saved.id)
+    told = record_we_did(ctx.db, ctx.platform, ctx.messages, saved, outcome, ctx.sender)
+    ctx.reply("feedback.wedid_told" if told else "feedback.wedid_not_told", number=saved.id)

@@ -1,10 +1,15 @@
-"""Feedback in people's own words, the questions that gather it, themes and outcomes."""
+"""Feedback in people's own words, the questions that gather it, themes and outcomes.
+(Whether people agreed to their direct messages being kept: ``storage.feedback_consents``.)"""
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
@@ -27,6 +32,8 @@ class Feedback:
     contact_ok: bool
     state: str  # draft, saved
     removed_at: str | None = None  # deleted in the chat by someone else: the team decides
+    reviewed_at: str | None = None  # marked as reviewed by the team (None: still waiting)
+    reviewed_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,7 @@ class Question:
 
 _FEEDBACK = (
     "id, text, created_at, user_id, room_id, event_id, project_id, question_id, source, "
-    "contact_ok, state, removed_at"
+    "contact_ok, state, removed_at, reviewed_at, reviewed_by"
 )
 
 
@@ -50,22 +57,6 @@ def _feedback(row: tuple[Any, ...]) -> Feedback:
     values = list(row)
     values[9] = bool(values[9])
     return Feedback(*values)
-
-
-# ----- consent to save direct messages ------------------------------------
-
-
-def consent(db: Database, user_id: str) -> bool | None:
-    """True or False once the person has answered; None if never asked."""
-    row = db.execute("SELECT agreed FROM feedback_consents WHERE user_id = ?", [user_id]).fetchone()
-    return None if row is None else bool(row[0])
-
-
-def record_consent(db: Database, user_id: str, agreed: bool, wording: str) -> None:
-    db.table("feedback_consents").upsert(
-        {"user_id": user_id, "agreed": int(agreed), "wording": wording, "at": utcnow()},
-        pk="user_id",
-    )
 
 
 # ----- feedback -------------------------------------------------------------
@@ -106,7 +97,7 @@ def add(
     return int(cur.lastrowid or 0)
 
 
-def get(db: Database, feedback_id: int) -> Feedback | None:
+def get(db: Reader, feedback_id: int) -> Feedback | None:
     row = db.execute(f"SELECT {_FEEDBACK} FROM feedback WHERE id = ?", [feedback_id]).fetchone()
     return _feedback(row) if row else None
 
@@ -188,7 +179,13 @@ def add_theme(db: Database, feedback_id: int, theme: str) -> None:
     )
 
 
-def themes(db: Database, feedback_id: int) -> list[str]:
+def remove_theme(db: Database, feedback_id: int, theme: str) -> None:
+    db.execute(
+        "DELETE FROM feedback_themes WHERE feedback_id = ? AND theme = ?", [feedback_id, theme]
+    )
+
+
+def themes(db: Reader, feedback_id: int) -> list[str]:
     rows = db.execute(
         "SELECT theme FROM feedback_themes WHERE feedback_id = ? ORDER BY theme", [feedback_id]
     )
@@ -199,6 +196,22 @@ def add_outcome(db: Database, feedback_id: int, text: str, by_user: str) -> None
     db.table("outcomes").insert(
         {"feedback_id": feedback_id, "text": text, "by_user": by_user, "created_at": utcnow()}
     )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    text: str
+    by_user: str | None
+    created_at: str | None
+
+
+def outcomes(db: Reader, feedback_id: int) -> list[Outcome]:
+    """What the team said changed because of this feedback, oldest first."""
+    rows = db.execute(
+        "SELECT text, by_user, created_at FROM outcomes WHERE feedback_id = ? ORDER BY id",
+        [feedback_id],
+    )
+    return [Outcome(*r) for r in rows.fetchall()]
 
 
 # ----- questions (feedback threads) -----------------------------------------
@@ -316,6 +329,130 @@ def _report_where(project_id: int | None, question_id: int | None) -> tuple[str,
     return "WHERE " + " AND ".join(clauses), params
 
 
+# ----- the team's review (the dashboard) ------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which saved feedback the team is looking at (drafts are never shown). Days
+    are calendar days in ``timezone``; ``words`` is found in any case (ASCII)."""
+
+    project_id: int | None = None  # directly, or through the question it answers
+    question_id: int | None = None
+    first_day: date | None = None
+    last_day: date | None = None
+    theme: str | None = None
+    reviewed: bool | None = None
+    words: str | None = None
+    timezone: str = "Europe/London"
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    id: int
+    created_at: str
+    text: str  # the first 400 characters
+    user_id: str | None
+    contact_ok: bool
+    project_id: int | None  # directly, or through the question it answers
+    question_id: int | None
+    removed_at: str | None
+    reviewed_at: str | None
+    themes: tuple[str, ...]
+
+
+def _day_start(day: date, timezone: str) -> str:
+    """Midnight at the start of ``day`` there, as the UTC time feedback is stored with."""
+    start = datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
+    return start.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _review_where(filters: Filters) -> tuple[list[str], list[object]]:
+    clauses: list[str] = ["f.state = 'saved'"]
+    params: list[object] = []
+    if filters.project_id is not None:
+        clauses.append(f"{_PROJECT_OF} = ?")
+        params.append(filters.project_id)
+    if filters.question_id is not None:
+        clauses.append("f.question_id = ?")
+        params.append(filters.question_id)
+    # Anonymous feedback keeps only its date (10 characters): compared as a date.
+    if filters.first_day is not None:
+        clauses.append("iif(length(f.created_at) = 10, f.created_at >= ?, f.created_at >= ?)")
+        params += [filters.first_day.isoformat(), _day_start(filters.first_day, filters.timezone)]
+    if filters.last_day is not None:
+        after = _day_start(filters.last_day + timedelta(days=1), filters.timezone)
+        clauses.append("iif(length(f.created_at) = 10, f.created_at <= ?, f.created_at < ?)")
+        params += [filters.last_day.isoformat(), after]
+    if filters.theme is not None:
+        clauses.append("f.id IN (SELECT feedback_id FROM feedback_themes WHERE theme = ?)")
+        params.append(filters.theme)
+    if filters.reviewed is not None:
+        clauses.append(f"f.reviewed_at IS {'NOT ' if filters.reviewed else ''}NULL")
+    if filters.words:
+        clauses.append("f.text LIKE ? ESCAPE '\\'")
+        params.append("%" + re.sub(r"([\\%_])", r"\\\1", filters.words) + "%")
+    return clauses, params
+
+
+_PROJECT_OF = (
+    "coalesce(f.project_id, (SELECT q.project_id FROM questions q WHERE q.id = f.question_id))"
+)
+_REVIEW_ROW = f"""
+    SELECT f.id, f.created_at, substr(f.text, 1, 400), f.user_id, f.contact_ok,
+        {_PROJECT_OF}, f.question_id, f.removed_at, f.reviewed_at,
+        (SELECT json_group_array(t.theme) FROM feedback_themes t WHERE t.feedback_id = f.id)
+    FROM feedback f"""
+
+
+def _review_row(row: tuple[Any, ...]) -> ReviewRow:
+    values = list(row)
+    values[4], values[9] = bool(values[4]), tuple(sorted(json.loads(values[9])))
+    return ReviewRow(*values)
+
+
+def review_page(
+    db: Reader, filters: Filters, before: int | None = None, size: int = 50
+) -> list[ReviewRow]:
+    """One page of the review list, newest first: the ``size`` pieces before number
+    ``before`` (keyset paging: the next page starts before the last one shown)."""
+    clauses, params = _review_where(filters)
+    if before is not None:
+        clauses.append("f.id < ?")
+        params.append(before)
+    sql = f"{_REVIEW_ROW} WHERE {' AND '.join(clauses)} ORDER BY f.id DESC LIMIT ?"
+    return [_review_row(r) for r in db.execute(sql, [*params, size]).fetchall()]
+
+
+def first_waiting(db: Reader, filters: Filters, after: int = 0) -> int | None:
+    """The oldest piece these filters select that nobody has reviewed yet, after
+    number ``after`` (the review queue)."""
+    clauses, params = _review_where(replace(filters, reviewed=False))
+    sql = f"SELECT f.id FROM feedback f WHERE {' AND '.join(clauses)} AND f.id > ? "
+    row = db.execute(sql + "ORDER BY f.id LIMIT 1", [*params, after]).fetchone()
+    return int(row[0]) if row else None
+
+
+def selected_words(db: Reader, filters: Filters, most: int) -> list[tuple[int, str]]:
+    """(number, words) of the newest ``most`` pieces these filters select."""
+    clauses, params = _review_where(filters)
+    sql = f"SELECT f.id, f.text FROM feedback f WHERE {' AND '.join(clauses)} "
+    rows = db.execute(sql + "ORDER BY f.id DESC LIMIT ?", [*params, most]).fetchall()
+    return [(int(r[0]), str(r[1])) for r in rows]
+
+
+def theme_names(db: Reader) -> list[str]:
+    """Every theme given to some feedback, in order."""
+    rows = db.execute("SELECT DISTINCT theme FROM feedback_themes ORDER BY theme")
+    return [r[0] for r in rows.fetchall()]
+
+
+def questions(db: Reader) -> list[Question]:
+    """Every question asked (``!ask``), newest first."""
+    rows = db.execute(f"SELECT {_QUESTION} FROM questions ORDER BY id DESC").fetchall()
+    return [Question(*r) for r in rows]
+
+
 # ----- people's data rights --------------------------------------------------
 
 
@@ -346,7 +483,6 @@ def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]
 
     return {
         "feedback": rows("SELECT * FROM feedback WHERE user_id = ?"),
-        "feedback_consents": rows("SELECT * FROM feedback_consents WHERE user_id = ?"),
         "questions": rows("SELECT * FROM questions WHERE asker = ?"),
         "outcomes": rows("SELECT * FROM outcomes WHERE by_user = ?"),
     }
@@ -357,6 +493,5 @@ def forget(db: Database, user_id: str) -> None:
     ids = [r[0] for r in db.execute("SELECT id FROM feedback WHERE user_id = ?", [user_id])]
     for feedback_id in ids:
         delete(db, feedback_id)
-    db.execute("DELETE FROM feedback_consents WHERE user_id = ?", [user_id])
     db.execute("UPDATE outcomes SET by_user = NULL WHERE by_user = ?", [user_id])
     db.execute("UPDATE questions SET asker = '' WHERE asker = ?", [user_id])

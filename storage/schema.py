@@ -343,3 +343,10 @@ def polls_how_people_answered(db: Database) -> None:
     # reactions), as counts by way, for the dashboard. Polls closed before this
     # have none: the dashboard says "not recorded".
     db.table("polls").add_column("sources", str)
+
+
+@migrations()
+def feedback_themes_by_theme(db: Database) -> None:
+    # The dashboard's review list, filtered by a theme: the pieces with that theme
+    # without reading every piece's themes.
+    db.table("feedback_themes").create_index(["theme", "feedback_id"])

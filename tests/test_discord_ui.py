@@ -21,7 +21,7 @@ from bot.messages import Messages
 from commands import build_registry
 from fakediscord import FakeDiscord, Person
 from fakediscord.model import Message as FakeMessage
-from storage import feedback, inbox, profiles, projects, workshops
+from storage import feedback_consents, inbox, profiles, projects, workshops
 
 MESSAGES = Messages.load()
 
@@ -179,7 +179,7 @@ async def test_consent_by_button(world: World) -> None:
     await question(world, dm, 3)
     await world.bot.settled()
     assert words(world.sam, world) == ["The bus to the day centre is always late"]
-    assert feedback.consent(world.bot.db, f"discord:{world.sam.user.id}") is True
+    assert feedback_consents.consent(world.bot.db, f"discord:{world.sam.user.id}") is True
 
 
 async def test_consent_by_typed_yes_still_works(world: World) -> None:
@@ -206,7 +206,7 @@ async def test_a_press_by_someone_else_is_refused_privately(world: World) -> Non
     assert refusal[0].content == say("discord.not_yours") and refusal[0].flags & 64
     await world.bot.settled()
     assert inbox.get(world.bot.db, f"discord:interaction:{pressed}") is None
-    assert feedback.consent(world.bot.db, f"discord:{world.sam.user.id}") is None
+    assert feedback_consents.consent(world.bot.db, f"discord:{world.sam.user.id}") is None
     assert words(world.sam, world) == []
 
 

@@ -42,6 +42,7 @@ from localbot import (
 )
 from storage import conversations
 from storage import feedback as store
+from storage import feedback_consents as consents
 from storage.db import Store
 from storage.export import feedback_rows as export_rows
 
@@ -186,7 +187,7 @@ class FeedbackBot(LocalBot):
         """These people have already said yes to their direct messages being saved."""
         with self.store.write() as db:
             for person in people:
-                store.record_consent(db, person, True, "feedback.consent_intro#earlier")
+                consents.record_consent(db, person, True, "feedback.consent_intro#earlier")
 
     def add_project(self, name: str, *, stage: str = "design", room_id: str | None = None) -> int:
         """A project, its room made."""
@@ -226,7 +227,7 @@ class FeedbackBot(LocalBot):
         were never asked), and whether to keep their name. Returns its event ID."""
         event_id = self.message(f"!feedback {text}", sender=sender, room_id=room_id)
         await self.run()
-        if store.consent(self.db, sender) is None:
+        if consents.consent(self.db, sender) is None:
             assert await self.dm("yes", sender=sender) == [say("feedback.ask_name")]
         key = "feedback.saved" if name else "feedback.saved_anonymous"
         assert await self.dm("yes" if name else "no", sender=sender) == [say(key)]

@@ -41,7 +41,7 @@ OWNERS = {
     "poll_told_closed": "storage/polls.py",
     "poll_tally": "storage/polls.py",
     "feedback": "storage/feedback.py",
-    "feedback_consents": "storage/feedback.py",
+    "feedback_consents": "storage/feedback_consents.py",
     "feedback_themes": "storage/feedback.py",
     "questions": "storage/feedback.py",
     "outcomes": "storage/feedback.py",

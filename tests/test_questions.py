@@ -21,7 +21,7 @@ from bot.worker import Worker
 from commands import MODULES
 from localbot import CHRIS, GROUP, MESSAGES, SAM, LocalBot, make_bots, room_named, say
 from storage import conversations
-from storage import feedback as feedback_store
+from storage import feedback_consents as consents
 from storage import workshops as workshop_store
 
 HOME = room_named("home")  # two direct chats with the same person
@@ -84,7 +84,7 @@ class QuestionBot(LocalBot):
 
     def agree(self) -> None:
         with self.store.write() as db:
-            feedback_store.record_consent(db, SAM, True, "feedback.consent_intro#earlier")
+            consents.record_consent(db, SAM, True, "feedback.consent_intro#earlier")
 
     async def going(self) -> None:
         """A workshop, and Sam says they are going (in the group room)."""
@@ -119,9 +119,9 @@ async def test_a_confirmation_is_asked_in_the_chat_the_person_uses(bot: Question
     # A reply in the other chat is not the answer: nothing is forgotten.
     bot.agree()
     assert await bot.chat(HOME, "1") != [say("privacy.forgotten")]
-    assert feedback_store.consent(bot.db, SAM) is True
+    assert consents.consent(bot.db, SAM) is True
     assert await bot.chat(PHONE, "1") == [say("privacy.forgotten")]
-    assert feedback_store.consent(bot.db, SAM) is None
+    assert consents.consent(bot.db, SAM) is None
 
 
 async def test_asked_from_a_group_room_it_goes_to_their_direct_chat(bot: QuestionBot) -> None:

@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from web.pages import account, health, overview, people, polls, projects, workshops
+from web.pages import (
+    account,
+    feedback,
+    health,
+    overview,
+    people,
+    polls,
+    projects,
+    themes,
+    workshops,
+)
 
-PAGES: list[ModuleType] = [overview, polls, projects, workshops, people, account, health]
+PAGES: list[ModuleType] = [
+    overview, feedback, themes, polls, projects, workshops, people, account, health
+]  # fmt: skip
