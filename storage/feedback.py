@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
@@ -181,6 +183,32 @@ def count_waiting_review(db: Reader) -> int:
     return int(row[0])
 
 
+def weekly_counts(
+    db: Reader, now: datetime, timezone: str, weeks: int = 12
+) -> list[tuple[date, int]]:
+    """Saved feedback given in each of the last ``weeks`` weeks (this one, so far,
+    last): each week's Monday and its count, oldest first. Weeks run from Monday
+    00:00 to Monday 00:00 in ``timezone`` (the bot's), clocks changing or not. A
+    time kept only as a date (made anonymous) counts on that day."""
+    tz = ZoneInfo(timezone)
+    today = now.astimezone(tz).date()
+    first = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
+    mondays = [first + timedelta(weeks=k) for k in range(weeks + 1)]
+    bounds = [
+        datetime.combine(day, time(), tz).astimezone(UTC).isoformat(timespec="milliseconds")
+        for day in mondays
+    ]
+    at = "CASE WHEN length(created_at) = 10 THEN created_at || 'T12:00' ELSE created_at END"
+    week = "CASE " + " ".join(f"WHEN t < ? THEN {k}" for k in range(weeks)) + " END"
+    rows = db.execute(
+        f"SELECT {week} AS week, count(*) FROM (SELECT {at} AS t FROM feedback "
+        "WHERE state = 'saved') WHERE t >= ? AND t < ? GROUP BY week",
+        [*bounds[1:], bounds[0], bounds[-1]],
+    ).fetchall()
+    counts = {int(k): int(n) for k, n in rows}
+    return [(mondays[k], counts.get(k, 0)) for k in range(weeks)]
+
+
 def add_theme(db: Database, feedback_id: int, theme: str) -> None:
     db.execute(
         "INSERT OR IGNORE INTO feedback_themes (feedback_id, theme) VALUES (?, ?)",
@@ -246,12 +274,12 @@ def close_question(db: Database, question_id: int) -> None:
     )
 
 
-def count_saved(db: Database) -> int:
+def count_saved(db: Reader) -> int:
     """Pieces of feedback saved (not those the bot is still asking the person about)."""
     return int(db.execute("SELECT count(*) FROM feedback WHERE state = 'saved'").fetchone()[0])
 
 
-def senders(db: Database) -> set[str]:
+def senders(db: Reader) -> set[str]:
     """Everyone whose saved feedback carries their name."""
     found = db.execute("SELECT user_id FROM feedback WHERE user_id IS NOT NULL AND state = 'saved'")
     return {r[0] for r in found}

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import dicts, utcnow
+from storage.db import Reader, dicts, utcnow
 
 RELATIONSHIPS = ("uses services", "carer", "council staff")
 
@@ -58,7 +58,7 @@ def forget(db: Database, user_id: str) -> None:
     db.execute("DELETE FROM profiles WHERE user_id = ?", [user_id])
 
 
-def area_counts(db: Database) -> dict[str, int]:
+def area_counts(db: Reader) -> dict[str, int]:
     """How many people said they live in each area (from the voluntary profiles)."""
     rows = db.execute(
         "SELECT area, count(*) FROM profiles WHERE area IS NOT NULL AND area != '' GROUP BY area"
@@ -66,7 +66,7 @@ def area_counts(db: Database) -> dict[str, int]:
     return {area: int(n) for area, n in rows}
 
 
-def relationship_counts(db: Database) -> dict[str, int]:
+def relationship_counts(db: Reader) -> dict[str, int]:
     """How many people said each of: uses services, carer, council staff (any mix)."""
     counts: dict[str, int] = {}
     for (value,) in db.execute("SELECT relationship FROM profiles WHERE relationship != ''"):

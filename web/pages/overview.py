@@ -1,13 +1,18 @@
-"""Overview: the numbers the team reports (the same as ``!impact``)."""
+"""Overview. For the team: the numbers ``!impact`` gives (the same lines, from the
+same gathering), responses per week, and what is waiting for review. For a
+champion: their own open polls, projects still going and workshops to come
+(``web/pages/overview_reads.py`` reads them)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from aiohttp import web
 
 from bot.roles import Role
-from storage import impact
 from web.access import viewer
 from web.deps import dashboard
+from web.pages.overview_reads import WEEKS, own_view, team_view
 from web.render import render
 
 routes = web.RouteTableDef()
@@ -18,15 +23,9 @@ NAV = [("/", "Overview", Role.CHAMPION)]
 async def overview(request: web.Request) -> web.Response:
     who = await viewer(request)
     dash = dashboard(request)
-    db = dash.store.db
-    bots = [a.user_id for a in dash.platforms.adapters] if dash.platforms else []
-    numbers = (
-        [
-            ("People involved", impact.people_involved(db, leave_out=bots)),
-            ("Polls run", impact.polls_run(db)),
-            ("Pieces of feedback", impact.feedback_count(db)),
-        ]
-        if who.is_team
-        else []
-    )
-    return await render(request, "overview.html", who, title="Overview", numbers=numbers)
+    now = datetime.fromtimestamp(dash.clock(), UTC)
+    if who.is_team:
+        team = await dash.reads.run(team_view, dash, now)
+        return await render(request, "overview.html", who, title="Overview", team=team, weeks=WEEKS)
+    own = await dash.reads.run(own_view, who.user_id, now)
+    return await render(request, "overview.html", who, title="Overview", own=own)
