@@ -253,6 +253,12 @@ def question(db: Reader, question_id: int) -> Question | None:
     return Question(*row) if row else None
 
 
+def questions(db: Reader) -> list[Question]:
+    """Every question (feedback thread), oldest first."""
+    rows = db.execute(f"SELECT {_QUESTION} FROM questions ORDER BY id").fetchall()
+    return [Question(*row) for row in rows]
+
+
 def question_by_root(db: Database, root_txn: str) -> Question | None:
     row = db.execute(f"SELECT {_QUESTION} FROM questions WHERE root_txn = ?", [root_txn]).fetchone()
     return Question(*row) if row else None

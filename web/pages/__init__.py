@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from web.pages import account, overview
+from web.pages import account, exports, overview
 
-PAGES: list[ModuleType] = [overview, account]
+PAGES: list[ModuleType] = [overview, exports, account]
