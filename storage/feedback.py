@@ -198,14 +198,16 @@ def weekly_counts(
         datetime.combine(day, time(), tz).astimezone(UTC).isoformat(timespec="milliseconds")
         for day in mondays
     ]
+    # A date alone ("2026-06-01") sorts before that day's times: it is read as midday,
+    # and the range starts at the first day's date so it is found by the index.
     at = "CASE WHEN length(created_at) = 10 THEN created_at || 'T12:00' ELSE created_at END"
-    week = "CASE " + " ".join(f"WHEN t < ? THEN {k}" for k in range(weeks)) + " END"
+    week = " ".join(f"WHEN t < ? THEN {k}" for k in range(-1, weeks))
     rows = db.execute(
-        f"SELECT {week} AS week, count(*) FROM (SELECT {at} AS t FROM feedback "
-        "WHERE state = 'saved') WHERE t >= ? AND t < ? GROUP BY week",
-        [*bounds[1:], bounds[0], bounds[-1]],
+        f"SELECT CASE {week} END AS week, count(*) FROM (SELECT {at} AS t FROM feedback "
+        "WHERE state = 'saved' AND created_at >= ? AND created_at < ?) GROUP BY week",
+        [*bounds, bounds[0][:10], bounds[-1]],
     ).fetchall()
-    counts = {int(k): int(n) for k, n in rows}
+    counts = {int(k): int(n) for k, n in rows if k is not None}
     return [(mondays[k], counts.get(k, 0)) for k in range(weeks)]
 
 
@@ -287,7 +289,9 @@ def count_saved(db: Reader) -> int:
 
 def senders(db: Reader) -> set[str]:
     """Everyone whose saved feedback carries their name."""
-    found = db.execute("SELECT user_id FROM feedback WHERE user_id IS NOT NULL AND state = 'saved'")
+    found = db.execute(
+        "SELECT DISTINCT user_id FROM feedback WHERE user_id IS NOT NULL AND state = 'saved'"
+    )
     return {r[0] for r in found}
 
 
