@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import signal
 import sqlite3
 import sys
 import tempfile
@@ -37,6 +38,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -49,6 +51,7 @@ from aiohttp.typedefs import Handler  # noqa: E402
 from bench import export as export_bench  # noqa: E402
 from bench.common import (  # noqa: E402
     add_options,
+    interrupt,
     pct,
     record,
     results_block,
@@ -312,6 +315,164 @@ def export_rows(r: Results) -> list[Row]:
     return rows
 
 
+# ----- 3. the bot, idle and paged (--with-bot) ----------------------------------------------
+
+TARGET_PAGED_RATIO = 1.15  # paged / idle, of each ratio against its bare baseline
+
+
+def serves_dashboard() -> bool:
+    """Whether ``copro run`` on this branch serves the dashboard (``[web] listen``)."""
+    from bot.config import SECTIONS
+
+    return "listen" in SECTIONS.get("web", ())
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def sign_in(db_path: Path) -> str:
+    """A session for ``TEAM`` in the bot's database (what the sign-in button makes)."""
+    from storage import web_sessions
+    from storage.db import Store
+
+    store = Store.open(db_path)
+    try:
+        with store.write() as db:
+            return web_sessions.start(db, TEAM, time.time(), 6 * 3600)
+    finally:
+        store.close()
+
+
+async def bench_with_bot(r: Results, folder: Path, pages: Sequence[str]) -> None:
+    """bench/run.py's reply latency and ingest with the dashboard idle, then paged."""
+    from bench import run as matrix
+    from bot.localsynapse import LocalSynapse
+    from harness import BotProcess, Person
+    from web.sessions import COOKIE
+
+    sizes = matrix.QUICK if r.sizes.name == "quick" else matrix.FULL
+    synapse = LocalSynapse(folder / "synapse", default_rate_limits=False)
+    children = matrix.Children()
+    people: list[Person] = []
+    started = time.monotonic()
+    print(f"Starting Synapse in {folder} ...", flush=True)
+    synapse.start()
+    try:
+        bot = BotProcess(synapse, folder / "bot", synapse.register("copro-bot"), team=[TEAM])
+        children.bots.append(bot)
+        export_bench.fill(bot.db_path, r.sizes.rows)
+        port = free_port()
+        with bot.config_path.open("a") as f:
+            f.write(f'[web]\nenabled = true\nlisten = "127.0.0.1:{port}"\n')
+        key = sign_in(bot.db_path)
+        await bot.run()
+        people.append(Person(synapse, synapse.register("person")))
+        senders = [Person(synapse, synapse.register(f"sender{j}")) for j in range(sizes.senders)]
+        people.extend(senders)
+        watcher = synapse.register("watcher")
+        idle, paged = matrix.Results(sizes), matrix.Results(sizes)
+        print("3/3 the bot (bench/run.py) with the dashboard idle...", flush=True)
+        await matrix.bench_latency(idle, synapse, children, bot, people[0], echo_name="echo-idle")
+        await matrix.bench_ingest(idle, synapse, children, bot, people[0], senders, watcher)
+        url = f"http://127.0.0.1:{port}"
+        pager = await children.spawn(
+            Path(__file__), "--pager", url, f"{COOKIE}={key}", *pages, env={}
+        )
+        if await matrix.read_line(pager, 60, "the pager to start") != "ready":
+            raise RuntimeError("the pager did not say ready")
+        print("3/3 the bot while the dashboard is paged...", flush=True)
+        await matrix.bench_latency(paged, synapse, children, bot, people[0], echo_name="echo-paged")
+        await matrix.bench_ingest(paged, synapse, children, bot, people[0], senders, watcher)
+        pager.terminate()
+        requests, p95 = (await matrix.read_line(pager, 30, "the pager's count")).split()
+        r.bot_rows += bot_rows(idle, paged)
+        r.notes.append(
+            f"With the bot (`--with-bot`, {sizes.name} sizes of bench/run.py, the same "
+            f"{r.sizes.rows:,} rows in its database, the dashboard served by `copro run`): the "
+            f"pager (its own process) made {requests} requests without pause while the bot "
+            f"was measured, p95 {p95} ms as it saw them. Ratios: bot / bare baseline, as in "
+            f"bench/run.py; paged / idle must stay within noise (<= {TARGET_PAGED_RATIO}). "
+            f"This part took {time.monotonic() - started:.0f} s."
+        )
+    finally:
+        for someone in people:
+            await someone.close()
+        await children.stop_all()
+        synapse.stop()
+
+
+def bot_rows(idle: Any, paged: Any) -> list[Row]:
+    """bench/run.py's ratios (its ``Results``), paged against idle."""
+    import statistics
+
+    def latency(x: Any) -> float | None:
+        if not x.bot_rtt or not x.echo_rtt:
+            return None
+        return float(statistics.median(x.bot_rtt) / statistics.median(x.echo_rtt))
+
+    def ingest(x: Any) -> float | None:
+        bot, base = x.ingest_bot_s, x.ingest_base_s
+        return float(bot / base) if bot and base else None
+
+    rows: list[Row] = []
+    for figure, before, during in (
+        ("reply latency, median bot / echo", latency(idle), latency(paged)),
+        ("ingest, bot / sync watcher", ingest(idle), ingest(paged)),
+    ):
+        if before is None or during is None:
+            rows.append((figure, "-", "-", "-", f"<= {TARGET_PAGED_RATIO}", verdict(False)))
+            continue
+        ok = during / before <= TARGET_PAGED_RATIO
+        rows.append(
+            (
+                f"{figure}: paged vs idle",
+                f"{during:.3f}",
+                f"{before:.3f}",
+                f"{during / before:.3f}",
+                f"<= {TARGET_PAGED_RATIO}",
+                verdict(ok),
+            )
+        )
+    return rows
+
+
+async def pager(url: str, cookie: str, pages: Sequence[str]) -> None:
+    """``--pager``: ask for the pages, following each list's next page, until SIGTERM;
+    then print how many requests and their p95 (ms)."""
+    import aiohttp
+
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    times: list[float] = []
+    nexts = {path: path for path in pages}
+    async with aiohttp.ClientSession(url, headers={"Cookie": cookie}) as session:
+        for path in pages:
+            async with session.get(path) as response:
+                if response.status != 200:
+                    raise RuntimeError(f"{path} answered {response.status}")
+        print("ready", flush=True)
+        while not stop.is_set():
+            for start in pages:
+                t = time.perf_counter()
+                async with session.get(nexts[start], allow_redirects=False) as response:
+                    page = await response.text()
+                times.append((time.perf_counter() - t) * 1000)
+                found = NEXT_PAGE.search(page)
+                following = (found.group(1) or found.group(2)) if found else start
+                nexts[start] = following.replace("&amp;", "&")
+    print(len(times), f"{pct(times, 95):.0f}", flush=True)
+
+
+NEXT_PAGE = re.compile(
+    r'<a [^>]*rel="next"[^>]*href="(/[^"]*)"|<a [^>]*href="(/[^"]*)"[^>]*rel="next"'
+)
+
+
 # ----- the run -----------------------------------------------------------------------------
 
 
@@ -343,8 +504,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_options(parser)
     parser.add_argument("pages", nargs="*", help=f"pages to time (default: {' '.join(PAGES)})")
     parser.add_argument("--rows", type=int, default=ROWS, help=f"default {ROWS:,}")
+    parser.add_argument(
+        "--with-bot",
+        action="store_true",
+        help="also bench/run.py's latency and ingest with the dashboard idle, then paged "
+        "(a real Synapse; full: about 5 minutes more, quick: about 2)",
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--pager", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.pager:
+        cookie, *paths = args.pages
+        asyncio.run(pager(args.pager, cookie, paths))
+        return 0
     if args.child:
         config, fmt, out = args.pages
         seconds = asyncio.run(export_child(Path(config), fmt, Path(out)))
@@ -358,15 +530,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = datetime.now(UTC)
     t_start = time.monotonic()
     folder = Path(tempfile.mkdtemp(prefix="copro-bench-dashboard-"))
+    signal.signal(signal.SIGTERM, interrupt)  # so Synapse and the bot are stopped on SIGTERM
+
+    steps = 3 if args.with_bot else 2
 
     def run() -> None:
         t = time.perf_counter()
         config, r.saved = make_data(folder, sizes.rows)
         print(f"Filled {sizes.rows:,} feedback rows in {time.perf_counter() - t:.1f} s.")
-        print("1/2 pages...", flush=True)
+        print(f"1/{steps} pages...", flush=True)
         asyncio.run(bench_pages(r, config, pages))
-        print("2/2 exports...", flush=True)
+        print(f"2/{steps} exports...", flush=True)
         bench_exports(r, config, folder)
+        if not args.with_bot:
+            r.notes.append("The bot idle and paged: not measured (add `--with-bot`).")
+        elif serves_dashboard():
+            asyncio.run(bench_with_bot(r, folder, list(r.pages)))
+        else:
+            r.notes.append(
+                "`--with-bot`: not measured: `copro run` on this branch does not serve the "
+                "dashboard (no `[web] listen`)."
+            )
 
     if not run_kept(folder, args.keep, run):
         return 130
