@@ -4,7 +4,9 @@ and every export in the audit log."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -224,3 +226,32 @@ async def test_the_form_offers_every_project_question_and_format(web: Browser) -
     for fmt in ("csv", "json", "md"):
         assert f'value="{fmt}"' in page
     assert 'href="/exports"' in page  # in the menu
+
+
+async def test_a_download_given_up_part_way_frees_the_dashboard(
+    bot: LocalBot, web: Browser, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="web.pages.exports")
+    with bot.store.write() as db:
+        for n in range(20_000):
+            add_feedback(db, f"Row {n}: " + "the bus was late again " * 20)
+    web.sign_in(ALICE)
+    assert await web.get("/exports") == 200
+    form = {"csrf": web.csrf, "format": "csv", "project": "", "question": ""}
+    response = await web.client.post("/exports", data=form)
+    assert response.status == 200
+    await response.content.readexactly(1000)
+    assert response.connection is not None and response.connection.transport is not None
+    response.connection.transport.abort()  # the browser goes away
+    response.close()
+    for _ in range(200):  # the export notices (its next chunk finds no one to take it)
+        if "stopped before its end" in caplog.text:
+            break
+        await asyncio.sleep(0.05)
+    assert "stopped before its end" in caplog.text
+    # Both reading threads are free again: two reads meet, each in its own thread.
+    meet = threading.Barrier(2, timeout=10)
+    both = [web.dash.reads.run(lambda db: meet.wait()) for _ in range(2)]
+    await asyncio.gather(*both)
+    assert await web.get("/exports") == 200
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

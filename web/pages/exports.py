@@ -119,10 +119,20 @@ async def download(request: web.Request) -> web.StreamResponse:
     sink = ToResponse(response, asyncio.get_running_loop())
     try:
         await dash.reads.run(write, dash, asked, sink)
-    except (ConnectionError, TimeoutError) as err:
+    except (ConnectionError, TimeoutError, asyncio.CancelledError) as err:
+        # The browser went away (or stopped reading): the writing thread stops at
+        # its next chunk.
         log.info("A dashboard export stopped before its end: %s", type(err).__name__)
+        if isinstance(err, asyncio.CancelledError):
+            raise
+    except Exception:
+        log.exception("A dashboard export failed part way: %s, %s", asked.scope, asked.fmt)
+    else:
+        await response.write_eof()
         return response
-    await response.write_eof()
+    # Cut the connection, so the browser sees a failed download, never a short file.
+    if request.transport is not None:
+        request.transport.abort()
     return response
 
 
@@ -177,12 +187,20 @@ class ToResponse(io.RawIOBase):
     def __init__(self, response: web.StreamResponse, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
         self.response, self.loop = response, loop
+        self.broken = False  # the response could not take a chunk: the rest goes nowhere
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: ReadableBuffer, /) -> int:
         chunk = bytes(data)
+        if self.broken:
+            return len(chunk)
         sent = asyncio.run_coroutine_threadsafe(self.response.write(chunk), self.loop)
-        sent.result(timeout=STALLED_S)
+        try:
+            sent.result(timeout=STALLED_S)
+        except BaseException:
+            self.broken = True
+            sent.cancel()
+            raise
         return len(chunk)
