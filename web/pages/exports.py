@@ -38,12 +38,15 @@ log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 NAV = [("/exports", "Exports", Role.TEAM)]
 
-# The formats offered, in order, with their labels and file endings.
-FORMATS = {
+# The formats offered, in order, with their labels and file endings: each one
+# ``bot.export`` has a writer for.
+LABELS = {
     "csv": ("CSV, for spreadsheets", "csv"),
+    "xlsx": ("XLSX, for Excel and LibreOffice", "xlsx"),
     "json": ("JSON, for other programs", "json"),
     "md": ("Markdown, a report to read", "md"),
 }
+FORMATS = {fmt: label for fmt, label in LABELS.items() if fmt in WRITERS}
 NUMBER = re.compile(r"[0-9]{1,18}")  # ASCII digits only, as storage.export.find_project
 CHUNK = 64 * 1024  # bytes handed to the response at a time
 STALLED_S = 120.0  # a download whose browser stops reading this long is given up
@@ -108,7 +111,7 @@ async def download(request: web.Request) -> web.StreamResponse:
 
     now = datetime.fromtimestamp(dash.clock(), UTC)
     name = download_name(asked, now.astimezone(ZoneInfo(dash.config.bot.timezone)).date())
-    kind = MIMETYPES[asked.fmt]
+    kind = MIMETYPES.get(asked.fmt, "application/octet-stream")
     response = web.StreamResponse(
         headers={
             "Content-Type": f"{kind}; charset=utf-8" if kind.startswith("text/") else kind,
