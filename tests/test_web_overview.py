@@ -185,3 +185,16 @@ def test_a_week_boundary_when_the_clocks_change(bot: OverviewBot) -> None:
     now = datetime(2026, 4, 1, 12, tzinfo=UTC)
     weeks = feedback.weekly_counts(bot.db, now, "Europe/London", 2)
     assert weeks == [(date(2026, 3, 23), 1), (date(2026, 3, 30), 1)]
+
+
+async def test_the_weeks_follow_the_bot_s_time_zone(tmp_path: Path) -> None:
+    with make_bots(OverviewBot, tmp_path) as make:
+        bot = make(settings='timezone = "America/New_York"\n')  # the config's [bot] section
+        with bot.store.write() as db:
+            # Monday 1 June 03:30 UTC is Sunday 31 May 23:30 in New York.
+            add_saved(db, "2026-06-01T03:30:00.000+00:00")
+            add_saved(db, "2026-06-01T04:30:00.000+00:00")  # Monday 00:30 there
+        async with serving(bot) as web:
+            web.sign_in(ALICE)
+            assert await web.get("/") == 200
+            assert texts(web.page, "weekly")[-4:] == ["25 May 2026", "1", "1 June 2026", "1"]
