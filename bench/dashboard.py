@@ -265,8 +265,8 @@ def count_rows(path: Path, fmt: str) -> int:
     if fmt == "xlsx":
         from openpyxl import load_workbook
 
-        book = load_workbook(path, read_only=True)
-        return sum(max(0, (sheet.max_row or 1) - 1) for sheet in book.worksheets)
+        book = load_workbook(path, read_only=True)  # its first sheet holds the rows
+        return sum(1 for _ in book.worksheets[0].iter_rows(values_only=True)) - 1
     found = re.search(r"([0-9]+) answers? in all\.\s*$", path.read_text(encoding="utf-8"))
     return int(found.group(1)) if found else -1
 
