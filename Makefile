@@ -4,7 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo demo-reset test lint bench clean
+# Debian packages the tests need that pip cannot install, installed by `make test`
+# when missing (apt-get, as root or through sudo): a real browser and its driver for
+# the dashboard's browser tests; LibreOffice (no GUI) to open XLSX exports headless.
+DEBIAN_PACKAGES := chromium chromium-driver libreoffice-calc-nogui
+
+.PHONY: setup system-packages demo demo-reset test screenshots lint bench clean
 
 setup: $(STAMP)
 
@@ -24,8 +29,24 @@ demo: setup
 demo-reset:
 	rm -rf demo
 
-test: setup
+# Installs whatever of DEBIAN_PACKAGES is missing (as root, or with sudo).
+system-packages:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  echo "Installing Debian packages the tests need:$$missing"; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+test: setup system-packages
 	$(BIN)/pytest
+
+# The README's pictures of the dashboard, taken by its browser tests.
+screenshots: setup system-packages
+	COPRO_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/test_web_browser.py
 
 lint: setup
 	$(BIN)/ruff check .

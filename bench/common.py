@@ -69,24 +69,30 @@ def table_lines(rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 def latency_rows(
-    pings: int, bot: Sequence[float], echo: Sequence[float], target: float, ok: bool
+    pings: int,
+    bot: Sequence[float],
+    echo: Sequence[float],
+    target: float,
+    ok: bool,
+    digits: int = 0,
 ) -> list[tuple[str, str, str, str, str, str]]:
     """The reply-latency rows: medians of the bot's and the echo bot's round trips
-    (ms), their ratio against ``target`` (``ok``: met), and the p90s for information."""
+    (ms, ``digits`` after the point), their ratio against ``target`` (``ok``: met),
+    and the p90s for information."""
     median_bot, median_echo = statistics.median(bot), statistics.median(echo)
     return [
         (
             f"reply latency, median ({pings} pings)",
-            f"{median_bot:.0f} ms",
-            f"{median_echo:.0f} ms",
+            f"{median_bot:.{digits}f} ms",
+            f"{median_echo:.{digits}f} ms",
             f"{median_bot / median_echo:.3f}",
             f"<= {target}",
             verdict(ok),
         ),
         (
             "reply latency, p90",
-            f"{pct(bot, 90):.0f} ms",
-            f"{pct(echo, 90):.0f} ms",
+            f"{pct(bot, 90):.{digits}f} ms",
+            f"{pct(echo, 90):.{digits}f} ms",
             f"{pct(bot, 90) / pct(echo, 90):.3f}",
             "(info)",
             "",

@@ -4,7 +4,9 @@ Run: ``.venv/bin/python bench/discord.py [--quick]``. See bench/README.md.
 
 1. Reply latency: ``!ping`` -> its answer from the real bot (``copro run`` with a
    ``[discord]`` config) vs. a bare discord.py echo bot (this file, ``--bare``), pings
-   interleaved, each round timed by a person acting through the fake's control API.
+   interleaved, each round timed by a person acting through the fake's control API;
+   then the same again with the fake holding each frame and REST call half of
+   ``--network-ms`` on its way (a second figure, for information: Discord far away).
 2. Ingest: a burst of plain messages from many people into one channel; time until
    the bot has handled them all vs. until the bare client has seen them all.
 3. Back-fill: the bot stopped, as many messages sent meanwhile, the bot started:
@@ -59,6 +61,7 @@ TARGET_LATENCY_RATIO = 1.15
 TARGET_INGEST_RATIO = 1.2
 INGEST_PREFIX = "hello "
 SETTLE_S = 0.1  # pause before each ping, so each meets an idle bot
+NETWORK_MS = 40.0  # the second latency figure: a round trip to Discord from a UK server
 
 
 @dataclass
@@ -80,6 +83,9 @@ class Results:
     sizes: Sizes
     bot_rtt: list[float] = field(default_factory=list)  # ms
     echo_rtt: list[float] = field(default_factory=list)
+    network_ms: float = 0.0  # the second latency figure's round trip (0: not measured)
+    net_bot_rtt: list[float] = field(default_factory=list)  # ms, over that network
+    net_echo_rtt: list[float] = field(default_factory=list)
     bot_ingest: float | None = None  # s
     bare_ingest: float | None = None
     bot_handled: int = 0
@@ -94,6 +100,12 @@ class Results:
     @property
     def latency_ratio(self) -> float:
         return statistics.median(self.bot_rtt) / statistics.median(self.echo_rtt)
+
+    @property
+    def net_latency_ratio(self) -> float | None:
+        if not self.net_bot_rtt:
+            return None
+        return statistics.median(self.net_bot_rtt) / statistics.median(self.net_echo_rtt)
 
     @property
     def ingest_ratio(self) -> float | None:
@@ -210,7 +222,13 @@ async def round_trip(fake: FakeDiscordProcess, person: str, channel: str, text: 
     return (time.perf_counter() - t0) * 1000
 
 
-async def bench_latency(r: Results, fake: FakeDiscordProcess, ids: dict[str, Any]) -> None:
+async def bench_latency(
+    r: Results,
+    fake: FakeDiscordProcess,
+    ids: dict[str, Any],
+    bot_rtt: list[float],
+    echo_rtt: list[float],
+) -> None:
     guild = ids["guilds"]["Council"]
     person, copro, echo = guild["people"]["pinger"], guild["channels"]["copro"], "echo"
     for i in range(r.sizes.warmup + r.sizes.pings):
@@ -220,8 +238,12 @@ async def bench_latency(r: Results, fake: FakeDiscordProcess, ids: dict[str, Any
         for channel, text in order:
             took = await round_trip(fake, person, channel, text)
             if i >= r.sizes.warmup:
-                (r.bot_rtt if channel == copro else r.echo_rtt).append(took)
-    posts = await fake.posted(copro)
+                (bot_rtt if channel == copro else echo_rtt).append(took)
+
+
+async def count_answers(r: Results, fake: FakeDiscordProcess, ids: dict[str, Any]) -> None:
+    """Every ping answered with the pong, once."""
+    posts = await fake.posted(ids["guilds"]["Council"]["channels"]["copro"])
     r.answered_twice = len(posts) - len({p["reply_to"] for p in posts})
     assert all(p["content"] == PONG for p in posts)
 
@@ -357,8 +379,14 @@ async def run_all(r: Results, workdir: Path) -> None:
             await bot.run()
             bare = await start_bare(fake, ids, r.sizes.messages)
             print(f"1. reply latency: {r.sizes.pings} pings each ...", flush=True)
-            await bench_latency(r, fake, ids)
+            await bench_latency(r, fake, ids, r.bot_rtt, r.echo_rtt)
             r.stages = ping_stages(bot)
+            if r.network_ms:
+                print(f"   again over a {r.network_ms:.0f} ms network ...", flush=True)
+                await fake.set_network(r.network_ms)
+                await bench_latency(r, fake, ids, r.net_bot_rtt, r.net_echo_rtt)
+                await fake.set_network(0)
+            await count_answers(r, fake, ids)
             print(f"2. ingest: {r.sizes.messages} messages ...", flush=True)
             await bench_ingest(r, fake, ids, bot, bare)
             await stop_process(bare)
@@ -376,7 +404,10 @@ def table(r: Results) -> list[str]:
     s, checks = r.sizes, r.checks()
     ratio = r.ingest_ratio
     rows = [
-        *latency_rows(s.pings, r.bot_rtt, r.echo_rtt, TARGET_LATENCY_RATIO, checks["latency"]),
+        *latency_rows(
+            s.pings, r.bot_rtt, r.echo_rtt, TARGET_LATENCY_RATIO, checks["latency"], digits=1
+        ),
+        *network_rows(r),
         (
             f"ingest, {s.messages} msgs / {s.senders} people",
             f"{r.bot_ingest or 0:.2f} s",
@@ -406,6 +437,23 @@ def table(r: Results) -> list[str]:
     return table_lines(rows)
 
 
+def network_rows(r: Results) -> list[tuple[str, str, str, str, str, str]]:
+    """The second latency figure (information only): the same pings over a network."""
+    ratio = r.net_latency_ratio
+    if ratio is None:
+        return []
+    return [
+        (
+            f"reply latency over a {r.network_ms:.0f} ms network, median",
+            f"{statistics.median(r.net_bot_rtt):.1f} ms",
+            f"{statistics.median(r.net_echo_rtt):.1f} ms",
+            f"{ratio:.3f}",
+            "(info)",
+            "",
+        )
+    ]
+
+
 def notes(r: Results) -> list[str]:
     paired = [b - e for b, e in zip(r.bot_rtt, r.echo_rtt, strict=True)]
     return [
@@ -430,6 +478,21 @@ def notes(r: Results) -> list[str]:
         f"again; all handled {r.backfill or 0:.2f} s after the start "
         f"({r.backfill_after_running or 0:.2f} s after its READY was seen stored), "
         f"{r.backfill_pages} pages of GET /channels/{{id}}/messages.",
+        *network_notes(r),
+    ]
+
+
+def network_notes(r: Results) -> list[str]:
+    if r.net_latency_ratio is None:
+        return []
+    paired = [b - e for b, e in zip(r.net_bot_rtt, r.net_echo_rtt, strict=True)]
+    return [
+        f"Over a {r.network_ms:.0f} ms network (information, not the target): the same "
+        f"{r.sizes.pings} pings again, in the same run, with the fake holding each gateway "
+        f"frame, each REST request and each REST answer {r.network_ms / 2:.0f} ms (half a "
+        "round trip) for both bots, as Discord's servers would from a UK server. "
+        f"Paired median {statistics.median(paired):+.1f} ms, bot slower in "
+        f"{sum(d > 0 for d in paired)}/{len(paired)} rounds."
     ]
 
 
@@ -441,13 +504,21 @@ def write_results(path: Path, r: Results, command: str, started: datetime) -> No
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_options(parser)
+    parser.add_argument(
+        "--network-ms",
+        type=float,
+        default=NETWORK_MS,
+        help="the round trip of the second reply-latency figure (default %(default)s; 0: none)",
+    )
     parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare:
         bare_client()
         return 0
-    r = Results(QUICK if args.quick else FULL)
+    r = Results(QUICK if args.quick else FULL, network_ms=args.network_ms)
     command = "python bench/discord.py" + (" --quick" if args.quick else "")
+    if args.network_ms != NETWORK_MS:
+        command += f" --network-ms {args.network_ms:g}"
     started, t_start = datetime.now(UTC), time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="copro-bench-discord-"))
     signal.signal(signal.SIGTERM, interrupt)  # so every process is stopped on SIGTERM too

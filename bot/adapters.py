@@ -10,7 +10,9 @@ from __future__ import annotations
 import importlib
 
 from bot.config import Config
+from bot.doctor import Finding, local_findings
 from bot.matrix import MatrixAdapter
+from bot.matrix.doctor import matrix_findings
 from bot.platforms import Adapter, Platforms, StartupError
 from bot.signals import Signals
 from storage.db import Store
@@ -61,3 +63,14 @@ def _discord_adapter(
         ) from None
     adapter: Adapter = module.DiscordAdapter(config, store, signals, fill_gaps=fill_gaps)
     return adapter
+
+
+async def doctor_findings(config: Config) -> list[Finding]:
+    """``copro doctor``: the checks that need no platform, then each platform's."""
+    found = local_findings(config)
+    if config.matrix is not None:
+        found += await matrix_findings(config)
+    if config.discord is not None:
+        module = importlib.import_module("bot.discord.doctor")
+        found += await module.discord_findings(config)
+    return found

@@ -10,11 +10,16 @@ adapters only through the router (``bot.platforms``), built in ``bot.adapters``.
 from __future__ import annotations
 
 import asyncio
+import importlib
+import json
 import logging
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Protocol
 
 from bot.adapters import build_platforms, config_secrets
+from bot.alerts import Alerts
 from bot.config import Config
 from bot.dispatch import Dispatcher
 from bot.messages import Messages
@@ -49,20 +54,46 @@ class RedactSecrets(logging.Filter):
 
 # Short-lived tokens that travel in URL paths: Discord's answer to a button or
 # slash command (/interactions/<id>/<token>/...) and its follow-ups
-# (/webhooks/<application>/<token>/...). discord.py logs these URLs at DEBUG.
-TOKEN_IN_PATH = re.compile(r"(/(?:interactions|webhooks)/\d+/)[^/\s?#]+")
+# (/webhooks/<application>/<token>/...), which discord.py logs at DEBUG; and the
+# dashboard's one-time sign-in links (/sign-in/<token>).
+TOKEN_IN_PATH = re.compile(r"(/(?:interactions/\d+|webhooks/\d+|sign-in)/)[^/\s?#]+")
 
 
 # Libraries that log at INFO for every event or wake-up (nio per event, APScheduler
 # per job run). Their lines help only when debugging, so they show at DEBUG only.
 CHATTY_LIBRARIES = ("nio", "apscheduler", "aiohttp.access", "peewee")
+# Library loggers whose DEBUG lines carry whole events, requests or stored keys
+# (nio: each sync response; peewee: the encryption store's SQL, keys included;
+# discord.py: each gateway event and REST call with its body): what people said
+# and secrets never reach the log, even at DEBUG, so these stay at INFO.
+CONTENT_LOGGERS = ("nio.responses", "peewee", "discord.gateway", "discord.http", "discord.state")
 
 
-def setup_logging(level: str) -> RedactSecrets:
+class JsonLines(logging.Formatter):
+    """One JSON object per line (``[bot] log_format = "json"``), for log collectors:
+    time (UTC), level, logger, message, and the error's traceback if any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(level: str, log_format: str = "text") -> RedactSecrets:
     """One line per meaningful action at INFO; library chatter only at DEBUG."""
     redact = RedactSecrets()
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonLines()
+        if log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     handler.addFilter(redact)
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -70,7 +101,13 @@ def setup_logging(level: str) -> RedactSecrets:
     quiet = logging.NOTSET if root.getEffectiveLevel() <= logging.DEBUG else logging.WARNING
     for name in CHATTY_LIBRARIES:
         logging.getLogger(name).setLevel(quiet)
+    for name in CONTENT_LOGGERS:
+        logging.getLogger(name).setLevel(max(quiet, logging.INFO))
     return redact
+
+
+class Serving(Protocol):
+    async def stop(self) -> None: ...
 
 
 async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
@@ -83,13 +120,14 @@ async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
             if isinstance(f, RedactSecrets)
         ),
         None,
-    ) or setup_logging(config.bot.log_level)
+    ) or setup_logging(config.bot.log_level, config.bot.log_format)
     redact.add(config_secrets(config))
     config.storage.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     (config.storage.data_dir / "outgoing").mkdir(mode=0o700, exist_ok=True)
     store = Store.open(config.storage.database)
     platforms, signals = build_platforms(config, store, fill_gaps=fill_gaps)
     scheduler: Scheduler | None = None
+    dashboard: Serving | None = None
     try:
         for adapter in platforms.adapters:
             await adapter.login()
@@ -98,6 +136,10 @@ async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
         scheduler = Scheduler(store, registry, platforms, config, messages, signals=signals)
         dispatcher = Dispatcher(config, messages, registry, platforms)
         worker = Worker(store, dispatcher, platforms, signals=signals)
+        if config.web.enabled:
+            # Imported only now: a bot without the dashboard never loads web/.
+            serving = importlib.import_module("web.serving")
+            dashboard = await serving.start(config, store, messages, platforms, signals)
 
         async def run_scheduler(scheduler: Scheduler) -> None:
             # Only once what arrived while the bot was down is in the inbox (on
@@ -111,8 +153,11 @@ async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
             log.info("copro-bot is running on %s as %s", adapter.name, adapter.user_id)
         # Each loop first does what was left from before a crash, then waits to be woken.
         loops = [loop for adapter in platforms.adapters for loop in adapter.loops()]
-        await asyncio.gather(*loops, worker.run(), run_scheduler(scheduler))
+        alerts = Alerts(store, platforms, config, messages, wake=signals.to_send)
+        await asyncio.gather(*loops, worker.run(), run_scheduler(scheduler), alerts.run())
     finally:
+        if dashboard is not None:
+            await dashboard.stop()
         if scheduler is not None:
             scheduler.stop()
         for adapter in platforms.adapters:

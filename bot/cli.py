@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Awaitable
+from importlib import metadata
 from pathlib import Path
 
 from bot.config import Config, ConfigError, config_warnings, load_config
@@ -14,7 +17,8 @@ from bot.config import Config, ConfigError, config_warnings, load_config
 EXIT_CONFIG = 2
 
 
-def _load(path: str) -> Config:
+def load(path: str) -> Config:
+    """The config at ``path``, or exit (code 2) listing its problems."""
     try:
         return load_config(path)
     except ConfigError as err:
@@ -25,7 +29,7 @@ def _load(path: str) -> Config:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    config = _load(args.config)
+    config = load(args.config)
     for warning in config_warnings(config):
         print(f"Warning: {warning}")
     if config.matrix is not None and config.rooms.encrypt_new_rooms:
@@ -54,14 +58,28 @@ def _where_it_runs(config: Config) -> list[str]:
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import run_bot, setup_logging
     from bot.platforms import StartupError
-    from storage.db import NewerDatabaseError
+    from storage.db import NewerDatabaseError, StorageUnavailable, unavailable
 
-    config = _load(args.config)
-    setup_logging(config.bot.log_level)
+    config = load(args.config)
+    # Everything the bot writes (the database, keys, the encryption store, files
+    # for people) is for its own user only, whatever the shell's umask.
+    os.umask(0o077)
+    setup_logging(config.bot.log_level, config.bot.log_format)
     try:
         return run_until_stopped(run_bot(config, fill_gaps=not args.no_gap_filling))
     except (StartupError, NewerDatabaseError) as err:
         print(f"copro-bot cannot start: {err}", file=sys.stderr)
+        return 1
+    except (sqlite3.Error, StorageUnavailable) as err:
+        why = unavailable(err)
+        if why is None:
+            raise
+        print(
+            f"copro-bot cannot start: it cannot write to its database "
+            f"{config.storage.database} ({why}). Nothing was changed. Free some disk "
+            "space, or stop the program that holds the database, then start it again.",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -94,95 +112,16 @@ def cmd_demo_send(args: argparse.Namespace) -> int:
     return demo_send(Path(args.dir), args.text, as_person=args.as_person)
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    """``copro export feedback``: saved feedback to a CSV, JSON or Markdown file."""
-    from bot.export import FORMATS, export_feedback, format_for
-    from storage import export as rows
-    from storage.db import NewerDatabaseError, open_database
-
-    config = _load(args.config)
-    out = Path(args.output)
-    fmt = args.format or format_for(out)
-    if fmt not in FORMATS:
-        print(
-            f"Which format? {out.name} does not end in .csv, .json or .md: "
-            "add --format csv, json or md.",
-            file=sys.stderr,
-        )
-        return EXIT_CONFIG
-    if not out.parent.is_dir():
-        print(f"There is no folder {out.parent} to write {out.name} in.", file=sys.stderr)
-        return 1
-    database = config.storage.database
-    if not Path(database).exists():
-        print(f"There is no database at {database} (storage.database).", file=sys.stderr)
-        return 1
+def _version() -> str:
     try:
-        db = open_database(database)
-    except NewerDatabaseError as err:
-        print(f"Cannot export: {err}", file=sys.stderr)
-        return 1
-    try:
-        project_id = question_id = None
-        if args.project is not None:
-            project_id = rows.find_project(db, args.project)
-            if project_id is None:
-                print(f"There is no one project called {args.project!r}.", file=sys.stderr)
-                return EXIT_CONFIG
-        if args.thread is not None:
-            if not rows.question_exists(db, args.thread):
-                print(f"There is no thread (question) {args.thread}.", file=sys.stderr)
-                return EXIT_CONFIG
-            question_id = args.thread
-        total = rows.count_rows(db, project_id=project_id, question_id=question_id)
-        show = Progress(total) if total >= Progress.AT_LEAST else None
-        count = export_feedback(
-            db,
-            out,
-            fmt,
-            project_id=project_id,
-            question_id=question_id,
-            real_ids=args.real_ids,
-            secret=rows.pseudonym_secret(config.storage.data_dir),
-            timezone=config.bot.timezone,
-            progress=show,
-        )
-        if show is not None:
-            show.done()
-    finally:
-        db.close()
-    print(f"Wrote {count:,} answer{'' if count == 1 else 's'} to {out}.")
-    if args.real_ids:
-        print(
-            "It shows the Matrix ID of people who agreed to be contacted about what they "
-            "said (everyone else by pseudonym). Keep it safe and delete it when done."
-        )
-    return 0
-
-
-class Progress:
-    """A one-line progress bar on stderr for big exports (only when it is a terminal)."""
-
-    AT_LEAST = 10_000  # rows; smaller exports finish too fast to need one
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.shown = sys.stderr.isatty()
-
-    def __call__(self, n: int) -> None:
-        if self.shown:
-            part = min(n / self.total, 1.0) if self.total else 1.0
-            bar = "#" * int(part * 30)
-            line = f"\rExporting [{bar:<30}] {part:4.0%}  {n:,} of {self.total:,}"
-            print(line, end="", file=sys.stderr, flush=True)
-
-    def done(self) -> None:
-        if self.shown:
-            print(file=sys.stderr)
+        return metadata.version("copro-bot")
+    except metadata.PackageNotFoundError:  # run from a checkout that is not installed
+        return "(not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="copro", description="copro-bot: co-production in chat.")
+    parser.add_argument("--version", action="version", version=f"copro-bot {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="run the bot")
@@ -204,21 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--as", dest="as_person", default="alex", help="who sends it (default: alex)")
     p.set_defaults(func=cmd_demo_send)
 
-    p = sub.add_parser("export", help="export saved feedback to a file")
-    p.add_argument("what", choices=["feedback"], help="what to export")
-    p.add_argument("-c", "--config", required=True, help="the config file (TOML)")
-    p.add_argument("-o", "--output", required=True, help="the file to write (.csv, .json or .md)")
-    p.add_argument("--project", help="only feedback about this project (number or name)")
-    p.add_argument("--thread", type=int, help="only the answers to this question (its number)")
-    p.add_argument(
-        "--format", choices=["csv", "json", "md"], help="default: from the file's extension"
-    )
-    p.add_argument(
-        "--real-ids",
-        action="store_true",
-        help="show the Matrix ID of people who agreed to be contacted (others: pseudonyms)",
-    )
-    p.set_defaults(func=cmd_export)
+    from bot import cli_export, cli_ops  # they use load() from here
+
+    cli_export.add_parser(sub)
+    cli_ops.add_parsers(sub)
 
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
+from bot.config_ops import AlertsConfig, BackupConfig, alerts_section, backup_section
 from bot.config_platforms import ACCESS_TOKEN_ENV as ACCESS_TOKEN_ENV
 from bot.config_platforms import DISCORD_TOKEN_ENV as DISCORD_TOKEN_ENV
 from bot.config_platforms import PASSWORD_ENV as PASSWORD_ENV
@@ -44,6 +45,8 @@ from bot.config_values import (
     resolve_path,
 )
 from bot.config_values import PLACEHOLDER_MESSAGE as PLACEHOLDER_MESSAGE
+from bot.config_web import WebConfig as WebConfig
+from bot.config_web import web_section, web_warnings
 
 
 class ConfigError(Exception):
@@ -94,6 +97,8 @@ class BotConfig:
     log_level: str
     # Minutes the bot waits for the answer to a question before it stops waiting.
     questions_expire_minutes: int = 30
+    # "text": one readable line per entry; "json": one JSON object per line.
+    log_format: str = "text"
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,9 @@ class Config:
     workshops: WorkshopsConfig = field(default_factory=lambda: WorkshopsConfig())
     safeguarding: SafeguardingConfig = field(default_factory=lambda: SafeguardingConfig())
     privacy: PrivacyConfig = field(default_factory=lambda: PrivacyConfig())
+    backup: BackupConfig = field(default_factory=lambda: BackupConfig())
+    web: WebConfig = field(default_factory=lambda: WebConfig())
+    alerts: AlertsConfig = field(default_factory=lambda: AlertsConfig())
 
     def team_rooms(self) -> dict[str, str]:
         """Every room the team reads, by platform ("matrix": the team room,
@@ -161,6 +169,7 @@ DEFAULT_PREFIX: Final = "!"
 DEFAULT_TIMEZONE: Final = "Europe/London"
 DEFAULT_LOG_LEVEL: Final = "INFO"
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS: Final = ("text", "json")
 # rooms.accept_direct_chats_from: "same server" (people with an account on the bot's
 # own homeserver), "anyone" (any server), or "listed only" (the team, champions and
 # rooms.allow_invites_from, as for group rooms). Those listed may always.
@@ -180,12 +189,15 @@ SECTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "encrypt_new_rooms",
             "accept_direct_chats_from",
         ),
-        "bot": ("prefix", "timezone", "log_level", "questions_expire_minutes"),
+        "bot": ("prefix", "timezone", "log_level", "log_format", "questions_expire_minutes"),
         "polls": ("members_can_start",),
         "projects": ("reminder_after_days", "areas"),
         "workshops": ("reminders",),
         "safeguarding": ("phrases", "signposting"),
         "privacy": ("retention_days",),
+        "backup": ("dir", "keep"),
+        "web": ("enabled", "listen", "public_url", "session_hours"),
+        "alerts": ("unreachable_minutes", "waiting_minutes", "min_free_mb"),
     }
 )
 
@@ -258,7 +270,16 @@ def _bot(section: Section) -> BotConfig:
         timezone=timezone or DEFAULT_TIMEZONE,
         log_level=_log_level(section),
         questions_expire_minutes=_expire_minutes(section),
+        log_format=_log_format(section),
     )
+
+
+def _log_format(section: Section) -> str:
+    value = section.text("log_format") or "text"
+    if value not in LOG_FORMATS:
+        section.problems.add(section.key("log_format"), 'must be "text" or "json"')
+        return "text"
+    return value
 
 
 def _expire_minutes(section: Section) -> int:
@@ -372,9 +393,10 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     on_matrix = "matrix" in data or not on_discord
     # The builders put stand-in values where a problem was recorded; such a
     # Config is never returned.
+    storage = _storage(sections["storage"], base)
     config = Config(
         matrix=matrix_section(sections["matrix"], env) if on_matrix else None,
-        storage=_storage(sections["storage"], base),
+        storage=storage,
         people=_people(sections["people"]),
         rooms=_rooms(sections["rooms"]),
         bot=_bot(sections["bot"]),
@@ -384,7 +406,11 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         workshops=_workshops(sections["workshops"]),
         safeguarding=_safeguarding(sections["safeguarding"]),
         privacy=_privacy(sections["privacy"]),
+        backup=backup_section(sections["backup"], base, storage.data_dir),
+        web=web_section(sections["web"]),
+        alerts=alerts_section(sections["alerts"]),
     )
+
     for section in sections.values():
         section.report_unknown()
     if config.matrix is None and config.rooms.team_room is not None:
@@ -429,4 +455,4 @@ def config_warnings(config: Config) -> list[str]:
             "direct chat with the bot (it tells them so, then leaves); they can still "
             "answer in rooms, or the team can start the chat"
         )
-    return warnings + unencrypted_warnings(config.matrix, config.discord)
+    return warnings + unencrypted_warnings(config.matrix, config.discord) + web_warnings(config.web)

@@ -290,8 +290,20 @@ class Platform(Protocol):
         ...
 
     def queue_poll_end(
-        self, db: Database, room_id: str, poll_event: str, results: dict[str, int], text: str
-    ) -> str: ...
+        self,
+        db: Database,
+        room_id: str,
+        poll_event: str,
+        results: dict[str, int],
+        text: str,
+        *,
+        summary: str | None = None,
+    ) -> str:
+        """End the poll shown by ``poll_event``; ``text`` says so in a line. In the
+        poll's own room ``summary`` is the full result, which people see too: as a
+        message after the end where the end is a mark on the poll (Matrix), or as
+        the one message that ends it (Discord: a reply to the poll)."""
+        ...
 
     def queue_removal(self, db: Database, room_id: str, event_id: str) -> str: ...
 

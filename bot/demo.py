@@ -17,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import socket
 import sys
 import tomllib
 import traceback
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -40,6 +42,7 @@ CONFIG_FILE = "config.toml"
 SYNAPSE_DIR = "synapse"
 
 SEND_COMMAND = ".venv/bin/copro demo-send '!ping'"
+DASHBOARD_COMMAND = ".venv/bin/copro demo-send '!dashboard'"
 RISK_EXAMPLE = "Someone at home hits me"
 RESET_COMMAND = "make demo-reset"
 
@@ -117,7 +120,9 @@ def _toml_list(values: list[str]) -> str:
     return "[" + ", ".join(_toml_string(v) for v in values) + "]"
 
 
-def _config_text(base_url: str, bot: Account, team: list[str], server_name: str) -> str:
+def _config_text(
+    base_url: str, bot: Account, team: list[str], server_name: str, web_port: int = 8080
+) -> str:
     return "\n".join(
         [
             "# Written by `make demo` for the local demo homeserver. Rewritten on every run.",
@@ -144,8 +149,32 @@ def _config_text(base_url: str, bot: Account, team: list[str], server_name: str)
             "[bot]",
             'log_level = "INFO"',
             "",
+            "[web]",
+            "enabled = true",
+            f'listen = "127.0.0.1:{web_port}"',
+            "",
         ]
     )
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing is listening on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def dashboard_link(config: Config, user_id: str) -> str:
+    """A one-time sign-in link for the dashboard, made as ``!dashboard`` makes one."""
+    from commands.dashboard import sign_in_link
+    from storage.db import Store
+
+    store = Store.open(config.storage.database)
+    try:
+        with store.write() as db:
+            return sign_in_link(db, config, user_id, datetime.now(UTC))
+    finally:
+        store.close()
 
 
 def read_demo_config(directory: Path) -> dict[str, Any] | None:
@@ -168,7 +197,11 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
 
 
 def _print_welcome(
-    base_url: str, people: dict[str, Account], bot_user_id: str, directory: Path
+    base_url: str,
+    people: dict[str, Account],
+    bot_user_id: str,
+    directory: Path,
+    dashboard: str | None = None,
 ) -> None:
     roles = {TEAM_PERSON: "in the team", MEMBER_PERSON: "a member"}
     lines = [
@@ -200,6 +233,18 @@ def _print_welcome(
         "",
         f"    .venv/bin/copro demo-send '{RISK_EXAMPLE}'",
         "",
+    ]
+    if dashboard is not None:
+        lines += [
+            f"The team's dashboard is running too. To sign in as {TEAM_PERSON}, open this",
+            "link in a web browser on this computer (it works once, in the next 10 minutes):",
+            "",
+            f"    {dashboard}",
+            "",
+            f"For a new link, send {DASHBOARD_COMMAND}",
+            "",
+        ]
+    lines += [
         f"The demo keeps everything (accounts, chats, polls, feedback) in {directory}",
         f"between runs. To start again from nothing, stop it and run: {RESET_COMMAND}",
         "",
@@ -262,7 +307,13 @@ def run_demo(directory: Path) -> int:
         config_path = directory / CONFIG_FILE
         write_private(
             config_path,
-            _config_text(synapse.base_url, bot, [people[TEAM_PERSON].user_id], synapse.server_name),
+            _config_text(
+                synapse.base_url,
+                bot,
+                [people[TEAM_PERSON].user_id],
+                synapse.server_name,
+                web_port=free_port(),
+            ),
         )
 
         from bot.config import load_config
@@ -271,7 +322,8 @@ def run_demo(directory: Path) -> int:
         # deployment must not override the demo account.
         config = load_config(config_path, env={})
 
-        _print_welcome(synapse.base_url, people, bot.user_id, directory)
+        link = dashboard_link(config, people[TEAM_PERSON].user_id)
+        _print_welcome(synapse.base_url, people, bot.user_id, directory, link)
 
         try:
             asyncio.run(_run_bot_until_signalled(config))

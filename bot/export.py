@@ -1,4 +1,4 @@
-"""Writing feedback to a file for the team: CSV, JSON or Markdown, safely, in a stream.
+"""Writing feedback to a file for the team: CSV, XLSX, JSON or Markdown, safely, in a stream.
 
 The rows come from ``storage.export.feedback_rows``; each writer takes them one
 at a time and writes to a binary file, so memory does not grow with the number
@@ -11,6 +11,14 @@ of rows. What people said is data, never code, in every format:
   spreadsheet, so it gets a single quote ``'`` in front: ``=1+1`` is written
   ``'=1+1`` and shows as text. This applies to every cell, header and all.
   Commas, quotes and line breaks inside a cell are kept (the cell is quoted).
+- **XLSX** (Excel and LibreOffice, written by openpyxl in write-only mode, so
+  rows go to disk as they come): every cell is a text cell, so ``=1+1``,
+  ``+44 1865``, ``-`` or ``#N/A`` show exactly as typed, with no ``'`` in front
+  and no formula run. Dates are the same text as in the CSV. Two sheets:
+  "Feedback" (the CSV's rows and columns) and "Themes and outcomes" (one row
+  for each theme and what changed, with how many answers). Characters a
+  spreadsheet cannot hold (control characters other than tab and line breaks)
+  are left out, and a cell stops at Excel's 32,767 characters.
 - **JSON**: one array of objects, written item by item.
 - **Markdown** (a report to read): grouped by question, each answer a quoted
   block. Every character that Markdown or HTML would act on is escaped, so
@@ -31,16 +39,28 @@ import json
 import os
 import re
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from storage.db import Reader
 from storage.export import FIELDS, ExportRow, feedback_rows
 
-FORMATS = ("csv", "json", "md")
-MIMETYPES = {"csv": "text/csv", "json": "application/json", "md": "text/markdown"}
-EXTENSIONS = {".csv": "csv", ".json": "json", ".md": "md", ".markdown": "md"}
+if TYPE_CHECKING:  # openpyxl is imported when an XLSX is written, not when the bot starts
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import Cell
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+FORMATS = ("csv", "xlsx", "json", "md")
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MIMETYPES = {
+    "csv": "text/csv",
+    "xlsx": XLSX_MIMETYPE,
+    "json": "application/json",
+    "md": "text/markdown",
+}
+EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json", ".md": "md", ".markdown": "md"}
 
 # The header row, in plain words, in the order of storage.export.FIELDS.
 HEADERS = ("Question", "What they said", "Date", "Project", "Themes", "What changed", "Person")
@@ -78,6 +98,75 @@ def write_csv(rows: Iterable[ExportRow], out: BinaryIO) -> int:
     finally:
         text.detach()  # leave ``out`` open for the caller
     return count
+
+
+# ----- XLSX --------------------------------------------------------------------------------
+
+FEEDBACK_SHEET = "Feedback"
+THEMES_SHEET = "Themes and outcomes"
+THEME_HEADERS = ("Theme", "What changed", "Answers")
+NO_THEME = "No theme"  # the theme cell of answers not tagged yet
+# Column widths in characters, for the Feedback sheet (in HEADERS' order).
+XLSX_WIDTHS = (40, 60, 12, 24, 24, 40, 18)
+XLSX_MOST_CHARS = 32_767  # Excel's limit for one cell
+_NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def write_xlsx(rows: Iterable[ExportRow], out: BinaryIO) -> int:
+    """Write the rows as an XLSX workbook, every cell text. Returns how many."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(FEEDBACK_SHEET)
+    for column, width in enumerate(XLSX_WIDTHS, 1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    sheet.freeze_panes = "A2"  # the header row stays in view
+    sheet.append([_text_cell(sheet, h) for h in HEADERS])
+    tally: Counter[tuple[str, str]] = Counter()
+    count = 0
+    for row in rows:
+        sheet.append([_text_cell(sheet, cell) for cell in row.cells()])
+        for theme in row.themes or (NO_THEME,):
+            tally[theme, row.outcome] += 1
+        count += 1
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(HEADERS))}{count + 1}"
+    _themes_sheet(book, tally)
+    book.save(out)
+    return count
+
+
+def _themes_sheet(book: Workbook, tally: Counter[tuple[str, str]]) -> None:
+    """One row for each theme and what changed: themes in alphabetical order, "No
+    theme" last, then the most answered first. An answer with two themes counts
+    under both."""
+    from openpyxl.utils import get_column_letter
+
+    sheet = book.create_sheet(THEMES_SHEET)
+    for column, width in enumerate((30, 60, 10), 1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    sheet.append([_text_cell(sheet, h) for h in THEME_HEADERS])
+
+    def order(item: tuple[tuple[str, str], int]) -> tuple[bool, str, str, int, str]:
+        (theme, outcome), answers = item
+        return (theme == NO_THEME, theme.casefold(), theme, -answers, outcome)
+
+    for (theme, outcome), answers in sorted(tally.items(), key=order):
+        sheet.append([_text_cell(sheet, theme), _text_cell(sheet, outcome), answers])
+
+
+def _text_cell(sheet: WriteOnlyWorksheet, text: str) -> str | Cell | None:
+    """``text`` as a cell that holds it as text, whatever it starts with (None: empty)."""
+    text = _NOT_IN_XLSX.sub("", text)[:XLSX_MOST_CHARS]
+    if not text:
+        return None
+    if text[0] != "=" and text[0] != "#":
+        return text  # openpyxl writes any other str as a text cell
+    from openpyxl.cell.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"  # openpyxl would make "=1+1" a formula and "#N/A" an error
+    return cell
 
 
 # ----- JSON --------------------------------------------------------------------------------
@@ -185,6 +274,7 @@ def write_md(rows: Iterable[ExportRow], out: BinaryIO, *, title: str = "Feedback
 
 WRITERS: dict[str, Callable[[Iterable[ExportRow], BinaryIO], int]] = {
     "csv": write_csv,
+    "xlsx": write_xlsx,
     "json": write_json,
     "md": write_md,
 }
@@ -210,7 +300,7 @@ def export_feedback(
     timezone: str = "Europe/London",
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Export saved feedback to ``out_path`` in ``fmt`` (csv, json or md); returns the
+    """Export saved feedback to ``out_path`` in ``fmt`` (csv, xlsx, json or md); returns the
     number of rows. ``progress(n)`` is called every 1,000 rows and at the end."""
     if fmt not in WRITERS:
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")

@@ -12,6 +12,7 @@ the router is bound to the platform of the event or job being handled (``at``).
 from __future__ import annotations
 
 from collections.abc import Coroutine, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -58,6 +59,13 @@ class Adapter(Platform, Protocol):
     @property
     def secrets(self) -> list[str]:
         """Strings that must never reach a log (passwords, tokens)."""
+        ...
+
+    @property
+    def out_of_touch_since(self) -> datetime | None:
+        """None while the platform answers (the latest try to reach it worked, e.g.
+        a sync or a gateway heartbeat); else when it last answered, in UTC: the
+        core's alerts tell the team when that was too long ago."""
         ...
 
 
@@ -202,9 +210,17 @@ class Platforms:
         return self.owner(room_id).poll_not_native(room_id, poll)
 
     def queue_poll_end(
-        self, db: Database, room_id: str, poll_event: str, results: dict[str, int], text: str
+        self,
+        db: Database,
+        room_id: str,
+        poll_event: str,
+        results: dict[str, int],
+        text: str,
+        *,
+        summary: str | None = None,
     ) -> str:
-        return self._room(db, room_id).queue_poll_end(db, room_id, poll_event, results, text)
+        adapter = self._room(db, room_id)
+        return adapter.queue_poll_end(db, room_id, poll_event, results, text, summary=summary)
 
     def queue_listing(self, db: Database, room_id: str, key: str, listing: Listing | None) -> None:
         self.owner(room_id).queue_listing(db, room_id, key, listing)

@@ -15,10 +15,15 @@ one, and jobs of a platform the bot does not run on now wait for it.
 The scheduler hears that jobs may have been added through ``bot.signals``
 (``scheduled``, set after each worker batch), and says through it that jobs may
 have written to the outbox (``to_send``).
+
+A database that cannot take a job's writes now (a full disk, a lock held by
+another program: ``StorageUnavailable``) is not the job's failure: it uses up
+none of its tries, and the jobs due are run again with back-off until it can.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 from collections.abc import AsyncIterator
@@ -35,9 +40,9 @@ from bot.context import Platform, Speaking
 from bot.messages import Messages
 from bot.platforms import Adapter, Platforms
 from bot.registry import Registry
-from bot.signals import Signals, woken
+from bot.signals import Backoff, Signals, until_written, woken
 from storage import jobs
-from storage.db import Store
+from storage.db import StorageUnavailable, Store, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +124,7 @@ class Scheduler:
         self.clock = clock or SystemClock()
         self.signals = signals or Signals()
         self._aps: AsyncIOScheduler | None = None
+        self._armed_for: float | None = None  # the due time the wake-up is set for
 
     def start(self) -> None:
         self._aps = AsyncIOScheduler(timezone=UTC)
@@ -145,10 +151,15 @@ class Scheduler:
             self._aps.shutdown(wait=False)
 
     def refresh(self) -> None:
-        """Set the wake-up for the earliest pending job (call after adding jobs)."""
+        """Set the wake-up for the earliest pending job (call after adding jobs).
+        A wake-up already set for that time is left as it is: most batches add no
+        job, and setting it again costs more than the reply the sender is making."""
         if self._aps is None:
             return
         due = jobs.next_due(self.store.db, self.platforms.names)
+        if due is not None and due == self._armed_for and self._aps.get_job(WAKE_ID):
+            return
+        self._armed_for = due
         if due is None:
             if self._aps.get_job(WAKE_ID):
                 self._aps.remove_job(WAKE_ID)
@@ -166,16 +177,20 @@ class Scheduler:
 
     async def run_due(self) -> int:
         """Run every job that is due now. Returns how many ran."""
-        ran = 0
+        ran, waiting = 0, Backoff()  # waiting: for the database
         while True:
             now = self.clock.now()
-            async with self.store.writing() as db:
-                due = jobs.due(db, now.timestamp(), self.platforms.names)
+            due = await until_written(self.store, jobs.due, now.timestamp(), self.platforms.names)
             if not due:
                 break
-            for row in due:
-                await self._run(row, now)
-                ran += 1
+            try:
+                for row in due:
+                    await self._run(row, now)
+                    ran += 1
+            except StorageUnavailable:  # what was not written runs again, later
+                await asyncio.sleep(waiting.next_delay())
+                continue
+            waiting.reset()
         self.refresh()
         if ran:
             self.signals.to_send.set()
@@ -205,7 +220,9 @@ class Scheduler:
             async with self.store.writing() as db:
                 jobs.postpone(db, row.id, (now + SOON).timestamp())
             return
-        except Exception:
+        except Exception as err:
+            if (reason := unavailable(err)) is not None:  # not the job's failure
+                raise StorageUnavailable(reason) from err
             give_up = row.attempts + 1 >= MOST_ATTEMPTS
             log.exception(
                 "Job %s (%s %s) failed%s",

@@ -6,14 +6,16 @@ failed, with a dead letter, a row that kept raising something unexpected.
 
 Each adapter's own ``sending`` module says how it performs a row and which of
 its platform's errors are worth waiting out (``Sender._perform``,
-``Sender._retry_in``). ``Backoff`` serves their logins and syncs too."""
+``Sender._retry_in``). ``Backoff`` (``bot.signals``'s) serves their logins and
+syncs too. A database that cannot take a write now (a full disk, a lock held by
+another program: ``StorageUnavailable``) is waited out and the same is tried
+again (``bot.signals.until_written``), never counted against the row."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import logging
-import random
 import time
 import traceback
 from pathlib import Path
@@ -21,30 +23,17 @@ from typing import Any, ClassVar, NamedTuple
 
 from sqlite_utils import Database
 
+from bot import metrics
 from bot.config import Config
-from bot.signals import Signals, woken
+from bot.signals import Backoff as Backoff
+from bot.signals import Signals, until_written, woken
 from storage import deadletters, outbox, rooms
-from storage.db import Store
+from storage.db import Store, unavailable
 from storage.outbox import OutboxItem
 
 # How often an outbox item that raises something unexpected (not one of its
 # platform's errors, which have their own rules) is tried before it is parked.
 SEND_TRIES = 5
-
-
-class Backoff:
-    """Exponential back-off with jitter, for errors that may go away."""
-
-    def __init__(self, first: float = 0.5, most: float = 30.0) -> None:
-        self.first, self.most, self.failures = first, most, 0
-
-    def next_delay(self) -> float:
-        self.failures += 1
-        delay = self.first * 2.0 ** min(self.failures - 1, 30)
-        return min(self.most, delay * random.uniform(0.8, 1.2))
-
-    def reset(self) -> None:
-        self.failures = 0
 
 
 class Crashes:
@@ -97,8 +86,7 @@ class Sender:
     async def sender_loop(self) -> None:
         """Start one task per room that has something to send."""
         while True:
-            async with self.store.writing() as db:
-                heads = outbox.heads(db, platform=self.name)
+            heads = await until_written(self.store, outbox.heads, platform=self.name)
             for item in heads:
                 task = self._room_tasks.get(item.room_id)
                 if task is not None and task.done() and not task.cancelled() and task.exception():
@@ -112,11 +100,10 @@ class Sender:
             await woken(self.signals.to_send, timeout=5)
 
     async def _drain_room(self, room_id: str) -> None:
-        backoff = Backoff()
+        backoff, waiting = Backoff(), Backoff()  # waiting: for the database
         crashes = Crashes(Backoff(first=self.crash_delay))
         while True:
-            async with self.store.writing() as db:
-                item = outbox.next_in_room(db, room_id, platform=self.name)
+            item = await until_written(self.store, outbox.next_in_room, room_id, platform=self.name)
             if item is None:
                 return
             if (wait := item.not_before - time.time()) > 0:
@@ -129,19 +116,23 @@ class Sender:
                 await self._refused(item, err, backoff)
                 continue
             except Exception as err:  # a bug or a surprise: never kill the room's sender
-                await self._after_crash(item, crashes, err)
+                if unavailable(err):  # not the row's fault: the same row again, later
+                    await asyncio.sleep(waiting.next_delay())
+                else:
+                    await self._after_crash(item, crashes, err)
                 continue
             backoff.reset()
-            async with self.store.writing() as db:
-                self._sent(db, item, result)
+            waiting.reset()
+            await until_written(self.store, self._sent, item, result)
 
     async def _refused(self, item: OutboxItem, err: Exception, backoff: Backoff) -> None:
         """The platform said no, or could not be reached: later, or never."""
         retry = self._retry_in(err, backoff)
+        if retry is not None and retry.asked:
+            metrics.count(metrics.RATE_LIMITED, self.name)
         if retry is None:
             self.sender_log.error("Gave up on %s in %s: %s", item.action, item.room_id, err)
-            async with self.store.writing() as db:
-                self._give_up(db, item, str(err))
+            await until_written(self.store, self._give_up, item, str(err))
             return
         self.sender_log.log(
             logging.INFO if retry.asked else logging.WARNING,
@@ -150,8 +141,8 @@ class Sender:
             err,
             retry.delay,
         )
-        async with self.store.writing() as db:
-            outbox.retry_later(db, item.id, time.time() + retry.delay)
+        later = time.time() + retry.delay
+        await until_written(self.store, outbox.retry_later, item.id, later)
 
     def _sent(self, db: Database, item: OutboxItem, result: str | None) -> None:
         # What went to a person's own private chat is theirs (and !mydata shows it)
@@ -190,18 +181,19 @@ class Sender:
                 SEND_TRIES,
                 delay,
             )
-            async with self.store.writing() as db:
-                outbox.retry_later(db, item.id, time.time() + delay)
+            later = time.time() + delay
+            await until_written(self.store, outbox.retry_later, item.id, later)
             return
         self.sender_log.exception(
             "Gave up on %s in %s after %d tries (ref %s)", item.action, item.room_id, tries, ref
         )
-        async with self.store.writing() as db:
+        record, trace = dataclasses.asdict(item), traceback.format_exc()
+
+        def park(db: Database) -> None:
             self._give_up(db, item, f"ref {ref}: {type(err).__name__}: {err}")
-            record = dataclasses.asdict(item)
-            deadletters.add(
-                db, ref, item.txn_id, item.room_id, self.user_id, record, traceback.format_exc()
-            )
+            deadletters.add(db, ref, item.txn_id, item.room_id, self.user_id, record, trace)
+
+        await until_written(self.store, park)
 
 
 class Queueing:

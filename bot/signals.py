@@ -16,11 +16,26 @@ With several platforms at once, each adapter is handed ``part()``: the same
 Setting the whole's ``to_send`` sets every part's (each sender clears only its
 own wake-up, so none misses one); ``all_synced`` sets the whole's ``synced``
 once every part has stored its first sync.
+
+Also here: how long a loop sleeps before trying again what may work later
+(``Backoff``), and ``until_written``: a write tried again, with back-off, for as
+long as the database cannot take it (``StorageUnavailable``: a full disk, a lock
+held by another program), so that every loop waits it out the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
+
+from sqlite_utils import Database
+
+from storage.db import StorageUnavailable, Store
+
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class FanOut(asyncio.Event):
@@ -79,3 +94,32 @@ async def woken(event: asyncio.Event, timeout: float | None = None) -> None:
     event.clear()
     if isinstance(event, GivesWay):
         await asyncio.sleep(0)  # one turn: what was woken at the same time runs first
+
+
+class Backoff:
+    """Exponential back-off with jitter, for errors that may go away."""
+
+    def __init__(self, first: float = 0.5, most: float = 30.0) -> None:
+        self.first, self.most, self.failures = first, most, 0
+
+    def next_delay(self) -> float:
+        self.failures += 1
+        delay = self.first * 2.0 ** min(self.failures - 1, 30)
+        return min(self.most, delay * random.uniform(0.8, 1.2))
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+async def until_written(
+    store: Store, write: Callable[Concatenate[Database, P], T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """``write(db, *args, **kwargs)`` in one transaction, tried again with back-off
+    for as long as the database cannot take it (the store logs that)."""
+    backoff = Backoff()
+    while True:
+        try:
+            async with store.writing() as db:
+                return write(db, *args, **kwargs)
+        except StorageUnavailable:
+            await asyncio.sleep(backoff.next_delay())

@@ -4,7 +4,10 @@ Each batch runs in one write transaction; each event in its own savepoint. What
 a handler writes and what it says (the outbox) commit together with the event
 being marked done, so a crash at any point replays the event and changes
 nothing twice. One bad event never stops the bot: it is logged with a reference
-number, kept in the dead letters, and the person hears that number.
+number, kept in the dead letters, and the person hears that number. A database
+that cannot take the batch now (a full disk, a lock held by another program) is
+nobody's fault: the whole batch rolls back, nothing is said, and the same
+events are tried again with back-off (``bot.signals.Backoff``) until it can.
 
 Dependencies point one way. The worker asks the adapter of the event's platform
 (the inbox row names it) only what a stored event means (``Adapter.interpret``,
@@ -18,6 +21,7 @@ each other only through ``bot.signals``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 from collections.abc import Callable
@@ -38,9 +42,9 @@ from bot.context import (
 )
 from bot.dispatch import Dispatcher
 from bot.platforms import Adapter, Happened, Platforms
-from bot.signals import Signals, woken
+from bot.signals import Backoff, Signals, woken
 from storage import deadletters, inbox
-from storage.db import Store
+from storage.db import StorageUnavailable, Store, unavailable
 from storage.inbox import InboxEvent
 
 log = logging.getLogger(__name__)
@@ -71,10 +75,16 @@ class Worker:
     async def run(self) -> None:
         """Handle what is in the inbox (what was left from before a crash, first),
         then whatever the sync brings, each time it says so."""
+        waiting = Backoff()  # for the database, when it cannot take a batch
         while True:
-            while await self.run_batch() == BATCH:
-                pass  # a full batch: there may be more (a shorter one took all there was)
-            await woken(self.signals.received)
+            try:
+                handled = await self.run_batch()
+            except StorageUnavailable:  # rolled back: the same events again, later
+                await asyncio.sleep(waiting.next_delay())
+                continue
+            waiting.reset()
+            if handled < BATCH:  # a full batch: there may be more; a shorter one took all
+                await woken(self.signals.received)
 
     async def run_batch(self, size: int = BATCH) -> int:
         """Handle up to ``size`` pending events. Returns how many were handled."""
@@ -96,7 +106,9 @@ class Worker:
                 if happened is not None:
                     await _hand_on(home, db, happened)
                 inbox.mark(db, event.seq, _state_after(happened))
-        except Exception:
+        except Exception as err:
+            if unavailable(err):
+                raise  # not the event's fault: the whole batch is rolled back
             ref = deadletters.new_ref()
             log.exception(
                 "Handling event %s in %s failed (ref %s)", event.event_id, event.room_id, ref

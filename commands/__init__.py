@@ -10,9 +10,11 @@ from __future__ import annotations
 from bot.registry import Registry
 from commands import (
     aboutme,
+    backup,
     basics,
     champions,
     core_data,
+    dashboard,
     export,
     feedback,
     feedback_edits,
@@ -43,7 +45,7 @@ MODULES = (
     basics, champions, polls, poll_results, poll_answers, poll_ballots, poll_close,
     projects, project_invites, project_consent, impact, aboutme,
     workshop_new, workshops, workshop_answers, workshop_reminders, training, training_records,
-    export, core_data, privacy,
+    export, dashboard, core_data, privacy, backup,
     unreadable, typos, safeguarding, feedback, feedback_threads, feedback_edits, feedback_review
 )  # fmt: skip
 

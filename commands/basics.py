@@ -15,7 +15,9 @@ from bot.registry import Command, CommandSet
 commands = CommandSet("basics")
 
 # What people most often come for first; staff-only sections last.
-HELP_ORDER = ("feedback", "polls", "workshops", "projects", "privacy", "team", "export")
+HELP_ORDER = (
+    "feedback", "polls", "workshops", "projects", "privacy", "dashboard", "team", "export"
+)  # fmt: skip
 
 
 def _reading_order(section: str) -> int:

@@ -26,7 +26,7 @@ from sqlite_utils import Database
 
 from bot.answers import parse_number
 from bot.context import Context, UserError
-from bot.export import FORMATS, MIMETYPES, export_feedback
+from bot.export import MIMETYPES, export_feedback
 from bot.registry import CommandSet
 from bot.roles import Role
 from bot.scheduler import Job, schedule
@@ -36,6 +36,7 @@ from storage import rooms
 commands = CommandSet("export")
 
 EXPORT_JOB = "export.feedback"
+# The formats a chat command may ask for (XLSX is for the command line and the dashboard).
 FORMAT_NAMES = {"csv": "CSV", "json": "JSON", "md": "Markdown"}
 
 
@@ -48,7 +49,7 @@ FORMAT_NAMES = {"csv": "CSV", "json": "JSON", "md": "Markdown"}
 async def export_command(ctx: Context) -> None:
     words = ctx.args.split()
     fmt = "csv"
-    if words and words[-1].lower().lstrip(".") in FORMATS:
+    if words and words[-1].lower().lstrip(".") in FORMAT_NAMES:
         fmt = words.pop().lower().lstrip(".")
     project_id = question_id = None
     if words:

@@ -95,12 +95,13 @@ async def close_poll(job: Job) -> None:
         closed = store.get(db, poll.id)
         assert closed is not None
         ended = "\n".join([end_text(job, closed, counts), *how])
-        if start:
-            job.platform.queue_poll_end(db, poll.room_id, start, counts, ended)
+        said = "\n".join([results(job, closed, counts, voters, people), *how])
+        if start:  # the end, with the results (one message where the platform can)
+            job.platform.queue_poll_end(db, poll.room_id, start, counts, ended, summary=said)
         for person, ballot in store.ballots(db, poll.id):
             ballot_event = job.platform.sent_event(db, ballot)
             if ballot_event:
                 room = job.platform.direct_room(db, person)
                 job.platform.queue_poll_end(db, room, ballot_event, counts, ended)
-        said = results(job, closed, counts, voters, people)
-        job.platform.queue_text(db, poll.room_id, "\n".join([said, *how]))
+        if not start:  # a secret poll: nothing to end in the room, only its results
+            job.platform.queue_text(db, poll.room_id, said)

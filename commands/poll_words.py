@@ -48,7 +48,8 @@ def choices(ctx: Context | Job, poll: Poll) -> list[str]:
 def companion(ctx: Context, poll: Poll) -> str:
     lines = [ctx.text("poll.title", number=poll.id, question=poll.question), *choices(ctx, poll)]
     lines.append("")
-    lines.append(ctx.text("poll.how_to_answer"))
+    native = ctx.platform.poll_not_native(ctx.room_id, layout(ctx, poll)) is None
+    lines.append(ctx.text("poll.how_to_answer" if native else "poll.how_to_reply"))
     if len(poll.answers) <= len(KEYCAPS):
         lines.append(ctx.text("poll.how_to_react", first=KEYCAPS[0], second=KEYCAPS[1]))
     if poll.max_selections > 1:

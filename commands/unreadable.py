@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import metrics
 from bot.context import Context, Locked
 from bot.registry import CommandSet
 from bot.scheduler import Job, schedule
@@ -29,6 +30,7 @@ UNREADABLE_JOB = "inbox.unreadable"
 @commands.on(Locked)
 async def wait_for_keys(ctx: Context) -> bool:
     """Ask again about it later, if its keys have not come by then."""
+    metrics.count(metrics.UNDECRYPTABLE, ctx.platform.name)
     schedule(
         ctx.db,
         UNREADABLE_JOB,

@@ -4,14 +4,22 @@ Rules (see the design notes): WAL mode, ``synchronous=FULL``, one writer,
 ``BEGIN IMMEDIATE`` for every write, ``secure_delete`` so that what is deleted
 or changed is overwritten rather than left in free pages. Async code writes through
 ``Store.writing()``, which also serialises writers on the event loop.
+
+A write the database cannot take now (the disk is full, or another program held
+it locked past the busy timeout) is rolled back whole and raised as
+``StorageUnavailable``: not the write's fault, so whoever wrote waits and tries
+the same write again. The store logs one plain warning when that starts (at most
+one every few minutes), and one line when a write works again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
@@ -21,6 +29,18 @@ from typing import Any, Protocol
 from sqlite_utils import Database
 
 from storage.schema import migrations
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000  # how long a write waits for another program's lock
+WARN_EVERY = 300.0  # s: at most one warning this often while writes keep failing
+# What SQLite says (primary result codes) when it cannot take a write now, in plain words.
+UNAVAILABLE = {
+    sqlite3.SQLITE_FULL: "the disk is full",
+    sqlite3.SQLITE_IOERR: "the disk could not be written",
+    sqlite3.SQLITE_BUSY: "another program holds the database locked",
+    sqlite3.SQLITE_LOCKED: "another program holds the database locked",
+}
 
 
 class Reader(Protocol):
@@ -32,6 +52,28 @@ class Reader(Protocol):
 
 class NewerDatabaseError(Exception):
     """The database was written by a newer version of copro-bot."""
+
+
+class StorageUnavailable(Exception):
+    """The database cannot take a write now (see the module's notes). Nothing of
+    the write was kept; trying the same again later is right."""
+
+
+def unavailable(err: BaseException) -> str | None:
+    """Why the database could not be written, if that is what ``err`` (or an error
+    it arose from) says; None if it is another error."""
+    seen: BaseException | None = err
+    for _ in range(10):  # the chain of causes, not forever
+        if seen is None:
+            return None
+        if isinstance(seen, StorageUnavailable):
+            return str(seen)
+        if isinstance(seen, sqlite3.Error):
+            reason = UNAVAILABLE.get(getattr(seen, "sqlite_errorcode", 0) & 0xFF)
+            if reason is not None:
+                return reason
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def utcnow() -> str:
@@ -80,7 +122,7 @@ def open_database(path: str | Path) -> Database:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA secure_delete=ON")
     db = Database(conn, execute_plugins=False)
     known = {m.name for m in migrations._migrations}
@@ -102,6 +144,8 @@ class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._lock = asyncio.Lock()
+        self.failing_since: float | None = None  # monotonic: writes fail since then
+        self._warned_at: float | None = None
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
@@ -112,16 +156,45 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Database]:
-        """A synchronous write transaction (for the command line and tests)."""
-        conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
+        """A synchronous write transaction (for the command line and tests).
+        Raises ``StorageUnavailable`` if the database cannot take it now."""
+        conn, began = self.db.conn, time.monotonic()
         try:
-            yield self.db
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except Exception as err:
+            reason = unavailable(err)
+            if reason is None:
+                raise
+            self._failed(reason, began)
+            if isinstance(err, StorageUnavailable):
+                raise
+            raise StorageUnavailable(reason) from err
+        if self.failing_since is not None:
+            log.info(
+                "The database can be written again (after %.0f s); what waited goes on",
+                time.monotonic() - self.failing_since,
+            )
+            self.failing_since = None
+
+    def _failed(self, reason: str, began: float) -> None:
+        """A write could not be made (it was tried from ``began`` on)."""
+        now = time.monotonic()
+        if self.failing_since is None:
+            self.failing_since = began
+        if self._warned_at is None or now - self._warned_at >= WARN_EVERY:
+            self._warned_at = now
+            log.warning(
+                "The database cannot be written now (%s); nothing is lost: "
+                "what is waiting is tried again until it can be",
+                reason,
+            )
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[Database]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import dicts, naming, utcnow
+from storage.db import Reader, dicts, naming, utcnow
 
 
 def new_ref() -> str:
@@ -44,6 +44,14 @@ def get(db: Database, ref: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def refs_since(db: Database, cutoff: str) -> list[str]:
+    """The reference numbers of the letters from ``cutoff`` (an ISO time) on, oldest first."""
+    rows = db.execute(
+        "SELECT ref FROM dead_letters WHERE created_at >= ? ORDER BY created_at, ref", [cutoff]
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
 def delete_older(db: Database, cutoff: str) -> int:
     """Delete the letters from before ``cutoff`` (an ISO time); returns how many."""
     return int(db.execute("DELETE FROM dead_letters WHERE created_at < ?", [cutoff]).rowcount)
@@ -59,3 +67,7 @@ def forget(db: Database, user_id: str) -> None:
     """Every letter they sent, or that names them, goes."""
     for rowid, _ in list(naming(db, "dead_letters", ["sender", "event"], user_id)):
         db.execute("DELETE FROM dead_letters WHERE rowid = ?", [rowid])
+
+
+def count(db: Reader) -> int:
+    return int(db.execute("SELECT count(*) FROM dead_letters").fetchone()[0])

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import dicts, naming, utcnow
+from storage.db import Reader, dicts, naming, utcnow
 
 SYNC_TOKEN = "next_batch"
 SYNCED_AT = "synced_at"  # ms: when the latest sync the inbox holds came
@@ -368,3 +368,11 @@ def release(db: Database, seq: int) -> None:
         "WHERE seq = ? AND state IN ('locked', 'unreadable')",
         [seq],
     )
+
+
+def waiting_count(db: Reader) -> dict[str, int]:
+    """Events stored but not handled yet, by platform (for the bot's metrics)."""
+    rows = db.execute(
+        "SELECT platform, count(*) FROM inbox WHERE state = 'pending' GROUP BY platform"
+    ).fetchall()
+    return {str(platform): int(count) for platform, count in rows}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from storage.db import naming, utcnow
+from storage.db import Reader, naming, utcnow
 
 
 @dataclass(frozen=True)
@@ -74,10 +74,22 @@ def mark_done(db: Database, job_id: int) -> None:
 
 
 def retry_later(db: Database, job_id: int, due_at: float, error: str, give_up: bool) -> None:
+    """Try again at ``due_at``; or, ``give_up``, it has failed for good (from now)."""
     db.execute(
-        "UPDATE jobs SET attempts = attempts + 1, due_at = ?, error = ?, state = ? WHERE id = ?",
-        [due_at, error, "failed" if give_up else "pending", job_id],
+        "UPDATE jobs SET attempts = attempts + 1, due_at = ?, error = ?, state = ?, "
+        "done_at = CASE WHEN ? THEN ? ELSE done_at END WHERE id = ?",
+        [due_at, error, "failed" if give_up else "pending", give_up, utcnow(), job_id],
     )
+
+
+def failed_since(db: Database, cutoff: str) -> list[tuple[int, str, int]]:
+    """(id, kind, tries) of the jobs that failed for good from ``cutoff`` (an ISO
+    time) on."""
+    rows = db.execute(
+        "SELECT id, kind, attempts FROM jobs WHERE state = 'failed' AND done_at >= ? ORDER BY id",
+        [cutoff],
+    ).fetchall()
+    return [(int(row[0]), str(row[1]), int(row[2])) for row in rows]
 
 
 def postpone(db: Database, job_id: int, due_at: float) -> None:
@@ -100,3 +112,13 @@ def forget(db: Database, user_id: str) -> None:
     for rowid, row in list(naming(db, "jobs", ["ref"], user_id)):
         if row["state"] == "pending":
             db.execute("UPDATE jobs SET state = 'cancelled' WHERE rowid = ?", [rowid])
+
+
+def late_and_failed(db: Reader, now: float, grace: float = 60) -> tuple[int, int]:
+    """Jobs still waiting more than ``grace`` seconds after they fell due, and jobs
+    that failed for good (for the bot's metrics)."""
+    late = db.execute(
+        "SELECT count(*) FROM jobs WHERE state = 'pending' AND due_at < ?", [now - grace]
+    ).fetchone()[0]
+    failed = db.execute("SELECT count(*) FROM jobs WHERE state = 'failed'").fetchone()[0]
+    return int(late), int(failed)

@@ -22,7 +22,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage import rooms
-from storage.db import dicts, naming, utcnow
+from storage.db import Reader, dicts, naming, utcnow
 
 PERSON = "person"  # room_id is a person's ID: their direct chat is being opened
 NEW_ROOM = "new_room"  # room_id is the key a new room was asked for under
@@ -170,6 +170,11 @@ def count_by_state(db: Database) -> dict[str, int]:
     return dict(db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
 
 
+def oldest_waiting(db: Reader) -> dict[str, str]:
+    """When the oldest item still to be sent was queued (an ISO time), by platform."""
+    return {platform: oldest for platform, (_, oldest) in waiting_by_platform(db).items()}
+
+
 def has_pending(db: Database, action: str, room_id: str) -> bool:
     row = db.execute(
         "SELECT 1 FROM outbox WHERE action = ? AND room_id = ? AND state = 'pending' LIMIT 1",
@@ -284,3 +289,13 @@ def scrub_older(db: Database, cutoff: str) -> None:
     db.execute(
         "UPDATE outbox SET content = '{}' WHERE created_at < ? AND state != 'pending'", [cutoff]
     )
+
+
+def waiting_by_platform(db: Reader) -> dict[str, tuple[int, str]]:
+    """What is still to be sent, by platform: how many, and when the oldest was
+    queued (an ISO time), for the bot's metrics and health."""
+    rows = db.execute(
+        "SELECT platform, count(*), min(created_at) FROM outbox WHERE state = 'pending' "
+        "GROUP BY platform"
+    ).fetchall()
+    return {str(platform): (int(count), str(oldest)) for platform, count, oldest in rows}

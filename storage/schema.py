@@ -327,6 +327,17 @@ def feedback_reviewed_mark(db: Database) -> None:
 
 
 @migrations()
+def alerts_to_the_team(db: Database) -> None:
+    # Each problem the team was told about (storage.alerts), by kind and what it
+    # is about: when it was raised, and when it was over (empty: still open).
+    db.table("alerts").create(
+        {"kind": str, "ref": str, "raised_at": float, "over_at": float},
+        pk=("kind", "ref"),
+        not_null={"kind", "ref", "raised_at"},
+    )
+
+
+@migrations()
 def feedback_dashboard_counts(db: Database) -> None:
     # The dashboard's overview counts saved feedback, the people who gave it, what
     # waits for review and each week's responses: from these indexes alone, so it

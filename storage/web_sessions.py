@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlite_utils import Database
 
-from storage.db import Reader
+from storage.db import Reader, dicts
 
 
 @dataclass(frozen=True)
@@ -99,3 +100,39 @@ def use_link(db: Database, token: str, now: float) -> str | None:
     )
     row = cursor.fetchone()
     return str(row[0]) if row else None
+
+
+def personal_data(db: Database, user_id: str) -> dict[str, list[dict[str, Any]]]:
+    """When they signed in to the dashboard and asked for links (never the hashes)."""
+    return {
+        "web_sessions": dicts(
+            db.execute(
+                "SELECT started_at, expires_at, ended_at FROM web_sessions WHERE user_id = ?",
+                [user_id],
+            )
+        ),
+        "web_links": dicts(
+            db.execute(
+                "SELECT created_at, expires_at, used_at FROM web_links WHERE user_id = ?",
+                [user_id],
+            )
+        ),
+    }
+
+
+def forget(db: Database, user_id: str) -> None:
+    """Their sessions end and go, with their sign-in links (used or not)."""
+    db.execute("DELETE FROM web_sessions WHERE user_id = ?", [user_id])
+    db.execute("DELETE FROM web_links WHERE user_id = ?", [user_id])
+
+
+def tidy(db: Database, before: float) -> int:
+    """Delete sessions and links that ended or ran out before ``before``; returns
+    how many. Only open sessions open anything, and sign-ins stay in the audit log."""
+    gone = db.execute(
+        "DELETE FROM web_sessions WHERE coalesce(ended_at, expires_at) < ?", [before]
+    ).rowcount
+    gone += db.execute(
+        "DELETE FROM web_links WHERE coalesce(used_at, expires_at) < ?", [before]
+    ).rowcount
+    return int(gone)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -511,3 +512,26 @@ class EncryptedPerson(Person):
                 assert resp.status == 200, await resp.text()
 
         return event_id, send_key
+
+
+def byte_traces(files: list[Path], patterns: list[re.Pattern[bytes]]) -> list[tuple[str, bytes]]:
+    """Every match of ``patterns`` in these files, byte by byte, with what surrounds it."""
+    found = []
+    for file in files:
+        data = file.read_bytes() if file.exists() else b""
+        for pattern in patterns:
+            for match in pattern.finditer(data):
+                found.append((file.name, data[max(0, match.start() - 200) : match.end() + 200]))
+    return found
+
+
+def backup_copy(database: Path, to: Path) -> Path:
+    """A copy of a database taken while the bot runs (SQLite's backup API)."""
+    source = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    copy = sqlite3.connect(to)
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
+    return to

@@ -82,6 +82,7 @@ class DiscordBot(BotProcess):
         synapse: LocalSynapse | None = None,
         account: Account | None = None,
         team: Iterable[str] = (),
+        champions: Iterable[str] = (),
         extra_args: Iterable[str] = (),
     ) -> None:
         self.directory = directory
@@ -103,11 +104,12 @@ class DiscordBot(BotProcess):
                 user_id=account.user_id,
                 password=account.password,
                 team=team,
+                champions=champions,
                 allow_invites_from=["localhost"],
             )
             text = self.config_path.read_text()
         else:  # the same config, without [matrix]
-            text = write_config(self.config_path, team=team).read_text()
+            text = write_config(self.config_path, team=team, champions=champions).read_text()
             text = text[text.index("[storage]") :]
         self.config_path.write_text(
             text + "[discord]\n"

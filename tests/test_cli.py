@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
-from harness import copro
+from harness import copro, write_config
 
 GOOD = """
 [matrix]
@@ -45,6 +47,17 @@ def test_check_config_says_whether_new_rooms_are_encrypted(tmp_path):
     assert "stored readable on the homeserver" in off.stdout
 
 
+def test_check_config_checks_the_dashboard(tmp_path):
+    bad = check(tmp_path, GOOD + '[web]\nlisten = "everywhere"\npublic_url = "ftp://x.test"\n')
+    assert bad.returncode == 2
+    assert "web.listen" in bad.stderr and "web.public_url" in bad.stderr
+    plain = check(
+        tmp_path, GOOD + '[web]\nenabled = true\npublic_url = "http://dash.council.test"\n'
+    )
+    assert plain.returncode == 0, plain.stderr
+    assert "Warning: web.public_url: uses http://" in plain.stdout
+
+
 def test_missing_key(tmp_path):
     result = check(tmp_path, GOOD.replace('user_id = "@copro:council.test"\n', ""))
     assert result.returncode == 2
@@ -79,3 +92,23 @@ def test_run_refuses_a_bad_config_before_connecting(tmp_path):
     result = copro("run", "-c", str(path))
     assert result.returncode == 2
     assert "storage.unknown" in result.stderr
+
+
+def test_run_with_its_database_held_by_another_program_says_so_plainly(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "config.toml", user_id="@bot:localhost")
+    holder = sqlite3.connect(tmp_path / "copro.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "run", "-c", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert done.returncode == 1
+    assert "cannot write to its database" in done.stderr
+    assert "another program holds the database locked" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -164,6 +164,14 @@ def test_log_level_is_not_case_sensitive(tmp_path: Path) -> None:
     assert load_config(write(tmp_path, text), env={}).bot.log_level == "WARNING"
 
 
+def test_log_format_is_text_or_json(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, MINIMAL), env={}).bot.log_format == "text"
+    text = MINIMAL + '\n[bot]\nlog_format = "json"\n'
+    assert load_config(write(tmp_path, text), env={}).bot.log_format == "json"
+    problems = problems_for(tmp_path, MINIMAL + '\n[bot]\nlog_format = "xml"\n')
+    assert problems == ['bot.log_format: must be "text" or "json"']
+
+
 # --- each kind of error names its key path -------------------------------------
 
 
@@ -646,3 +654,64 @@ def test_questions_expire_minutes_must_be_sensible(tmp_path: Path, value: str) -
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, text), env={})
     assert [p.split(":")[0] for p in caught.value.problems] == ["bot.questions_expire_minutes"]
+
+
+# --- [web]: the dashboard -------------------------------------------------------
+
+
+def test_the_dashboard_is_off_by_default_on_this_machine(tmp_path: Path) -> None:
+    web = load_config(write(tmp_path, VALID), env={}).web
+    assert not web.enabled
+    assert (web.host, web.port, web.listen) == ("127.0.0.1", 8080, "127.0.0.1:8080")
+    assert web.public_url == "http://127.0.0.1:8080"
+    assert web.session_hours == 8
+
+
+def test_the_dashboard_settings(tmp_path: Path) -> None:
+    text = VALID + (
+        '[web]\nenabled = true\nlisten = "[::1]:9000"\n'
+        'public_url = "https://dashboard.council.test/"\nsession_hours = 2.5\n'
+    )
+    config = load_config(write(tmp_path, text), env={})
+    assert config.web.enabled and (config.web.host, config.web.port) == ("::1", 9000)
+    assert config.web.listen == "[::1]:9000"
+    assert config.web.public_url == "https://dashboard.council.test"  # no slash for links
+    assert config.web.session_hours == 2.5
+    assert not {k for k in warned_keys(config) if k.startswith("web.")}
+    default_url = VALID + '[web]\nlisten = "127.0.0.1:8181"\n'
+    assert load_config(write(tmp_path, default_url), env={}).web.public_url == (
+        "http://127.0.0.1:8181"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('listen = "127.0.0.1"', "web.listen"),
+        ('listen = "127.0.0.1:99999"', "web.listen"),
+        ('listen = "http://127.0.0.1:8080"', "web.listen"),
+        ('public_url = "ftp://dashboard.council.test"', "web.public_url"),
+        ('public_url = "dashboard.council.test"', "web.public_url"),
+        ("session_hours = 0", "web.session_hours"),
+        ('session_hours = "8"', "web.session_hours"),
+        ('enabled = "yes"', "web.enabled"),
+        ("port = 8080", "web.port"),
+    ],
+)
+def test_bad_dashboard_settings_name_their_key(tmp_path: Path, line: str, key: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, VALID + f"[web]\n{line}\n"), env={})
+    assert [p.split(":")[0] for p in caught.value.problems] == [key]
+
+
+def test_warns_when_the_dashboard_is_plain_http_beyond_this_machine(tmp_path: Path) -> None:
+    remote = VALID + '[web]\nenabled = true\npublic_url = "http://dashboard.council.test"\n'
+    local = VALID + '[web]\nenabled = true\npublic_url = "http://localhost:8080"\n'
+    wide = VALID + '[web]\nenabled = true\nlisten = "0.0.0.0:8080"\n'
+    off = VALID + '[web]\nenabled = false\npublic_url = "http://dashboard.council.test"\n'
+    assert "web.public_url" in warned_keys(load_config(write(tmp_path, remote), env={}))
+    assert "web.public_url" not in warned_keys(load_config(write(tmp_path, local), env={}))
+    assert "web.listen" in warned_keys(load_config(write(tmp_path, wide), env={}))
+    assert not {"web.public_url", "web.listen"} & warned_keys(
+        load_config(write(tmp_path, off), env={})
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,13 @@ from bot.demo import (
     RISK_EXAMPLE,
     _config_text,
     _print_welcome,
+    dashboard_link,
+    free_port,
 )
 from bot.localsynapse import Account
 from commands.safeguarding import is_concerning
+from storage import web_sessions
+from storage.db import Store
 
 REPO = Path(__file__).resolve().parent.parent
 BOT = Account("@copro-bot:localhost", "bot-password", "token", "DEVICE")
@@ -56,3 +61,23 @@ def test_demo_reset_deletes_the_demo_and_nothing_else() -> None:
     assert recipe is not None
     assert recipe.group(1).strip() == "rm -rf demo"
     assert RESET_COMMAND == "make demo-reset"
+
+
+def test_the_demo_serves_the_dashboard_and_prints_a_sign_in_link(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "config.toml"
+    port = free_port()
+    path.write_text(_config_text("http://127.0.0.1:8008", BOT, [ALEX.user_id], "localhost", port))
+    config = load_config(path, env={})
+    assert config.web.enabled and (config.web.host, config.web.port) == ("127.0.0.1", port)
+    assert not [w for w in config_warnings(config) if w.startswith("web.")]
+    link = dashboard_link(config, ALEX.user_id)
+    assert link.startswith(f"http://127.0.0.1:{port}/sign-in/")
+    store = Store.open(config.storage.database)
+    token = link.rsplit("/", 1)[1]
+    assert web_sessions.link_holder(store.db, token, time.time()) == ALEX.user_id
+    store.close()
+    _print_welcome("http://127.0.0.1:8008", {"alex": ALEX}, BOT.user_id, tmp_path, link)
+    printed = capsys.readouterr().out
+    assert link in printed and "demo-send '!dashboard'" in printed

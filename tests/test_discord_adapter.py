@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -368,3 +369,25 @@ async def test_reactions_added_and_taken_back_while_the_bot_was_down_count_once(
     assert isinstance(last, Removal) and last.target == added.event_id
     reads = [c for c in world.fake.calls if c.route.endswith("/reactions/{emoji}")]
     assert reads and all(c.params["message_id"] == str(pong.id) for c in reads)
+
+
+async def test_the_adapter_says_when_it_lost_touch_with_discord_and_when_it_is_back(
+    world: World,
+) -> None:
+    """For the team's alerts (bot.alerts): out of touch from the disconnect, in
+    touch again with the gateway's first message after it."""
+    adapter = world.bot.adapter
+    assert adapter is not None
+    world.sam.send(world.general, "!ping")
+    await world.fake.wait_posted(1, world.general)
+    assert adapter.out_of_touch_since is None
+    port = world.fake.port
+    await world.fake.stop()  # Discord is gone: the bot cannot connect again yet
+    lost = await world.bot.until(lambda: adapter.out_of_touch_since, "the bot to lose touch")
+    await world.fake.start(port)
+    await world.bot.until(
+        lambda: adapter.out_of_touch_since is None, "the bot to be in touch again", timeout=60
+    )
+    world.sam.send(world.general, "!ping")
+    await world.fake.wait_posted(2, world.general)
+    assert lost <= datetime.now(UTC)

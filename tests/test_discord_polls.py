@@ -7,6 +7,7 @@ one line that says why, and secret ballots that leave no link in the database.""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ import pytest
 from discordbot import Running, content, discord_server
 
 from bot.context import PollLayout
+from bot.discord.base import snowflake_ms
 from bot.discord.polls import not_native, poll_body
 from bot.messages import Messages
 from bot.platforms import Platforms
@@ -185,6 +187,30 @@ async def test_the_close_ends_discords_poll_and_reads_who_chose_what(world: Worl
     assert world.fake.calls_to("POST /channels/{channel_id}/polls/{message_id}/expire")
     await world.bot.settled()
     assert outbox.count_by_state(world.bot.db).get("failed") is None
+    # One message at the close: the result, as a reply to the poll.
+    [result] = world.fake.posted(world.general)[3:]
+    title = TEXT.get("poll.closed_title", number=row.id, question="Tea or coffee?")
+    assert result.reply_to == poll.id and result.content.startswith(content(title))
+    assert content(TEXT.get("poll.turnout", voters=2, members=6, percent=33)) in result.content
+
+
+async def test_a_vote_typed_while_the_bot_was_down_keeps_its_own_time(world: World) -> None:
+    """Read back after a restart, a typed vote counts at the time it was sent (within
+    the time away), not at the time it was read: one sent before a closing time that
+    passed while the bot was down counts."""
+    sam, alex, kim = world.people["sam"], world.people["alex"], world.people["kim"]
+    sam.send(world.general, "!poll Lunch on Friday? | Soup | Salad | closes in 30 minutes")
+    said = await world.fake.wait_posted(3, world.general)
+    [row] = poll_store.open_in_room(world.bot.db, f"discord:{world.general}")
+    alex.reply(said[0].id, "1")
+    await vote_stored(world, row.id, 1)
+    await world.bot.stop()
+    sent = kim.reply(said[0].id, "2")  # only Discord knows of it
+    await world.fake.wait_for(lambda: snowflake_ms(sent) < int(time.time() * 1000))
+    await world.bot.start()
+    await vote_stored(world, row.id, 2)
+    [kims] = [v for v in poll_store.votes(world.bot.db, row.id) if v.voter == f"discord:{kim.id}"]
+    assert kims.ts == snowflake_ms(sent)
 
 
 @pytest.mark.parametrize(
@@ -209,6 +235,8 @@ async def test_a_poll_discord_cannot_do_goes_as_numbered_text_and_says_why(
     said = await world.fake.wait_posted(3, world.general)
     assert all(m.poll is None for m in said)
     assert said[2].content == content(TEXT.get(f"poll.plain_{why}"))
+    assert content(TEXT.get("poll.how_to_reply")) in said[1].content  # nothing to tap
+    assert content(TEXT.get("poll.how_to_answer")) not in said[1].content
     alex.reply(said[1].id, "1")  # a typed answer counts
     [row] = poll_store.open_in_room(world.bot.db, f"discord:{world.general}")
     await vote_stored(world, row.id, 1)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from bot.context import Context, UserError
 from bot.messages import Entry, Messages
 from bot.registry import Command, CommandSet
 from bot.roles import Role, role_of
+from bot.scheduler import WAKE_ID, schedule
 from bot.signals import Signals
 from bot.worker import Worker
 from commands import build_registry
@@ -583,3 +585,26 @@ async def test_the_worker_wakes_when_the_inbox_says_so_and_then_wakes_the_sender
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await running
+
+
+async def test_the_scheduler_wake_up_is_set_again_only_when_the_earliest_job_changes(
+    bot: Bot,
+) -> None:
+    bot.clock.time = datetime.now(UTC) + timedelta(days=10)  # nothing falls due in the test
+    bot.scheduler.start()
+    try:
+        aps = bot.scheduler._aps
+        assert aps is not None
+        armed = aps.get_job(WAKE_ID)  # for the daily jobs, a minute after the start
+        bot.scheduler.refresh()  # as after a batch that added no job
+        assert aps.get_job(WAKE_ID) is armed
+        earlier = (bot.clock.time - timedelta(days=1)).replace(microsecond=0)
+        with bot.store.write() as db:
+            schedule(db, "poll_close", "1", earlier, platform=bot.adapter.name)
+        bot.scheduler.refresh()
+        assert aps.get_job(WAKE_ID).next_run_time == earlier
+        aps.remove_job(WAKE_ID)  # as APScheduler does when it wakes the bot
+        bot.scheduler.refresh()
+        assert aps.get_job(WAKE_ID).next_run_time == earlier
+    finally:
+        bot.scheduler.stop()

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
-from harness import BotProcess, EncryptedPerson, Person, wait_until
+from harness import BotProcess, EncryptedPerson, Person, backup_copy, byte_traces, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -288,25 +287,12 @@ ANSWER_TRACES = [
 
 def answer_traces(files: list[Path]) -> list[tuple[str, bytes]]:
     """Every ballot answer found in these files, byte by byte."""
-    found = []
-    for file in files:
-        data = file.read_bytes() if file.exists() else b""
-        for pattern in ANSWER_TRACES:
-            for match in pattern.finditer(data):
-                found.append((file.name, data[max(0, match.start() - 200) : match.end() + 200]))
-    return found
+    return byte_traces(files, ANSWER_TRACES)
 
 
 def backup(bot: BotProcess, to: Path) -> Path:
     """A copy of the database taken while the bot runs (SQLite's backup API)."""
-    source = sqlite3.connect(f"file:{bot.db_path}?mode=ro", uri=True)
-    copy = sqlite3.connect(to)
-    try:
-        source.backup(copy)
-    finally:
-        copy.close()
-        source.close()
-    return to
+    return backup_copy(bot.db_path, to)
 
 
 async def test_no_file_ever_holds_a_secret_ballot_answer_even_after_a_crash(

@@ -533,7 +533,7 @@ def test_a_failed_export_leaves_the_old_file_and_no_part_file(db: Database, tmp_
     assert out.read_text() == "an older export"
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
     with pytest.raises(ValueError):
-        export_feedback(db, out, "xlsx", secret=SECRET)
+        export_feedback(db, out, "pdf", secret=SECRET)
 
 
 def test_rows_stream_from_the_database(db: Database) -> None:

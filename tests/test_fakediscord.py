@@ -228,6 +228,24 @@ async def test_sends_reach_the_fake_and_a_nonce_posts_once(setup: Setup, connect
     assert {m.id for m in await running.seen.wait("message", 2)} == {first.id, other.id}
 
 
+async def test_a_network_delay_holds_each_frame_and_rest_call_on_its_way(
+    setup: Setup, connect: Any
+) -> None:
+    """What the Discord benchmark's second latency figure stands on: half the round trip
+    for a gateway frame, for a REST request and for its answer; frames keep their order."""
+    running = await connect()
+    setup.fake.gateway.network.one_way = 0.05  # a 100 ms round trip
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    said = [setup.alex.send(setup.general, f"far away {n}") for n in range(3)]
+    seen = await running.seen.wait("message", 3)
+    assert loop.time() - start >= 0.05
+    assert [m.id for m in seen] == said
+    start = loop.time()
+    await running.channel(setup.general).send("and back")
+    assert loop.time() - start >= 0.1
+
+
 async def test_a_lost_response_is_retried_with_the_same_nonce(setup: Setup, connect: Any) -> None:
     running = await connect()
     setup.fake.fail_next(MESSAGES, 502, after=True)  # posted, but the answer never came

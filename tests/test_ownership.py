@@ -27,6 +27,7 @@ OWNERS = {
     "inbox": "storage/inbox.py",
     "outbox": "storage/outbox.py",
     "dead_letters": "storage/deadletters.py",
+    "alerts": "storage/alerts.py",
     "jobs": "storage/jobs.py",
     "rooms": "storage/rooms.py",
     "room_members": "storage/rooms.py",

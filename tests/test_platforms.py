@@ -18,7 +18,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Coroutine, Iterator, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -168,9 +168,19 @@ class Tiny:
         return None
 
     def queue_poll_end(
-        self, db: Database, room_id: str, poll_event: str, results: dict[str, int], text: str
+        self,
+        db: Database,
+        room_id: str,
+        poll_event: str,
+        results: dict[str, int],
+        text: str,
+        *,
+        summary: str | None = None,
     ) -> str:
-        return self._queue(db, "send", room_id, content=text, poll_end=poll_event)
+        ended = self._queue(db, "send", room_id, content=text, poll_end=poll_event)
+        if summary is not None:
+            self.queue_text(db, room_id, summary)
+        return ended
 
     def queue_removal(self, db: Database, room_id: str, event_id: str) -> str:
         return self._queue(db, "redact", room_id, target=event_id)
@@ -245,6 +255,10 @@ class Tiny:
     @property
     def secrets(self) -> list[str]:
         return [TOKEN]
+
+    @property
+    def out_of_touch_since(self) -> datetime | None:
+        return None
 
 
 def send_all(store: Store, platform: str) -> dict[str, str]:

@@ -3,16 +3,17 @@ forgery check on every POST, and refusals as plain pages."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from webclient import Browser, serving
 
-from localbot import ALICE, CHRIS, SAM, LocalBot
+from localbot import ALICE, CHRIS, MESSAGES, SAM, LocalBot
 from storage import web_sessions
 from storage.db import Store
-from web.render import words
+from web.render import TEMPLATES, words
 from web.sessions import COOKIE
 
 
@@ -103,3 +104,32 @@ def test_a_sign_in_link_is_used_once_in_time_and_looking_uses_nothing(store: Sto
     assert web_sessions.use_link(db, late, 1000 + 601) is None  # ten minutes only
     stored = {row[0] for row in db.execute("SELECT token_hash FROM web_links")}
     assert token not in stored and web_sessions.token_hash(token) in stored
+
+
+def test_every_sentence_a_template_says_is_in_the_catalogue() -> None:
+    keys = {
+        key
+        for template in TEMPLATES.glob("*.html")
+        for key in re.findall(r"""say\(\s*["']([\w.]+)["']""", template.read_text())
+    }
+    assert keys, "the scan found no say() in the templates"
+    assert [key for key in sorted(keys) if key not in MESSAGES] == []
+
+
+async def test_ended_sessions_and_old_links_are_tidied_away_daily(tmp_path: Path) -> None:
+    bot = LocalBot(tmp_path / "bot")
+    now = bot.clock.time.timestamp()
+    with bot.store.write() as db:
+        open_key = web_sessions.start(db, ALICE, now, 48 * 3600)
+        ended = web_sessions.start(db, ALICE, now, 8 * 3600)
+        web_sessions.end(db, ended, now)
+        web_sessions.issue_link(db, CHRIS, now)
+    bot.scheduler.ensure_daily()
+    bot.later(hours=2)
+    await bot.tick()
+    assert bot.count("web_sessions") == 2 and bot.count("web_links") == 1  # a day not yet
+    bot.later(days=1)
+    await bot.tick()
+    assert bot.count("web_links") == 0 and bot.count("web_sessions") == 1
+    assert web_sessions.find(bot.db, open_key, bot.clock.time.timestamp()) is not None
+    bot.store.close()

@@ -5,9 +5,9 @@ POST, and refusals as pages in plain words.
   ``frame-ancestors 'none'``, ``nosniff``, ``no-referrer``, and no caching of
   pages (they hold people's words).
 - Every POST (nothing else changes anything): refused if its ``Origin`` (or,
-  without one, ``Sec-Fetch-Site``) says another site sent it, and, once signed
-  in, unless its ``csrf`` field matches the session's token (a synchronizer
-  token, kept server-side with the session)."""
+  without one or when it is ``null``, ``Sec-Fetch-Site``) says another site sent
+  it, and, once signed in, unless its ``csrf`` field matches the session's
+  token (a synchronizer token, kept server-side with the session)."""
 
 from __future__ import annotations
 
@@ -48,9 +48,14 @@ async def add_headers(request: web.Request, response: web.StreamResponse) -> Non
 
 def _from_elsewhere(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
+    site = request.headers.get("Sec-Fetch-Site")
+    if origin == "null":
+        # What browsers send for a form on a page whose referrer policy is
+        # no-referrer (as every page here is): then only Sec-Fetch-Site can say.
+        return site != "same-origin"
     if origin is not None:
         return origin.rstrip("/") != public_url(request)
-    return request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none")
+    return (site or "same-origin") not in ("same-origin", "none")
 
 
 @web.middleware

@@ -44,6 +44,7 @@ from bot.discord.base import (
     snowflake,
     snowflake_ms,
     stored,
+    until_written,
 )
 from bot.discord.slash import catalogue
 from storage import inbox, outbox
@@ -114,14 +115,7 @@ class Ballots(DiscordBase):
         """Read again from Discord the ballot answers whose words went with the bot's
         memory (it stopped before handling them), and let them be handled."""
         self._recall_needed = False
-        async with self.store.writing() as db:
-            waiting = [
-                e
-                for e in inbox.sealed_waiting(db, PLATFORM)
-                if e.event_id not in self._held and not e.type.startswith("MESSAGE_REACTION_")
-            ]
-            self._ask_again(db, [e for e in waiting if e.type == PRESS])
-            waiting = [e for e in waiting if e.type != PRESS]
+        waiting = await until_written(self.store, self._to_recall)
         found: dict[int, dict[str, Any] | None] = {}
         for event in waiting:
             try:
@@ -129,18 +123,32 @@ class Ballots(DiscordBase):
             except (discord.HTTPException, OSError) as err:
                 log.warning("Could not read a ballot answer again (%s)", err)
                 self._recall_needed = True
-        async with self.store.writing() as db:
-            for event in waiting:
-                if event.seq not in found:
-                    continue
-                raw = found[event.seq]
-                if raw is None:
-                    inbox.mark(db, event.seq, "ignored")  # gone from Discord: nothing to count
-                    continue
-                self._held[event.event_id] = {**event.event, "d": raw, "sealed": False}
-                inbox.release(db, event.seq)
+        await until_written(self.store, self._recalled, waiting, found)
         if found:
             self.signals.received.set()
+
+    def _to_recall(self, db: Database) -> list[InboxEvent]:
+        """The ballot answers to read again (presses cannot be: asked again)."""
+        waiting = [
+            e
+            for e in inbox.sealed_waiting(db, PLATFORM)
+            if e.event_id not in self._held and not e.type.startswith("MESSAGE_REACTION_")
+        ]
+        self._ask_again(db, [e for e in waiting if e.type == PRESS])
+        return [e for e in waiting if e.type != PRESS]
+
+    def _recalled(
+        self, db: Database, waiting: list[InboxEvent], found: dict[int, dict[str, Any] | None]
+    ) -> None:
+        for event in waiting:
+            if event.seq not in found:
+                continue
+            raw = found[event.seq]
+            if raw is None:
+                inbox.mark(db, event.seq, "ignored")  # gone from Discord: nothing to count
+                continue
+            self._held[event.event_id] = {**event.event, "d": raw, "sealed": False}
+            inbox.release(db, event.seq)
 
     def _ask_again(self, db: Database, lost: list[InboxEvent]) -> None:
         """Presses whose choice went with the bot's memory (see above): dropped, or

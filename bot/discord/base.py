@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from bot.config import Config
 from bot.signals import Signals
+from bot.signals import until_written as until_written  # (for the parts)
 from storage import inbox
 from storage.db import Store
 from storage.outbox import OutboxItem
@@ -89,6 +90,20 @@ class DiscordBase:
         # Answers to secret ballots, by event ID: in memory only, never on disk (ballots).
         self._held: dict[str, dict[str, Any]] = {}
         self._recall_needed = False
+        self._answered_at = datetime.now(UTC)  # the gateway's latest message to the bot
+        self._lost_since: datetime | None = None  # the gateway went away after that
+
+    @property
+    def out_of_touch_since(self) -> datetime | None:
+        """When the gateway last said something, while it is disconnected."""
+        return self._lost_since
+
+    def in_touch(self, answered: bool) -> None:
+        """The gateway sent something (an event, a heartbeat's answer), or went away."""
+        if answered:
+            self._answered_at, self._lost_since = datetime.now(UTC), None
+        elif self._lost_since is None:
+            self._lost_since = self._answered_at
 
     @property
     def http(self) -> discord.http.HTTPClient:

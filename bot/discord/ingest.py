@@ -4,13 +4,20 @@ record of servers and channels reaches it at all), queued in the order it
 came, and written to the inbox (unique by its Discord ID, see
 ``bot.discord.events``) in one transaction with the positions it moves on: the
 last message ID of its channel, the session and sequence. Then the worker is
-woken through ``signals.received``.
+woken through ``signals.received``. If the database cannot take a batch now
+(a full disk, a lock held by another program), the same batch is stored again
+with back-off until it can (``bot.signals.until_written``); what comes
+meanwhile waits in the queue, and an interaction is acknowledged only once it
+is stored.
 
 After a fresh IDENTIFY (a start, or a session Discord would not resume), each
 channel the bot knows is back-filled over REST (``GET /channels/{id}/messages?
 after=<last stored>``, page by page) before anything newer is stored, so the
 inbox keeps the channel's order and nothing sent while the bot was away is
-lost; a message both back-filled and dispatched is stored once. Then the
+lost; a message both back-filled and dispatched is stored once. A message
+sent while the bot was away keeps its own time (Discord's, within the time
+away: ``storage.inbox``): the time the bot last saw moves on only once the
+back-fill is stored, never at the READY before it. Then the
 reactions on the bot's recent messages are caught up on (``bot.discord.reactions``).
 ``fill_gaps`` switches the back-fill off (tests show what it is for).
 
@@ -34,6 +41,7 @@ from bot.discord.base import DM, PLATFORM, THREADS, snowflake, stored
 from bot.discord.events import emoji_key, stored_event
 from bot.discord.native import INTERESTED, VOTES, Native
 from bot.discord.reactions import Reactions
+from bot.signals import until_written
 from storage import inbox, rooms
 
 log = logging.getLogger(__name__)
@@ -117,21 +125,29 @@ class Ingest(Native, Reactions):
                         waiting_guilds.discard(str(d.get("id")))
                     run.append(arrival)
                 if waiting_guilds is not None and not waiting_guilds:
-                    await self._store(run)  # up to the last server: channels known
+                    began = int(time.time() * 1000)
+                    await self._store(run, moves_time=False)  # up to the last server
                     run, waiting_guilds = [], None
                     await self._back_fill()
+                    await until_written(  # everything until READY is in
+                        self.store, inbox.set_position, PLATFORM, inbox.SYNCED_AT, str(began)
+                    )
                     await self.recall_sealed()  # ballot answers not handled before a restart
                     self.signals.synced.set()
-            await self._store(run)
+            await self._store(run, moves_time=waiting_guilds is None)  # (see above)
 
-    async def _store(self, arrivals: list[Arrival], *, live: bool = True) -> None:
+    async def _store(
+        self, arrivals: list[Arrival], *, live: bool = True, moves_time: bool = True
+    ) -> None:
         """Store dispatches, with the positions they move on. ``live``: they came
         through the gateway just now (their time bounds the next ones, as a sync's
-        does on Matrix: ``storage.inbox``), not from a back-fill."""
+        does on Matrix: ``storage.inbox``, unless ``moves_time`` is off: a back-fill
+        of older messages follows), not from a back-fill."""
         if not arrivals:
             return
         now_ms = int(time.time() * 1000)
-        async with self.store.writing() as db:
+
+        def store(db: Database) -> int:
             known = self._channels(db)
             before = len(known)  # channels are only ever added to it
             added = 0
@@ -142,7 +158,11 @@ class Ingest(Native, Reactions):
             session, seq = arrivals[-1][2], arrivals[-1][3]
             if live:
                 inbox.set_position(db, PLATFORM, "session", f"{session}:{seq}")
+            if live and moves_time:
                 inbox.set_position(db, PLATFORM, inbox.SYNCED_AT, str(now_ms))
+            return added
+
+        added = await until_written(self.store, store)
         self.acknowledge(arrivals)  # interactions: once they are safely stored
         if added:
             self.signals.received.set()

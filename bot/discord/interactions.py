@@ -51,6 +51,7 @@ from bot.context import Choices, EventId, Message, RoomId, UserId
 from bot.discord.base import INTERACTION_ID, PLATFORM, snowflake, snowflake_ms, stored
 from bot.discord.sending import Sending, message_bodies
 from bot.discord.slash import SlashCommands, catalogue, typed_command
+from bot.signals import until_written
 from storage import conversations, inbox, outbox
 from storage.inbox import InboxEvent
 from storage.outbox import OutboxItem
@@ -356,8 +357,7 @@ class Interactions(Sending, SlashCommands):
             log.warning("Could not answer Discord's interaction %s in time (%s)", d["id"], err)
             return
         if why is None and not opens_box(d):
-            async with self.store.writing() as db:
-                inbox.set_position(db, PLATFORM, f"acked:{d['id']}", "1")
+            await until_written(self.store, inbox.set_position, PLATFORM, f"acked:{d['id']}", "1")
 
     async def answer_interaction(self, item: OutboxItem) -> str | None:
         """The bot's reply to a slash command (see above). Returns its message's ID."""

@@ -154,14 +154,23 @@ class Polls(DiscordBase):
         return outbox.enqueue(db, "send", room_id, content=body, platform=PLATFORM)
 
     def queue_poll_end(
-        self, db: Database, room_id: str, poll_event: str, results: dict[str, int], text: str
+        self,
+        db: Database,
+        room_id: str,
+        poll_event: str,
+        results: dict[str, int],
+        text: str,
+        *,
+        summary: str | None = None,
     ) -> str:
-        """End Discord's poll (if it has not ended), and say the result in reply."""
+        """End Discord's poll (if it has not ended), and say the result in reply: one
+        message, the full result where there is one (a poll's end is no mark of its
+        own on Discord, and Discord's own poll shows its end itself)."""
         if self._poll_of(db, poll_event) is not None:
             content = {"message_id": poll_event}
             outbox.enqueue(db, "end_poll", room_id, content=content, platform=PLATFORM)
         body: dict[str, Any] = {
-            "content": text,
+            "content": summary if summary is not None else text,
             "allowed_mentions": {"parse": [], "replied_user": False},
             "message_reference": {"message_id": snowflake(poll_event), "fail_if_not_exists": False},
         }

@@ -22,6 +22,7 @@ from sqlite_utils import Database
 from bot.discord.base import PLATFORM, snowflake, stored
 from bot.discord.ingest import Ingest
 from bot.discord.sending import Sending
+from bot.signals import until_written
 from storage import inbox, outbox, rooms
 from storage.outbox import OutboxItem
 
@@ -105,8 +106,8 @@ class Rooms(Ingest, Sending):
         )
         body = {"name": content.get("name") or "…", "auto_archive_duration": ARCHIVE_AFTER_MINUTES}
         thread = await self.http.request(route, json=body)
-        async with self.store.writing() as db:  # answers in it are in a thread from now on
-            inbox.set_position(db, PLATFORM, f"thread:{thread['id']}", channel)
+        key = f"thread:{thread['id']}"  # answers in it are in a thread from now on
+        await until_written(self.store, inbox.set_position, PLATFORM, key, channel)
         return stored(thread["id"])
 
     async def joined_members(self, room_id: str) -> set[str]:

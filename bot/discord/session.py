@@ -20,10 +20,12 @@ import discord
 import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
+from sqlite_utils import Database
 
 from bot.discord.base import PLATFORM, DiscordBase, stored
 from bot.platforms import StartupError
 from bot.sending import Backoff
+from bot.signals import until_written
 from storage import inbox
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,17 @@ class _Client(discord.Client):
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         await self._session.before_identify(most=IDENTIFY_IN_HOOK)
 
+    def dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None:
+        """Every message from the gateway (``enable_debug_events``) says Discord is
+        there; a disconnect that it may not be. Neither goes on as an event."""
+        if event in ("socket_raw_receive", "socket_raw_send"):
+            if event == "socket_raw_receive":
+                self._session.in_touch(True)
+            return
+        if event == "disconnect":
+            self._session.in_touch(False)
+        super().dispatch(event, *args, **kwargs)
+
 
 class Session(DiscordBase):
     async def login(self) -> None:
@@ -86,6 +99,7 @@ class Session(DiscordBase):
                 member_cache_flags=discord.MemberCacheFlags.none(),  # nor its members
                 chunk_guilds_at_startup=False,
                 max_ratelimit_timeout=30.0,  # longer waits come back to the outbox
+                enable_debug_events=True,  # each gateway message: Discord is there (dispatch)
             )
             self._watch_gateway()
         backoff = Backoff(first=1.0, most=60.0)
@@ -128,9 +142,7 @@ class Session(DiscordBase):
             )
             await asyncio.sleep(min(wait, most))
         if record:
-            async with self.store.writing() as db:
-                inbox.set_position(db, PLATFORM, IDENTIFIED_AT, str(int(time.time() * 1000)))
-                inbox.set_position(db, PLATFORM, IDENTIFY_STREAK, str(streak_now))
+            await until_written(self.store, _record_identify, str(streak_now))
 
     async def gateway_loop(self) -> None:
         """Stay connected: discord.py RESUMEs or IDENTIFYs again as needed; what it
@@ -168,3 +180,8 @@ class Session(DiscordBase):
     def secrets(self) -> list[str]:
         """Strings that must never reach a log."""
         return [s for s in (self.settings.token,) if s]
+
+
+def _record_identify(db: Database, streak: str) -> None:
+    inbox.set_position(db, PLATFORM, IDENTIFIED_AT, str(int(time.time() * 1000)))
+    inbox.set_position(db, PLATFORM, IDENTIFY_STREAK, streak)

@@ -131,7 +131,14 @@ class MatrixAdapter(Queueing, Session, Ingest, Crypto, Events, Sending):
         return self._queue(db, "send", room_id, content, event_type=POLL_START)
 
     def queue_poll_end(
-        self, db: Database, room_id: str, poll_event: str, results: dict[str, int], text: str
+        self,
+        db: Database,
+        room_id: str,
+        poll_event: str,
+        results: dict[str, int],
+        text: str,
+        *,
+        summary: str | None = None,
     ) -> str:
         content = {
             "m.relates_to": {"rel_type": "m.reference", "event_id": poll_event},
@@ -142,7 +149,10 @@ class MatrixAdapter(Queueing, Session, Ingest, Crypto, Events, Sending):
             "msgtype": "m.text",
             "m.mentions": {},
         }
-        return self._queue(db, "send", room_id, content, event_type=POLL_END)
+        ended = self._queue(db, "send", room_id, content, event_type=POLL_END)
+        if summary is not None:  # the results, a message of their own after the end
+            self.queue_text(db, room_id, summary)
+        return ended
 
     def queue_create_room(
         self, db: Database, key: str, name: str, topic: str, invite: Sequence[str] = ()

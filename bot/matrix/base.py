@@ -1,10 +1,12 @@
 """The state every part of the Matrix adapter shares, what the parts ask of
-each other (``Parts``); back-off is ``bot.sending``'s."""
+each other (``Parts``); back-off, and writes tried again while the database
+cannot take them, are ``bot.signals``'s."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from nio import AsyncClient
@@ -15,6 +17,7 @@ from bot.matrix.http import MatrixHTTP
 from bot.platforms import StartupError as StartupError
 from bot.sending import Backoff as Backoff
 from bot.signals import Signals
+from bot.signals import until_written as until_written
 from storage.db import Store
 
 
@@ -120,3 +123,17 @@ class AdapterBase(Parts):
         self._recall_needed = False
         self.crash_delay = 0.5  # the first wait after an unexpected sending failure
         self._undecryptable: set[str] = set()  # event IDs whose decryption failure was logged
+        self._answered_at = datetime.now(UTC)  # the homeserver's latest answer to a sync
+        self._lost_since: datetime | None = None  # the sync has failed since this answer
+
+    @property
+    def out_of_touch_since(self) -> datetime | None:
+        """When the homeserver last answered a sync, while the syncs since fail."""
+        return self._lost_since
+
+    def _in_touch(self, answered: bool) -> None:
+        """A sync was answered (or could not reach the homeserver)."""
+        if answered:
+            self._answered_at, self._lost_since = datetime.now(UTC), None
+        elif self._lost_since is None:
+            self._lost_since = self._answered_at

@@ -16,11 +16,12 @@ from nio.crypto.attachments import encrypted_attachment_generator
 from sqlite_utils import Database
 
 from bot.context import Incoming
-from bot.matrix.base import AdapterBase
+from bot.matrix.base import AdapterBase, until_written
 from bot.matrix.crosssign import cross_sign
 from bot.matrix.events import to_incoming
 from bot.matrix.http import MatrixError, path
 from storage import inbox, polls, rooms
+from storage.inbox import InboxEvent
 
 log = logging.getLogger(__name__)
 
@@ -124,27 +125,36 @@ class Crypto(AdapterBase):
         open to the worker."""
         if self.nio is None or self.nio.olm is None:
             return
-        sessions = self.nio.olm.inbound_group_store
-        opened = 0
-        async with self.store.writing() as db:
-            for event in inbox.without_keys(db, self.name):
-                raw = self._held.get(event.event_id, event.event)  # a ballot answer: in memory
-                content = raw.get("content") or {}
-                key = (event.room_id, content.get("sender_key"), content.get("session_id"))
-                if sessions.get(*key) is None:
-                    continue  # its key is still missing: trying would only fail (and log)
-                plain = self._decrypt(raw, event.room_id)
-                if plain is None:
-                    continue
-                if inbox.is_sealed(event.event):
-                    self._held[event.event_id] = plain
-                    inbox.release(db, event.seq)
-                else:
-                    inbox.unlock(db, event.seq, self.seal(db, event.room_id, [plain])[0])
-                opened += 1
+        opened = await until_written(self.store, self._open_waiting)
         if opened:
             log.info("Keys came for %d waiting message(s)", opened)
             self.signals.received.set()
+
+    def _open_waiting(self, db: Database) -> int:
+        """Decrypt what waits for keys that have come; returns how many opened."""
+        assert self.nio is not None and self.nio.olm is not None
+        sessions = self.nio.olm.inbound_group_store
+        opened = 0
+        for event in inbox.without_keys(db, self.name):
+            raw = self._held.get(event.event_id, event.event)  # a ballot answer: in memory
+            if inbox.is_sealed(event.event) and raw.get("type") != "m.room.encrypted":
+                inbox.release(db, event.seq)  # opened on a try the database did not take
+                opened += 1
+                continue
+            content = raw.get("content") or {}
+            key = (event.room_id, content.get("sender_key"), content.get("session_id"))
+            if sessions.get(*key) is None:
+                continue  # its key is still missing: trying would only fail (and log)
+            plain = self._decrypt(raw, event.room_id)
+            if plain is None:
+                continue
+            if inbox.is_sealed(event.event):
+                self._held[event.event_id] = plain
+                inbox.release(db, event.seq)
+            else:
+                inbox.unlock(db, event.seq, self.seal(db, event.room_id, [plain])[0])
+            opened += 1
+        return opened
 
     def _start_upkeep(self) -> None:
         """Key upkeep runs beside the sync loop: receiving never waits for it."""
@@ -270,10 +280,11 @@ class Crypto(AdapterBase):
         """Fetch again from the homeserver the ballot answers whose content was lost
         with the bot's memory (it stopped before handling them), and handle them."""
         self._recall_needed = False
-        async with self.store.writing() as db:
-            waiting = [
-                e for e in inbox.sealed_waiting(db, self.name) if e.event_id not in self._held
-            ]
+        waiting = [
+            e
+            for e in await until_written(self.store, inbox.sealed_waiting, self.name)
+            if e.event_id not in self._held
+        ]
         if not waiting:
             return
         found: dict[str, dict[str, Any] | None] = {}
@@ -285,19 +296,23 @@ class Crypto(AdapterBase):
                     self._recall_needed = True  # after the next sync
                     continue
                 found[event.event_id] = None
-        async with self.store.writing() as db:
-            for event in waiting:
-                if event.event_id not in found:
-                    continue
-                raw = found[event.event_id]
-                if raw is None:  # gone from the homeserver: nothing to count
-                    inbox.mark(db, event.seq, "ignored")
-                    continue
-                self._held[event.event_id] = raw
-                inbox.release(db, event.seq)
+        await until_written(self.store, self._recalled, waiting, found)
         if found:
             log.info("Fetched again %d ballot answer(s) received before a restart", len(found))
             self.signals.received.set()
+
+    def _recalled(
+        self, db: Database, waiting: list[InboxEvent], found: dict[str, dict[str, Any] | None]
+    ) -> None:
+        for event in waiting:
+            if event.event_id not in found:
+                continue
+            raw = found[event.event_id]
+            if raw is None:  # gone from the homeserver: nothing to count
+                inbox.mark(db, event.seq, "ignored")
+                continue
+            self._held[event.event_id] = raw
+            inbox.release(db, event.seq)
 
     async def held_answer(self, room_id: str, event_id: str) -> Incoming | None:
         """A ballot answer, from memory or else from the homeserver (None if it is gone)."""

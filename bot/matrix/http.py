@@ -105,6 +105,17 @@ class MatrixHTTP:
             timeout=timeout,
         )
 
+    async def admin(self, method: str, endpoint: str) -> dict[str, Any]:
+        """A homeserver admin API request (``/_synapse/admin/...``), as the bot."""
+        return await self._call(
+            method,
+            f"{self.homeserver}{endpoint}",
+            data=None,
+            content_type="application/json",
+            params=None,
+            timeout=None,
+        )
+
     async def upload(self, file: Path, filename: str, mimetype: str) -> str:
         """Upload a file (streamed from disk); returns its mxc:// URI."""
         with file.open("rb") as data:

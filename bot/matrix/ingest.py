@@ -3,7 +3,9 @@ event ID) in the same transaction as the new sync position; so do invites, as
 rows of their own (``INVITE_TYPE``), for the core to answer. When a room's
 timeline is ``limited``, the missing events are fetched from ``/messages``
 first, so the position never moves past something unseen. Once stored, the
-worker is woken through ``signals.received``.
+worker is woken through ``signals.received``. If the database cannot take
+them now (a full disk, a lock held by another program), the same sync is
+stored again with back-off until it can: the position moves only with it.
 
 Also here: the few other reads from the homeserver that jobs make (who is in a
 room, whether a person exists, every answer to a poll)."""
@@ -24,6 +26,7 @@ from bot.matrix.base import AdapterBase, Backoff
 from bot.matrix.crypto import _carries_encryption
 from bot.matrix.events import INVITE_TYPE, to_incoming
 from bot.matrix.http import MatrixError, path
+from bot.signals import until_written
 from storage import inbox, rooms
 
 log = logging.getLogger(__name__)
@@ -59,12 +62,13 @@ class Ingest(AdapterBase):
                     "GET", "v3/sync", params=params, timeout=SYNC_TIMEOUT_MS / 1000 + 30
                 )
                 came = datetime.now(UTC)  # bounds the times of what it brings (storage.inbox)
+                self._in_touch(True)
                 gaps = await self._fetch_gaps(data, token) if token else {}
                 keys_first = _carries_encryption(data)
                 decrypted = await self._crypto_in_order(data) if keys_first else {}
-                async with self.store.writing() as db:
-                    added = self._ingest(db, data, gaps, first=token is None, decrypted=decrypted)
-                    inbox.set_sync_token(db, data["next_batch"], came=came)
+                added = await until_written(
+                    self.store, self._store_sync, data, gaps, token is None, decrypted, came
+                )
                 if not keys_first:  # nothing to decrypt: nio sees it after, off the fast path
                     self._crypto_later(data)
                 elif (data.get("to_device") or {}).get("events"):
@@ -82,6 +86,8 @@ class Ingest(AdapterBase):
                     log.warning("The homeserver ended the bot's session; logging in again")
                     await self.login()
                     continue
+                if err.status == 0 or err.status >= 500:  # not reached, or not well
+                    self._in_touch(False)
                 delay = backoff.next_delay()
                 if err.retry_after:
                     delay = max(delay, err.retry_after)
@@ -93,6 +99,20 @@ class Ingest(AdapterBase):
                     "Sync answer was not understood (%r); trying again in %.1f s", err, delay
                 )
                 await asyncio.sleep(delay)
+
+    def _store_sync(
+        self,
+        db: Database,
+        data: dict[str, Any],
+        gaps: dict[str, list[dict[str, Any]]],
+        first: bool,
+        decrypted: dict[str, dict[str, Any]],
+        came: datetime,
+    ) -> int:
+        """A sync's events and the new position, in one transaction."""
+        added = self._ingest(db, data, gaps, first=first, decrypted=decrypted)
+        inbox.set_sync_token(db, data["next_batch"], came=came)
+        return added
 
     async def _fetch_gaps(
         self, data: dict[str, Any], since: str

@@ -19,6 +19,8 @@ as in Discord's JSON. Errors answer 400 ``{"error": ...}``; a wait that runs out
     GET  /posted?channel_id=&bot_id=   GET /channels/{id}/messages   GET /calls?route=
     GET  /logins         every IDENTIFY and RESUME
     POST /gateway/drop {"code"?} | /gateway/invalidate {"resumable"?} | /gateway/reconnect
+    POST /network        {"ms"}: the network's round trip from now on (each gateway frame,
+                          REST request and REST answer takes half of it one way; 0: loopback)
     POST /fail           {"route", "status"?, "retry_after"?, "after"?, "times"?, ...}
     POST /polls/{message_id}/end   close a poll now (as at its expiry)
     POST /wait/posted    {"count", "channel_id"?, "timeout"?} -> the bot's messages
@@ -240,6 +242,11 @@ def control_app(fake: FakeDiscord) -> web.Application:
     async def _reconnect(request: web.Request, body: Any) -> Any:
         fake.request_reconnect()
         return {}
+
+    @route("POST /network")
+    async def _network(request: web.Request, body: Any) -> Any:
+        fake.gateway.network.one_way = float(body["ms"]) / 2000  # a round trip, halved
+        return {"ms": float(body["ms"])}
 
     @route("POST /fail")
     async def _fail(request: web.Request, body: Any) -> Any:

@@ -36,6 +36,15 @@ LOG_LIMIT = 20_000  # events a session keeps for a RESUME
 
 
 @dataclass
+class Network:
+    """How long each gateway frame and each REST request or answer takes on its way,
+    one way (seconds): 0 on loopback. A benchmark sets it to stand for Discord's
+    servers far away (``POST /network`` in ``control.py``)."""
+
+    one_way: float = 0.0
+
+
+@dataclass
 class Login:
     """One IDENTIFY or RESUME the gateway received."""
 
@@ -50,18 +59,26 @@ class Login:
 
 
 class Connection:
-    def __init__(self, ws: web.WebSocketResponse, request: web.Request) -> None:
+    def __init__(self, ws: web.WebSocketResponse, request: web.Request, network: Network) -> None:
         self.ws, self.request, self.path = ws, request, request.path
+        self.network = network
         self.session: Session | None = None
-        self.queue: asyncio.Queue[str] = asyncio.Queue()
+        self.queue: asyncio.Queue[tuple[float, str]] = asyncio.Queue()  # (when it arrives, it)
 
     def send(self, frame: JSON) -> None:
-        self.queue.put_nowait(json.dumps(frame))
+        self.put(json.dumps(frame))
+
+    def put(self, text: str) -> None:
+        """A frame for the client: it arrives ``network.one_way`` from now, in order."""
+        self.queue.put_nowait((time.monotonic() + self.network.one_way, text))
 
     async def write(self) -> None:
         try:
             while True:
-                await self.ws.send_str(await self.queue.get())
+                arrives, text = await self.queue.get()
+                if (wait := arrives - time.monotonic()) > 0:
+                    await asyncio.sleep(wait)
+                await self.ws.send_str(text)
         except (ConnectionError, RuntimeError):
             return  # the connection went; the session's log still has what was not sent
 
@@ -81,7 +98,7 @@ class Session:
         text = json.dumps({"op": DISPATCH, "t": event, "s": self.seq, "d": data})
         self.log.append((self.seq, text))
         if self.conn is not None:
-            self.conn.queue.put_nowait(text)
+            self.conn.put(text)
 
     def sees_guild(self, guild_id: int) -> bool:
         shard_id, count = self.shard
@@ -101,6 +118,7 @@ class Gateway:
         self.heartbeat_interval = heartbeat_interval  # seconds
         self.session_ttl = session_ttl
         self.session_start_total = session_start_total
+        self.network = Network()
         self.url = ""  # set by the server once it listens
         self.resume_url = ""
         self.logins: list[Login] = []
@@ -202,7 +220,7 @@ class Gateway:
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(timeout=2.0, max_msg_size=4096 * 1024)
         await ws.prepare(request)
-        conn = Connection(ws, request)
+        conn = Connection(ws, request, self.network)
         self.connections.append(conn)
         writer = asyncio.create_task(conn.write())
         try:
@@ -334,7 +352,7 @@ class Gateway:
         session.conn, session.lost_at, conn.session = conn, None, session
         for number, text in session.log:
             if number > seq:
-                conn.queue.put_nowait(text)
+                conn.put(text)
         session.push("RESUMED", {})
         self.on_change()
         return True

@@ -153,3 +153,7 @@ class FakeDiscordProcess:
 
     async def request_reconnect(self) -> None:
         await self.request("POST", "/gateway/reconnect", {})
+
+    async def set_network(self, round_trip_ms: float) -> None:
+        """From now on the bots' connections take ``round_trip_ms`` there and back."""
+        await self.request("POST", "/network", {"ms": round_trip_ms})

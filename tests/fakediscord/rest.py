@@ -148,6 +148,16 @@ class Rest:
 
     # -- the HTTP side -------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        await self._travel()  # the request on its way here
+        answer = await self._answer(request)
+        await self._travel()  # and the answer on its way back
+        return answer
+
+    async def _travel(self) -> None:
+        if self.gateway.network.one_way > 0:
+            await asyncio.sleep(self.gateway.network.one_way)
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         raw = request.rel_url.raw_path.removeprefix("/api/v10")
         found = self._match(request.method, raw)
         if isinstance(found, int):

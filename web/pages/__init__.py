@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from web.pages import account, exports, overview
+from web.pages import account, exports, health, overview
 
-PAGES: list[ModuleType] = [overview, exports, account]
+PAGES: list[ModuleType] = [overview, exports, account, health]
