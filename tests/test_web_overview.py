@@ -10,12 +10,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from webclient import HOSTILE, Browser, serving
+from aiohttp import web as aioweb
+from aiohttp.test_utils import TestClient, TestServer
+from webclient import HOSTILE, Browser, dashboard_for, serving
 
 from localbot import ALICE, CHRIS, DANA, GROUP, SAM, LocalBot, make_bots, say
 from storage import feedback, profiles
 from storage import projects as project_store
 from storage.db import Database
+from web.app import build_app
 
 # T0 is Monday 1 June 2026, 10am in London.
 NEW_PROJECT = "!project new Bus times | Better buses for the day centre | stage deliver"
@@ -93,9 +96,7 @@ async def test_the_numbers_are_impact_s(bot: OverviewBot, web: Browser) -> None:
     assert say("impact.feedback", count=2) in texts(web.page, "impact")
 
 
-async def test_what_waits_for_review_links_to_the_review_list(
-    bot: OverviewBot, web: Browser
-) -> None:
+async def test_what_waits_for_review(bot: OverviewBot, web: Browser) -> None:
     web.sign_in(ALICE)
     assert await web.get("/") == 200
     assert html.unescape(say("web.overview.nothing_waiting")) in html.unescape(web.page)
@@ -105,7 +106,9 @@ async def test_what_waits_for_review_links_to_the_review_list(
         feedback.mark_reviewed(db, 1, ALICE)
     assert await web.get("/") == 200
     assert say("web.overview.waiting", count=1) in html.unescape(web.page)
-    assert 'href="/feedback?reviewed=no"' in web.page
+    # The link to the review list is there once the dashboard has that page.
+    has_list = any(r.canonical == "/feedback" for r in web.client.app.router.resources())
+    assert ('href="/feedback?reviewed=no"' in web.page) == has_list
 
 
 async def test_responses_per_week_in_the_bot_s_time_zone(bot: OverviewBot, web: Browser) -> None:
@@ -135,30 +138,57 @@ async def test_responses_per_week_in_the_bot_s_time_zone(bot: OverviewBot, web: 
     table = texts(web.page, "weekly")
     assert table[-4:] == ["25 May 2026", "1", "1 June 2026", "3"]
     assert "16 March 2026" in table and "9 March 2026" not in table
+    # The chart beside the table: the same weeks, drawn on the server.
+    assert web.page.count("<svg") == 1 and 'role="img"' in web.page
+    assert "1 Jun 2026: 3" in web.page  # the week's bar says its date and number
 
 
 async def test_a_champion_sees_only_their_own(bot: OverviewBot, web: Browser) -> None:
     mine = await bot.poll(f"{HOSTILE[0]} | Yes | No", CHRIS)
     theirs = await bot.poll("Dana's poll? | Yes | No", DANA)
     project = await bot.project(NEW_PROJECT, CHRIS)
-    other = await bot.project("!project new Libraries | Opening hours", DANA)
+    other_project = await bot.project("!project new Libraries | Opening hours", DANA)
     workshop = await bot.workshop("Planning day", CHRIS)
     elsewhere = await bot.workshop("Dana's workshop", DANA)
     await bot.feedback_from(SAM, "The bus is late.")
 
     web.sign_in(CHRIS)
     assert await web.get("/") == 200
-    page = web.page
-    for href in (f"/polls/{mine}", f"/projects/{project}", f"/workshops/{workshop}"):
-        assert f'href="{href}"' in page
-    for href in (f"/polls/{theirs}", f"/projects/{other}", f"/workshops/{elsewhere}"):
-        assert f'href="{href}"' not in page
-    assert "&lt;script&gt;" in page and "<script" not in page
+    page = html.unescape(web.page)
+    for mine_too in (HOSTILE[0], "Bus times", "Planning day"):
+        assert mine_too in page
+    for not_mine in ("Dana's poll?", "Libraries", "Dana's workshop"):
+        assert not_mine not in page
+    assert "&lt;script&gt;" in web.page and "<script" not in web.page
     assert "Pieces of feedback" not in page and "/feedback?reviewed=no" not in page
+    # No page for a poll, a project or a workshop on this dashboard yet: no links to one.
+    assert 'href="/polls/' not in page
 
-    web.sign_in(DANA)
-    assert await web.get("/") == 200
-    assert f'href="/polls/{theirs}"' in web.page and f'href="/polls/{mine}"' not in web.page
+    # With those pages served, each is a link to its own page.
+    dash = dashboard_for(bot)
+    app = build_app(dash)
+
+    async def a_page(request: aioweb.Request) -> aioweb.Response:
+        return aioweb.Response(text="a page")
+
+    for address in ("/polls/{n}", "/projects/{n}", "/workshops/{n}"):
+        app.router.add_get(address, a_page)
+    other = Browser(TestClient(TestServer(app)), dash)
+    await other.client.start_server()
+    try:
+        other.sign_in(CHRIS)
+        assert await other.get("/") == 200
+        for href in (f"/polls/{mine}", f"/projects/{project}", f"/workshops/{workshop}"):
+            assert f'href="{href}"' in other.page
+        for href in (f"/polls/{theirs}", f"/projects/{other_project}", f"/workshops/{elsewhere}"):
+            assert f'href="{href}"' not in other.page
+        other.sign_in(DANA)
+        assert await other.get("/") == 200
+        assert f'href="/polls/{theirs}"' in other.page
+        assert f'href="/polls/{mine}"' not in other.page
+    finally:
+        await other.client.close()
+        dash.reads.close()
 
 
 async def test_a_champion_with_nothing_is_told_so(web: Browser) -> None:

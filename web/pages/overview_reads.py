@@ -47,7 +47,7 @@ class TeamView:
 
 @dataclass(frozen=True)
 class Item:
-    href: str
+    href: str | None  # None: that page is not in this dashboard (yet)
     text: str  # people's words (a poll's question, a project's name): shown with |words
 
 
@@ -70,18 +70,23 @@ def team_view(db: Reader, dash: Dashboard, now: datetime) -> TeamView:
     return TeamView(report, [Week(*w) for w in weekly], feedback.count_waiting_review(db))
 
 
-def own_view(db: Reader, user_id: str, now: datetime) -> list[Own]:
+def own_view(db: Reader, user_id: str, now: datetime, served: frozenset[str]) -> list[Own]:
+    """``served``: the addresses ("/polls/") whose pages the dashboard has."""
+
+    def link(prefix: str, number: int) -> str | None:
+        return f"{prefix}{number}" if prefix in served else None
+
     found = [
         (
             "Your open polls",
             "web.overview.no_polls",
-            [Item(f"/polls/{p.id}", p.question) for p in polls.open_started_by(db, user_id)],
+            [Item(link("/polls/", p.id), p.question) for p in polls.open_started_by(db, user_id)],
         ),
         (
             "Your projects",
             "web.overview.no_projects",
             [
-                Item(f"/projects/{p.id}", p.name or f"Project {p.id}")
+                Item(link("/projects/", p.id), p.name or f"Project {p.id}")
                 for p in projects.listing(db)
                 if p.created_by == user_id and not p.finished and p.state != "failed"
             ],
@@ -90,7 +95,7 @@ def own_view(db: Reader, user_id: str, now: datetime) -> list[Own]:
             "Your workshops coming up",
             "web.overview.no_workshops",
             [
-                Item(f"/workshops/{w.id}", w.title)
+                Item(link("/workshops/", w.id), w.title)
                 for w in workshops.upcoming(db, now.timestamp(), organiser=user_id)
             ],
         ),
