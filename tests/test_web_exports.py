@@ -5,6 +5,7 @@ and every export in the audit log."""
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -255,3 +256,25 @@ async def test_a_download_given_up_part_way_frees_the_dashboard(
     await asyncio.gather(*both)
     assert await web.get("/exports") == 200
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def cells_of(data: bytes) -> dict[str, list[tuple[object, ...]]]:
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets}
+
+
+@pytest.mark.parametrize(("fields", "options"), [({}, []), ({"project": "5"}, ["--project", "5"])])
+async def test_the_xlsx_is_copro_export_s(
+    bot: LocalBot, web: Browser, tmp_path: Path, fields: dict[str, str], options: list[str]
+) -> None:
+    web.sign_in(ALICE)
+    got = await download(web, format="xlsx", **fields)
+    assert got.status == 200
+    assert got.headers["Content-Disposition"].endswith('.xlsx"')
+    sheets = cells_of(got.body)
+    assert sheets == cells_of(copro_export(bot, tmp_path, "xlsx", "--format", "xlsx", *options))
+    answers = [row[1] for row in sheets["Feedback"][1:]]
+    assert '=HYPERLINK("http://evil.example")' in answers or not fields  # text, as typed
+    assert audited(bot)[-1][3] is not None and audited(bot)[-1][3].startswith("xlsx, ")
