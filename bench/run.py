@@ -544,10 +544,15 @@ async def wait_no_pending(bot: BotProcess, timeout: float = 60) -> None:
 
 
 async def bench_latency(
-    r: Results, synapse: LocalSynapse, children: Children, bot: BotProcess, person: Person
+    r: Results,
+    synapse: LocalSynapse,
+    children: Children,
+    bot: BotProcess,
+    person: Person,
+    echo_name: str = "echo-bot",
 ) -> None:
     s = r.sizes
-    echo_account = synapse.register("echo-bot")
+    echo_account = synapse.register(echo_name)
     bot_room = await person.create_room([bot.user_id])
     echo_room = await person.create_room([echo_account.user_id])
     await join_as(synapse, echo_account, echo_room)

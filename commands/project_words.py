@@ -2,21 +2,24 @@
 with its terms of engagement, and the lines of the impact report.
 
 Every sentence comes from the catalogue (``bot/messages.toml``); these functions
-only choose and arrange them. ``words`` is a ``Context`` or a ``Job``: both give
-catalogue messages with ``.text()``.
+only choose and arrange them. ``words`` is anything that gives catalogue
+messages with ``.text()``: a ``Context``, a ``Job``, or the dashboard's catalogue.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from bot.context import Context
-from bot.scheduler import Job
 from commands.project_rules import SMALLEST_GROUP, invitation_summary, shown_groups
 from storage.profiles import RELATIONSHIPS
 from storage.projects import STAGES, Project
 
-Words = Context | Job
+
+class Words(Protocol):
+    def text(self, key: str, **values: object) -> str: ...
+
+
 TERMS = "project.terms"  # the catalogue key of the terms of engagement
 
 
@@ -128,29 +131,42 @@ class Numbers:
 
 
 def impact_report(words: Words, numbers: Numbers) -> str:
-    lines = [words.text("impact.title")]
+    return "\n\n".join(
+        "\n".join([title, *lines]) for title, lines in impact_sections(words, numbers)
+    )
+
+
+def impact_sections(words: Words, numbers: Numbers) -> list[tuple[str, list[str]]]:
+    """The impact report in parts, each a first line and the lines under it: what
+    was done, where people live, how they are involved, and the privacy note
+    (which has no lines under it). ``!impact`` sends them as one message; the
+    dashboard's overview shows the same lines."""
     stages = numbers.stages
     if stages:
         parts = [words.text("impact.stage_count", stage=s, count=stages.get(s, 0)) for s in STAGES]
-        lines.append(
-            words.text("impact.projects", count=sum(stages.values()), stages=", ".join(parts))
+        projects = words.text(
+            "impact.projects", count=sum(stages.values()), stages=", ".join(parts)
         )
     else:
-        lines.append(words.text("impact.no_projects"))
-    lines.append(words.text("impact.people", count=numbers.people))
-    lines.append(words.text("impact.polls", count=numbers.polls))
-    lines.append(words.text("impact.feedback", count=numbers.feedback))
-    lines.append(words.text("impact.workshops", count=numbers.workshops))
-    lines += ["", words.text("impact.areas_title")]
-    lines += _groups(words, numbers.areas, numbers.known_areas)
+        projects = words.text("impact.no_projects")
+    done = [
+        projects,
+        words.text("impact.people", count=numbers.people),
+        words.text("impact.polls", count=numbers.polls),
+        words.text("impact.feedback", count=numbers.feedback),
+        words.text("impact.workshops", count=numbers.workshops),
+    ]
     labels = {r: words.text(f"impact.{r.replace(' ', '_')}") for r in RELATIONSHIPS}
-    said = numbers.relationships
-    lines += ["", words.text("impact.relationships_title")]
-    lines += _groups(
-        words, {labels.get(r, r): n for r, n in said.items()}, [labels[r] for r in RELATIONSHIPS]
-    )
-    lines += ["", words.text("impact.hidden_note", least=SMALLEST_GROUP)]
-    return "\n".join(lines)
+    said = {labels.get(r, r): n for r, n in numbers.relationships.items()}
+    return [
+        (words.text("impact.title"), done),
+        (words.text("impact.areas_title"), _groups(words, numbers.areas, numbers.known_areas)),
+        (
+            words.text("impact.relationships_title"),
+            _groups(words, said, [labels[r] for r in RELATIONSHIPS]),
+        ),
+        (words.text("impact.hidden_note", least=SMALLEST_GROUP), []),
+    ]
 
 
 def _groups(words: Words, counts: dict[str, int], known: list[str]) -> list[str]:

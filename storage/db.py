@@ -22,9 +22,10 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
@@ -74,6 +75,22 @@ def unavailable(err: BaseException) -> str | None:
                 return reason
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def week_starts(now: datetime, timezone: str, weeks: int) -> tuple[list[date], list[str]]:
+    """The Mondays of the last ``weeks`` weeks and the next one, and each as the
+    moment it starts in ``timezone`` (00:00 there, clocks changing or not), in UTC."""
+    tz = ZoneInfo(timezone)
+    today = now.astimezone(tz).date()
+    first = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
+    mondays = [first + timedelta(weeks=k) for k in range(weeks + 1)]
+    starts = [
+        datetime.combine(day, datetime.min.time(), tz)
+        .astimezone(UTC)
+        .isoformat(timespec="milliseconds")
+        for day in mondays
+    ]
+    return mondays, starts
 
 
 def utcnow() -> str:

@@ -151,6 +151,20 @@ def find_project(db: Reader, text: str) -> int | None:
     return found[0] if len(found) == 1 else None
 
 
+def choices(db: Reader) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """What an export can be about, as (number, name or question): the projects
+    (those whose room could not be made left out, as ``find_project`` does) and
+    the questions (feedback threads)."""
+    projects = [(p.id, p.name or "") for p in project_store.listing(db) if p.state != "failed"]
+    return projects, [(q.id, q.text) for q in feedback.questions(db)]
+
+
+def project_exists(db: Reader, project_id: int) -> bool:
+    """Whether an export can be about this project (as ``find_project`` finds them)."""
+    project = project_store.get(db, project_id)
+    return project is not None and project.state != "failed"
+
+
 def project_name(db: Reader, project_id: int) -> str | None:
     """The name of the project an export is about (None if it has none)."""
     project = project_store.get(db, project_id)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from storage.db import Reader, dicts, utcnow
+from storage.db import Reader, dicts, utcnow, week_starts
 
 MAX_TEXT = 10_000  # characters kept of one piece of feedback
 
@@ -172,6 +172,27 @@ def count_waiting_review(db: Reader) -> int:
     return int(row[0])
 
 
+def weekly_counts(
+    db: Reader, now: datetime, timezone: str, weeks: int = 12
+) -> list[tuple[date, int]]:
+    """Saved feedback given in each of the last ``weeks`` weeks (this one, so far,
+    last): each week's Monday and its count, oldest first. Weeks run from Monday
+    00:00 to Monday 00:00 in ``timezone`` (the bot's), clocks changing or not. A
+    time kept only as a date (made anonymous) counts on that day."""
+    mondays, bounds = week_starts(now, timezone, weeks)
+    # A date alone ("2026-06-01") sorts before that day's times: it is read as midday,
+    # and the range starts at the first day's date so it is found by the index.
+    at = "CASE WHEN length(created_at) = 10 THEN created_at || 'T12:00' ELSE created_at END"
+    week = " ".join(f"WHEN t < ? THEN {k}" for k in range(-1, weeks))
+    rows = db.execute(
+        f"SELECT CASE {week} END AS week, count(*) FROM (SELECT {at} AS t FROM feedback "
+        "WHERE state = 'saved' AND created_at >= ? AND created_at < ?) GROUP BY week",
+        [*bounds, bounds[0][:10], bounds[-1]],
+    ).fetchall()
+    counts = {int(k): int(n) for k, n in rows if k is not None}
+    return [(mondays[k], counts.get(k, 0)) for k in range(weeks)]
+
+
 def add_theme(db: Database, feedback_id: int, theme: str) -> None:
     db.execute(
         "INSERT OR IGNORE INTO feedback_themes (feedback_id, theme) VALUES (?, ?)",
@@ -259,14 +280,16 @@ def close_question(db: Database, question_id: int) -> None:
     )
 
 
-def count_saved(db: Database) -> int:
+def count_saved(db: Reader) -> int:
     """Pieces of feedback saved (not those the bot is still asking the person about)."""
     return int(db.execute("SELECT count(*) FROM feedback WHERE state = 'saved'").fetchone()[0])
 
 
-def senders(db: Database) -> set[str]:
+def senders(db: Reader) -> set[str]:
     """Everyone whose saved feedback carries their name."""
-    found = db.execute("SELECT user_id FROM feedback WHERE user_id IS NOT NULL AND state = 'saved'")
+    found = db.execute(
+        "SELECT DISTINCT user_id FROM feedback WHERE user_id IS NOT NULL AND state = 'saved'"
+    )
     return {r[0] for r in found}
 
 

@@ -6,17 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlite_utils import Database
-
 from storage import feedback, polls, profiles, projects, workshops
+from storage.db import Reader
 
 
-def stage_counts(db: Database) -> dict[str, int]:
+def stage_counts(db: Reader) -> dict[str, int]:
     """Projects by stage (those still being set up count at their stage)."""
     return projects.stage_counts(db)
 
 
-def people_involved(db: Database, leave_out: Iterable[str] = ()) -> int:
+def people_involved(db: Reader, leave_out: Iterable[str] = ()) -> int:
     """Different people who took part in anything: projects (members, past and present,
     and everyone who said yes), poll voters, people who sent feedback with their name,
     and workshop attendees."""
@@ -25,25 +24,25 @@ def people_involved(db: Database, leave_out: Iterable[str] = ()) -> int:
     return len(found - set(leave_out) - {None})
 
 
-def polls_run(db: Database) -> int:
+def polls_run(db: Reader) -> int:
     return polls.count(db)
 
 
-def feedback_count(db: Database) -> int:
+def feedback_count(db: Reader) -> int:
     """Pieces of feedback saved (not those the bot is still asking the person about)."""
     return feedback.count_saved(db)
 
 
-def workshops_held(db: Database, now: datetime) -> int:
+def workshops_held(db: Reader, now: datetime) -> int:
     """Workshops (and training) that have taken place and were not cancelled."""
     return workshops.held(db, now)
 
 
-def area_counts(db: Database) -> dict[str, int]:
+def area_counts(db: Reader) -> dict[str, int]:
     """How many people said they live in each area (from the voluntary profiles)."""
     return profiles.area_counts(db)
 
 
-def relationship_counts(db: Database) -> dict[str, int]:
+def relationship_counts(db: Reader) -> dict[str, int]:
     """How many people said each of: uses services, carer, council staff (any mix)."""
     return profiles.relationship_counts(db)

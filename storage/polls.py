@@ -144,6 +144,15 @@ def open_in_room(db: Database, room_id: str) -> list[Poll]:
     return [_poll(r) for r in rows]
 
 
+def open_started_by(db: Reader, creator: str) -> list[Poll]:
+    """The polls this person started that are still open, newest first."""
+    rows = db.execute(
+        f"SELECT {_COLUMNS} FROM polls WHERE creator = ? AND state = 'open' ORDER BY id DESC",
+        [creator],
+    ).fetchall()
+    return [_poll(r) for r in rows]
+
+
 def newest_in_room(db: Database, room_id: str, *, state: str | None = None) -> Poll | None:
     sql = f"SELECT {_COLUMNS} FROM polls WHERE room_id = ?"
     params: list[object] = [room_id]
@@ -233,12 +242,12 @@ def votes(db: Reader, poll_id: int) -> list[Vote]:
     return [Vote(v, ts, e, k, tuple(json.loads(a))) for v, ts, e, k, a in rows]
 
 
-def count(db: Database) -> int:
+def count(db: Reader) -> int:
     """How many polls have been run."""
     return int(db.execute("SELECT count(*) FROM polls").fetchone()[0])
 
 
-def voters(db: Database) -> set[str]:
+def voters(db: Reader) -> set[str]:
     """Everyone who has answered a poll (an open vote, or a secret ballot cast)."""
     found = db.execute(
         "SELECT voter FROM poll_votes WHERE kind IN ('response', 'react') "

@@ -461,13 +461,13 @@ def delivery(db: Database, txn_id: str) -> tuple[str, str | None]:
 # ----- for the numbers the team reports (storage.impact) -------------------------
 
 
-def stage_counts(db: Database) -> dict[str, int]:
+def stage_counts(db: Reader) -> dict[str, int]:
     """Projects by stage (those still being set up count at their stage)."""
     rows = db.execute("SELECT stage, count(*) FROM projects GROUP BY stage").fetchall()
     return {stage: int(n) for stage, n in rows}
 
 
-def participants(db: Database) -> set[str]:
+def participants(db: Reader) -> set[str]:
     """Everyone who took part in a project: members, past and present, and everyone
     who said yes."""
     found = {r[0] for r in db.execute("SELECT user_id FROM project_members")}

@@ -172,13 +172,19 @@ def set_reminders(db: Database, workshop_id: int, offsets: Sequence[str]) -> Non
     )
 
 
-def upcoming(db: Database, now: float, *, room_id: str | None = None) -> list[Workshop]:
-    """Open workshops that have not started, soonest first (only this room's, if given)."""
+def upcoming(
+    db: Reader, now: float, *, room_id: str | None = None, organiser: str | None = None
+) -> list[Workshop]:
+    """Open workshops that have not started, soonest first (only this room's, or
+    this organiser's, if given)."""
     sql = f"SELECT {_COLUMNS} FROM workshops WHERE state = 'open' AND starts_at > ?"
     params: list[Any] = [now]
     if room_id is not None:
         sql += " AND room_id = ?"
         params.append(room_id)
+    if organiser is not None:
+        sql += " AND organiser = ?"
+        params.append(organiser)
     rows = db.execute(sql + " ORDER BY starts_at, id", params).fetchall()
     return [_workshop(r) for r in rows]
 
@@ -413,7 +419,7 @@ def training_report(db: Reader) -> TrainingReport:
     return TrainingReport(Counter(level for _, level, _ in done), named, len(no_team))
 
 
-def held(db: Database, now: datetime) -> int:
+def held(db: Reader, now: datetime) -> int:
     """Workshops (and training) that have taken place and were not cancelled."""
     row = db.execute(
         "SELECT count(*) FROM workshops WHERE state != 'cancelled' AND starts_at <= ?",
@@ -422,7 +428,7 @@ def held(db: Database, now: datetime) -> int:
     return int(row[0])
 
 
-def attendees(db: Database) -> set[str]:
+def attendees(db: Reader) -> set[str]:
     """Everyone who came to a workshop."""
     return {r[0] for r in db.execute("SELECT user_id FROM workshop_attendance") if r[0]}
 

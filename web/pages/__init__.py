@@ -6,6 +6,7 @@ from types import ModuleType
 
 from web.pages import (
     account,
+    exports,
     feedback,
     health,
     overview,
@@ -17,5 +18,5 @@ from web.pages import (
 )
 
 PAGES: list[ModuleType] = [
-    overview, feedback, themes, polls, projects, workshops, people, account, health
+    overview, feedback, themes, polls, projects, workshops, people, exports, account, health
 ]  # fmt: skip
