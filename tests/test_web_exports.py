@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from test_export import add_feedback, add_project, add_question, csv_cells
-from webclient import HOSTILE, Browser, serving
+from webclient import HOSTILE, Browser, first_bytes, serving
 
 from bot.cli import main as copro
 from bot.export import neutralise
@@ -241,7 +241,7 @@ async def test_a_download_given_up_part_way_frees_the_dashboard(
     form = {"csrf": web.csrf, "format": "csv", "project": "", "question": ""}
     response = await web.client.post("/exports", data=form)
     assert response.status == 200
-    await response.content.readexactly(1000)
+    await first_bytes(response, 1000)
     assert response.connection is not None and response.connection.transport is not None
     response.connection.transport.abort()  # the browser goes away
     response.close()

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.platforms import Platforms
@@ -97,3 +98,8 @@ HOSTILE = (
     "abc\u202etxt.exe",
     '=HYPERLINK("http://evil.example")',
 )
+
+
+async def first_bytes(response: ClientResponse, count: int) -> bytes:
+    """The first ``count`` bytes of a streamed answer, the rest left unread."""
+    return await response.content.readexactly(count)
