@@ -67,7 +67,11 @@ TARGET_RATIO = 1.2
 # Synapse's defaults (synapse/config/ratelimiting.py) when rc_message is not set.
 RC_MESSAGE_PER_SECOND = 0.2
 RC_MESSAGE_BURST = 10
-POLLS = ("!poll secret Which day? | Mon | Tue | Wed", "!poll secret Which room? | Hall | Library")
+POLLS = (
+    "!poll secret Which day? | Mon | Tue | Wed",
+    "!poll secret Which room? | Hall | Library",
+    "!poll secret Which time? | 10am | 2pm",
+)
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,8 @@ class Results:
     sizes: Sizes
     skip_default: bool = False
     default: Fanout = field(default_factory=Fanout)
-    exempt: Fanout = field(default_factory=Fanout)
+    exempt: Fanout = field(default_factory=Fanout)  # the first ballot after a restart
+    exempt_again: Fanout = field(default_factory=Fanout)  # the next one
     bare_sequential_s: float | None = None
     bare_parallel_s: float | None = None
     bare_events: int = 0
@@ -151,12 +156,24 @@ def table(r: Results) -> list[str]:
     ratio = r.ratio
     rows.append(
         (
-            f"secret ballot to {n}, bot exempted",
+            f"secret ballot to {n}, exempted, first after a restart",
             fmt_s(r.exempt.seconds),
             fmt_s(r.baseline) + " (bare)",
             "-" if ratio is None else f"{ratio:.3f}",
             f"<= {TARGET_RATIO}",
             verdict(r.passed),
+        )
+    )
+    again = r.exempt_again.seconds
+    base = r.baseline
+    rows.append(
+        (
+            f"the next secret ballot to {n}, exempted",
+            fmt_s(again),
+            fmt_s(base) + " (bare)",
+            "-" if again is None or not base else f"{again / base:.3f}",
+            "(info)",
+            "",
         )
     )
     return table_lines(rows)
@@ -165,7 +182,7 @@ def table(r: Results) -> list[str]:
 def notes(r: Results) -> list[str]:
     n = r.sizes.people
     out = []
-    if not r.skip_default:
+    if not r.skip_default and r.default.seconds is not None:
         d = r.default
         out.append(
             f"Default limits: the bot sent {d.events} events ({d.ballots} ballots of 2 events "
@@ -177,8 +194,16 @@ def notes(r: Results) -> list[str]:
         )
     e = r.exempt
     out.append(
-        f"Exempted (override_ratelimit 0/0 for the bot and the bare client): the bot sent "
+        f"Exempted (override_ratelimit 0/0 for the bot and the bare client), the first ballot "
+        f"after the bot (re)started: the bot sent "
         f"{e.events} events to {e.ballots} people, told 429 {e.rate_limited} times. {e.stages}"
+    )
+    a = r.exempt_again
+    out.append(
+        f"The next secret ballot, exempted: {a.events} events to {a.ballots} people. {a.stages} "
+        "The first ballot after the bot starts also asks Synapse once for each direct chat "
+        "whether it is encrypted (`GET .../state/m.room.encryption/`, 404 when not; the "
+        "answer is kept in memory); the next one does not."
     )
     out.append(
         f"Bare nio client, the same {r.bare_events} ballot events (the bot's, read from its "
@@ -368,7 +393,9 @@ async def run_all(r: Results, synapse: LocalSynapse, workdir: Path) -> None:
         print("1/2 exempted: the bot's secret ballot, then the bare client...", flush=True)
         for account in (bot.user_id, bare_account.user_id):
             exempt(synapse, admin, account)
-        r.exempt, poll_id = await secret_ballot(bot, champion, room, POLLS[0], 600)
+        r.exempt, _ = await secret_ballot(bot, champion, room, POLLS[0], 600)
+        await settle(bot)
+        r.exempt_again, poll_id = await secret_ballot(bot, champion, room, POLLS[1], 600)
         person_of = {dm: person for person, dm in bot_dms.items()}
         plan = [
             (bare_dms[person_of[room_id]], event_type, json.loads(content))
@@ -384,7 +411,7 @@ async def run_all(r: Results, synapse: LocalSynapse, workdir: Path) -> None:
             floor = (2 * n + 1 - RC_MESSAGE_BURST) / RC_MESSAGE_PER_SECOND
             print(f"2/2 secret ballot on default limits (at least {floor:.0f} s)...", flush=True)
             await settle(bot)
-            r.default, _ = await secret_ballot(bot, champion, room, POLLS[1], 2 * floor + 300)
+            r.default, _ = await secret_ballot(bot, champion, room, POLLS[2], 2 * floor + 300)
     finally:
         for person in people:
             await person.close()
