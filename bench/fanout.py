@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -27,7 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +54,7 @@ from bench.common import (  # noqa: E402
 )
 from bench.run import (  # noqa: E402
     Children,
+    Listener,
     fmt_s,
     iso_to_unix,
     send_event,
@@ -105,6 +107,8 @@ class Results:
     exempt_again: Fanout = field(default_factory=Fanout)  # the next one
     bare_sequential_s: float | None = None
     bare_parallel_s: float | None = None
+    bare_syncing_s: float | None = None  # all at once, with a /sync loop running
+    lookups_s: float | None = None  # one encryption-state lookup per direct chat
     bare_events: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -203,14 +207,17 @@ def notes(r: Results) -> list[str]:
         f"The next secret ballot, exempted: {a.events} events to {a.ballots} people. {a.stages} "
         "The first ballot after the bot starts also asks Synapse once for each direct chat "
         "whether it is encrypted (`GET .../state/m.room.encryption/`, 404 when not; the "
-        "answer is kept in memory); the next one does not."
+        "answer is kept in memory); the next one does not. The same lookups from the bare "
+        f"client, all at once: {fmt_s(r.lookups_s)}."
     )
     out.append(
         f"Bare nio client, the same {r.bare_events} ballot events (the bot's, read from its "
         f"outbox) into its own direct chats with the same {n} people: one after another "
         f"{fmt_s(r.bare_sequential_s)}, all people at once (each person's two in order) "
-        f"{fmt_s(r.bare_parallel_s)}; the faster is the baseline. The bot's time runs from "
-        "the champion's send (so it includes the command arriving and being handled); the "
+        f"{fmt_s(r.bare_parallel_s)}, the faster being the baseline; for information, all at "
+        f"once with a long-poll /sync loop running meanwhile, as the bot has: "
+        f"{fmt_s(r.bare_syncing_s)}. The bot's time runs from the champion's send (so it "
+        "includes the command arriving and being handled); the "
         "bare client's from its first send. The announcement in the room is the bot's only."
     )
     return out + r.notes
@@ -235,6 +242,34 @@ def exempt(synapse: LocalSynapse, admin: Account, user_id: str, remove: bool = F
     )
     if status != 200:
         raise RuntimeError(f"{method} {path} failed ({status}): {payload}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds Synapse and the bot use during one step (``with meter("step"):``)."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.used: dict[str, dict[str, float]] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, step: str) -> Iterator[None]:
+        before = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        yield
+        self.used[step] = {n: cpu_seconds(p) - before[n] for n, p in self.pids.items()}
+
+    def note(self) -> str:
+        parts = [
+            f"{step}: " + ", ".join(f"{name} {used:.1f} s" for name, used in used_by.items())
+            for step, used_by in self.used.items()
+        ]
+        return "CPU time used (user + system) during each step: " + "; ".join(parts) + "."
 
 
 async def settle(bot: BotProcess) -> None:
@@ -326,10 +361,22 @@ async def secret_ballot(
 
 
 async def bare_send(
-    bare: AsyncClient, plan: list[tuple[str, str, dict[str, Any]]], parallel: bool, tag: str
+    bare: AsyncClient,
+    plan: list[tuple[str, str, dict[str, Any]]],
+    parallel: bool,
+    tag: str,
+    syncing: bool = False,
 ) -> float:
     """Send the planned events (room, type, content); seconds from the first send to the
-    last answer. In parallel: each room's events in order, all rooms at once."""
+    last answer. In parallel: each room's events in order, all rooms at once.
+    ``syncing``: with a long-poll /sync loop running meanwhile, as the bot has."""
+    if syncing:
+        listener = Listener(bare)
+        await listener.start()
+        try:
+            return await bare_send(bare, plan, parallel, tag)
+        finally:
+            await listener.stop()
     t0 = time.time()
     if not parallel:
         for k, (room_id, event_type, content) in enumerate(plan):
@@ -344,6 +391,16 @@ async def bare_send(
             await send_event(bare, room_id, event_type, content, f"{tag}{k}")
 
     await asyncio.gather(*(room_share(room_id) for room_id in by_room))
+    return time.time() - t0
+
+
+async def encryption_lookups(client: AsyncClient, room_ids: list[str]) -> float:
+    """What the bot asks once per room after it starts, before it first sends there:
+    the room's m.room.encryption state (404 when not encrypted), for all rooms at once."""
+    t0 = time.time()
+    await asyncio.gather(
+        *(client.room_get_state_event(room_id, "m.room.encryption") for room_id in room_ids)
+    )
     return time.time() - t0
 
 
@@ -393,17 +450,28 @@ async def run_all(r: Results, synapse: LocalSynapse, workdir: Path) -> None:
         print("1/2 exempted: the bot's secret ballot, then the bare client...", flush=True)
         for account in (bot.user_id, bare_account.user_id):
             exempt(synapse, admin, account)
-        r.exempt, _ = await secret_ballot(bot, champion, room, POLLS[0], 600)
+        assert synapse.process is not None and bot.process is not None
+        cpu = CpuMeter({"Synapse": synapse.process.pid, "bot": bot.process.pid})
+        with cpu("the bot's first ballot"):
+            r.exempt, _ = await secret_ballot(bot, champion, room, POLLS[0], 600)
         await settle(bot)
-        r.exempt_again, poll_id = await secret_ballot(bot, champion, room, POLLS[1], 600)
+        with cpu("the next"):
+            r.exempt_again, poll_id = await secret_ballot(bot, champion, room, POLLS[1], 600)
         person_of = {dm: person for person, dm in bot_dms.items()}
         plan = [
             (bare_dms[person_of[room_id]], event_type, json.loads(content))
             for _, _, room_id, event_type, content, _, _ in ballot_rows(bot, poll_id)
         ]
         r.bare_events = len(plan)
-        r.bare_sequential_s = await bare_send(bare, plan, parallel=False, tag="s")
-        r.bare_parallel_s = await bare_send(bare, plan, parallel=True, tag="p")
+        with cpu("bare client, one after another"):
+            r.bare_sequential_s = await bare_send(bare, plan, parallel=False, tag="s")
+        with cpu("bare client, all at once"):
+            r.bare_parallel_s = await bare_send(bare, plan, parallel=True, tag="p")
+        with cpu("bare client, all at once, syncing"):
+            r.bare_syncing_s = await bare_send(bare, plan, True, tag="y", syncing=True)
+        with cpu("the bare client asking once for each chat whether it is encrypted"):
+            r.lookups_s = await encryption_lookups(bare, list(bare_dms.values()))
+        r.notes.append(cpu.note())
         print("\n".join(table(r)), flush=True)  # in case the slow part is cut short
         if not r.skip_default:
             for account in (bot.user_id, bare_account.user_id):
