@@ -270,15 +270,19 @@ async def bot_catch_up(r: Results, bot: BotProcess, burst_from_ms: int) -> None:
         )
         if r.bot_s is not None and r.bot_running_s is not None:
             r.stages = (r.bot_running_s, min(stored) - r.bot_running_s, r.bot_s - min(stored))
+    since = datetime.fromtimestamp(t0, UTC).isoformat()
     replies = bot.query(
-        "SELECT count(*), sum(state = 'sent') FROM outbox WHERE created_at >= ?",
-        [datetime.fromtimestamp(t0, UTC).isoformat()],
+        "SELECT count(*), sum(state = 'sent') FROM outbox WHERE created_at >= ?", [since]
     )[0]
+    await wait_no_outgoing(bot, s.timeout)
+    answered = bot.query("SELECT max(done_at) FROM outbox WHERE created_at >= ?", [since])[0][0]
     log = bot.log()[bot._log_start :]
     warnings = sum(1 for line in log.splitlines() if " WARNING " in line or " ERROR " in line)
     r.notes.append(
         f"Meanwhile the bot queued {replies[0]} things to send (answers in the direct "
-        f"chats), {replies[1] or 0} sent by the time all were handled; its log has "
+        f"chats), {replies[1] or 0} sent by the time all were handled, the last "
+        f"{'-' if answered is None else f'{iso_to_unix(answered) - t0:.2f}'} s after its "
+        "start (on the bench's raised rate limits); its log has "
         f"{log.count('Filled a gap')} gap fill(s) and {warnings} warning/error line(s)."
     )
 
