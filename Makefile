@@ -57,6 +57,8 @@ bench: setup
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/discord.py
+	$(BIN)/python bench/catchup.py
+	$(BIN)/python bench/fanout.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .ruff_cache *.egg-info

@@ -126,6 +126,15 @@ def results_block(
     ]
 
 
+def load_note(at_start: tuple[float, float, float]) -> str:
+    """The machine's load average (1, 5, 15 minutes) when the run started and now."""
+    now = os.getloadavg()
+    return (
+        "Load average at the start {:.2f} {:.2f} {:.2f}, at the end {:.2f} {:.2f} {:.2f} "
+        "(nproc {}).".format(*at_start, *now, os.cpu_count())
+    )
+
+
 def run_kept(
     workdir: Path, keep: bool, run: Callable[[], None], stop: Callable[[], None] = lambda: None
 ) -> bool:

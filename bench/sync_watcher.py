@@ -10,6 +10,10 @@ event was seen. Nothing is stored and nothing is answered.
 (``org.matrix.msc3381.poll.response`` events that refer to the poll EVENT_ID)
 instead of text messages; everything else is the same.
 
+ROOM_ID ``*`` counts in every room the account is in (gaps filled in each). With
+WATCH_SINCE set, it skips its first sync and starts from that sync position, as
+a client that was down since then would (``bench/catchup.py``).
+
 Credentials come from the environment (WATCH_HOMESERVER, WATCH_USER_ID,
 WATCH_DEVICE_ID, WATCH_TOKEN). Prints ``ready`` once listening, then
 ``done <unix time> <count> <VmHWM kB>`` when it has seen EXPECTED events, and exits.
@@ -56,21 +60,24 @@ async def main(room_id: str, expected: int, prefix: str, poll: str | None = None
                 seen.add(event.event_id)  # type: ignore[attr-defined]
 
     try:
-        first = await client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER)
-        assert isinstance(first, SyncResponse), first
-        since = first.next_batch
+        since = os.environ.get("WATCH_SINCE", "")
+        if not since:
+            first = await client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER)
+            assert isinstance(first, SyncResponse), first
+            since = first.next_batch
         print("ready", flush=True)
         while len(seen) < expected:
             resp = await client.sync(timeout=30_000, since=since, sync_filter=SYNC_FILTER)
             if not isinstance(resp, SyncResponse):
                 await asyncio.sleep(0.2)
                 continue
-            room = resp.rooms.join.get(room_id)
-            if room is not None:
+            for joined_id, room in resp.rooms.join.items():
+                if room_id not in ("*", joined_id):
+                    continue
                 if room.timeline.limited and room.timeline.prev_batch:
                     start = room.timeline.prev_batch
                     while True:
-                        page = await client.room_messages(room_id, start, since, limit=100)
+                        page = await client.room_messages(joined_id, start, since, limit=100)
                         assert isinstance(page, RoomMessagesResponse), page
                         count(page.chunk)
                         if not page.chunk or not page.end or page.end == start:
