@@ -57,6 +57,7 @@ bench: setup
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/discord.py
+	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/catchup.py
 	$(BIN)/python bench/fanout.py
 

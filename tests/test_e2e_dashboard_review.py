@@ -11,6 +11,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
+from browser import chromium_browser  # noqa: F401 (the fixture)
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -48,7 +50,8 @@ def page_text(driver: WebDriver) -> str:
 
 
 def wait_for_text(driver: WebDriver, words: str) -> None:
-    WebDriverWait(driver, 20).until(lambda d: words in page_text(d))
+    waiting = WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,))
+    waiting.until(lambda d: words in page_text(d))
 
 
 async def test_review_tag_and_we_did_from_the_browser_reach_the_person(
