@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from webclient import HOSTILE, Browser, serving
+from webclient import HOSTILE, Browser, serving, table
 
 from localbot import ALICE, CHRIS, SAM, LocalBot, make_bots, person_named, say
 from storage import profiles
@@ -41,21 +40,6 @@ def bot(tmp_path: Path) -> Iterator[PeopleBot]:
 async def web(bot: PeopleBot) -> AsyncIterator[Browser]:
     async with serving(bot) as browser:
         yield browser
-
-
-def table(page: str, table_id: str) -> list[list[str]]:
-    """The body rows of a table on the page, each cell's text."""
-    found = re.search(rf'<table id="{table_id}">(.*?)</table>', page, re.S)
-    assert found, f"no table {table_id}"
-    body = found.group(1).split("<tbody>", 1)[1]
-    cells = r"<t[hd][^>]*>(.*?)</t[hd]>"
-    return [
-        [
-            html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
-            for cell in re.findall(cells, row, re.S)
-        ]
-        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
-    ]
 
 
 def impact_lines(report: str, title_key: str) -> list[list[str]]:

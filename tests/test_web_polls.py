@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from webclient import HOSTILE, Browser, serving
+from webclient import HOSTILE, Browser, serving, table
 
 from localbot import ALICE, BOT, CHRIS, DANA, GROUP, LEE, PAT, SAM, LocalBot, make_bots, say
 from storage import polls as poll_store
@@ -61,20 +61,6 @@ def bot(tmp_path: Path) -> Iterator[PollBot]:
 async def web(bot: PollBot) -> AsyncIterator[Browser]:
     async with serving(bot) as browser:
         yield browser
-
-
-def table(page: str, table_id: str) -> list[list[str]]:
-    """The body rows of a table on the page, each cell's text."""
-    found = re.search(rf'<table id="{table_id}">(.*?)</table>', page, re.S)
-    assert found, f"no table {table_id}"
-    body = found.group(1).split("<tbody>", 1)[1]
-    return [
-        [
-            re.sub(r"<[^>]+>", "", cell).strip()
-            for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
-        ]
-        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
-    ]
 
 
 def snapshot(bot: LocalBot) -> list[str]:

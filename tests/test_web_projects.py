@@ -4,13 +4,12 @@ agreed to; champions see only their own projects."""
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from webclient import HOSTILE, Browser, serving
+from webclient import HOSTILE, Browser, serving, table
 
 from bot.messages import Entry, Messages
 from localbot import ALICE, CHRIS, DANA, LEE, MESSAGES, PAT, SAM, LocalBot, make_bots, say
@@ -55,21 +54,6 @@ def bot(tmp_path: Path) -> Iterator[ProjectBot]:
 async def web(bot: ProjectBot) -> AsyncIterator[Browser]:
     async with serving(bot) as browser:
         yield browser
-
-
-def table(page: str, table_id: str) -> list[list[str]]:
-    """The body rows of a table on the page, each cell's text."""
-    found = re.search(rf'<table id="{table_id}">(.*?)</table>', page, re.S)
-    assert found, f"no table {table_id}"
-    body = found.group(1).split("<tbody>", 1)[1]
-    cells = r"<t[hd][^>]*>(.*?)</t[hd]>"
-    return [
-        [
-            html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
-            for cell in re.findall(cells, row, re.S)
-        ]
-        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
-    ]
 
 
 async def test_a_project_shows_what_the_chat_says_and_consents_by_terms(bot: ProjectBot) -> None:

@@ -5,14 +5,13 @@ workshops they organise, and access needs only there."""
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from webclient import HOSTILE, Browser, serving
+from webclient import HOSTILE, Browser, serving, table
 
 from localbot import ALICE, CHRIS, DANA, LEE, PAT, SAM, LocalBot, make_bots, person_named, say
 from storage import workshops as store
@@ -47,21 +46,6 @@ def bot(tmp_path: Path) -> Iterator[WorkshopBot]:
 async def web(bot: WorkshopBot) -> AsyncIterator[Browser]:
     async with serving(bot) as browser:
         yield browser
-
-
-def table(page: str, table_id: str) -> list[list[str]]:
-    """The body rows of a table on the page, each cell's text."""
-    found = re.search(rf'<table id="{table_id}">(.*?)</table>', page, re.S)
-    assert found, f"no table {table_id}"
-    body = found.group(1).split("<tbody>", 1)[1]
-    cells = r"<t[hd][^>]*>(.*?)</t[hd]>"
-    return [
-        [
-            html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
-            for cell in re.findall(cells, row, re.S)
-        ]
-        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
-    ]
 
 
 async def answers_and_needs(bot: WorkshopBot, number: int) -> None:

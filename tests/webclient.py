@@ -4,6 +4,7 @@ test client (real HTTP on loopback). Tests make things happen through the bot
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -103,3 +104,18 @@ HOSTILE = (
 async def first_bytes(response: ClientResponse, count: int) -> bytes:
     """The first ``count`` bytes of a streamed answer, the rest left unread."""
     return await response.content.readexactly(count)
+
+
+def table(page: str, table_id: str) -> list[list[str]]:
+    """The body rows of a table on the page, each cell's text."""
+    found = re.search(rf'<table id="{table_id}">(.*?)</table>', page, re.S)
+    assert found, f"no table {table_id}"
+    body = found.group(1).split("<tbody>", 1)[1]
+    cells = r"<t[hd][^>]*>(.*?)</t[hd]>"
+    return [
+        [
+            html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+            for cell in re.findall(cells, row, re.S)
+        ]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    ]
