@@ -34,6 +34,8 @@ from storage.outbox import OutboxItem
 # How often an outbox item that raises something unexpected (not one of its
 # platform's errors, which have their own rules) is tried before it is parked.
 SEND_TRIES = 5
+# How long, after a 429 on an account-wide limit, rooms keep taking turns.
+PACED_FOR = 60.0
 
 
 class Crashes:
@@ -70,6 +72,13 @@ class Sender:
     user_id: str
     crash_delay: float  # the first wait after an unexpected sending failure
     _room_tasks: dict[str, asyncio.Task[None]]
+    # Whether the platform's rate limit is the bot's account as a whole (Matrix:
+    # Synapse's rc_message), not each room's or route's (Discord, whose library
+    # paces each route itself). Then, after a 429, every room waits its turn.
+    limits_per_account: ClassVar[bool] = False
+    _paced_until = 0.0  # till then, after a 429: one room's request at a time
+    _quiet_until = 0.0  # and none before this (what the 429 asked)
+    _pace: asyncio.Lock | None = None
     # The platform's own errors: each goes to _retry_in, anything else is a crash.
     refusals: ClassVar[tuple[type[Exception], ...]] = ()
     room_word: ClassVar[str] = "room"  # what the platform calls a room, in stored errors
@@ -109,7 +118,7 @@ class Sender:
             if (wait := item.not_before - time.time()) > 0:
                 await asyncio.sleep(wait)
             try:
-                result = await self._perform(item)
+                result = await self._paced(item)
             except asyncio.CancelledError:
                 raise
             except self.refusals as err:
@@ -125,11 +134,28 @@ class Sender:
             waiting.reset()
             await until_written(self.store, self._sent, item, result)
 
+    async def _paced(self, item: OutboxItem) -> str | None:
+        """Perform a row; while the account is rate limited, one room at a time,
+        each after the wait the last 429 asked for, so that rooms do not all try
+        again at once (and each meet a 429 of its own)."""
+        if not self.limits_per_account or time.time() >= self._paced_until:
+            return await self._perform(item)
+        if self._pace is None:
+            self._pace = asyncio.Lock()
+        async with self._pace:
+            if (wait := self._quiet_until - time.time()) > 0:
+                await asyncio.sleep(wait)
+            return await self._perform(item)
+
     async def _refused(self, item: OutboxItem, err: Exception, backoff: Backoff) -> None:
         """The platform said no, or could not be reached: later, or never."""
         retry = self._retry_in(err, backoff)
         if retry is not None and retry.asked:
             metrics.count(metrics.RATE_LIMITED, self.name)
+            if self.limits_per_account:
+                now = time.time()
+                self._quiet_until = max(self._quiet_until, now + retry.delay)
+                self._paced_until = max(self._paced_until, now + PACED_FOR)
         if retry is None:
             self.sender_log.error("Gave up on %s in %s: %s", item.action, item.room_id, err)
             await until_written(self.store, self._give_up, item, str(err))

@@ -36,6 +36,7 @@ class Sending(Sender, AdapterBase):
 
     refusals = (MatrixError,)
     sender_log = log
+    limits_per_account = True  # Synapse limits the bot's messages as a whole
 
     def _retry_in(self, err: Exception, backoff: Backoff) -> Retry | None:
         """A Matrix error is waited out if it may pass, or if the session was lost
