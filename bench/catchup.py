@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,11 +36,10 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from bench.common import (  # noqa: E402
     add_options,
-    interrupt,
     load_note,
     record,
     results_block,
-    run_kept,
+    run_on_synapse,
     show,
     table_lines,
     verdict,
@@ -335,30 +332,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     command = "python bench/catchup.py" + (" --quick" if args.quick else "")
-    started = datetime.now(UTC)
     r = Results(sizes)
-    workdir = Path(tempfile.mkdtemp(prefix="copro-catchup-"))
-    synapse = LocalSynapse(workdir / "synapse", default_rate_limits=False)
-    t_start = time.monotonic()
-    signal.signal(signal.SIGTERM, interrupt)
 
-    def run() -> None:
-        print(f"Starting Synapse in {workdir} ...", flush=True)
-        synapse.start()
-        asyncio.run(run_all(r, synapse, workdir))
+    def finish(load: tuple[float, float, float], t_start: float, started: datetime) -> bool:
+        r.notes.append(load_note(load))
+        show(table(r), notes(r), t_start)
+        if not args.no_record:
+            write_results(args.results, r, command, started)
+        return r.passed
 
-    def stop() -> None:
-        signal.signal(signal.SIGTERM, interrupt)
-        synapse.stop()
-
-    load = os.getloadavg()
-    if not run_kept(workdir, args.keep, run, stop):
-        return 130
-    r.notes.append(load_note(load))
-    show(table(r), notes(r), t_start)
-    if not args.no_record:
-        write_results(args.results, r, command, started)
-    return 0 if r.passed else 1
+    return run_on_synapse(
+        "copro-catchup-", args.keep, lambda synapse, workdir: run_all(r, synapse, workdir), finish
+    )
 
 
 if __name__ == "__main__":

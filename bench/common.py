@@ -9,13 +9,18 @@ import asyncio
 import os
 import platform
 import shutil
+import signal
 import statistics
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
+
+from bot.localsynapse import LocalSynapse
 
 BENCH = Path(__file__).resolve().parent
 
@@ -175,3 +180,34 @@ def record(path: Path, block: list[str], first: str = "") -> None:
             f.write(first)
         f.write("\n".join(block) + "\n")
     print(f"Appended to {path}")
+
+
+def run_on_synapse(
+    prefix: str,
+    keep: bool,
+    run_all: Callable[[LocalSynapse, Path], Coroutine[Any, Any, None]],
+    finish: Callable[[tuple[float, float, float], float, datetime], bool],
+) -> int:
+    """A benchmark on a throwaway Synapse of its own (raised rate limits at first):
+    start it, ``run_all``, stop everything (also on Ctrl-C and SIGTERM), then
+    ``finish(load average at the start, start time, started at)`` says whether
+    every target was met. Returns the exit code: 0, 1, or 130 if interrupted."""
+    started = datetime.now(UTC)
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    synapse = LocalSynapse(workdir / "synapse", default_rate_limits=False)
+    t_start = time.monotonic()
+    signal.signal(signal.SIGTERM, interrupt)
+
+    def run() -> None:
+        print(f"Starting Synapse in {workdir} ...", flush=True)
+        synapse.start()
+        asyncio.run(run_all(synapse, workdir))
+
+    def stop() -> None:
+        signal.signal(signal.SIGTERM, interrupt)
+        synapse.stop()
+
+    load = os.getloadavg()
+    if not run_kept(workdir, keep, run, stop):
+        return 130
+    return 0 if finish(load, t_start, started) else 1
