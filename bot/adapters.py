@@ -12,7 +12,6 @@ import importlib
 from bot.config import Config
 from bot.doctor import Finding, local_findings
 from bot.matrix import MatrixAdapter
-from bot.matrix.doctor import matrix_findings
 from bot.platforms import Adapter, Platforms, StartupError
 from bot.signals import Signals
 from storage.db import Store
@@ -66,11 +65,11 @@ def _discord_adapter(
 
 
 async def doctor_findings(config: Config) -> list[Finding]:
-    """``copro doctor``: the checks that need no platform, then each platform's."""
+    """``copro doctor``: the checks that need no platform, then each platform's
+    (imported only here: ``copro run`` never loads them)."""
     found = local_findings(config)
     if config.matrix is not None:
-        found += await matrix_findings(config)
+        found += await importlib.import_module("bot.matrix.doctor").matrix_findings(config)
     if config.discord is not None:
-        module = importlib.import_module("bot.discord.doctor")
-        found += await module.discord_findings(config)
+        found += await importlib.import_module("bot.discord.doctor").discord_findings(config)
     return found
