@@ -7,13 +7,17 @@ else: nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from aiohttp import web
 from aiohttp_session import get_session
 
 from bot.roles import Role, role_of
 from web.deps import dashboard
+
+T = TypeVar("T")
 
 
 class SignInNeeded(web.HTTPForbidden):
@@ -68,3 +72,12 @@ def check_owner(who: Viewer, owner: str | None) -> None:
     this for every object they show, so no ID can be guessed into view."""
     if not who.may_manage(owner):
         raise NotYours()
+
+
+def owned(who: Viewer, thing: T | None, owner: Callable[[T], str | None]) -> T:
+    """``thing``, if there is one (else a 404) and ``who`` may manage it (else a 403,
+    the same whether it is someone else's or theirs to see at all)."""
+    if thing is None:
+        raise web.HTTPNotFound()
+    check_owner(who, owner(thing))
+    return thing

@@ -13,7 +13,7 @@ from bot.roles import Role, role_of
 from storage import polls
 from storage.polls import Poll
 from web import paging
-from web.access import Viewer, check_owner, viewer
+from web.access import Viewer, owned, viewer
 from web.deps import dashboard
 from web.names import namer
 from web.poll_results import chart, result_of
@@ -50,9 +50,7 @@ async def poll_page(request: web.Request) -> web.Response:
     who = await viewer(request)
     reads = dashboard(request).reads
     poll = await reads.run(polls.get, int(request.match_info["poll_id"]))
-    if poll is None:
-        raise web.HTTPNotFound()
-    check_owner(who, poll.creator)
+    poll = owned(who, poll, lambda p: p.creator)
     view = await result_of(reads, poll)
     say = dashboard(request).messages.get
     drawn = chart(

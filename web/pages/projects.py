@@ -12,7 +12,7 @@ from bot.roles import Role
 from commands.project_rules import invitation_summary
 from storage import projects
 from storage.projects import Consent
-from web.access import check_owner, viewer
+from web.access import owned, viewer
 from web.deps import dashboard
 from web.names import namer
 from web.render import render
@@ -46,9 +46,7 @@ async def project_page(request: web.Request) -> web.Response:
     who = await viewer(request)
     dash = dashboard(request)
     project = await dash.reads.run(projects.get, int(request.match_info["project_id"]))
-    if project is None:
-        raise web.HTTPNotFound()
-    check_owner(who, project.created_by)
+    project = owned(who, project, lambda p: p.created_by)
     name = namer(dash)
     members = await dash.reads.run(projects.members, project.id)
     invited = invitation_summary(await dash.reads.run(projects.invitation_counts, project.id))

@@ -14,7 +14,7 @@ from bot.roles import Role
 from commands.workshop_rules import sort_needs
 from storage import workshops
 from web import paging
-from web.access import check_owner, viewer
+from web.access import owned, viewer
 from web.deps import dashboard
 from web.names import namer
 from web.render import render
@@ -53,10 +53,8 @@ async def workshop_list(request: web.Request) -> web.Response:
 async def workshop_page(request: web.Request) -> web.Response:
     who = await viewer(request)
     dash = dashboard(request)
-    w = await dash.reads.run(workshops.get, int(request.match_info["workshop_id"]))
-    if w is None:
-        raise web.HTTPNotFound()
-    check_owner(who, w.organiser)
+    found = await dash.reads.run(workshops.get, int(request.match_info["workshop_id"]))
+    w = owned(who, found, lambda w: w.organiser)
     name = namer(dash)
     answers = await dash.reads.run(workshops.rsvps, w.id)  # the waiting list in order
     counts = await dash.reads.run(workshops.counts, w.id)
