@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import pytest
 from browser import chromium_browser  # noqa: F401 (the fixture)
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -50,7 +50,10 @@ def page_text(driver: WebDriver) -> str:
 
 
 def wait_for_text(driver: WebDriver, words: str) -> None:
-    waiting = WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,))
+    """Wait for the words on the page. While a form's answer is loading, the
+    browser may say the old page's element is gone (stale, or "does not belong
+    to the document"): both are WebDriverExceptions, so the wait reads again."""
+    waiting = WebDriverWait(driver, 20, ignored_exceptions=(WebDriverException,))
     waiting.until(lambda d: words in page_text(d))
 
 
