@@ -46,7 +46,7 @@ test: setup system-packages
 
 # The README's pictures of the dashboard, taken by its browser tests.
 screenshots: setup system-packages
-	COPRO_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/test_web_browser.py
+	COPRO_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/test_web_tour.py
 
 lint: setup
 	$(BIN)/ruff check .

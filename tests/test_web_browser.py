@@ -7,13 +7,11 @@ The dashboard is served over real TCP on loopback (``web.app.serve``, as the bot
 serves it) over a LocalBot with some data in it. Selenium's calls block, so they
 run in a worker thread while the event loop serves the pages.
 
-``COPRO_SCREENSHOTS=docs/screenshots`` (``make screenshots``) saves a picture of
-each main page there, for the README."""
+The README's pictures are taken by test_web_tour.py, with ordinary words."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -43,7 +41,6 @@ LINK = re.compile(r"http://127\.0\.0\.1:\d+/sign-in/[A-Za-z0-9_-]+")
 DOWNLOADS = re.compile(r"(/export|/download|\.(csv|xlsx|json|md|ics|zip)$)")
 DEPTH = 2
 MOST_PAGES = 80
-SCREENSHOTS = os.environ.get("COPRO_SCREENSHOTS")
 
 
 async def in_thread(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -182,25 +179,6 @@ def check_page(driver: WebDriver, url: str) -> list[str]:
     return problems
 
 
-def screenshot(driver: WebDriver, url: str, name: str) -> None:
-    if not SCREENSHOTS:
-        return
-    folder = Path(SCREENSHOTS)
-    folder.mkdir(parents=True, exist_ok=True)
-    driver.get(url)
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1280, max(600, min(int(height) + 140, 2400)))
-    try:
-        driver.save_screenshot(str(folder / f"{name}.png"))
-    finally:
-        driver.set_window_size(1280, 1000)
-
-
-def slug(path: str) -> str:
-    name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
-    return f"dashboard-{name or 'overview'}"
-
-
 async def test_every_page_passes_axe_and_reflows_at_400_percent(
     served: Served, chromium: WebDriver
 ) -> None:
@@ -208,14 +186,11 @@ async def test_every_page_passes_axe_and_reflows_at_400_percent(
     await in_thread(chromium.delete_all_cookies)
     # The sign-in page itself, before its button is pressed.
     problems = await in_thread(check_page, chromium, link)
-    await in_thread(screenshot, chromium, link, "dashboard-sign-in")
     await sign_in(chromium, link)
     pages = await in_thread(crawl, chromium, served.base)
     assert "/" in pages
-    for path, depth in pages.items():
+    for path in pages:
         problems += await in_thread(check_page, chromium, served.base + path)
-        if depth <= 1:
-            await in_thread(screenshot, chromium, served.base + path, slug(path))
     # The pages people land on when something is not theirs or not there.
     for path in ("/no-such-page", link):
         problems += await in_thread(check_page, chromium, served.base + path

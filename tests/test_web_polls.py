@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from webclient import HOSTILE, Browser, serving, table
@@ -21,8 +22,8 @@ LINE = re.compile(r"^(?P<label>.+): (?P<count>\d+) \((?P<percent>\d+)%\) [█░
 class PollBot(LocalBot):
     champions = (CHRIS, DANA)
 
-    def __init__(self, directory: Path) -> None:
-        super().__init__(directory)
+    def __init__(self, directory: Path, **options: Any) -> None:
+        super().__init__(directory, **options)
         self.sent: dict[str, str] = {}  # what was sent: {txn ID: event ID}
 
     async def start_poll(self, text: str = DAYS, *, sender: str = CHRIS) -> poll_store.Poll:
