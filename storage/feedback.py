@@ -146,11 +146,9 @@ def delete(db: Database, feedback_id: int) -> None:
 
 
 def recent(db: Database, project_id: int | None = None, limit: int = 20) -> list[Feedback]:
-    sql = f"SELECT {_FEEDBACK} FROM feedback WHERE state = 'saved'"
-    params: list[object] = []
-    if project_id is not None:
-        sql += " AND project_id = ?"
-        params.append(project_id)
+    # "+": newest first by number, not by sorting every saved row (see _review_where)
+    sql = f"SELECT {_FEEDBACK} FROM feedback WHERE +state = 'saved'"
+    sql, params = (sql, []) if project_id is None else (sql + " AND project_id = ?", [project_id])
     rows = db.execute(sql + " ORDER BY id DESC LIMIT ?", [*params, limit]).fetchall()
     return [_feedback(r) for r in rows]
 
@@ -391,7 +389,8 @@ def _day_start(day: date, timezone: str) -> str:
 
 
 def _review_where(filters: Filters) -> tuple[list[str], list[object]]:
-    clauses: list[str] = ["f.state = 'saved'"]
+    # "+": not by the index on state (nearly every row is saved: it would sort them all)
+    clauses: list[str] = ["+f.state = 'saved'"]
     params: list[object] = []
     if filters.project_id is not None:
         clauses.append(f"{_PROJECT_OF} = ?")
@@ -438,12 +437,13 @@ def review_page(
     db: Reader, filters: Filters, before: int | None = None, size: int = 50
 ) -> list[ReviewRow]:
     """One page of the review list, newest first: the ``size`` pieces before number
-    ``before`` (keyset paging: the next page starts before the last one shown)."""
+    ``before`` (keyset paging: the next page starts before the last one shown). The
+    page's numbers are found first, and its columns read for those only."""
     clauses, params = _review_where(filters)
     if before is not None:
-        clauses.append("f.id < ?")
-        params.append(before)
-    sql = f"{_REVIEW_ROW} WHERE {' AND '.join(clauses)} ORDER BY f.id DESC LIMIT ?"
+        clauses, params = [*clauses, "f.id < ?"], [*params, before]
+    page = f"SELECT f.id FROM feedback f WHERE {' AND '.join(clauses)} ORDER BY f.id DESC LIMIT ?"
+    sql = f"{_REVIEW_ROW} WHERE f.id IN ({page}) ORDER BY f.id DESC"
     return [_review_row(r) for r in db.execute(sql, [*params, size]).fetchall()]
 
 
