@@ -121,7 +121,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     sink = ToResponse(response, asyncio.get_running_loop())
     try:
-        await dash.reads.run(write, dash, asked, sink)
+        await dash.reads.run_long(write, dash, asked, sink)
     except (ConnectionError, TimeoutError, asyncio.CancelledError) as err:
         # The browser went away (or stopped reading): the writing thread stops at
         # its next chunk.
