@@ -3,7 +3,8 @@
 Rules (see the design notes): WAL mode, ``synchronous=FULL``, one writer,
 ``BEGIN IMMEDIATE`` for every write, ``secure_delete`` so that what is deleted
 or changed is overwritten rather than left in free pages. Async code writes through
-``Store.writing()``, which also serialises writers on the event loop.
+``Store.writing()``, which also serialises writers on the event loop, and waits for
+another program's lock in short pauses rather than blocking the loop.
 
 A write the database cannot take now (the disk is full, or another program held
 it locked past the busy timeout) is rolled back whole and raised as
@@ -34,6 +35,7 @@ from storage.schema import migrations
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000  # how long a write waits for another program's lock
+FIRST_PAUSE, MOST_PAUSE = 0.005, 0.1  # s: an async write's pauses while the lock is held
 WARN_EVERY = 300.0  # s: at most one warning this often while writes keep failing
 # What SQLite says (primary result codes) when it cannot take a write now, in plain words.
 UNAVAILABLE = {
@@ -42,6 +44,7 @@ UNAVAILABLE = {
     sqlite3.SQLITE_BUSY: "another program holds the database locked",
     sqlite3.SQLITE_LOCKED: "another program holds the database locked",
 }
+LOCKED = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}  # waited out, up to the busy timeout
 
 
 class Reader(Protocol):
@@ -161,6 +164,7 @@ class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._lock = asyncio.Lock()
+        self.busy_timeout = BUSY_TIMEOUT_MS / 1000  # s: set_busy_timeout changes it
         self.failing_since: float | None = None  # monotonic: writes fail since then
         self._warned_at: float | None = None
 
@@ -173,18 +177,25 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Database]:
-        """A synchronous write transaction (for the command line and tests).
+        """A synchronous write transaction (for the command line and tests): it waits
+        for another program's lock as SQLite does, up to the busy timeout, blocking.
         Raises ``StorageUnavailable`` if the database cannot take it now."""
-        conn, began = self.db.conn, time.monotonic()
+        with self._unavailable_raised(time.monotonic()):
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            with self._committed() as db:
+                yield db
+        self._written()
+
+    def set_busy_timeout(self, seconds: float) -> None:
+        """How long a write waits for another program's lock (both ways of writing)."""
+        self.busy_timeout = seconds
+        self.db.conn.execute(f"PRAGMA busy_timeout = {round(seconds * 1000)}")
+
+    @contextmanager
+    def _unavailable_raised(self, began: float) -> Iterator[None]:
+        """What the database cannot take now is raised as ``StorageUnavailable``."""
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+            yield
         except Exception as err:
             reason = unavailable(err)
             if reason is None:
@@ -193,6 +204,20 @@ class Store:
             if isinstance(err, StorageUnavailable):
                 raise
             raise StorageUnavailable(reason) from err
+
+    @contextmanager
+    def _committed(self) -> Iterator[Database]:
+        """The body of a transaction already begun: committed, or rolled back whole."""
+        conn = self.db.conn
+        try:
+            yield self.db
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _written(self) -> None:
         if self.failing_since is not None:
             log.info(
                 "The database can be written again (after %.0f s); what waited goes on",
@@ -215,7 +240,37 @@ class Store:
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[Database]:
-        """A write transaction for async code: one writer at a time."""
+        """A write transaction for async code: one writer at a time. While another
+        program holds the database locked it waits without blocking the event loop
+        (the rest of the bot goes on), up to the same busy timeout as ``write``."""
         async with self._lock:
-            with self.write() as db:
-                yield db
+            with self._unavailable_raised(time.monotonic()):
+                await self._begin_waiting()
+                with self._committed() as db:
+                    yield db
+            self._written()
+
+    async def _begin_waiting(self) -> None:
+        """``BEGIN IMMEDIATE`` tried with no busy wait, and again after short, growing
+        pauses that let the event loop run, until ``busy_timeout`` has passed; then
+        SQLite's own "database is locked" is raised.
+
+        Only the BEGIN ever waits: in WAL mode it takes the write lock, and once it
+        holds it nothing else in the transaction waits for another connection
+        (reads see their snapshot; the COMMIT's automatic checkpoint is a passive
+        one, which skips what it cannot do rather than wait)."""
+        conn = self.db.conn
+        deadline = time.monotonic() + self.busy_timeout
+        pause = FIRST_PAUSE
+        while True:
+            conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as err:
+                if err.sqlite_errorcode & 0xFF not in LOCKED or time.monotonic() >= deadline:
+                    raise
+            finally:  # between tries, and for what else uses the connection
+                conn.execute(f"PRAGMA busy_timeout = {round(self.busy_timeout * 1000)}")
+            await asyncio.sleep(max(0.0, min(pause, deadline - time.monotonic())))
+            pause = min(pause * 2, MOST_PAUSE)
