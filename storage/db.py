@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 5000  # how long a write waits for another program's lock
 FIRST_PAUSE, MOST_PAUSE = 0.005, 0.1  # s: an async write's pauses while the lock is held
 WARN_EVERY = 300.0  # s: at most one warning this often while writes keep failing
+WARNING = (
+    "The database cannot be written now (%s); nothing is lost: "
+    "what is waiting is tried again until it can be"
+)
 # What SQLite says (primary result codes) when it cannot take a write now, in plain words.
 UNAVAILABLE = {
     sqlite3.SQLITE_FULL: "the disk is full",
@@ -139,22 +143,25 @@ def open_database(path: str | Path) -> Database:
     if str(path) != ":memory:" and not Path(path).exists():
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA secure_delete=ON")
-    db = Database(conn, execute_plugins=False)
-    known = {m.name for m in migrations._migrations}
-    unknown = [m.name for m in migrations.applied(db) if m.name not in known]
-    if unknown:
+    try:
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA secure_delete=ON")
+        db = Database(conn, execute_plugins=False)
+        known = {m.name for m in migrations._migrations}
+        unknown = [m.name for m in migrations.applied(db) if m.name not in known]
+        if unknown:
+            raise NewerDatabaseError(
+                f"{path} was written by a newer version of copro-bot "
+                f"(it has schema changes {', '.join(unknown)} that this version does "
+                "not know). Upgrade copro-bot, or restore a backup."
+            )
+        migrations.apply(db)
+    except BaseException:  # e.g. a full disk: opened again later, nothing left open
         conn.close()
-        raise NewerDatabaseError(
-            f"{path} was written by a newer version of copro-bot "
-            f"(it has schema changes {', '.join(unknown)} that this version does not know). "
-            "Upgrade copro-bot, or restore a backup."
-        )
-    migrations.apply(db)
+        raise
     return db
 
 
@@ -232,11 +239,7 @@ class Store:
             self.failing_since = began
         if self._warned_at is None or now - self._warned_at >= WARN_EVERY:
             self._warned_at = now
-            log.warning(
-                "The database cannot be written now (%s); nothing is lost: "
-                "what is waiting is tried again until it can be",
-                reason,
-            )
+            log.warning(WARNING, reason)
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[Database]:

@@ -29,6 +29,7 @@ import pytest
 from test_feedback import DMS, FeedbackBot
 from test_polls import DAYS
 
+from bot.signals import until_opened
 from localbot import (
     CHRIS,
     GROUP,
@@ -396,6 +397,67 @@ async def test_a_job_uses_up_no_try_while_the_database_is_locked(
     short_busy_timeout(bot.store)
     lock = locker(bot.config.storage.database)
     await closes_through(bot, caplog, lock.hold, lock.release)
+
+
+# ----- starting up -------------------------------------------------------------------------------
+
+
+def daily_jobs(bot: FeedbackBot) -> list[str]:
+    rows = bot.db.execute("SELECT kind FROM jobs WHERE state = 'pending' ORDER BY kind")
+    return [kind for (kind,) in rows]
+
+
+async def test_started_on_a_locked_database_the_scheduler_adds_its_daily_jobs_once_it_is_free(
+    make_bot: Callable[..., FeedbackBot],
+    caplog: pytest.LogCaptureFixture,
+    locker: Callable[[Path], Locker],
+) -> None:
+    """The scheduler of ``copro run`` starts while another program holds the
+    database: it does not stop (nor the bot), it logs the plain warning, and adds
+    the daily jobs, once each, once the lock is gone."""
+    caplog.set_level(logging.INFO)
+    bot = make_bot()
+    short_busy_timeout(bot.store)
+    lock = locker(bot.config.storage.database)
+    await asyncio.to_thread(lock.hold)
+    scheduler = asyncio.create_task(bot.scheduler.run())
+    try:
+        await until(lambda: running(scheduler) and warnings(caplog), "the warning")
+        assert daily_jobs(bot) == []
+        await asyncio.to_thread(lock.release)
+        expected = sorted(bot.scheduler.registry.daily_jobs)
+        await until(lambda: running(scheduler) and daily_jobs(bot) == expected, "the daily jobs")
+        bot.scheduler.signals.scheduled.set()  # it goes on following: nothing twice
+        await until(lambda: not bot.scheduler.signals.scheduled.is_set(), "the scheduler")
+        assert daily_jobs(bot) == expected
+    finally:
+        await stopped(scheduler)
+        bot.scheduler.stop()
+    assert_plain_log(caplog)
+
+
+async def test_a_new_database_locked_at_start_up_is_opened_once_it_is_free(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, locker: Callable[[Path], Locker]
+) -> None:
+    """``copro run`` opening a database it must write (new, or a schema to bring up
+    to date) while another program holds it: it waits, with the plain warning,
+    and opens it once it is free (each try waits the real busy timeout)."""
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "copro.db"
+    lock = locker(path)
+    await asyncio.to_thread(lock.hold)  # an empty file, locked
+    opening = asyncio.create_task(until_opened(path))
+    try:
+        await until(lambda: running(opening) and warnings(caplog), "the warning")
+        await asyncio.to_thread(lock.release)
+        store = await asyncio.wait_for(opening, 30)
+    finally:
+        await stopped(opening)
+    assert store.db["jobs"].exists() and store.db.execute("PRAGMA journal_mode").fetchone() == (
+        "wal",
+    )
+    store.close()
+    assert_plain_log(caplog)
 
 
 # ----- the sender -------------------------------------------------------------------------------
