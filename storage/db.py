@@ -173,6 +173,8 @@ class Store:
         self._lock = asyncio.Lock()
         self.busy_timeout = BUSY_TIMEOUT_MS / 1000  # s: set_busy_timeout changes it
         self.failing_since: float | None = None  # monotonic: writes fail since then
+        self.failed_at: float | None = None  # monotonic: when one failed last (kept)
+        self.failing_because: str | None = None  # why, in plain words (kept)
         self._warned_at: float | None = None
 
     @classmethod
@@ -191,7 +193,6 @@ class Store:
             self.db.conn.execute("BEGIN IMMEDIATE")
             with self._committed() as db:
                 yield db
-        self._written()
 
     def set_busy_timeout(self, seconds: float) -> None:
         """How long a write waits for another program's lock (both ways of writing)."""
@@ -223,6 +224,7 @@ class Store:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        self._written()
 
     def _written(self) -> None:
         if self.failing_since is not None:
@@ -237,6 +239,7 @@ class Store:
         now = time.monotonic()
         if self.failing_since is None:
             self.failing_since = began
+        self.failed_at, self.failing_because = now, reason
         if self._warned_at is None or now - self._warned_at >= WARN_EVERY:
             self._warned_at = now
             log.warning(WARNING, reason)
@@ -251,7 +254,6 @@ class Store:
                 await self._begin_waiting()
                 with self._committed() as db:
                     yield db
-            self._written()
 
     async def _begin_waiting(self) -> None:
         """``BEGIN IMMEDIATE`` tried with no busy wait, and again after short, growing
