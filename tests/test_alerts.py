@@ -441,6 +441,28 @@ def test_a_problem_is_raised_once_and_cleared_once(tmp_path: Path) -> None:
     store.close()
 
 
+async def test_the_daily_tidy_deletes_problems_long_over_and_keeps_open_ones(make_bot) -> None:
+    bot = make_bot()
+    now = bot.clock.now()
+
+    def ago(**delta: float) -> float:
+        return (now - timedelta(**delta)).timestamp()
+
+    with bot.store.write() as db:
+        alerts.raise_once(db, "unreachable", "matrix", ago(weeks=20))  # open still: kept
+        alerts.raise_once(db, "disk", "/data", ago(weeks=12))
+        alerts.clear(db, "disk", "/data", ago(weeks=9))  # over 9 weeks ago: deleted
+        alerts.raise_once(db, "waiting", "matrix", ago(weeks=10))
+        alerts.clear(db, "waiting", "matrix", ago(weeks=7))  # over 7 weeks ago: kept
+        alerts.note_once(db, "dead_letter", "OLD123", ago(weeks=9))  # deleted
+        alerts.note_once(db, "dead_letter", "NEW456", ago(days=2))  # kept
+        schedule(db, "dashboard.tidy", "daily", now, platform="matrix")
+    assert await bot.tick() == 1
+    left = bot.db.execute("SELECT kind, ref FROM alerts ORDER BY kind, ref").fetchall()
+    assert left == [("dead_letter", "NEW456"), ("unreachable", "matrix"), ("waiting", "matrix")]
+    assert alerts.open_alerts(bot.db) == [alerts.OpenAlert("unreachable", "matrix", ago(weeks=20))]
+
+
 def test_alerts_config_takes_fractions_and_refuses_nonsense(tmp_path: Path) -> None:
     path = harness.write_config(tmp_path / "config.toml")
     text = path.read_text()
