@@ -141,7 +141,7 @@ class Scheduler:
         ``follow``."""
         self._start_waking()
         self.refresh()  # the jobs already waiting
-        await until_written(self.store, self._add_daily, self.clock.now() + FIRST_DAILY)
+        await until_written(self.store, self._add_daily)
         self.refresh()
         await self.follow()
 
@@ -152,9 +152,10 @@ class Scheduler:
     def ensure_daily(self) -> None:
         """Each daily job has its next run waiting (the first a minute after start)."""
         with self.store.write() as db:
-            self._add_daily(db, self.clock.now() + FIRST_DAILY)
+            self._add_daily(db)
 
-    def _add_daily(self, db: Database, first: datetime) -> None:
+    def _add_daily(self, db: Database) -> None:
+        first = self.clock.now() + FIRST_DAILY
         for kind in sorted(self.registry.daily_jobs):
             if not jobs.has_pending(db, kind, self.platforms.names):
                 schedule(db, kind, "daily", first, platform=self.platforms.name)
