@@ -74,7 +74,7 @@ class Unwritable:
     @property
     def key(self) -> str:
         """The same for each try at telling of this problem (``Adapter.send_now``)."""
-        return f"copro-unwritable-{self.since.timestamp():.0f}"
+        return f"copro-db-{self.since.timestamp():.0f}"  # (short: a Discord nonce)
 
 
 class Alerts:
