@@ -12,6 +12,12 @@ A loop looks every few seconds (``Alerts.check``) at what the bot can see of its
 - a scheduled job that failed for good (the scheduler gave up on it);
 - less free space than ``min_free_mb`` on the disk with the database; over once
   there is a tenth more than that, so a disk near the line does not flood the room.
+- writes to the database failing (a full disk, a lock held by another program:
+  ``Store.failed_at``) for longer than ``unreachable_minutes``. That alert cannot
+  be queued (the outbox is in that database): it is sent at once through each
+  team room's adapter (``Adapter.send_now``), once per problem while the bot
+  runs, and is not kept; "working again" goes through the outbox once no write
+  has failed for a minute and the loop's own write works.
 
 The daily backup raises and clears its own problem (``commands.backup``), through
 ``bot.team_alerts`` like the loop. Each alert is queued through the outbox in the
@@ -24,7 +30,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,10 +40,10 @@ from sqlite_utils import Database
 
 from bot.config import Config
 from bot.messages import Messages
-from bot.platforms import Platforms
-from bot.team_alerts import clear_alert, note_alert, raise_alert, since_words
+from bot.platforms import NoPlatform, Platforms
+from bot.team_alerts import clear_alert, note_alert, raise_alert, since_words, tell_team
 from storage import deadletters, jobs, outbox
-from storage.db import Store
+from storage.db import StorageUnavailable, Store
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +52,29 @@ CHECK_LEAST = 1.0  # s, for thresholds of a few seconds (tests)
 RECENT = timedelta(days=1)  # dead letters and failed jobs older than this are not told
 FREE_AGAIN = 1.1  # the disk is fine again with a tenth more than the threshold
 MB = 1024 * 1024
+LATELY = timedelta(seconds=2 * CHECK_MOST)  # a write failed this lately: they fail still
 
 FreeSpace = Callable[[Path], int]  # the bytes free on the disk holding a folder
 
 
 def free_bytes(folder: Path) -> int:
     return shutil.disk_usage(folder).free
+
+
+@dataclass
+class Unwritable:
+    """Writes to the database fail since ``since`` (the latest ``lately``), for
+    ``why``; the team rooms told of it."""
+
+    since: datetime
+    why: str
+    lately: datetime
+    told: set[str] = field(default_factory=set)
+
+    @property
+    def key(self) -> str:
+        """The same for each try at telling of this problem (``Adapter.send_now``)."""
+        return f"copro-db-{self.since.timestamp():.0f}"  # (short: a Discord nonce)
 
 
 class Alerts:
@@ -78,6 +103,8 @@ class Alerts:
         # was back after it was out of touch (None: out of touch now).
         self._started = self.now()
         self._back: dict[str, datetime | None] = {}
+        self._unwritable: Unwritable | None = None  # the database's writes fail
+        self._failure_seen: float | None = None  # the store's failed_at, as last seen
 
     @property
     def every(self) -> float:
@@ -89,22 +116,84 @@ class Alerts:
         while True:
             try:
                 await self.check()
-            except Exception:  # e.g. the disk is full: looked at again next time
+            except Exception:  # looked at again next time
                 log.exception("Could not check for problems to tell the team")
             await asyncio.sleep(self.every)
 
     async def check(self) -> int:
         """Raise and clear what has changed; returns how many alerts were told."""
         now = self.now()
+        problem = self._unwritable_now(now)
+        told = 0 if problem is None else await self._tell_unwritable(problem, now)
         folder = self.config.storage.database.parent
         free = await asyncio.to_thread(self.free_space, folder)
-        async with self.store.writing() as db:
-            told = self._unreachable(db, now) + self._waiting(db, now)
-            told += self._dead_letters(db, now) + self._failed_jobs(db, now)
-            told += self._disk(db, now, folder, free)
+        try:
+            async with self.store.writing() as db:
+                told += 0 if problem is not None else self._writable_again(db)
+                told += self._unreachable(db, now) + self._waiting(db, now)
+                told += self._dead_letters(db, now) + self._failed_jobs(db, now)
+                told += self._disk(db, now, folder, free)
+        except StorageUnavailable:  # the store has said why, in the log
+            return told
+        if problem is None:
+            self._unwritable = None  # over, and said so
         if told:
             self.wake.set()
         return told
+
+    def _unwritable_now(self, now: datetime) -> Unwritable | None:
+        """The database's problem, while its writes fail: one failed since the last
+        check, or within ``LATELY`` (the loops try again at least that often). A
+        write that works meanwhile does not end it (a disk nearly full takes small
+        writes and refuses the rest, and what it refuses is tried again and again)."""
+        store = self.store
+        if store.failed_at is not None and store.failed_at != self._failure_seen:
+            self._failure_seen = store.failed_at
+            if self._unwritable is None:
+                began = store.failing_since or store.failed_at
+                since = now - timedelta(seconds=time.monotonic() - began)
+                self._unwritable = Unwritable(since, store.failing_because or "", now)
+            self._unwritable.lately = now
+            self._unwritable.why = store.failing_because or self._unwritable.why
+        problem = self._unwritable
+        return problem if problem is not None and now - problem.lately <= LATELY else None
+
+    async def _tell_unwritable(self, problem: Unwritable, now: datetime) -> int:
+        """Tell each team room at once that the database cannot be written, once it
+        has lasted ``unreachable_minutes``; a room that could not be told now is
+        tried again at the next check. Returns how many rooms were told now."""
+        if now - problem.since < timedelta(minutes=self.settings.unreachable_minutes):
+            return 0
+        since = self._when(problem.since, now)
+        text = self.messages.get("alerts.unwritable", why=problem.why, since=since)
+        told = 0
+        for name, room in self.config.team_rooms().items():
+            if room in problem.told:
+                continue
+            try:
+                # Sent straight away, not stored: the outbox is in the very database
+                # that cannot be written, so an alert queued there would never go.
+                await self.platforms.adapter(name).send_now(room, text, problem.key)
+            except NoPlatform:
+                continue
+            except Exception as err:  # e.g. the homeserver is down too: next time
+                log.info("Could not tell the team on %s at once (%s)", name, err)
+                continue
+            problem.told.add(room)
+            told += 1
+        if told:
+            log.info("Alert raised: unwritable database (told at once, not stored)")
+        return told
+
+    def _writable_again(self, db: Database) -> int:
+        """The database takes writes again: if the team was told it could not, say
+        it can (the problem is forgotten once this is committed)."""
+        problem = self._unwritable
+        if problem is None or not problem.told:
+            return 0
+        tell_team(db, self.platforms, self.config, self.messages.get("alerts.writable"))
+        log.info("Alert cleared: unwritable database")
+        return 1
 
     def _when(self, moment: datetime, now: datetime) -> str:
         return since_words(self.config, moment, now)

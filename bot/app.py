@@ -24,9 +24,9 @@ from bot.config import Config
 from bot.dispatch import Dispatcher
 from bot.messages import Messages
 from bot.scheduler import Scheduler
+from bot.signals import until_opened
 from bot.worker import Worker
 from commands import build_registry
-from storage.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
     redact.add(config_secrets(config))
     config.storage.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     (config.storage.data_dir / "outgoing").mkdir(mode=0o700, exist_ok=True)
-    store = Store.open(config.storage.database)
+    store = await until_opened(config.storage.database)
     platforms, signals = build_platforms(config, store, fill_gaps=fill_gaps)
     scheduler: Scheduler | None = None
     dashboard: Serving | None = None
@@ -146,8 +146,7 @@ async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
             # every platform): then whatever fell due meanwhile runs, once, with
             # everything it must count.
             await signals.all_synced()
-            scheduler.start()
-            await scheduler.follow()
+            await scheduler.run()
 
         for adapter in platforms.adapters:
             log.info("copro-bot is running on %s as %s", adapter.name, adapter.user_id)

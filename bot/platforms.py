@@ -68,6 +68,13 @@ class Adapter(Platform, Protocol):
         core's alerts tell the team when that was too long ago."""
         ...
 
+    async def send_now(self, room_id: str, text: str, key: str) -> None:
+        """Say ``text`` in a room at once, not through the outbox: only for what
+        cannot wait there (the team told that the database cannot be written).
+        ``key`` is the same when the same message is tried again, so that a try
+        that did arrive is not shown twice. Raises if it could not be sent."""
+        ...
+
 
 class StartupError(Exception):
     """The bot cannot start; the message says why (any adapter may raise it)."""

@@ -2,7 +2,9 @@
 
 Due times live in the ``jobs`` table; APScheduler only wakes the bot up at the
 earliest one. At start-up the wake-up is rebuilt from the rows, and anything
-that fell due while the bot was down runs once, straight away.
+that fell due while the bot was down runs once, straight away. The daily jobs
+(``@commands.daily``) each have their next run waiting; the running bot adds
+them with back-off, so a database it cannot write at start-up does not stop it.
 
 A job handler does its network reads first, then its writes inside
 ``async with job.writing() as db:``, which marks the job done in the same
@@ -127,18 +129,36 @@ class Scheduler:
         self._armed_for: float | None = None  # the due time the wake-up is set for
 
     def start(self) -> None:
-        self._aps = AsyncIOScheduler(timezone=UTC)
-        self._aps.start()
+        """Set the wake-up, with the daily jobs added now (tests, a quick start)."""
+        self._start_waking()
         self.ensure_daily()
         self.refresh()
 
+    async def run(self) -> None:
+        """The running bot's scheduler: ``start``, except that the daily jobs are
+        added as every loop writes (``until_written``), so that a bot started on a
+        full disk or a locked database comes up and adds them once it can; then
+        ``follow``."""
+        self._start_waking()
+        self.refresh()  # the jobs already waiting
+        await until_written(self.store, self._add_daily)
+        self.refresh()
+        await self.follow()
+
+    def _start_waking(self) -> None:
+        self._aps = AsyncIOScheduler(timezone=UTC)
+        self._aps.start()
+
     def ensure_daily(self) -> None:
         """Each daily job has its next run waiting (the first a minute after start)."""
-        first = self.clock.now() + FIRST_DAILY
         with self.store.write() as db:
-            for kind in sorted(self.registry.daily_jobs):
-                if not jobs.has_pending(db, kind, self.platforms.names):
-                    schedule(db, kind, "daily", first, platform=self.platforms.name)
+            self._add_daily(db)
+
+    def _add_daily(self, db: Database) -> None:
+        first = self.clock.now() + FIRST_DAILY
+        for kind in sorted(self.registry.daily_jobs):
+            if not jobs.has_pending(db, kind, self.platforms.names):
+                schedule(db, kind, "daily", first, platform=self.platforms.name)
 
     async def follow(self) -> None:
         """Set the wake-up again each time jobs may have been added (after start)."""

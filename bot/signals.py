@@ -20,20 +20,27 @@ once every part has stored its first sync.
 Also here: how long a loop sleeps before trying again what may work later
 (``Backoff``), and ``until_written``: a write tried again, with back-off, for as
 long as the database cannot take it (``StorageUnavailable``: a full disk, a lock
-held by another program), so that every loop waits it out the same way.
+held by another program), so that every loop waits it out the same way; and
+``until_opened``, the same for opening the database at start-up (a new one, or a
+schema to bring up to date), so that the bot starts and waits rather than stops.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+import sqlite3
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
-from storage.db import StorageUnavailable, Store
+from storage.db import WARNING, StorageUnavailable, Store, unavailable
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 P = ParamSpec("P")
 
@@ -123,3 +130,22 @@ async def until_written(
                 return write(db, *args, **kwargs)
         except StorageUnavailable:
             await asyncio.sleep(backoff.next_delay())
+
+
+async def until_opened(path: Path) -> Store:
+    """``Store.open``, tried again with back-off for as long as the database cannot
+    be written (the store's plain warning is logged once)."""
+    backoff, began = Backoff(), time.monotonic()
+    while True:
+        try:
+            store = Store.open(path)
+        except sqlite3.Error as err:
+            if (reason := unavailable(err)) is None:
+                raise
+            if backoff.failures == 0:
+                log.warning(WARNING, reason)
+            await asyncio.sleep(backoff.next_delay())
+            continue
+        if backoff.failures:
+            log.info("The database could be opened (after %.0f s)", time.monotonic() - began)
+        return store

@@ -15,7 +15,7 @@ from bot.context import Context
 from bot.registry import CommandSet
 from bot.roles import Role
 from bot.scheduler import Job
-from storage import web_sessions
+from storage import alerts, web_sessions
 
 commands = CommandSet("dashboard")
 commands.forgets(web_sessions.forget)  # !forget me
@@ -66,6 +66,8 @@ async def sign_out_everywhere(ctx: Context) -> None:
 
 @commands.daily("dashboard.tidy")
 async def tidy(job: Job) -> None:
-    """Every day: forget sign-ins and links over a day past their end."""
+    """Every day: forget sign-ins and links over a day past their end, and the
+    team's alerts of problems long over (``storage.alerts.KEPT``)."""
     async with job.writing() as db:
         web_sessions.tidy(db, (job.now - TIDY_AFTER).timestamp())
+        alerts.tidy(db, job.now.timestamp())

@@ -5,13 +5,20 @@ name, a folder, a reference number; never a person or their words).
 A lasting problem is raised once (``raise_once``: True only the first time) and
 cleared once (``clear``: True only if it was open); raised again after it was
 over, it is a new problem. Something that happens once (a dead letter, a job that
-failed for good) is noted once (``note_once``) and is never open."""
+failed for good) is noted once (``note_once``) and is never open.
+
+A problem over for longer than ``KEPT`` is deleted by the daily tidy (``tidy``);
+open ones stay. (The alerts loop looks only at dead letters and failed jobs of
+the last day, so none is told again.)"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlite_utils import Database
+
+KEPT = timedelta(weeks=8)  # how long a problem that is over stays in the table
 
 
 @dataclass(frozen=True)
@@ -60,3 +67,12 @@ def open_alerts(db: Database, kind: str | None = None) -> list[OpenAlert]:
         params,
     ).fetchall()
     return [OpenAlert(*row) for row in rows]
+
+
+def tidy(db: Database, now: float) -> int:
+    """Delete the problems over for longer than ``KEPT``; returns how many."""
+    cur = db.execute(
+        "DELETE FROM alerts WHERE over_at IS NOT NULL AND over_at < ?",
+        [now - KEPT.total_seconds()],
+    )
+    return int(cur.rowcount)

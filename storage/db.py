@@ -3,7 +3,8 @@
 Rules (see the design notes): WAL mode, ``synchronous=FULL``, one writer,
 ``BEGIN IMMEDIATE`` for every write, ``secure_delete`` so that what is deleted
 or changed is overwritten rather than left in free pages. Async code writes through
-``Store.writing()``, which also serialises writers on the event loop.
+``Store.writing()``, which also serialises writers on the event loop, and waits for
+another program's lock in short pauses rather than blocking the loop.
 
 A write the database cannot take now (the disk is full, or another program held
 it locked past the busy timeout) is rolled back whole and raised as
@@ -34,7 +35,12 @@ from storage.schema import migrations
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000  # how long a write waits for another program's lock
+FIRST_PAUSE, MOST_PAUSE = 0.005, 0.1  # s: an async write's pauses while the lock is held
 WARN_EVERY = 300.0  # s: at most one warning this often while writes keep failing
+WARNING = (
+    "The database cannot be written now (%s); nothing is lost: "
+    "what is waiting is tried again until it can be"
+)
 # What SQLite says (primary result codes) when it cannot take a write now, in plain words.
 UNAVAILABLE = {
     sqlite3.SQLITE_FULL: "the disk is full",
@@ -42,6 +48,7 @@ UNAVAILABLE = {
     sqlite3.SQLITE_BUSY: "another program holds the database locked",
     sqlite3.SQLITE_LOCKED: "another program holds the database locked",
 }
+LOCKED = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}  # waited out, up to the busy timeout
 
 
 class Reader(Protocol):
@@ -136,22 +143,25 @@ def open_database(path: str | Path) -> Database:
     if str(path) != ":memory:" and not Path(path).exists():
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA secure_delete=ON")
-    db = Database(conn, execute_plugins=False)
-    known = {m.name for m in migrations._migrations}
-    unknown = [m.name for m in migrations.applied(db) if m.name not in known]
-    if unknown:
+    try:
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA secure_delete=ON")
+        db = Database(conn, execute_plugins=False)
+        known = {m.name for m in migrations._migrations}
+        unknown = [m.name for m in migrations.applied(db) if m.name not in known]
+        if unknown:
+            raise NewerDatabaseError(
+                f"{path} was written by a newer version of copro-bot "
+                f"(it has schema changes {', '.join(unknown)} that this version does "
+                "not know). Upgrade copro-bot, or restore a backup."
+            )
+        migrations.apply(db)
+    except BaseException:  # e.g. a full disk: opened again later, nothing left open
         conn.close()
-        raise NewerDatabaseError(
-            f"{path} was written by a newer version of copro-bot "
-            f"(it has schema changes {', '.join(unknown)} that this version does not know). "
-            "Upgrade copro-bot, or restore a backup."
-        )
-    migrations.apply(db)
+        raise
     return db
 
 
@@ -161,7 +171,10 @@ class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._lock = asyncio.Lock()
+        self.busy_timeout = BUSY_TIMEOUT_MS / 1000  # s: set_busy_timeout changes it
         self.failing_since: float | None = None  # monotonic: writes fail since then
+        self.failed_at: float | None = None  # monotonic: when one failed last (kept)
+        self.failing_because: str | None = None  # why, in plain words (kept)
         self._warned_at: float | None = None
 
     @classmethod
@@ -173,18 +186,24 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Database]:
-        """A synchronous write transaction (for the command line and tests).
+        """A synchronous write transaction (for the command line and tests): it waits
+        for another program's lock as SQLite does, up to the busy timeout, blocking.
         Raises ``StorageUnavailable`` if the database cannot take it now."""
-        conn, began = self.db.conn, time.monotonic()
+        with self._unavailable_raised(time.monotonic()):
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            with self._committed() as db:
+                yield db
+
+    def set_busy_timeout(self, seconds: float) -> None:
+        """How long a write waits for another program's lock (both ways of writing)."""
+        self.busy_timeout = seconds
+        self.db.conn.execute(f"PRAGMA busy_timeout = {round(seconds * 1000)}")
+
+    @contextmanager
+    def _unavailable_raised(self, began: float) -> Iterator[None]:
+        """What the database cannot take now is raised as ``StorageUnavailable``."""
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+            yield
         except Exception as err:
             reason = unavailable(err)
             if reason is None:
@@ -193,6 +212,21 @@ class Store:
             if isinstance(err, StorageUnavailable):
                 raise
             raise StorageUnavailable(reason) from err
+
+    @contextmanager
+    def _committed(self) -> Iterator[Database]:
+        """The body of a transaction already begun: committed, or rolled back whole."""
+        conn = self.db.conn
+        try:
+            yield self.db
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self._written()
+
+    def _written(self) -> None:
         if self.failing_since is not None:
             log.info(
                 "The database can be written again (after %.0f s); what waited goes on",
@@ -205,17 +239,43 @@ class Store:
         now = time.monotonic()
         if self.failing_since is None:
             self.failing_since = began
+        self.failed_at, self.failing_because = now, reason
         if self._warned_at is None or now - self._warned_at >= WARN_EVERY:
             self._warned_at = now
-            log.warning(
-                "The database cannot be written now (%s); nothing is lost: "
-                "what is waiting is tried again until it can be",
-                reason,
-            )
+            log.warning(WARNING, reason)
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[Database]:
-        """A write transaction for async code: one writer at a time."""
+        """A write transaction for async code: one writer at a time. While another
+        program holds the database locked it waits without blocking the event loop
+        (the rest of the bot goes on), up to the same busy timeout as ``write``."""
         async with self._lock:
-            with self.write() as db:
-                yield db
+            with self._unavailable_raised(time.monotonic()):
+                await self._begin_waiting()
+                with self._committed() as db:
+                    yield db
+
+    async def _begin_waiting(self) -> None:
+        """``BEGIN IMMEDIATE`` tried with no busy wait, and again after short, growing
+        pauses that let the event loop run, until ``busy_timeout`` has passed; then
+        SQLite's own "database is locked" is raised.
+
+        Only the BEGIN ever waits: in WAL mode it takes the write lock, and once it
+        holds it nothing else in the transaction waits for another connection
+        (reads see their snapshot; the COMMIT's automatic checkpoint is a passive
+        one, which skips what it cannot do rather than wait)."""
+        conn = self.db.conn
+        deadline = time.monotonic() + self.busy_timeout
+        pause = FIRST_PAUSE
+        while True:
+            conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as err:
+                if err.sqlite_errorcode & 0xFF not in LOCKED or time.monotonic() >= deadline:
+                    raise
+            finally:  # between tries, and for what else uses the connection
+                conn.execute(f"PRAGMA busy_timeout = {round(self.busy_timeout * 1000)}")
+            await asyncio.sleep(max(0.0, min(pause, deadline - time.monotonic())))
+            pause = min(pause * 2, MOST_PAUSE)

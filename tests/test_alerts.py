@@ -8,25 +8,31 @@ reading the test gives."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from test_storage_full import Locker, fill_disk, free_disk, locker, short_busy_timeout
 
 import harness
 from bot.alerts import MB, Alerts
 from bot.config import ConfigError, load_config
 from bot.context import Context
+from bot.matrix.http import MatrixError
 from bot.platforms import Platforms
 from bot.registry import CommandSet
 from bot.scheduler import MOST_ATTEMPTS, Job, schedule
 from bot.when import say_when
-from localbot import GROUP, MESSAGES, SAM, LocalBot, Out, make_bots, say
+from localbot import GROUP, MESSAGES, SAM, CannedAdapter, LocalBot, Out, make_bots, say
 from matrix_driver import room_named
 from storage import alerts, outbox
-from storage.db import Store
+from storage.db import StorageUnavailable, Store
+
+__all__ = ["locker"]  # the fixture, used by name
 
 TEAM = room_named("team")
 MATRIX = MESSAGES.get("alerts.platform.matrix")
@@ -44,8 +50,25 @@ async def always_fails(job: Job) -> None:
     raise RuntimeError("this job never works")
 
 
+class TellingAdapter(CannedAdapter):
+    """The real adapter, never logged in: only its network step for what it says at
+    once (``send_now``) is a stand-in, that notes what it said, or fails while
+    ``down``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.said_now: list[tuple[str, str, str]] = []  # (room, text, key)
+        self.down = False
+
+    async def send_now(self, room_id: str, text: str, key: str) -> None:
+        if self.down:
+            raise MatrixError(0, "M_UNREACHABLE", "the homeserver does not answer", 1.0)
+        self.said_now.append((room_id, text, key))
+
+
 class AlertBot(LocalBot):
     groups = (GROUP, TEAM)
+    adapter_class = TellingAdapter
 
     def __init__(self, directory: Path, **kwargs: object) -> None:
         super().__init__(directory, team_room=TEAM, extra=extra, **kwargs)  # type: ignore[arg-type]
@@ -210,6 +233,171 @@ async def test_low_disk_space_is_told_once_and_over_with_room_to_spare(make_bot)
     assert await bot.check_often() == [say("alerts.disk_ok", free=560, folder=folder)]
 
 
+# ----- the database itself cannot be written ---------------------------------------------
+
+BIG = "A reply too long to fit in what is left of the disk. " * 400
+
+
+async def a_write_fails(bot: AlertBot) -> None:
+    """What a loop does while the disk is full: its write (a long reply) is refused."""
+    with pytest.raises(StorageUnavailable):
+        async with bot.store.writing() as db:
+            bot.adapter.queue_text(db, GROUP, BIG)
+
+
+async def a_write_works(bot: AlertBot) -> None:
+    """The loops go on: the long reply is stored, and sent."""
+    async with bot.store.writing() as db:
+        bot.adapter.queue_text(db, GROUP, BIG)
+    bot.deliver()
+
+
+def told_at_once(bot: AlertBot) -> list[tuple[str, str, str]]:
+    assert isinstance(bot.adapter, TellingAdapter)
+    return bot.adapter.said_now
+
+
+def unwritable(bot: AlertBot, why: str) -> str:
+    """The alert, as said for the problem the loop is following now."""
+    problem = bot.alerts._unwritable
+    assert problem is not None
+    return say("alerts.unwritable", why=why, since=since(problem.since))
+
+
+async def test_a_full_disk_is_told_at_once_not_stored_once_and_its_end_through_the_outbox(
+    make_bot,
+) -> None:
+    bot = make_bot()
+    fill_disk(bot.store)
+    await a_write_fails(bot)
+    stored = bot.count("outbox")
+    assert await bot.alerts.check() == 0  # under 5 minutes: nothing yet
+    bot.later(minutes=4)
+    await a_write_fails(bot)
+    assert await bot.alerts.check() == 0
+    bot.later(minutes=2)
+    await a_write_fails(bot)  # the loops' writes fail still
+    assert await bot.alerts.check() == 1
+    [(room, text, key)] = told_at_once(bot)
+    assert (room, text) == (TEAM, unwritable(bot, "the disk is full"))
+    assert bot.count("outbox") == stored  # not stored: it could not be
+    for _ in range(3):
+        await a_write_fails(bot)
+        assert await bot.alerts.check() == 0  # once per problem
+    assert len(told_at_once(bot)) == 1
+    free_disk(bot.store)
+    await a_write_works(bot)
+    assert await bot.check() == []  # not yet: a write failed a moment ago
+    bot.later(minutes=1, seconds=1)  # and none since
+    assert [o.body for o in await bot.check()] == [say("alerts.writable")]
+    assert await bot.check_often() == []
+    assert len(told_at_once(bot)) == 1 and bot.count("alerts") == 0
+    # Full again later: a new problem, told again (tried again with its own key).
+    fill_disk(bot.store)
+    await a_write_fails(bot)
+    assert await bot.alerts.check() == 0
+    bot.later(minutes=6)
+    await a_write_fails(bot)
+    assert await bot.alerts.check() == 1
+    assert len(told_at_once(bot)) == 2 and told_at_once(bot)[1][2] != key
+
+
+async def test_a_database_unwritable_for_less_than_the_limit_is_not_told(make_bot) -> None:
+    bot = make_bot()
+    fill_disk(bot.store)
+    await a_write_fails(bot)
+    assert await bot.alerts.check() == 0
+    bot.later(minutes=4, seconds=50)
+    await a_write_fails(bot)
+    assert await bot.alerts.check() == 0
+    free_disk(bot.store)
+    await a_write_works(bot)
+    bot.later(minutes=20)
+    assert await bot.check_often() == []
+    assert told_at_once(bot) == []
+
+
+async def test_a_locked_database_is_told_once_even_if_the_first_try_cannot_reach_the_team(
+    make_bot, locker: Callable[[Path], Locker]
+) -> None:
+    """Another program holds the database: the loop's own writes fail. The
+    homeserver does not answer the first time the team is to be told: it is
+    tried again at the next check, and told once."""
+    bot = make_bot()
+    short_busy_timeout(bot.store)
+    lock = locker(bot.config.storage.database)
+    await asyncio.to_thread(lock.hold)
+    assert await bot.alerts.check() == 0  # its write failed: the problem starts
+    assert await bot.alerts.check() == 0
+    bot.later(minutes=6)
+    adapter = bot.adapter
+    assert isinstance(adapter, TellingAdapter)
+    adapter.down = True
+    assert await bot.alerts.check() == 0
+    adapter.down = False
+    assert await bot.alerts.check() == 1
+    assert await bot.alerts.check() == 0
+    why = "another program holds the database locked"
+    assert [text for _, text, _ in told_at_once(bot)] == [unwritable(bot, why)]
+    await asyncio.to_thread(lock.release)
+    assert await bot.check() == []  # its own write works: a write failed a moment ago
+    bot.later(minutes=2)
+    assert [o.body for o in await bot.check()] == [say("alerts.writable")]
+
+
+async def test_on_discord_the_team_channel_is_told_at_once_while_the_database_is_full(
+    tmp_path: Path,
+) -> None:
+    """The real Discord adapter on the fake Discord posts the alert itself, at
+    once; "working again" goes out through the outbox, from its sender."""
+    from discordbot import content, discord_server
+
+    async with discord_server(tmp_path, ("sam",)) as server:
+        running = server.bot
+        assert running.store is not None and running.adapter is not None
+        path = tmp_path / "team.toml"
+        text = (tmp_path / "config.toml").read_text()
+        path.write_text(
+            text.replace("[discord]\n", f"[discord]\nteam_channel = {server.general}\n")
+        )
+        clock = [datetime.now(UTC)]
+        check = Alerts(
+            running.store,
+            Platforms([running.adapter]),
+            load_config(path, env={}),
+            MESSAGES,
+            wake=running.adapter.signals.to_send,
+            now=lambda: clock[0],
+            free_space=lambda folder: 10_000 * MB,
+        ).check
+
+        async def a_write_fails() -> None:
+            assert running.store is not None and running.adapter is not None
+            with pytest.raises(StorageUnavailable):
+                async with running.store.writing() as db:
+                    running.adapter.queue_text(db, f"discord:{server.general}", BIG)
+
+        fill_disk(running.store)
+        await a_write_fails()
+        assert await check() == 0
+        clock[0] += timedelta(minutes=6)
+        await a_write_fails()
+        assert await check() == 1
+        [alert] = await server.fake.wait_posted(1, server.general)
+        assert alert.content.startswith(content("I can't save anything to my database"))
+        assert await check() == 0
+        free_disk(running.store)
+        clock[0] += timedelta(minutes=2)
+        async with running.store.writing() as db:
+            running.adapter.queue_text(db, f"discord:{server.general}", "Hello")
+        assert await check() == 1
+        posted = await server.fake.wait_posted(3, server.general)
+        assert [m.content for m in posted[1:]] == [
+            content("Hello"),
+            content(say("alerts.writable")),
+        ]
+
+
 # ----- the daily backup --------------------------------------------------------------------
 
 
@@ -251,6 +439,28 @@ def test_a_problem_is_raised_once_and_cleared_once(tmp_path: Path) -> None:
         assert not alerts.note_once(db, "dead_letter", "ABC123", 7.0)
         assert alerts.open_alerts(db) == [alerts.OpenAlert("disk", "/data", 5.0)]
     store.close()
+
+
+async def test_the_daily_tidy_deletes_problems_long_over_and_keeps_open_ones(make_bot) -> None:
+    bot = make_bot()
+    now = bot.clock.now()
+
+    def ago(**delta: float) -> float:
+        return (now - timedelta(**delta)).timestamp()
+
+    with bot.store.write() as db:
+        alerts.raise_once(db, "unreachable", "matrix", ago(weeks=20))  # open still: kept
+        alerts.raise_once(db, "disk", "/data", ago(weeks=12))
+        alerts.clear(db, "disk", "/data", ago(weeks=9))  # over 9 weeks ago: deleted
+        alerts.raise_once(db, "waiting", "matrix", ago(weeks=10))
+        alerts.clear(db, "waiting", "matrix", ago(weeks=7))  # over 7 weeks ago: kept
+        alerts.note_once(db, "dead_letter", "OLD123", ago(weeks=9))  # deleted
+        alerts.note_once(db, "dead_letter", "NEW456", ago(days=2))  # kept
+        schedule(db, "dashboard.tidy", "daily", now, platform="matrix")
+    assert await bot.tick() == 1
+    left = bot.db.execute("SELECT kind, ref FROM alerts ORDER BY kind, ref").fetchall()
+    assert left == [("dead_letter", "NEW456"), ("unreachable", "matrix"), ("waiting", "matrix")]
+    assert alerts.open_alerts(bot.db) == [alerts.OpenAlert("unreachable", "matrix", ago(weeks=20))]
 
 
 def test_alerts_config_takes_fractions_and_refuses_nonsense(tmp_path: Path) -> None:

@@ -1,13 +1,15 @@
 """Alerts to the team room, end to end: the real bot process, a Synapse of the test's
 own (stopped and started again without touching the shared one), a team member's
 real Matrix client. (A job failing for good is told in tests/test_alerts.py: the
-bot process runs only the project's own jobs.)"""
+bot process runs only the project's own jobs.) And the database locked by another
+program: that alert is sent at once, as it cannot be stored."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from test_storage_full import Locker
 
 from bot.localsynapse import LocalSynapse
 from harness import PONG, BotProcess, Person, wait_until
@@ -62,3 +64,45 @@ async def test_the_team_hears_once_that_the_homeserver_is_out_of_reach_and_once_
         assert bot.alive()
     finally:
         server.stop()
+
+
+CANNOT_SAVE = "I can't save anything to my database: another program holds the database locked."
+SAVING_AGAIN = "Working again: I can save to my database now."
+
+
+async def test_the_team_hears_at_once_that_the_database_is_locked_and_later_that_it_is_free(
+    synapse, make_bot, make_person
+):
+    """Another program holds the bot's database (``BEGIN EXCLUSIVE``): the alert
+    cannot wait in the outbox, so the bot says it straight away, once; "working
+    again" comes through the outbox once the database is free."""
+    member = make_person(synapse, "team")
+    bot = make_bot(synapse, team=[member.user_id])
+    await member.listen()
+    room = await member.create_room([bot.user_id])
+    config = bot.config_path.read_text().replace(
+        "[rooms]\n", f"[rooms]\nteam_room = {json.dumps(room)}\n", 1
+    )
+    bot.config_path.write_text(config + "[alerts]\nunreachable_minutes = 0.05\nmin_free_mb = 1\n")
+    await bot.run()
+    await member.wait_for_member(room, bot.user_id, timeout=60)
+
+    lock = Locker(bot.db_path)
+    lock.hold()
+    try:
+        await wait_until(
+            lambda: said(member, bot, room, CANNOT_SAVE) != [], 60, "the team to hear at once"
+        )
+        assert bot.alive()
+    finally:
+        lock.release()
+    await wait_until(
+        lambda: said(member, bot, room, SAVING_AGAIN) != [], 180, "the team to hear it works"
+    )
+    assert (await member.ask(room, "!ping", bot.user_id))["content"]["body"] == PONG
+    assert len(said(member, bot, room, CANNOT_SAVE)) == 1
+    assert len(said(member, bot, room, SAVING_AGAIN)) == 1
+    log = bot.log()
+    assert log.count("Alert raised: unwritable database") == 1
+    assert log.count("Alert cleared: unwritable database") == 1
+    assert "Traceback" not in log

@@ -20,6 +20,7 @@ import logging
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,6 +29,7 @@ import pytest
 from test_feedback import DMS, FeedbackBot
 from test_polls import DAYS
 
+from bot.signals import until_opened
 from localbot import (
     CHRIS,
     GROUP,
@@ -41,7 +43,7 @@ from localbot import (
     say,
 )
 from storage import inbox, polls
-from storage.db import Store
+from storage.db import StorageUnavailable, Store
 from storage.outbox import OutboxItem
 
 T = TypeVar("T")
@@ -117,7 +119,7 @@ def free_disk(store: Store) -> None:
 
 
 def short_busy_timeout(store: Store) -> None:
-    store.db.execute("PRAGMA busy_timeout = 100")
+    store.set_busy_timeout(0.1)
 
 
 async def until(check: Callable[[], T], what: str, timeout: float = 20.0) -> T:
@@ -150,6 +152,80 @@ def running(task: asyncio.Task[Any]) -> bool:
     if task.done():
         task.result()
     return True
+
+
+# ----- waiting for a lock -----------------------------------------------------------------------
+
+
+class Ticker:
+    """A coroutine that ticks every 20 ms: the largest gap between its ticks is how
+    long the event loop was kept from everything else (sync, sends, the dashboard)."""
+
+    def __init__(self) -> None:
+        self.gaps: list[float] = []
+        self.task = asyncio.create_task(self._tick())
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        while True:
+            await asyncio.sleep(0.02)
+            now = loop.time()
+            self.gaps.append(now - last)
+            last = now
+
+    async def stop(self) -> float:
+        await stopped(self.task)
+        return max(self.gaps)
+
+
+async def note(store: Store, text: str) -> None:
+    async with store.writing() as db:
+        db.execute("CREATE TABLE IF NOT EXISTS test_notes (text TEXT)")
+        db.execute("INSERT INTO test_notes VALUES (?)", [text])
+
+
+async def test_a_write_waits_for_another_programs_lock_without_stopping_the_bot(
+    tmp_path: Path, locker: Callable[[Path], Locker]
+) -> None:
+    store = Store.open(tmp_path / "copro.db")
+    lock = locker(tmp_path / "copro.db")
+    await asyncio.to_thread(lock.hold)
+    loop = asyncio.get_running_loop()
+    ticker, held = Ticker(), loop.time()
+    write = asyncio.create_task(note(store, "after the lock"))
+    await until(lambda: loop.time() - held >= 1.5, "the lock held 1.5 s")
+    assert not write.done()  # still waiting for the lock, as it should
+    await asyncio.to_thread(lock.release)
+    await asyncio.wait_for(write, 5)
+    assert await ticker.stop() < 0.5  # the bot went on all the while
+    assert store.db.execute("SELECT text FROM test_notes").fetchall() == [("after the lock",)]
+    assert store.failing_since is None
+    store.close()
+
+
+async def test_a_lock_held_past_the_busy_timeout_is_unavailable_and_stops_nothing(
+    tmp_path: Path, locker: Callable[[Path], Locker], caplog: pytest.LogCaptureFixture
+) -> None:
+    store = Store.open(tmp_path / "copro.db")
+    await note(store, "before")
+    store.set_busy_timeout(1.0)
+    lock = locker(tmp_path / "copro.db")
+    await asyncio.to_thread(lock.hold)
+    ticker, began = Ticker(), time.monotonic()
+    with pytest.raises(StorageUnavailable, match="another program holds the database locked"):
+        await note(store, "while locked")
+    assert time.monotonic() - began >= 1.0  # waited the whole busy timeout
+    assert await ticker.stop() < 0.5
+    assert not store.db.conn.in_transaction
+    assert warnings(caplog) and store.failing_since is not None
+    # What else uses the connection still waits as SQLite does (the command line).
+    assert store.db.execute("PRAGMA busy_timeout").fetchone() == (1000,)
+    await asyncio.to_thread(lock.release)
+    await note(store, "after")
+    assert store.db.execute("SELECT text FROM test_notes").fetchall() == [("before",), ("after",)]
+    assert store.failing_since is None
+    store.close()
 
 
 # ----- the worker -------------------------------------------------------------------------------
@@ -321,6 +397,67 @@ async def test_a_job_uses_up_no_try_while_the_database_is_locked(
     short_busy_timeout(bot.store)
     lock = locker(bot.config.storage.database)
     await closes_through(bot, caplog, lock.hold, lock.release)
+
+
+# ----- starting up -------------------------------------------------------------------------------
+
+
+def daily_jobs(bot: FeedbackBot) -> list[str]:
+    rows = bot.db.execute("SELECT kind FROM jobs WHERE state = 'pending' ORDER BY kind")
+    return [kind for (kind,) in rows]
+
+
+async def test_started_on_a_locked_database_the_scheduler_adds_its_daily_jobs_once_it_is_free(
+    make_bot: Callable[..., FeedbackBot],
+    caplog: pytest.LogCaptureFixture,
+    locker: Callable[[Path], Locker],
+) -> None:
+    """The scheduler of ``copro run`` starts while another program holds the
+    database: it does not stop (nor the bot), it logs the plain warning, and adds
+    the daily jobs, once each, once the lock is gone."""
+    caplog.set_level(logging.INFO)
+    bot = make_bot()
+    short_busy_timeout(bot.store)
+    lock = locker(bot.config.storage.database)
+    await asyncio.to_thread(lock.hold)
+    scheduler = asyncio.create_task(bot.scheduler.run())
+    try:
+        await until(lambda: running(scheduler) and warnings(caplog), "the warning")
+        assert daily_jobs(bot) == []
+        await asyncio.to_thread(lock.release)
+        expected = sorted(bot.scheduler.registry.daily_jobs)
+        await until(lambda: running(scheduler) and daily_jobs(bot) == expected, "the daily jobs")
+        bot.scheduler.signals.scheduled.set()  # it goes on following: nothing twice
+        await until(lambda: not bot.scheduler.signals.scheduled.is_set(), "the scheduler")
+        assert daily_jobs(bot) == expected
+    finally:
+        await stopped(scheduler)
+        bot.scheduler.stop()
+    assert_plain_log(caplog)
+
+
+async def test_a_new_database_locked_at_start_up_is_opened_once_it_is_free(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, locker: Callable[[Path], Locker]
+) -> None:
+    """``copro run`` opening a database it must write (new, or a schema to bring up
+    to date) while another program holds it: it waits, with the plain warning,
+    and opens it once it is free (each try waits the real busy timeout)."""
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "copro.db"
+    lock = locker(path)
+    await asyncio.to_thread(lock.hold)  # an empty file, locked
+    opening = asyncio.create_task(until_opened(path))
+    try:
+        await until(lambda: running(opening) and warnings(caplog), "the warning")
+        await asyncio.to_thread(lock.release)
+        store = await asyncio.wait_for(opening, 30)
+    finally:
+        await stopped(opening)
+    assert store.db["jobs"].exists() and store.db.execute("PRAGMA journal_mode").fetchone() == (
+        "wal",
+    )
+    store.close()
+    assert_plain_log(caplog)
 
 
 # ----- the sender -------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from bot.matrix.base import AdapterBase
 from bot.matrix.crypto import seal_file
+from bot.matrix.events import notice
 from bot.matrix.http import MatrixError, path
 from bot.sending import Backoff, Retry, Sender
 from storage import outbox, rooms
@@ -60,6 +61,17 @@ class Sending(Sender, AdapterBase):
             raise MatrixError(0, "COPRO_UNKNOWN_ACTION", item.action, None)
         result = await action(item)  # each _do_<action> returns an ID, or None
         return None if result is None else str(result)
+
+    async def send_now(self, room_id: str, text: str, key: str) -> None:
+        """``Adapter.send_now``: a notice, encrypted where the room is, with a
+        transaction ID from ``key`` (the homeserver shows a repeat once)."""
+        if self.http is None:
+            raise MatrixError(0, "COPRO_NOT_LOGGED_IN", "not logged in yet", None)
+        event_type, content = await self._encrypt_if_needed(
+            room_id, "m.room.message", notice(text, None, ())
+        )
+        endpoint = "/".join(["v3/rooms", path(room_id), "send", path(event_type), path(key)])
+        await self.http.request("PUT", endpoint, body=content)
 
     def _room(self, item: OutboxItem, *rest: str) -> str:
         return "/".join(["v3/rooms", path(item.room_id), *rest])
