@@ -6,8 +6,9 @@ STAMP  := $(VENV)/.installed
 
 # Debian packages the tests need that pip cannot install, installed by `make test`
 # when missing (apt-get, as root or through sudo): a real browser and its driver for
-# the dashboard's browser tests; LibreOffice (no GUI) to open XLSX exports headless.
-DEBIAN_PACKAGES := chromium chromium-driver libreoffice-calc-nogui
+# the dashboard's browser tests; LibreOffice (no GUI) to open XLSX exports headless;
+# podman, runc and mmdebstrap to build deploy/Dockerfile and run the bot in it.
+DEBIAN_PACKAGES := chromium chromium-driver libreoffice-calc-nogui podman runc mmdebstrap
 
 .PHONY: setup system-packages demo demo-reset test screenshots lint bench clean
 
