@@ -1,8 +1,8 @@
 """Receiving: one sync loop. Each sync's events go into the inbox (unique by
 event ID), and the new sync position moves only in the transaction that stores
-the last of them; so do invites, as rows of their own (``INVITE_TYPE``), for the
-core to answer. When a room's timeline is ``limited``, the missing events are
-fetched from ``/messages`` first, oldest first, so the position never moves
+the last of them; invites go in too, as rows of their own (``INVITE_TYPE``), for
+the core to answer. When a room's timeline is ``limited``, the missing events
+are fetched from ``/messages`` first, oldest first, so the position never moves
 past something unseen.
 
 Stored ahead: in a room the bot is already in, a sync's events need not wait
@@ -11,10 +11,10 @@ and each page of a gap as soon as it comes, the room's events always in the
 room's order; the worker is woken through ``signals.received`` after each, so
 it handles a long catch-up while the rest is still being read. The gaps of
 different rooms are fetched side by side (``GAP_ROOMS_AT_ONCE``), and the sender
-waits while they are (``bot.matrix.sending``). The position
-still moves only once everything is stored: after a crash the same sync is read
-again from the same position, and what was stored ahead is not stored twice
-(the inbox is unique by event ID) nor handled twice (it is no longer pending).
+waits while they are (``bot.matrix.sending``). The position still moves only
+once everything is stored: after a crash the same sync is read again from the
+same position, and what was stored ahead is not stored twice (the inbox is
+unique by event ID) nor handled twice (it is no longer pending).
 A room new to the bot (its join is in this sync, or it is still being
 accepted) waits for the last transaction, as do invites and rooms left. If the
 database cannot take a write now (a full disk, a lock held by another program),
