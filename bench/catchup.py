@@ -86,7 +86,7 @@ class Results:
     handled: int = 0
     failed: int = 0
     notes: list[str] = field(default_factory=list)
-    stages: tuple[float, float, float] | None = None  # bot: start-up, reading, handling
+    stages: tuple[float, float, float] | None = None  # bot: first stored, to the last, the tail
 
     @property
     def baseline(self) -> float | None:
@@ -145,7 +145,7 @@ def notes(r: Results) -> list[str]:
         f"room) in {r.sent_s:.1f} s. Each time runs from starting the process. Bare sync "
         f"client from the bot's sync position: {bare} (before and after the bot; the "
         f"faster is the baseline; the bot was stopped again before the second). Bot: "
-        f"running (logged in, loops started) after {running}, all handled (latest "
+        f"running (logged in, loops started, the core loaded) after {running}, all handled (latest "
         "`handled_at` in its inbox) at the time shown.",
         *r.notes,
         *where_the_time_goes(r),
@@ -158,13 +158,14 @@ def where_the_time_goes(r: Results) -> list[str]:
         return []
     k = r.bare_s.index(min(r.bare_s))
     ready, total = r.bare_ready_s[k], r.bare_s[k]
-    start, read, handle = r.stages
+    first, read, tail = r.stages
     return [
-        f"Where the time goes: bot start-up {start:.2f} s (bare {ready:.2f} s), reading "
-        f"from Synapse until the first message is stored {read:.2f} s (bare, reading "
-        f"everything: {total - ready:.2f} s), handling {handle:.2f} s (bare: nothing to do; "
-        "the bot stores a whole sync, gaps filled, in one transaction, and its worker starts "
-        "on it then)."
+        f"Where the time goes: the bot's first message stored at {first:.2f} s (start-up "
+        f"and the first sync; bare: started in {ready:.2f} s), then {read:.2f} s until the "
+        f"last is stored (bare, reading everything: {total - ready:.2f} s), and {tail:.2f} s "
+        "of handling after that. The bot stores each room's timeline, and each page of a "
+        "gap, as it comes (its sync position moves once all of a sync is stored), and its "
+        "worker handles them meanwhile; so the tail is what was stored last."
     ]
 
 
@@ -265,8 +266,8 @@ async def bot_catch_up(r: Results, bot: BotProcess, burst_from_ms: int) -> None:
             f"last at {max(stored):.2f} s; stored -> handled median "
             f"{statistics.median(waits):.0f} ms (max {max(waits):.0f})."
         )
-        if r.bot_s is not None and r.bot_running_s is not None:
-            r.stages = (r.bot_running_s, min(stored) - r.bot_running_s, r.bot_s - min(stored))
+        if r.bot_s is not None:
+            r.stages = (min(stored), max(stored) - min(stored), r.bot_s - max(stored))
     since = datetime.fromtimestamp(t0, UTC).isoformat()
     replies = bot.query(
         "SELECT count(*), sum(state = 'sent') FROM outbox WHERE created_at >= ?", [since]

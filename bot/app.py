@@ -16,17 +16,14 @@ import logging
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.adapters import build_platforms, config_secrets
-from bot.alerts import Alerts
 from bot.config import Config
-from bot.dispatch import Dispatcher
-from bot.messages import Messages
-from bot.scheduler import Scheduler
 from bot.signals import until_opened
-from bot.worker import Worker
-from commands import build_registry
+
+if TYPE_CHECKING:
+    from bot.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +103,13 @@ def setup_logging(level: str, log_format: str = "text") -> RedactSecrets:
     return redact
 
 
+def _load_core() -> None:
+    """Import the core (the worker, the features, the scheduler): in a thread, while
+    the first sync is on its way."""
+    for name in ("bot.alerts", "bot.dispatch", "bot.scheduler", "bot.worker", "commands"):
+        importlib.import_module(name)
+
+
 class Serving(Protocol):
     async def stop(self) -> None: ...
 
@@ -128,10 +132,23 @@ async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
     platforms, signals = build_platforms(config, store, fill_gaps=fill_gaps)
     scheduler: Scheduler | None = None
     dashboard: Serving | None = None
+    receiving: list[asyncio.Task[None]] = []
     try:
         for adapter in platforms.adapters:
             await adapter.login()
             redact.add(adapter.secrets)
+        # Each platform starts reading (what arrived while the bot was down goes into
+        # the inbox) while the rest of the bot is loaded beside it: the worker then
+        # handles what is stored, from the inbox.
+        receiving = [asyncio.create_task(loop) for a in platforms.adapters for loop in a.loops()]
+        await asyncio.to_thread(_load_core)
+        from bot.alerts import Alerts
+        from bot.dispatch import Dispatcher
+        from bot.messages import Messages
+        from bot.scheduler import Scheduler
+        from bot.worker import Worker
+        from commands import build_registry
+
         messages, registry = Messages.load(), build_registry()
         scheduler = Scheduler(store, registry, platforms, config, messages, signals=signals)
         dispatcher = Dispatcher(config, messages, registry, platforms)
@@ -151,10 +168,12 @@ async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
         for adapter in platforms.adapters:
             log.info("copro-bot is running on %s as %s", adapter.name, adapter.user_id)
         # Each loop first does what was left from before a crash, then waits to be woken.
-        loops = [loop for adapter in platforms.adapters for loop in adapter.loops()]
         alerts = Alerts(store, platforms, config, messages, wake=signals.to_send)
-        await asyncio.gather(*loops, worker.run(), run_scheduler(scheduler), alerts.run())
+        await asyncio.gather(*receiving, worker.run(), run_scheduler(scheduler), alerts.run())
     finally:
+        for task in receiving:
+            task.cancel()
+        await asyncio.gather(*receiving, return_exceptions=True)
         if dashboard is not None:
             await dashboard.stop()
         if scheduler is not None:

@@ -58,19 +58,22 @@ def ask(
     """Wait for this person's answer in ``room_id`` (by default their direct chat,
     whichever it turns out to be), asked ``at``, until ``expires_at`` (by default,
     for as long as the bot's setting says). A newer question there replaces an older one."""
-    db.table("conversations").upsert(
-        {
-            "user_id": user_id,
-            "room_id": room_id or user_id,
-            "kind": kind,
-            "ref": ref,
-            "data": json.dumps(data or {}, ensure_ascii=False),
-            "txn": txn,
-            "asked_at": _stamp(at) if at else utcnow(),
-            "nudged": 0,
-            "expires_at": _stamp(expires_at) if expires_at else None,
-        },
-        pk=("user_id", "room_id"),
+    db.execute(
+        "INSERT INTO conversations "
+        "(user_id, room_id, kind, ref, data, txn, asked_at, nudged, expires_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (user_id, room_id) DO UPDATE SET "
+        "kind = excluded.kind, ref = excluded.ref, data = excluded.data, txn = excluded.txn, "
+        "asked_at = excluded.asked_at, nudged = 0, expires_at = excluded.expires_at",
+        [
+            user_id,
+            room_id or user_id,
+            kind,
+            ref,
+            json.dumps(data or {}, ensure_ascii=False),
+            txn,
+            _stamp(at) if at else utcnow(),
+            _stamp(expires_at) if expires_at else None,
+        ],
     )
 
 

@@ -80,15 +80,19 @@ def add_events(
     *,
     now: datetime | None = None,
     platform: str = "matrix",
+    after: int | None = None,
 ) -> int:
     """Store one room's events (as the platform gives them, in the room's order) as pending,
     their times kept within what the bot saw (see above). Returns how many were new.
 
     Each event is a dict with at least ``event_id``, ``sender``, ``type`` and
-    ``origin_server_ts`` (ms); ``platform`` names the adapter that reads it back."""
+    ``origin_server_ts`` (ms); ``platform`` names the adapter that reads it back.
+    ``after`` is the time of the room's event stored just before these, when that
+    was in an earlier call for the same sync (a part stored ahead of the rest)."""
     moment = now or datetime.now(UTC)
     since = synced_at(db, platform)
-    earliest, latest = (since + 1 if since is not None else None), _ms(moment)
+    floors = [t + 1 for t in (since, after) if t is not None]
+    earliest, latest = (max(floors) if floors else None), _ms(moment)
     now_text = moment.isoformat(timespec="milliseconds")
     added = 0
     for event in events:

@@ -117,6 +117,55 @@ async def test_crash_mid_burst_handles_every_event_once(synapse, make_bot, make_
     assert handled == [("done", 300, 300)]
 
 
+async def test_crash_while_a_gap_is_stored_ahead_loses_and_doubles_nothing(
+    synapse, make_bot, make_person
+):
+    """While the bot is down, 20 people send 600 pings to a room. On restart the bot
+    stores the gap page by page, ahead of its sync position, and the worker starts
+    on what is stored. Killed (SIGKILL) there, with part of the gap stored and some
+    of it handled but the position not moved, then started again: every ping is
+    handled once, answered once, and each person's pings in the order sent."""
+    people = [make_person(synapse, "ahead") for _ in range(20)]
+    bot = await make_bot(synapse).run()
+    observer = people[0]
+    await observer.listen()
+    room = await shared_room(observer, bot, people[1:])
+    await settle(bot, observer, seconds=1)
+    bot.stop()
+    per_person = 30
+    pings = await send_burst(room, people, per_person)
+    texts = "SELECT count(*), total(state = 'done') FROM inbox "
+    texts += "WHERE room_id = ? AND type = 'm.room.message'"
+
+    def part_stored_and_handled() -> bool:
+        """A sync brings at most 100 events of the room (its timeline): the newest,
+        stored with the new position after the gap. So more than 100 stored, but not
+        the last 100, is the middle of a gap, ahead of the position."""
+        stored, handled = bot.query(texts, [room])[0]
+        return 100 < stored < len(pings) - 100 and handled > 0
+
+    bot.start()
+    await wait_until(part_stored_and_handled, 60, "part of the gap stored and handled", 0.005)
+    bot.signal(signal.SIGSTOP)  # frozen where it was: check, then crash there
+    assert part_stored_and_handled(), "the gap was stored before the crash: try more pings"
+    bot.kill()
+    bot.start()
+    await bot.wait_running()
+    await settle(bot, observer)
+
+    await assert_each_answered_once(observer, bot, room, pings)
+    handled = bot.query(
+        "SELECT state, count(*), count(DISTINCT event_id) FROM inbox "
+        "WHERE room_id = ? AND type = 'm.room.message' GROUP BY state",
+        [room],
+    )
+    assert handled == [("done", len(pings), len(pings))]
+    order = [r[0] for r in bot.query("SELECT event_id FROM inbox ORDER BY seq")]
+    for i in range(0, len(pings), per_person):
+        sent = pings[i : i + per_person]  # one person's, in the order sent
+        assert sorted(sent, key=order.index) == sent
+
+
 async def test_homeserver_outage_recovers_by_itself(tmp_path, make_bot, make_person):
     server = LocalSynapse(tmp_path / "synapse")
     server.start()

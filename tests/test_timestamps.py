@@ -78,6 +78,21 @@ def test_an_event_is_timed_within_the_syncs_around_it(store: Store) -> None:
         assert inbox.time_of(db, "$missed", ms(now) + 1, now, "matrix") == ms(now)
 
 
+def test_a_room_stored_in_parts_keeps_its_order_in_time(store: Store) -> None:
+    """A sync's gap is stored page by page, ahead of the sync position: a later page
+    is never earlier than the page before it, whatever its events claim."""
+    with store.write() as db:
+        inbox.set_sync_token(db, "s1", came=T0)
+    came = T0 + timedelta(seconds=30)
+    with store.write() as db:
+        inbox.add_events(db, ROOM, [event("$first", T0 + timedelta(seconds=20))], now=came)
+    first, _ = stored(store, "$first")
+    with store.write() as db:
+        page = [event("$second", T0 + timedelta(seconds=5))]
+        inbox.add_events(db, ROOM, page, now=came, after=first)
+    assert stored(store, "$second") == (first + 1,) * 2
+
+
 def test_a_message_opened_later_keeps_the_time_it_came_at(store: Store) -> None:
     with store.write() as db:
         inbox.set_sync_token(db, "s1", came=T0)

@@ -117,6 +117,9 @@ class AdapterBase(Parts):
         self._upkeep: asyncio.Task[None] | None = None
         self._nio_tail: asyncio.Task[None] | None = None  # nio reading a sync in the background
         self._room_tasks: dict[str, asyncio.Task[None]] = {}
+        # Clear while the sync loop fills gaps (a catch-up): sending waits for it (ingest).
+        self._gaps_read = asyncio.Event()
+        self._gaps_read.set()
         self._cross_signed = False  # this session's device is cross-signed (checked once)
         # Answers to secret ballots, by event ID: in memory only, never on disk.
         self._held: dict[str, dict[str, Any]] = {}

@@ -1,11 +1,24 @@
 """Receiving: one sync loop. Each sync's events go into the inbox (unique by
-event ID) in the same transaction as the new sync position; so do invites, as
-rows of their own (``INVITE_TYPE``), for the core to answer. When a room's
-timeline is ``limited``, the missing events are fetched from ``/messages``
-first, so the position never moves past something unseen. Once stored, the
-worker is woken through ``signals.received``. If the database cannot take
-them now (a full disk, a lock held by another program), the same sync is
-stored again with back-off until it can: the position moves only with it.
+event ID), and the new sync position moves only in the transaction that stores
+the last of them; invites go in too, as rows of their own (``INVITE_TYPE``), for
+the core to answer. When a room's timeline is ``limited``, the missing events
+are fetched from ``/messages`` first, oldest first, so the position never moves
+past something unseen.
+
+Stored ahead: in a room the bot is already in, a sync's events need not wait
+for the rest of the sync. A whole timeline is stored as soon as the sync comes,
+and each page of a gap as soon as it comes, the room's events always in the
+room's order; the worker is woken through ``signals.received`` after each, so
+it handles a long catch-up while the rest is still being read. The gaps of
+different rooms are fetched side by side (``GAP_ROOMS_AT_ONCE``), and the sender
+waits while they are (``bot.matrix.sending``). The position still moves only
+once everything is stored: after a crash the same sync is read again from the
+same position, and what was stored ahead is not stored twice (the inbox is
+unique by event ID) nor handled twice (it is no longer pending).
+A room new to the bot (its join is in this sync, or it is still being
+accepted) waits for the last transaction, as do invites and rooms left. If the
+database cannot take a write now (a full disk, a lock held by another program),
+the same write is tried again with back-off until it can.
 
 Also here: the few other reads from the homeserver that jobs make (who is in a
 room, whether a person exists, every answer to a poll)."""
@@ -16,6 +29,8 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +49,7 @@ log = logging.getLogger(__name__)
 
 SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100
+GAP_ROOMS_AT_ONCE = 4  # rooms whose gaps are fetched at the same time (each in order)
 SYNC_FILTER = {
     "presence": {"not_types": ["*"]},
     "account_data": {"not_types": ["*"]},
@@ -44,6 +60,56 @@ SYNC_FILTER = {
         "timeline": {"limit": 100},
     },
 }
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What storing part of a room's events ahead did: how many were new, and the
+    time of the last one (the next part of the room is never earlier)."""
+
+    added: int
+    last_ts: int | None
+
+
+@dataclass
+class Ahead:
+    """What of one sync was stored ahead of its position, and what still waits."""
+
+    whole: set[str] = field(default_factory=set)  # rooms stored whole
+    last_ts: dict[str, int] = field(default_factory=dict)  # room -> its last stored time
+    gaps: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # not stored yet
+    added: int = 0
+
+    def note(self, stored: dict[str, Stored], *, whole: bool) -> None:
+        for room_id, part in stored.items():
+            self.added += part.added
+            if part.last_ts is not None:
+                self.last_ts[room_id] = part.last_ts
+            if whole:
+                self.whole.add(room_id)
+
+
+def _cut_short(room: dict[str, Any]) -> bool:
+    """Did the sync leave out some of this room's timeline (to fetch from /messages)?"""
+    timeline = room.get("timeline", {})
+    return bool(timeline.get("limited") and timeline.get("prev_batch"))
+
+
+async def _all_or_none(steps: list[Coroutine[Any, Any, None]]) -> None:
+    """Run the steps side by side; if one fails, stop the others and raise its error."""
+    tasks = [asyncio.create_task(step) for step in steps]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+def _is_joined(db: Database, room_id: str) -> bool:
+    room = rooms.get(db, room_id)
+    return room is not None and room.state == "joined"
 
 
 class Ingest(AdapterBase):
@@ -63,11 +129,11 @@ class Ingest(AdapterBase):
                 )
                 came = datetime.now(UTC)  # bounds the times of what it brings (storage.inbox)
                 self._in_touch(True)
-                gaps = await self._fetch_gaps(data, token) if token else {}
                 keys_first = _carries_encryption(data)
                 decrypted = await self._crypto_in_order(data) if keys_first else {}
+                ahead = await self._store_ahead(data, token, decrypted) if token else Ahead()
                 added = await until_written(
-                    self.store, self._store_sync, data, gaps, token is None, decrypted, came
+                    self.store, self._store_sync, data, ahead, token is None, decrypted, came
                 )
                 if not keys_first:  # nothing to decrypt: nio sees it after, off the fast path
                     self._crypto_later(data)
@@ -104,46 +170,163 @@ class Ingest(AdapterBase):
         self,
         db: Database,
         data: dict[str, Any],
-        gaps: dict[str, list[dict[str, Any]]],
+        ahead: Ahead,
         first: bool,
         decrypted: dict[str, dict[str, Any]],
         came: datetime,
     ) -> int:
-        """A sync's events and the new position, in one transaction."""
-        added = self._ingest(db, data, gaps, first=first, decrypted=decrypted)
+        """The rest of a sync's events (all but what was stored ahead) and the new
+        position, in one transaction. Returns how many events were new, in all."""
+        added = self._ingest(db, data, ahead.gaps, first=first, decrypted=decrypted, ahead=ahead)
         inbox.set_sync_token(db, data["next_batch"], came=came)
-        return added
+        return added + ahead.added
 
-    async def _fetch_gaps(
-        self, data: dict[str, Any], since: str
-    ) -> dict[str, list[dict[str, Any]]]:
-        """For each room whose timeline was cut short, the events that were left out."""
+    async def _store_ahead(
+        self, data: dict[str, Any], since: str, decrypted: dict[str, dict[str, Any]]
+    ) -> Ahead:
+        """Store now what need not wait for the rest of the sync, and fill the gaps
+        (see above). Returns what was stored, and the gaps' events still to store."""
+        ahead = Ahead()
+        joined: dict[str, dict[str, Any]] = data.get("rooms", {}).get("join", {})
+        cut = [r for r, room in joined.items() if self.fill_gaps and _cut_short(room)]
+        whole = [(r, room) for r, room in joined.items() if r not in cut]
+        if cut:
+            self._gaps_read.clear()  # sending waits: the homeserver's time goes to reading first
+        try:
+            await self._store_rest(whole, decrypted, ahead)
+            await self._fill_gaps(cut, joined, since, decrypted, ahead)
+        finally:
+            self._gaps_read.set()
+        return ahead
+
+    async def _fill_gaps(
+        self,
+        cut: list[str],
+        joined: dict[str, dict[str, Any]],
+        since: str,
+        decrypted: dict[str, dict[str, Any]],
+        ahead: Ahead,
+    ) -> None:
+        """The gaps of several rooms side by side, each room's pages in order."""
+
+        async def fill(room_id: str, room: dict[str, Any], at_once: asyncio.Semaphore) -> None:
+            async with at_once:
+                if await self._fill_gap(room_id, room, since, decrypted, ahead):
+                    await self._store_rest([(room_id, room)], decrypted, ahead)
+
+        at_once = asyncio.Semaphore(GAP_ROOMS_AT_ONCE)
+        await _all_or_none([fill(r, joined[r], at_once) for r in cut])
+
+    async def _store_rest(
+        self,
+        parts: list[tuple[str, dict[str, Any]]],
+        decrypted: dict[str, dict[str, Any]],
+        ahead: Ahead,
+    ) -> None:
+        """The sync's timelines of these rooms, where the bot is already in the room:
+        each room's state and timeline, after what was stored of it ahead."""
+        after = dict(ahead.last_ts)
+        stored = await until_written(self.store, self._store_whole, parts, decrypted, after)
+        added = ahead.added
+        ahead.note(stored, whole=True)
+        if ahead.added > added:
+            self.signals.received.set()
+
+    def _store_whole(
+        self,
+        db: Database,
+        parts: list[tuple[str, dict[str, Any]]],
+        decrypted: dict[str, dict[str, Any]],
+        after: dict[str, int],
+    ) -> dict[str, Stored]:
+        """The rest of each room the bot is already in, in one transaction."""
+        stored: dict[str, Stored] = {}
+        for room_id, room in parts:
+            if _is_joined(db, room_id):
+                state = (room.get("state") or {}).get("events") or []
+                live = room.get("timeline", {}).get("events") or []
+                floor = after.get(room_id)
+                stored[room_id] = self._store_part(db, room_id, state, live, decrypted, floor)
+        return stored
+
+    async def _fill_gap(
+        self,
+        room_id: str,
+        room: dict[str, Any],
+        since: str,
+        decrypted: dict[str, dict[str, Any]],
+        ahead: Ahead,
+    ) -> bool:
+        """Fetch what a cut-short timeline left out, from the oldest: each page is
+        stored as it comes while the room is one the bot is in; the rest waits in
+        ``ahead.gaps`` for the last transaction. True if nothing waits."""
         assert self.http is not None
-        gaps: dict[str, list[dict[str, Any]]] = {}
-        if not self.fill_gaps:
-            return gaps
-        for room_id, room in data.get("rooms", {}).get("join", {}).items():
-            timeline = room.get("timeline", {})
-            if not timeline.get("limited") or not timeline.get("prev_batch"):
-                continue
-            missing: list[dict[str, Any]] = []
-            start = timeline["prev_batch"]
-            while True:
-                page = await self.http.request(
-                    "GET",
-                    f"v3/rooms/{path(room_id)}/messages",
-                    params={"from": start, "to": since, "dir": "b", "limit": str(GAP_PAGE)},
+        waiting = ahead.gaps.setdefault(room_id, [])
+        start, end, count = since, room["timeline"]["prev_batch"], 0
+        while True:
+            page = await self.http.request(
+                "GET",
+                f"v3/rooms/{path(room_id)}/messages",
+                params={"from": start, "to": end, "dir": "f", "limit": str(GAP_PAGE)},
+            )
+            chunk = page.get("chunk") or []
+            count += len(chunk)
+            part = None
+            if chunk and not waiting:  # once a page waits, the pages after it wait too
+                after = ahead.last_ts.get(room_id)
+                part = await until_written(
+                    self.store, self._store_page, room_id, chunk, decrypted, after
                 )
-                chunk = page.get("chunk") or []
-                missing.extend(chunk)
-                if not chunk or not page.get("end") or page["end"] == start:
-                    break
-                start = page["end"]
-            missing.reverse()
-            gaps[room_id] = missing
-            if missing:
-                log.info("Filled a gap of %d events in %s", len(missing), room_id)
-        return gaps
+            if part is not None:
+                ahead.note({room_id: part}, whole=False)
+                if part.added:
+                    self.signals.received.set()
+            else:
+                waiting.extend(chunk)
+            if not chunk or not page.get("end") or page["end"] == start:
+                break
+            start = page["end"]
+        if count:
+            log.info("Filled a gap of %d events in %s", count, room_id)
+        return not waiting
+
+    def _store_page(
+        self,
+        db: Database,
+        room_id: str,
+        chunk: list[dict[str, Any]],
+        decrypted: dict[str, dict[str, Any]],
+        after: int | None,
+    ) -> Stored | None:
+        """One page of a gap, if the room is one the bot is in (else None)."""
+        if not _is_joined(db, room_id):
+            return None
+        return self._store_part(db, room_id, [], chunk, decrypted, after)
+
+    def _store_part(
+        self,
+        db: Database,
+        room_id: str,
+        state: list[dict[str, Any]],
+        events: list[dict[str, Any]],
+        decrypted: dict[str, dict[str, Any]],
+        after: int | None,
+    ) -> Stored:
+        """Part of a joined room's events, in order, ahead of the sync position."""
+        readable = [self._readable(e, room_id, decrypted) for e in events]
+        self._note_encryption(room_id, readable)
+        self._track_members(db, room_id, [*state, *events])
+        theirs = [e for e in readable if self._is_from_someone_else(e)]
+        added = inbox.add_events(db, room_id, self.seal(db, room_id, theirs), after=after)
+        if theirs:
+            last = theirs[-1]
+            claimed = int(last.get("origin_server_ts") or 0)
+            after = inbox.time_of(db, last["event_id"], claimed, datetime.now(UTC), self.name)
+        return Stored(added, after)
+
+    def _note_encryption(self, room_id: str, events: list[dict[str, Any]]) -> None:
+        if any(e.get("type") == "m.room.encryption" for e in events):
+            self._encrypted[room_id] = True  # a room can become encrypted; never back
 
     def _ingest(
         self,
@@ -152,15 +335,18 @@ class Ingest(AdapterBase):
         gaps: dict[str, list[dict[str, Any]]],
         first: bool,
         decrypted: dict[str, dict[str, Any]] | None = None,
+        ahead: Ahead | None = None,
     ) -> int:
         added = 0
         rooms_data = data.get("rooms", {})
+        done = ahead or Ahead()
         for room_id, room in rooms_data.get("join", {}).items():
+            if room_id in done.whole:
+                continue
             live = room.get("timeline", {}).get("events") or []
             timeline = gaps.get(room_id, []) + live
             timeline = [self._readable(e, room_id, decrypted or {}) for e in timeline]
-            if any(e.get("type") == "m.room.encryption" for e in timeline):
-                self._encrypted[room_id] = True  # a room can become encrypted; never back
+            self._note_encryption(room_id, timeline)
             if first:
                 # Everything before the bot's first start is history: note the room, skip it.
                 last_ts = max((int(e.get("origin_server_ts") or 0) for e in timeline), default=0)
@@ -174,6 +360,7 @@ class Ingest(AdapterBase):
                 db,
                 room_id,
                 self.seal(db, room_id, (e for e in events if self._is_from_someone_else(e))),
+                after=done.last_ts.get(room_id),
             )
         for room_id, room in rooms_data.get("invite", {}).items():
             added += self._ingest_invite(db, room_id, room, data["next_batch"])

@@ -3,7 +3,11 @@ transaction ID before anything goes out; a separate task sends it, one room at
 a time in order, waiting out 429s (``Retry-After``), backing off on 5xx and
 network errors, and retrying with the same transaction ID so nothing is sent
 twice. Sending never blocks receiving. The sender wakes when ``signals.to_send``
-is set (by whoever wrote to the outbox), and every few seconds in any case."""
+is set (by whoever wrote to the outbox), and every few seconds in any case.
+
+While the sync loop fills gaps (after a time away), nothing goes out: what the
+worker queues meanwhile waits until the gaps are read, so the homeserver's time
+goes to the catch-up first (``bot.matrix.ingest``)."""
 
 from __future__ import annotations
 
@@ -59,6 +63,7 @@ class Sending(Sender, AdapterBase):
         action = getattr(self, f"_do_{item.action}", None)
         if action is None:
             raise MatrixError(0, "COPRO_UNKNOWN_ACTION", item.action, None)
+        await self._gaps_read.wait()
         result = await action(item)  # each _do_<action> returns an ID, or None
         return None if result is None else str(result)
 
