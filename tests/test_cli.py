@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
-from harness import copro, write_config
+from harness import copro, wait_until, write_config
 
 GOOD = """
 [matrix]
@@ -94,21 +95,37 @@ def test_run_refuses_a_bad_config_before_connecting(tmp_path):
     assert "storage.unknown" in result.stderr
 
 
-def test_run_with_its_database_held_by_another_program_says_so_plainly(tmp_path: Path) -> None:
+async def test_run_on_a_database_held_by_another_program_says_so_and_waits(
+    tmp_path: Path,
+) -> None:
+    """It says so in one plain line, changes nothing, and goes on once it is free."""
     config = write_config(tmp_path / "config.toml", user_id="@bot:localhost")
     holder = sqlite3.connect(tmp_path / "copro.db", isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
+    errors = tmp_path / "stderr.txt"
+    with errors.open("w") as stderr:
+        bot = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", "-c", str(config),
+            stdout=subprocess.DEVNULL, stderr=stderr,
+        )  # fmt: skip
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "run", "-c", str(config)],
-            capture_output=True,
-            text=True,
-            timeout=60,
+        await wait_until(
+            lambda: "another program holds the database locked" in errors.read_text(),
+            60,
+            "the warning",
         )
-    finally:
+        assert bot.returncode is None  # still there, waiting
+        assert holder.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
         holder.execute("ROLLBACK")
+        with sqlite3.connect(tmp_path / "copro.db") as look:
+
+            def made_tables() -> bool:
+                return bool(look.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+
+            await wait_until(made_tables, 60, "the bot to make its tables")
+    finally:
         holder.close()
-    assert done.returncode == 1
-    assert "cannot write to its database" in done.stderr
-    assert "another program holds the database locked" in done.stderr
-    assert "Traceback" not in done.stderr
+        bot.terminate()
+        await asyncio.wait_for(bot.wait(), 30)
+    assert errors.read_text().count("cannot be written now") == 1
+    assert "Traceback" not in errors.read_text()
