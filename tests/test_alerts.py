@@ -22,7 +22,6 @@ import harness
 from bot.alerts import MB, Alerts
 from bot.config import ConfigError, load_config
 from bot.context import Context
-from bot.matrix.http import MatrixError
 from bot.platforms import Platforms
 from bot.registry import CommandSet
 from bot.scheduler import MOST_ATTEMPTS, Job, schedule
@@ -62,7 +61,7 @@ class TellingAdapter(CannedAdapter):
 
     async def send_now(self, room_id: str, text: str, key: str) -> None:
         if self.down:
-            raise MatrixError(0, "M_UNREACHABLE", "the homeserver does not answer", 1.0)
+            raise ConnectionError("the homeserver does not answer")
         self.said_now.append((room_id, text, key))
 
 
@@ -343,59 +342,6 @@ async def test_a_locked_database_is_told_once_even_if_the_first_try_cannot_reach
     assert await bot.check() == []  # its own write works: a write failed a moment ago
     bot.later(minutes=2)
     assert [o.body for o in await bot.check()] == [say("alerts.writable")]
-
-
-async def test_on_discord_the_team_channel_is_told_at_once_while_the_database_is_full(
-    tmp_path: Path,
-) -> None:
-    """The real Discord adapter on the fake Discord posts the alert itself, at
-    once; "working again" goes out through the outbox, from its sender."""
-    from discordbot import content, discord_server
-
-    async with discord_server(tmp_path, ("sam",)) as server:
-        running = server.bot
-        assert running.store is not None and running.adapter is not None
-        path = tmp_path / "team.toml"
-        text = (tmp_path / "config.toml").read_text()
-        path.write_text(
-            text.replace("[discord]\n", f"[discord]\nteam_channel = {server.general}\n")
-        )
-        clock = [datetime.now(UTC)]
-        check = Alerts(
-            running.store,
-            Platforms([running.adapter]),
-            load_config(path, env={}),
-            MESSAGES,
-            wake=running.adapter.signals.to_send,
-            now=lambda: clock[0],
-            free_space=lambda folder: 10_000 * MB,
-        ).check
-
-        async def a_write_fails() -> None:
-            assert running.store is not None and running.adapter is not None
-            with pytest.raises(StorageUnavailable):
-                async with running.store.writing() as db:
-                    running.adapter.queue_text(db, f"discord:{server.general}", BIG)
-
-        fill_disk(running.store)
-        await a_write_fails()
-        assert await check() == 0
-        clock[0] += timedelta(minutes=6)
-        await a_write_fails()
-        assert await check() == 1
-        [alert] = await server.fake.wait_posted(1, server.general)
-        assert alert.content.startswith(content("I can't save anything to my database"))
-        assert await check() == 0
-        free_disk(running.store)
-        clock[0] += timedelta(minutes=2)
-        async with running.store.writing() as db:
-            running.adapter.queue_text(db, f"discord:{server.general}", "Hello")
-        assert await check() == 1
-        posted = await server.fake.wait_posted(3, server.general)
-        assert [m.content for m in posted[1:]] == [
-            content("Hello"),
-            content(say("alerts.writable")),
-        ]
 
 
 # ----- the daily backup --------------------------------------------------------------------
