@@ -54,6 +54,15 @@ async def settle(
             last, since = now, time.monotonic()
 
 
+def inbox_states(bot: BotProcess, room: str) -> list[tuple[object, ...]]:
+    """(state, messages, distinct messages) of the room's messages in the inbox."""
+    return bot.query(
+        "SELECT state, count(*), count(DISTINCT event_id) FROM inbox "
+        "WHERE room_id = ? AND type = 'm.room.message' GROUP BY state",
+        [room],
+    )
+
+
 async def assert_each_answered_once(
     observer: Person, bot: BotProcess, room: str, pings: list[str]
 ) -> None:
@@ -109,12 +118,7 @@ async def test_crash_mid_burst_handles_every_event_once(synapse, make_bot, make_
     await settle(bot, observer)
 
     await assert_each_answered_once(observer, bot, room, pings)
-    handled = bot.query(
-        "SELECT state, count(*), count(DISTINCT event_id) FROM inbox "
-        "WHERE room_id = ? AND type = 'm.room.message' GROUP BY state",
-        [room],
-    )
-    assert handled == [("done", 300, 300)]
+    assert inbox_states(bot, room) == [("done", 300, 300)]
 
 
 async def test_crash_while_a_gap_is_stored_ahead_loses_and_doubles_nothing(
@@ -154,12 +158,7 @@ async def test_crash_while_a_gap_is_stored_ahead_loses_and_doubles_nothing(
     await settle(bot, observer)
 
     await assert_each_answered_once(observer, bot, room, pings)
-    handled = bot.query(
-        "SELECT state, count(*), count(DISTINCT event_id) FROM inbox "
-        "WHERE room_id = ? AND type = 'm.room.message' GROUP BY state",
-        [room],
-    )
-    assert handled == [("done", len(pings), len(pings))]
+    assert inbox_states(bot, room) == [("done", len(pings), len(pings))]
     order = [r[0] for r in bot.query("SELECT event_id FROM inbox ORDER BY seq")]
     for i in range(0, len(pings), per_person):
         sent = pings[i : i + per_person]  # one person's, in the order sent
