@@ -2,13 +2,14 @@
 package), then started against the suite's own Synapse, where a person's ``!ping``
 is answered from inside the container, and stopped cleanly.
 
-No registry's images can be fetched here, so the base image is made from Debian's
+Where the tests run, no registry's images may be reachable, so the base image is made from Debian's
 own packages with mmdebstrap (Debian bookworm's Python 3.11, as in the official
 ``python:3.11-slim-bookworm`` the Dockerfile names by default) and given to the
-build as ``--build-arg BASE=...``. Two things are about this machine, not the
+build as ``--build-arg BASE=...``. Two things are about the test host, not the
 image: builds run with ``--isolation=chroot`` and containers with ``runc`` (its
 cgroups are the hybrid kind crun refuses), with lower open-file and process
-limits than podman's defaults (the sandbox may not raise them)."""
+limits than podman's defaults (a host that runs the tests inside a container may
+not raise them)."""
 
 from __future__ import annotations
 
