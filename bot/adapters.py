@@ -3,15 +3,19 @@ has (``[matrix]``, ``[discord]``), each handed its part of the shared wake-ups
 (``bot.signals``), and the router over them (``bot.platforms``).
 
 Discord's adapter (and so discord.py) is imported only when the config has
-``[discord]``: a Matrix-only bot never loads it."""
+``[discord]``: a Matrix-only bot never loads it. Matrix's first sync request is
+sent before either adapter is loaded (``start_early``, ``bot.matrix.first_sync``):
+the homeserver works on it while the bot loads (``load_adapters``)."""
 
 from __future__ import annotations
 
 import importlib
 
+from bot import matrix
 from bot.config import Config
 from bot.doctor import Finding, local_findings
-from bot.matrix import MatrixAdapter
+from bot.matrix import first_sync
+from bot.matrix.first_sync import FirstSync
 from bot.platforms import Adapter, Platforms, StartupError
 from bot.signals import Signals
 from storage.db import Store
@@ -27,24 +31,47 @@ def config_secrets(config: Config) -> list[str | None]:
     return found
 
 
+def start_early(config: Config, store: Store) -> FirstSync | None:
+    """What can start before the adapters are loaded: Matrix's first sync request."""
+    return first_sync.start(config, store)
+
+
+def load_adapters(config: Config) -> None:
+    """Import the adapters the config names (matrix-nio, discord.py): slow, so
+    ``copro run`` does it in a thread while the first sync is on its way."""
+    if config.matrix is not None:
+        importlib.import_module("bot.matrix.adapter")
+
+
 def build_adapters(
-    config: Config, store: Store, signals: Signals, *, fill_gaps: bool = True
+    config: Config,
+    store: Store,
+    signals: Signals,
+    *,
+    fill_gaps: bool = True,
+    early: FirstSync | None = None,
 ) -> list[Adapter]:
-    """An adapter for each platform the config names, each with its part of ``signals``."""
+    """An adapter for each platform the config names, each with its part of ``signals``
+    (Matrix's goes on with the first sync request ``start_early`` sent)."""
     adapters: list[Adapter] = []
     if config.matrix is not None:
-        adapters.append(MatrixAdapter(config, store, fill_gaps=fill_gaps, signals=signals.part()))
+        adapters.append(
+            matrix.MatrixAdapter(
+                config, store, fill_gaps=fill_gaps, signals=signals.part(), first_sync=early
+            )
+        )
     if config.discord is not None:
         adapters.append(_discord_adapter(config, store, signals.part(), fill_gaps=fill_gaps))
     return adapters
 
 
 def build_platforms(
-    config: Config, store: Store, *, fill_gaps: bool = True
+    config: Config, store: Store, *, fill_gaps: bool = True, early: FirstSync | None = None
 ) -> tuple[Platforms, Signals]:
     """The router over every platform the config names, and the wake-ups they share."""
     signals = Signals()
-    return Platforms(build_adapters(config, store, signals, fill_gaps=fill_gaps)), signals
+    adapters = build_adapters(config, store, signals, fill_gaps=fill_gaps, early=early)
+    return Platforms(adapters), signals
 
 
 def _discord_adapter(

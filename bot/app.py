@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
-from bot.adapters import build_platforms, config_secrets
+from bot.adapters import build_platforms, config_secrets, load_adapters, start_early
 from bot.config import Config
 from bot.signals import until_opened
 
@@ -129,7 +129,17 @@ async def run_bot(config: Config, *, fill_gaps: bool = True) -> None:
     config.storage.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     (config.storage.data_dir / "outgoing").mkdir(mode=0o700, exist_ok=True)
     store = await until_opened(config.storage.database)
-    platforms, signals = build_platforms(config, store, fill_gaps=fill_gaps)
+    # The first sync request goes now; the homeserver answers while the bot loads.
+    early = start_early(config, store)
+    try:
+        await asyncio.to_thread(load_adapters, config)
+        platforms, signals = build_platforms(config, store, fill_gaps=fill_gaps, early=early)
+    except BaseException:
+        if early is not None:
+            early.close()
+            await early.http.close()
+        store.close()
+        raise
     scheduler: Scheduler | None = None
     dashboard: Serving | None = None
     receiving: list[asyncio.Task[None]] = []

@@ -94,6 +94,7 @@ class BotProcess:
         allow_invites_from: Iterable[str] = ("localhost",),
         encrypt_new_rooms: bool = False,
         extra_args: Iterable[str] = (),
+        launcher: Iterable[str] = (sys.executable, "-m", "bot.cli"),
     ) -> None:
         self.directory = directory
         self.account = account
@@ -103,6 +104,7 @@ class BotProcess:
         self.log_path = directory / "bot.log"
         self.db_path = directory / "copro.db"
         self.extra_args = list(extra_args)
+        self.launcher = list(launcher)  # what runs ``copro``
         self.process: subprocess.Popen[bytes] | None = None
         self._log_start = 0
         write_config(
@@ -121,7 +123,7 @@ class BotProcess:
         self._log_start = len(self.log())  # the log is kept across restarts
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run", "-c", str(self.config_path), *self.extra_args],
+            [*self.launcher, "run", "-c", str(self.config_path), *self.extra_args],
             cwd=REPO,
             stdout=log,
             stderr=subprocess.STDOUT,

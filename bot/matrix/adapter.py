@@ -18,6 +18,7 @@ from bot.context import Choices, Listing, PollLayout, UserId
 from bot.matrix.crypto import Crypto
 from bot.matrix.events import POLL_END, POLL_START, Events, notice
 from bot.matrix.ingest import Ingest
+from bot.matrix.reads import Reads
 from bot.matrix.sending import Sending
 from bot.matrix.session import Session
 from bot.sending import Queueing
@@ -34,9 +35,9 @@ EXAMPLE_PEOPLE = ("@sam:council.org", "@pat:council.org")  # made up, for exampl
 OTHER_PLATFORMS = ("discord:",)
 
 
-class MatrixAdapter(Queueing, Session, Ingest, Crypto, Events, Sending):
+class MatrixAdapter(Queueing, Session, Ingest, Reads, Crypto, Events, Sending):
     """The core's ``Platform`` for Matrix: log in (``Session``), sync into the inbox
-    and read rooms (``Ingest``), read and write encrypted rooms (``Crypto``),
+    (``Ingest``), read rooms (``Reads``), read and write encrypted rooms (``Crypto``),
     understand stored events (``Events``) and send from the outbox (``Sending``);
     the outbox rows queued as on every platform are ``Queueing``'s."""
 

@@ -13,6 +13,7 @@ from nio import AsyncClient
 from sqlite_utils import Database
 
 from bot.config import Config, MatrixConfig
+from bot.matrix.first_sync import FirstSync
 from bot.matrix.http import MatrixHTTP
 from bot.platforms import StartupError as StartupError
 from bot.sending import Backoff as Backoff
@@ -101,6 +102,7 @@ class AdapterBase(Parts):
         *,
         fill_gaps: bool = True,
         signals: Signals | None = None,
+        first_sync: FirstSync | None = None,
     ) -> None:
         if config.matrix is None:
             raise StartupError("the config file has no [matrix] section")
@@ -111,7 +113,10 @@ class AdapterBase(Parts):
         self.fill_gaps = fill_gaps
         # The sync sets signals.received and signals.synced; the sender waits on signals.to_send.
         self.signals = signals or Signals()
-        self.http: MatrixHTTP | None = None
+        # The first sync request, sent as the bot started (bot.matrix.first_sync), and
+        # its client, which the session goes on with.
+        self._first_sync = first_sync
+        self.http: MatrixHTTP | None = first_sync.http if first_sync else None
         self.nio: AsyncClient | None = None
         self._encrypted: dict[str, bool] = {}  # room ID -> has m.room.encryption
         self._upkeep: asyncio.Task[None] | None = None

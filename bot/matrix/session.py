@@ -12,6 +12,7 @@ from typing import Any
 from nio import AsyncClient, AsyncClientConfig
 
 from bot.matrix.base import AdapterBase, Backoff, StartupError
+from bot.matrix.first_sync import credentials_file, kept_credentials
 from bot.matrix.http import MatrixError, MatrixHTTP
 from bot.private_files import write_private
 
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 class Session(AdapterBase):
     @property
     def credentials_file(self) -> Path:
-        return self.config.storage.data_dir / "credentials.json"
+        return credentials_file(self.config)
 
     async def login(self) -> None:
         """Log in (or re-use the kept session), waiting for the homeserver if it is down.
@@ -116,17 +117,7 @@ class Session(AdapterBase):
         self.credentials_file.unlink(missing_ok=True)
 
     def _load_credentials(self) -> dict[str, str] | None:
-        try:
-            data = json.loads(self.credentials_file.read_text())
-        except (OSError, ValueError):
-            return None
-        if (
-            not isinstance(data, dict)
-            or data.get("user_id") != self.user_id
-            or data.get("homeserver") != self.matrix.homeserver
-        ):
-            return None
-        return data
+        return kept_credentials(self.config)
 
     def _save_credentials(self, token: str, device_id: str) -> None:
         data = {
@@ -138,6 +129,8 @@ class Session(AdapterBase):
         write_private(self.credentials_file, json.dumps(data))
 
     async def close(self) -> None:
+        if self._first_sync is not None:
+            self._first_sync.close()
         for task in self._room_tasks.values():
             task.cancel()
         if self.http:
