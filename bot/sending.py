@@ -92,6 +92,10 @@ class Sender:
         """When to try again a row the platform refused with ``err`` (None: never)."""
         raise NotImplementedError
 
+    def rooms_sending(self) -> int:
+        """How many rooms have something on its way out now."""
+        return sum(1 for task in self._room_tasks.values() if not task.done())
+
     async def sender_loop(self) -> None:
         """Start one task per room that has something to send."""
         while True:

@@ -56,6 +56,10 @@ class Parts(Protocol):
         """crypto: decrypt one event now, or None."""
         ...
 
+    def rooms_sending(self) -> int:
+        """sending: how many rooms have something on its way out now."""
+        ...
+
     async def _unlock(self) -> None:
         """crypto: try again the messages that wait for their keys."""
         ...
