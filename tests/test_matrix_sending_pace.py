@@ -71,3 +71,53 @@ async def test_rooms_take_turns_after_a_429_so_each_send_meets_few(tmp_path: Pat
     # 429; all trying again at once, they meet dozens between them.
     assert adapter.refused <= len(PEOPLE)
     bot.store.close()
+
+
+class Held(CannedAdapter):
+    """The real sender; its network step waits until the test lets it go."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.go = asyncio.Event()
+
+    async def _perform(self, item: OutboxItem) -> str | None:
+        await self.go.wait()
+        return f"$sent{item.id}"
+
+
+class HeldBot(LocalBot):
+    adapter_class = Held
+    direct_chats = PacedBot.direct_chats
+
+
+async def test_the_rooms_sending_are_counted_while_their_sends_are_on_their_way(
+    tmp_path: Path,
+) -> None:
+    """What the sync loop asks before it syncs again (it waits a moment while ten
+    or more rooms are sending): the rooms with something on its way, no others."""
+    bot = HeldBot(tmp_path / "bot")
+    for person in PEOPLE:
+        bot.message("!ping", sender=person, room_id=bot.direct_chat(person))
+    await bot.run()
+    adapter = bot.adapter
+    assert isinstance(adapter, Held)
+    assert adapter.rooms_sending() == 0
+    sender = asyncio.create_task(adapter.sender_loop())
+    try:
+        for _ in range(100):
+            if adapter.rooms_sending() == len(PEOPLE):
+                break
+            await asyncio.sleep(0.02)
+        assert adapter.rooms_sending() == len(PEOPLE)
+        adapter.go.set()
+        for _ in range(100):
+            if adapter.rooms_sending() == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert adapter.rooms_sending() == 0
+    finally:
+        sender.cancel()
+        for task in [sender, *adapter._room_tasks.values()]:
+            task.cancel()
+        await asyncio.gather(sender, *adapter._room_tasks.values(), return_exceptions=True)
+    bot.store.close()
