@@ -10,8 +10,10 @@ limits, and the champion starts ``!poll secret ...``:
 1. the bot and the bare client exempted (the admin API's ``override_ratelimit``):
    the time until every ballot has gone out (the bot's outbox), against the bare
    client sending the same events to the same people in its own direct chats with
-   them, once one after another and once all people at once (the faster is the
-   baseline);
+   them, all people at once. Both the first into their rooms since Synapse started
+   (its caches as cold for each); then, for information, the bot's next ballot
+   against the bare client's next sends (one after another, and all at once again:
+   the faster);
 2. the exemptions removed, default limits: a second secret ballot, against the
    floor Synapse's default ``rc_message`` allows for that many events.
 """
@@ -103,8 +105,9 @@ class Results:
     default: Fanout = field(default_factory=Fanout)
     exempt: Fanout = field(default_factory=Fanout)  # the first ballot after a restart
     exempt_again: Fanout = field(default_factory=Fanout)  # the next one
+    bare_first_s: float | None = None  # all at once, the first sends into its rooms
     bare_sequential_s: float | None = None
-    bare_parallel_s: float | None = None
+    bare_parallel_s: float | None = None  # all at once again
     bare_syncing_s: float | None = None  # all at once, with a /sync loop running
     lookups_s: float | None = None  # one encryption-state lookup per direct chat
     bare_events: int = 0
@@ -116,6 +119,12 @@ class Results:
 
     @property
     def baseline(self) -> float | None:
+        """For the first ballot: the bare client's first sends, all at once."""
+        return self.bare_first_s
+
+    @property
+    def warm_baseline(self) -> float | None:
+        """For the next ballot: the bare client's next sends (the faster way)."""
         times = [t for t in (self.bare_sequential_s, self.bare_parallel_s) if t is not None]
         return min(times) if times else None
 
@@ -158,19 +167,19 @@ def table(r: Results) -> list[str]:
         (
             f"secret ballot to {n}, exempted, first after a restart",
             fmt_s(r.exempt.seconds),
-            fmt_s(r.baseline) + " (bare)",
+            fmt_s(r.baseline) + " (bare, first)",
             "-" if ratio is None else f"{ratio:.3f}",
             f"<= {TARGET_RATIO}",
             verdict(r.exempt_passed),
         )
     )
     again = r.exempt_again.seconds
-    base = r.baseline
+    base = r.warm_baseline
     rows.append(
         (
             f"the next secret ballot to {n}, exempted",
             fmt_s(again),
-            fmt_s(base) + " (bare)",
+            fmt_s(base) + " (bare, next)",
             "-" if again is None or not base else f"{again / base:.3f}",
             "(info)",
             "",
@@ -208,11 +217,13 @@ def notes(r: Results) -> list[str]:
     )
     out.append(
         f"Bare nio client, the same {r.bare_events} ballot events (the bot's, read from its "
-        f"outbox) into its own direct chats with the same {n} people: one after another "
-        f"{fmt_s(r.bare_sequential_s)}, all people at once (each person's two in order) "
-        f"{fmt_s(r.bare_parallel_s)}, the faster being the baseline; for information, all at "
-        f"once with a long-poll /sync loop running meanwhile, as the bot has: "
-        f"{fmt_s(r.bare_syncing_s)}. The bot's time runs from the champion's send (so it "
+        f"outbox) into its own direct chats with the same {n} people, after the bot's two "
+        f"ballots: all people at once (each person's two in order), the first sends into "
+        f"those rooms since Synapse started, {fmt_s(r.bare_first_s)} (the first ballot's "
+        f"baseline); then one after another {fmt_s(r.bare_sequential_s)} and all at once "
+        f"again {fmt_s(r.bare_parallel_s)} (the faster is the next ballot's baseline); for "
+        f"information, all at once with a long-poll /sync loop running meanwhile, as the bot "
+        f"has: {fmt_s(r.bare_syncing_s)}. The bot's time runs from the champion's send (so it "
         "includes the command arriving and being handled); the "
         "bare client's from its first send. The announcement in the room is the bot's only."
     )
@@ -459,9 +470,11 @@ async def run_all(r: Results, synapse: LocalSynapse, workdir: Path) -> None:
             for _, _, room_id, event_type, content, _, _ in ballot_rows(bot, poll_id)
         ]
         r.bare_events = len(plan)
+        with cpu("bare client, all at once, the first sends into its rooms"):
+            r.bare_first_s = await bare_send(bare, plan, parallel=True, tag="f")
         with cpu("bare client, one after another"):
             r.bare_sequential_s = await bare_send(bare, plan, parallel=False, tag="s")
-        with cpu("bare client, all at once"):
+        with cpu("bare client, all at once again"):
             r.bare_parallel_s = await bare_send(bare, plan, parallel=True, tag="p")
         with cpu("bare client, all at once, syncing"):
             r.bare_syncing_s = await bare_send(bare, plan, True, tag="y", syncing=True)
