@@ -33,9 +33,10 @@ log = logging.getLogger(__name__)
 
 # While the bot sends to many rooms at once (a secret ballot's direct messages,
 # reminders), each of its own events would end the waiting sync at once, and the
-# homeserver would work out a whole sync for every one or two of them. Then the
-# next sync waits a moment, so that one sync brings many: what people send
-# meanwhile is read at most this much later.
+# homeserver would work out a whole sync for every one or two of them. Then,
+# after a sync that brought only the bot's own events, the next waits a moment,
+# so that one sync brings many: what people send meanwhile is read at most this
+# much later (and the sync after the one that brings it does not wait).
 BUSY_ROOMS = 10
 SYNC_PAUSE_WHILE_BUSY = 0.25
 
@@ -69,7 +70,7 @@ class Ingest(StoreAhead):
                 backoff.reset()
                 if added:
                     self.signals.received.set()
-                if self.rooms_sending() >= BUSY_ROOMS:
+                elif self.rooms_sending() >= BUSY_ROOMS:  # only the bot's own events came
                     await asyncio.sleep(SYNC_PAUSE_WHILE_BUSY)
             except MatrixError as err:
                 if err.errcode == "M_UNKNOWN_TOKEN":
