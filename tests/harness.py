@@ -83,6 +83,8 @@ def call(
 class BotProcess:
     """``copro run`` in a subprocess, with its own config, database and log."""
 
+    launcher: tuple[str, ...] = (sys.executable, "-m", "bot.cli")  # what runs ``copro``
+
     def __init__(
         self,
         synapse: LocalSynapse,
@@ -94,7 +96,7 @@ class BotProcess:
         allow_invites_from: Iterable[str] = ("localhost",),
         encrypt_new_rooms: bool = False,
         extra_args: Iterable[str] = (),
-        launcher: Iterable[str] = (sys.executable, "-m", "bot.cli"),
+        launcher: Iterable[str] | None = None,
     ) -> None:
         self.directory = directory
         self.account = account
@@ -104,7 +106,8 @@ class BotProcess:
         self.log_path = directory / "bot.log"
         self.db_path = directory / "copro.db"
         self.extra_args = list(extra_args)
-        self.launcher = list(launcher)  # what runs ``copro``
+        if launcher is not None:
+            self.launcher = tuple(launcher)
         self.process: subprocess.Popen[bytes] | None = None
         self._log_start = 0
         write_config(
