@@ -44,6 +44,16 @@ def keep_session(cfg: Config, token: str, **changes: str) -> None:
     first_sync.credentials_file(cfg).write_text(json.dumps({**kept, "access_token": token}))
 
 
+def started(tmp_path: Path, store: Store) -> first_sync.FirstSync:
+    """The first sync, sent with a kept session from a stored position."""
+    cfg = config(tmp_path)
+    keep_session(cfg, "kept-token")
+    inbox.set_sync_token(store.db, "s72_1")
+    early = first_sync.start(cfg, store)
+    assert early is not None
+    return early
+
+
 async def test_without_a_kept_session_nothing_is_sent(tmp_path: Path, store: Store) -> None:
     assert first_sync.start(config(tmp_path), store) is None
 
@@ -61,11 +71,7 @@ async def test_a_session_kept_for_another_account_or_server_is_not_used(
 async def test_it_asks_from_the_stored_position_and_its_answer_is_read_once(
     tmp_path: Path, store: Store
 ) -> None:
-    cfg = config(tmp_path)
-    keep_session(cfg, "kept-token")
-    inbox.set_sync_token(store.db, "s72_1")
-    early = first_sync.start(cfg, store)
-    assert early is not None
+    early = started(tmp_path, store)
     assert (early.since, early.token) == ("s72_1", "kept-token")
     answer = early.take("s72_1", "kept-token")
     assert answer is not None
@@ -82,11 +88,7 @@ async def test_it_asks_from_the_stored_position_and_its_answer_is_read_once(
 async def test_an_answer_asked_otherwise_than_the_loop_would_ask_is_dropped(
     tmp_path: Path, store: Store, since: str, token: str
 ) -> None:
-    cfg = config(tmp_path)
-    keep_session(cfg, "kept-token")
-    inbox.set_sync_token(store.db, "s72_1")
-    early = first_sync.start(cfg, store)
-    assert early is not None
+    early = started(tmp_path, store)
     task = early._task
     assert early.take(since, token) is None
     await asyncio.sleep(0)
