@@ -54,6 +54,13 @@ async def settle(
             last, since = now, time.monotonic()
 
 
+def stored(bot: BotProcess, event_ids: list[str]) -> bool:
+    """Are all these events in the bot's inbox?"""
+    marks = ",".join("?" * len(event_ids))
+    found = bot.query(f"SELECT count(*) FROM inbox WHERE event_id IN ({marks})", event_ids)
+    return bool(found[0][0] == len(event_ids))
+
+
 def inbox_states(bot: BotProcess, room: str) -> list[tuple[object, ...]]:
     """(state, messages, distinct messages) of the room's messages in the inbox."""
     return bot.query(
@@ -179,6 +186,9 @@ async def test_homeserver_outage_recovers_by_itself(tmp_path, make_bot, make_per
         await asyncio.sleep(5)
         server.start()
         after = [await person.send(dm, f"!ping {i}") for i in range(5, 10)]
+        # The bot syncs again when its back-off ends (up to some seconds after the
+        # homeserver is back): quiet before that is not the end.
+        await wait_until(lambda: stored(bot, before + after), 120, "the bot to sync again")
         await settle(bot, person, timeout=120)
 
         await assert_each_answered_once(person, bot, dm, before + after)
