@@ -97,7 +97,9 @@ class Ingest(StoreAhead):
         assert self.http is not None
         early, self._first_sync = self._first_sync, None
         answer = early.take(token, self.http.access_token) if early is not None else None
-        return await (answer or sync(self.http, token))
+        if answer is not None:
+            return await answer
+        return await sync(self.http, token)
 
     def _store_sync(
         self,
